@@ -1,0 +1,290 @@
+//! The one typed configuration, loaded once at start: defaults < `emporium.toml` <
+//! `EMPORIUM_*` environment < command-line flags.
+//!
+//! Bad configuration stops the process with one line naming the key, before anything
+//! listens or touches the database.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Everything a node needs to know to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where the HTTP server listens.
+    pub addr: SocketAddr,
+    /// Holds the SQLite file, the search index, media and mail when nothing else is set.
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL, `sqlite://...` for a SQLite file; unset means
+    /// `sqlite://<data_dir>/emporium.db`.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub database_url: Option<SecretString>,
+    /// Optional read replica for catalog reads (PostgreSQL only).
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub database_read_url: Option<SecretString>,
+    /// Connection pool size for PostgreSQL, and the reader pool size for SQLite.
+    pub db_max_connections: u32,
+    /// Seconds a request waits for a pooled connection before answering 503.
+    pub db_acquire_timeout_secs: u64,
+    /// Log filter in `tracing` syntax (`info`, `emporium=debug,info`).
+    pub log: String,
+    pub log_format: LogFormat,
+    pub http: HttpConfig,
+    pub outbox: OutboxConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_read_url: None,
+            db_max_connections: 16,
+            db_acquire_timeout_secs: 3,
+            log: "info".into(),
+            log_format: LogFormat::Pretty,
+            http: HttpConfig::default(),
+            outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for production log pipelines.
+    Json,
+}
+
+/// HTTP server limits and policies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes (uploads have their own limit).
+    pub body_limit_bytes: usize,
+    /// A request running longer than this is stopped with 503.
+    pub request_timeout_secs: u64,
+    /// Origins allowed by CORS; empty allows none, `["*"]` allows any.
+    pub cors_origins: Vec<String>,
+    /// Seconds in-flight requests and jobs get to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            cors_origins: Vec::new(),
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+/// The background job worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutboxConfig {
+    /// Run the worker in this node (turn off for API-only nodes).
+    pub worker: bool,
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Jobs claimed per round.
+    pub batch_size: u32,
+    /// Attempts before a job is parked as dead.
+    pub max_attempts: u32,
+    /// First retry delay; each further retry doubles it.
+    pub backoff_base_ms: u64,
+    /// Retry delays never exceed this.
+    pub backoff_max_ms: u64,
+    /// A claimed job not finished within this many seconds may be claimed again
+    /// (its worker is presumed dead).
+    pub lease_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval_ms: 250,
+            batch_size: 32,
+            max_attempts: 8,
+            backoff_base_ms: 1_000,
+            backoff_max_ms: 3_600_000,
+            lease_secs: 120,
+        }
+    }
+}
+
+/// Settings given on the command line; each overrides every other source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// A configuration that could not be loaded, with one line saying which key and why.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults, then `file` (if it exists), then the environment, then `overrides`.
+    pub fn load(file: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::figment(file, overrides)
+            .extract::<Config>()
+            .map_err(|err| ConfigError(one_line(&err)))
+            .and_then(|config| config.check().map(|()| config))
+    }
+
+    fn figment(file: &Path, overrides: &Overrides) -> Figment {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            // `DATABASE_URL` is the name every tool knows; take it unprefixed too.
+            .merge(Env::raw().only(&["DATABASE_URL", "DATABASE_READ_URL"]))
+            .merge(Env::prefixed("EMPORIUM_").split("__"))
+            .merge(Serialized::defaults(overrides))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database_url {
+            use secrecy::ExposeSecret;
+            let url = url.expose_secret();
+            if !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(ConfigError(
+                    "database_url: must start with sqlite:, postgres:// or postgresql://".into(),
+                ));
+            }
+        }
+        if self.db_max_connections == 0 {
+            return Err(ConfigError("db_max_connections: must be at least 1".into()));
+        }
+        if self.outbox.max_attempts == 0 {
+            return Err(ConfigError(
+                "outbox.max_attempts: must be at least 1".into(),
+            ));
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return Err(ConfigError(
+                "http.body_limit_bytes: must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn one_line(err: &figment::Error) -> String {
+    let mut line = String::new();
+    for (i, e) in err.clone().into_iter().enumerate() {
+        if i > 0 {
+            line.push_str("; ");
+        }
+        let key = e.path.join(".");
+        let source = e
+            .metadata
+            .as_ref()
+            .map(|m| match &m.source {
+                Some(source) => format!(" (from {} {source})", m.name),
+                None => format!(" (from {})", m.name),
+            })
+            .unwrap_or_default();
+        if key.is_empty() {
+            line.push_str(&format!("{}{source}", e.kind));
+        } else {
+            line.push_str(&format!("{key}: {}{source}", e.kind));
+        }
+    }
+    line.replace('\n', " ")
+}
+
+fn serialize_secret_opt<S: serde::Serializer>(
+    value: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use secrecy::ExposeSecret;
+    match value {
+        Some(secret) => serializer.serialize_some(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+// figment's Jail closures return its own (large) error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn example_file_matches_defaults() {
+        // The documented example must stay in sync with the real defaults.
+        let example = include_str!("../../../emporium.example.toml");
+        let parsed: Config = toml::from_str(example).expect("example parses");
+        let defaults = Config::default();
+        assert_eq!(
+            serde_json::to_value(&parsed).expect("json"),
+            serde_json::to_value(&defaults).expect("json")
+        );
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "emporium.toml",
+                "addr = \"127.0.0.1:9000\"\nlog = \"debug\"\n",
+            )?;
+            jail.set_env("EMPORIUM_LOG", "warn");
+            jail.set_env("EMPORIUM_OUTBOX__MAX_ATTEMPTS", "3");
+            let overrides = Overrides {
+                data_dir: Some("/tmp/x".into()),
+                ..Overrides::default()
+            };
+            let config = Config::load(Path::new("emporium.toml"), &overrides).expect("loads");
+            assert_eq!(config.addr.port(), 9000);
+            assert_eq!(config.log, "warn");
+            assert_eq!(config.outbox.max_attempts, 3);
+            assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_key_on_one_line() {
+        Jail::expect_with(|jail| {
+            jail.set_env("EMPORIUM_ADDR", "not-an-address");
+            let err = Config::load(Path::new("missing.toml"), &Overrides::default())
+                .expect_err("must fail");
+            let message = err.to_string();
+            assert!(message.contains("addr"), "{message}");
+            assert!(!message.contains('\n'));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_database_schemes_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "mysql://x");
+            let err = Config::load(Path::new("missing.toml"), &Overrides::default())
+                .expect_err("must fail");
+            assert!(err.to_string().contains("database_url"));
+            Ok(())
+        });
+    }
+}

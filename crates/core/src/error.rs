@@ -1,0 +1,343 @@
+//! The one error type every request path returns, rendered as RFC 9457 problem+json.
+//!
+//! Domain crates define their own error enums and convert them into [`AppError`]; this
+//! module decides the HTTP status, the stable `code` clients switch on, and what is safe
+//! to show (internal failures are logged with detail and shown as "internal error").
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use serde::Serialize;
+use std::borrow::Cow;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a 422 answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field's path in the request, dotted for nested fields (`shipping_address.country`).
+    pub field: String,
+    /// What is wrong with it, for people.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The problem+json body (RFC 9457) with our stable `code` extension.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type; ours are `https://emporium.dev/problems/<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable snake_case identifier clients can switch on (`out_of_stock`, `not_found`).
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// Every failure a request can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{detail}")]
+    BadRequest {
+        code: Cow<'static, str>,
+        detail: String,
+    },
+    #[error("authentication required")]
+    Unauthorized { detail: String },
+    #[error("forbidden")]
+    Forbidden { detail: String },
+    #[error("not found")]
+    NotFound { detail: String },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{detail}")]
+    Conflict {
+        code: Cow<'static, str>,
+        detail: String,
+    },
+    #[error("payload too large")]
+    PayloadTooLarge { detail: String },
+    #[error("unsupported media type")]
+    UnsupportedMediaType { detail: String },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("service unavailable: {detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    #[error("request timed out")]
+    Timeout,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::NotFound {
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A 422 naming a single field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::NotFound { .. } => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::Validation(_) => "validation_failed",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Timeout => "timeout",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem body; internal errors never leak their cause.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let detail = match self {
+            Self::BadRequest { detail, .. }
+            | Self::Unauthorized { detail }
+            | Self::Forbidden { detail }
+            | Self::NotFound { detail }
+            | Self::Conflict { detail, .. }
+            | Self::PayloadTooLarge { detail }
+            | Self::UnsupportedMediaType { detail }
+            | Self::Unavailable { detail, .. } => detail.clone(),
+            Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
+            Self::Validation(_) => "one or more fields are invalid".into(),
+            Self::RateLimited { .. } => "too many requests; retry later".into(),
+            Self::Timeout => "the request took too long and was stopped".into(),
+            Self::Internal(_) => "internal error".into(),
+        };
+        let errors = match self {
+            Self::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        problem_body(status, self.code(), detail, errors)
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs }
+            | Self::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::Timeout => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// Builds a problem body for a status outside [`AppError`] (used by the safety-net layer
+/// that rewrites bare error responses from the framework).
+pub fn problem_body(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    errors: Vec<FieldError>,
+) -> Problem {
+    Problem {
+        kind: format!("https://emporium.dev/problems/{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        code: code.to_string(),
+        errors,
+    }
+}
+
+/// Renders a problem with the right content type.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(err) = &self {
+            // The request id is on the enclosing span, so this line carries it.
+            tracing::error!(error = ?err, "internal error");
+        }
+        let mut response = problem_response(&self.problem());
+        if let Some(secs) = self.retry_after()
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match classify_db_error(&err) {
+            DbFailure::UniqueViolation(detail) => Self::conflict("already_exists", detail),
+            DbFailure::Unavailable => Self::Unavailable {
+                detail: "the database is unavailable".into(),
+                retry_after_secs: 2,
+            },
+            DbFailure::RecordNotFound => Self::not_found("not found"),
+            DbFailure::Other => Self::Internal(anyhow::Error::new(err)),
+        }
+    }
+}
+
+/// What a database error means to a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbFailure {
+    /// A unique constraint refused the write; the detail names the constraint or column.
+    UniqueViolation(String),
+    /// The database could not be reached or the pool is exhausted: try again later.
+    Unavailable,
+    RecordNotFound,
+    Other,
+}
+
+/// Sorts a database error into what callers act on. SQLite names the column
+/// (`UNIQUE constraint failed: users.email`), PostgreSQL the constraint; both become
+/// [`DbFailure::UniqueViolation`].
+pub fn classify_db_error(err: &DbErr) -> DbFailure {
+    if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+        return DbFailure::UniqueViolation(unique_detail(&message));
+    }
+    match err {
+        DbErr::RecordNotFound(_) => DbFailure::RecordNotFound,
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => DbFailure::Unavailable,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
+            if is_connection_error(&e.to_string()) =>
+        {
+            DbFailure::Unavailable
+        }
+        _ => DbFailure::Other,
+    }
+}
+
+fn is_connection_error(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "pool timed out",
+        "connection refused",
+        "connection reset",
+        "broken pipe",
+        "error communicating with database",
+        "io error",
+        "pool closed",
+        "database is locked",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
+}
+
+fn unique_detail(message: &str) -> String {
+    // SQLite: "UNIQUE constraint failed: users.email"; PostgreSQL:
+    // "duplicate key value violates unique constraint \"idx_users_email\"".
+    if let Some(rest) = message.split("UNIQUE constraint failed: ").nth(1) {
+        return format!("a record with this {} already exists", rest.trim());
+    }
+    if let Some(rest) = message.split("unique constraint ").nth(1) {
+        return format!(
+            "a record violating {} already exists",
+            rest.trim().trim_matches('"')
+        );
+    }
+    "a record with these values already exists".into()
+}
+
+/// Shorthand for results that end in an [`AppError`].
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err = AppError::Internal(anyhow::anyhow!("secret connection string"));
+        let problem = err.problem();
+        assert_eq!(problem.status, 500);
+        assert_eq!(problem.detail, "internal error");
+    }
+
+    #[test]
+    fn validation_lists_fields() {
+        let problem = AppError::invalid("email", "not an email").problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors.len(), 1);
+        assert_eq!(problem.code, "validation_failed");
+    }
+
+    #[test]
+    fn unique_messages_name_the_column_or_constraint() {
+        assert_eq!(
+            unique_detail("UNIQUE constraint failed: users.email"),
+            "a record with this users.email already exists"
+        );
+        assert!(
+            unique_detail("duplicate key value violates unique constraint \"idx_users_email\"")
+                .contains("idx_users_email")
+        );
+    }
+}

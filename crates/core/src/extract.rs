@@ -1,0 +1,162 @@
+//! Request extractors whose failures are problem+json, so that a malformed body, a wrong
+//! content type or an oversized request never answers with the framework's plain text.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// A JSON request body: 415 without a JSON content type, 413 over the body limit,
+/// 400 when the JSON is malformed, 422 naming the field when it has the wrong shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(&req) {
+            return Err(AppError::UnsupportedMediaType {
+                detail: "expected a request body with Content-Type: application/json".into(),
+            });
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime_type::Essence>().ok())
+        .is_some_and(|m| m.is_json())
+}
+
+fn body_rejection(rejection: BytesRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge {
+            detail: "the request body is larger than this server accepts".into(),
+        }
+    } else {
+        AppError::bad_request("unreadable_body", "the request body could not be read")
+    }
+}
+
+/// Parses a JSON body into `T`, mapping syntax errors to 400 and shape errors to 422.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|e| {
+                AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+            })?;
+            Ok(value)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                Err(AppError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON: {inner}"),
+                ))
+            } else {
+                let field = if path == "." {
+                    missing_field(&inner)
+                } else {
+                    path
+                };
+                Err(AppError::Validation(vec![FieldError::new(
+                    field,
+                    strip_position(&inner.to_string()),
+                )]))
+            }
+        }
+    }
+}
+
+/// serde reports a missing field at the parent's path; name the field itself.
+fn missing_field(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    message
+        .split("missing field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .map_or_else(|| "body".to_string(), str::to_string)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Media type parsing small enough to keep here: `application/json`,
+/// `application/problem+json` and parameters such as `; charset=utf-8`.
+mod mime_type {
+    use std::str::FromStr;
+
+    pub struct Essence(String);
+
+    impl FromStr for Essence {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Self, ()> {
+            let essence = s.split(';').next().ok_or(())?.trim().to_ascii_lowercase();
+            if essence.contains('/') {
+                Ok(Self(essence))
+            } else {
+                Err(())
+            }
+        }
+    }
+
+    impl Essence {
+        pub fn is_json(&self) -> bool {
+            self.0 == "application/json"
+                || (self.0.starts_with("application/") && self.0.ends_with("+json"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        qty: u32,
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        let err = parse_json::<Body>(b"{\"name\": ").expect_err("fails");
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let err = parse_json::<Body>(br#"{"name":"a","qty":"x"}"#).expect_err("fails");
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.problem().errors[0].field, "qty");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let err = parse_json::<Body>(br#"{"name":"a"}"#).expect_err("fails");
+        assert_eq!(err.problem().errors[0].field, "qty");
+    }
+}

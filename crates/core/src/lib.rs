@@ -1,0 +1,13 @@
+//! The kernel every Emporium crate uses: the error type rendered as problem+json, typed
+//! configuration, money, pagination and the outbox writer.
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod money;
+pub mod outbox;
+pub mod pagination;
+
+pub use config::Config;
+pub use error::{AppError, AppResult, FieldError};
+pub use money::{Currency, Money};

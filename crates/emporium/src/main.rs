@@ -1,0 +1,175 @@
+//! The `emporium` binary: one fast server that starts with no setup, and the operator
+//! commands around it.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use emporium_core::Config;
+use emporium_core::config::{LogFormat, Overrides};
+use emporium_db::Db;
+use emporium_server::{Node, StartOptions};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Emporium: a commerce backend in one binary.
+#[derive(Parser)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Settings every command shares; each overrides `emporium.toml` and the environment.
+#[derive(Args, Clone)]
+struct GlobalArgs {
+    /// Configuration file (missing is fine: defaults apply).
+    #[arg(
+        long,
+        global = true,
+        default_value = "emporium.toml",
+        env = "EMPORIUM_CONFIG"
+    )]
+    config: PathBuf,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    addr: Option<SocketAddr>,
+    /// Directory for the SQLite file, search index, media and mail [default: ./data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// `postgres://...` or `sqlite://...` [default: SQLite file in the data dir].
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and run background jobs (the default).
+    Serve(ServeArgs),
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document as JSON.
+    Openapi,
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Do not run migrations at start.
+    #[arg(long)]
+    no_migrate: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        addr: cli.global.addr,
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+    };
+    let config = match Config::load(&cli.global.config, &overrides) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("emporium: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = init_logging(&config) {
+        eprintln!("emporium: {err}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("emporium: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli.command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "emporium stopped with an error");
+            eprintln!("emporium: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
+    match command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(config, args).await,
+        Command::Migrate => {
+            let db = Db::connect(&config).await?;
+            emporium_server::migrate(&db).await?;
+            db.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Openapi => {
+            let doc = emporium_server::openapi();
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {
+    let node = Node::start(
+        config,
+        StartOptions {
+            no_migrate: args.no_migrate,
+            ..StartOptions::default()
+        },
+    )
+    .await?;
+    let token = node.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight work");
+        token.cancel();
+    });
+    node.wait().await.context("shutting down")?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log)
+        .map_err(|e| anyhow::anyhow!("configuration error: log: {e}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Pretty => builder.init(),
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Assembling a node: the router with its layers, the worker, and a graceful shutdown.
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
+use emporium_core::Config;
+use emporium_db::Db;
+use emporium_db::migration::Migrator;
+use sea_orm_migration::MigratorTrait;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::worker::{JobRegistry, Worker};
+use crate::{health, layers, metrics};
+
+/// Path of the served OpenAPI document.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// How a node is started beyond its configuration.
+#[derive(Default)]
+pub struct StartOptions {
+    /// Skip running migrations at start (`--no-migrate`).
+    pub no_migrate: bool,
+    /// Job handlers by topic, in addition to the domains' own.
+    pub jobs: JobRegistry,
+    /// Extra routes merged into the router under the same layers (tests use it for
+    /// routes that exercise the layers, such as one that panics).
+    pub extra_routes: Option<Router<AppState>>,
+}
+
+/// The routes of every domain, with their OpenAPI entries.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::get_healthz))
+        .routes(routes!(health::get_readyz))
+        .routes(routes!(metrics::get_metrics))
+}
+
+/// The complete OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The router with every layer, ready to serve.
+pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
+    let (mut routes, api) = api_router().split_for_parts();
+    if let Some(extra) = extra {
+        routes = routes.merge(extra);
+    }
+    let http = &state.config.http;
+    let request_id = HeaderName::from_static("x-request-id");
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(layers::problem_safety_net))
+        .layer(CatchPanicLayer::custom(layers::panic_response))
+        .layer(cors(&http.cors_origins))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(http.request_timeout_secs.max(1)),
+        ))
+        .layer(DefaultBodyLimit::max(http.body_limit_bytes))
+        .layer(axum::middleware::from_fn(metrics::track_requests));
+    routes
+        .merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, api))
+        .fallback(layers::fallback)
+        .layer(middleware)
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(Any)
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        return layer.allow_origin(Any);
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    layer.allow_origin(AllowOrigin::list(list))
+}
+
+/// Runs every pending migration.
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    Migrator::up(db.writer(), None)
+        .await
+        .context("running migrations")
+}
+
+/// A started node: listening, with its worker running.
+pub struct Node {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub worker: Worker,
+    shutdown: CancellationToken,
+    server: JoinHandle<std::io::Result<()>>,
+    worker_task: Option<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Connects, migrates, binds `config.addr` and starts serving and working.
+    pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Self> {
+        let db = Db::connect(&config).await?;
+        if !options.no_migrate {
+            migrate(&db).await?;
+        }
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        Self::start_with(config, db, listener, options).await
+    }
+
+    /// Starts on an open database and a bound listener (the test harness uses it).
+    pub async fn start_with(
+        config: Config,
+        db: Db,
+        listener: TcpListener,
+        options: StartOptions,
+    ) -> anyhow::Result<Self> {
+        let addr = listener.local_addr()?;
+        let config = Arc::new(config);
+        let state = AppState {
+            config: config.clone(),
+            db: db.clone(),
+            metrics: metrics::recorder(),
+        };
+        let app = router(state.clone(), options.extra_routes);
+        let shutdown = CancellationToken::new();
+        let worker = Worker::new(db, Arc::new(options.jobs), config.outbox.clone());
+        let worker_task = config
+            .outbox
+            .worker
+            .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
+        let stop = shutdown.clone();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        });
+        tracing::info!(%addr, backend = ?state.db.backend(), "emporium listening");
+        Ok(Self {
+            addr,
+            state,
+            worker,
+            shutdown,
+            server,
+            worker_task,
+        })
+    }
+
+    /// A token that, when cancelled, starts a graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops accepting, lets in-flight requests and the job round finish (within the
+    /// configured grace), then closes the database.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the node has shut down (after its token is cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let grace = Duration::from_secs(self.state.config.http.shutdown_grace_secs);
+        self.shutdown.cancelled().await;
+        let finish = async {
+            let served = self.server.await;
+            if let Some(task) = self.worker_task {
+                let _ = task.await;
+            }
+            served
+        };
+        match tokio::time::timeout(grace, finish).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => return Err(err).context("server failed"),
+            Ok(Err(err)) => return Err(err).context("server task failed"),
+            Err(_) => tracing::warn!("shutdown grace period ran out; stopping anyway"),
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! Cross-cutting HTTP behaviour: the problem+json safety net, panics, and the fallback.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use emporium_core::AppError;
+use emporium_core::error::{PROBLEM_JSON, problem_body, problem_response};
+use std::any::Any;
+
+/// Unknown routes.
+pub async fn fallback() -> AppError {
+    AppError::not_found("no resource at this path")
+}
+
+/// A panic in a handler becomes a logged 500 problem; the request id is on the span.
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    tracing::error!(panic = %message, "handler panicked");
+    AppError::Internal(anyhow::anyhow!("panic: {message}")).into_response()
+}
+
+/// Rewrites any error answer the framework or a layer produced on its own (405 from the
+/// method router, 408/503 from the timeout, 413 from the body limit) into problem+json,
+/// keeping its status and headers such as `Allow`.
+pub async fn problem_safety_net(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return response;
+    }
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "no resource at this path"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this method is not allowed on this resource",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "the request body is larger than this server accepts",
+        ),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
+            ("timeout", "the request took too long and was stopped")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported media type"),
+        s if s.is_server_error() => ("internal", "internal error"),
+        _ => ("bad_request", "the request could not be handled"),
+    };
+    let (mut parts, _) = response.into_parts();
+    let rewritten = problem_response(&problem_body(status, code, detail, Vec::new()));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let (_, body) = rewritten.into_parts();
+    Response::from_parts(parts, body)
+}

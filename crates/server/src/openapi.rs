@@ -1,0 +1,26 @@
+//! The OpenAPI 3.1 document: every route registers itself through `utoipa-axum`, and this
+//! module adds the document-wide parts (info, tags, the problem schema).
+
+use utoipa::OpenApi;
+
+/// Document-wide metadata; paths come from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Emporium",
+        description = "The Emporium commerce API: store API for customers and guests under \
+                       /api/v1, admin API for staff under /api/v1/admin. Errors are RFC 9457 \
+                       problem+json; money is integer minor units with an ISO 4217 currency.",
+        license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only")
+    ),
+    servers((url = "/", description = "This node")),
+    components(schemas(
+        emporium_core::error::Problem,
+        emporium_core::error::FieldError,
+        emporium_core::Money
+    )),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,28 @@
+//! What every handler can reach. Domains take their own slice of it through axum's
+//! `FromRef`, so a handler names only what it uses.
+
+use axum::extract::FromRef;
+use emporium_core::Config;
+use emporium_db::Db;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::Arc;
+
+/// Shared state of one node.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub metrics: PrometheusHandle,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(state: &AppState) -> Self {
+        state.config.clone()
+    }
+}

@@ -1,0 +1,285 @@
+//! Health, readiness, OpenAPI, metrics and the problem+json answers for bad input.
+
+use crate::support;
+use emporium_testkit::{TcpProxy, TestApp, TestOptions, problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn app_with_test_routes() -> TestApp {
+    TestApp::spawn_with(TestOptions {
+        extra_routes: Some(support::routes()),
+        configure: Box::new(|c| {
+            c.http.body_limit_bytes = 2048;
+            c.http.request_timeout_secs = 1;
+            c.http.cors_origins = vec!["https://shop.example".into()];
+        }),
+        ..TestOptions::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn healthz_answers_with_a_request_id() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_given_request_id_is_echoed() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .request(Method::GET, "/healthz")
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn readyz_checks_the_database() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_going_away_and_coming_back() {
+    let Some(admin) = emporium_testkit::postgres_admin_url() else {
+        // A SQLite file cannot become unreachable the way a server can.
+        return;
+    };
+    let probe = TestApp::spawn().await;
+    let target = postgres_socket(&admin);
+    let proxy = TcpProxy::start(target).await;
+    let through_proxy = probe
+        .database()
+        .url()
+        .replacen(&target.to_string(), &proxy.addr.to_string(), 1)
+        .replacen("localhost:", "127.0.0.1:", 0);
+    assert_ne!(
+        through_proxy,
+        probe.database().url(),
+        "URL must name host:port"
+    );
+    let url = through_proxy.clone();
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(move |c| {
+            c.database_url = Some(url.into());
+            c.db_acquire_timeout_secs = 1;
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    proxy.cut();
+    let down = app.get("/readyz").await;
+    assert!(down.headers().contains_key("retry-after"));
+    let body = problem(down, 503).await;
+    assert_eq!(body["code"], "unavailable");
+
+    proxy.restore();
+    // The pool reconnects on its own; poll instead of sleeping a fixed time.
+    let mut ready = false;
+    for _ in 0..50 {
+        if app.get("/readyz").await.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "readyz did not recover without a restart");
+}
+
+fn postgres_socket(url: &str) -> std::net::SocketAddr {
+    let rest = url.split("://").nth(1).expect("scheme");
+    let host_port = rest
+        .rsplit('@')
+        .next()
+        .expect("host")
+        .split('/')
+        .next()
+        .expect("host");
+    let host_port = if host_port.contains(':') {
+        host_port.to_string()
+    } else {
+        format!("{host_port}:5432")
+    };
+    let host_port = host_port.replace("localhost", "127.0.0.1");
+    host_port
+        .parse()
+        .expect("EMPORIUM_TEST_DATABASE_URL names an IP host and port")
+}
+
+#[tokio::test]
+async fn unknown_routes_are_404_problems() {
+    let app = TestApp::spawn().await;
+    let body = problem(app.get("/api/v1/nothing-here").await, 404).await;
+    assert_eq!(body["code"], "not_found");
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_problems_with_allow() {
+    let app = TestApp::spawn().await;
+    let response = app.post_json("/healthz", &json!({})).await;
+    let allow = response
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let body = problem(response, 405).await;
+    assert_eq!(body["code"], "method_not_allowed");
+    assert!(allow.unwrap_or_default().contains("GET"));
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = app_with_test_routes().await;
+    let response = app
+        .request(Method::POST, "/__test/echo")
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .expect("sent");
+    let body = problem(response, 400).await;
+    assert_eq!(body["code"], "malformed_json");
+}
+
+#[tokio::test]
+async fn wrong_shapes_are_422_naming_the_field() {
+    let app = app_with_test_routes().await;
+    let response = app
+        .post_json("/__test/echo", &json!({"name": "x", "quantity": "many"}))
+        .await;
+    let body = problem(response, 422).await;
+    assert_eq!(body["errors"][0]["field"], "quantity");
+
+    let response = app.post_json("/__test/echo", &json!({"name": "x"})).await;
+    let body = problem(response, 422).await;
+    assert_eq!(body["errors"][0]["field"], "quantity");
+
+    let ok = app
+        .post_json("/__test/echo", &json!({"name": "x", "quantity": 2}))
+        .await;
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_content_type_is_415() {
+    let app = app_with_test_routes().await;
+    let response = app
+        .request(Method::POST, "/__test/echo")
+        .header("content-type", "text/plain")
+        .body("{\"name\":\"x\",\"quantity\":1}")
+        .send()
+        .await
+        .expect("sent");
+    let body = problem(response, 415).await;
+    assert_eq!(body["code"], "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413() {
+    let app = app_with_test_routes().await;
+    let big = json!({"name": "x".repeat(4096), "quantity": 1});
+    let body = problem(app.post_json("/__test/echo", &big).await, 413).await;
+    assert_eq!(body["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn panics_are_500_problems_and_the_server_lives_on() {
+    let app = app_with_test_routes().await;
+    let response = app.get("/__test/panic").await;
+    assert!(response.headers().contains_key("x-request-id"));
+    let body = problem(response, 500).await;
+    assert_eq!(body["detail"], "internal error");
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_as_503_problems() {
+    let app = app_with_test_routes().await;
+    let body = problem(app.get("/__test/slow").await, 503).await;
+    assert_eq!(body["code"], "timeout");
+}
+
+#[tokio::test]
+async fn cors_allows_configured_origins_only() {
+    let app = app_with_test_routes().await;
+    let allowed = app
+        .request(Method::GET, "/healthz")
+        .header("origin", "https://shop.example")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let other = app
+        .request(Method::GET, "/healthz")
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("sent");
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn openapi_document_is_3_1_and_lists_the_routes() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .request(Method::GET, "/api/v1/openapi.json")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let plain = app.get("/api/v1/openapi.json").await;
+    let doc: Value = plain.json().await.expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.expect("html").contains("swagger"));
+}
+
+#[tokio::test]
+async fn metrics_expose_requests_pool_and_outbox() {
+    let app = TestApp::spawn().await;
+    app.get("/healthz").await;
+    let text = app.get("/metrics").await.text().await.expect("text");
+    assert!(text.contains("http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/healthz\""));
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+    assert!(text.contains("db_pool_connections"));
+    assert!(text.contains("outbox_jobs"));
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let started = std::sync::Arc::new(tokio::sync::Notify::new());
+    let app = TestApp::spawn_with(TestOptions {
+        extra_routes: Some(support::slow_route(started.clone())),
+        ..TestOptions::default()
+    })
+    .await;
+    let request = app.client.get(app.url("/__test/slow")).send();
+    let in_flight = tokio::spawn(request);
+    started.notified().await;
+    app.stop().await;
+    let response = in_flight.await.expect("joined").expect("answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.expect("body"), "done");
+}

@@ -1,0 +1,6 @@
+//! HTTP-level integration tests: the real server, a fresh database per test, on SQLite by
+//! default and on PostgreSQL when `EMPORIUM_TEST_DATABASE_URL` is set.
+
+mod foundation;
+mod outbox;
+mod support;

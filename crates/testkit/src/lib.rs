@@ -1,0 +1,192 @@
+//! The test harness: each test gets the real server on `127.0.0.1:0` against its own fresh
+//! database (a copy of a migrated SQLite template, or a PostgreSQL database cloned from a
+//! migrated template when `EMPORIUM_TEST_DATABASE_URL` is set), and talks HTTP to it.
+
+mod database;
+mod proxy;
+
+use emporium_core::Config;
+use emporium_db::Db;
+use emporium_server::{AppState, JobRegistry, Node, StartOptions};
+use reqwest::{Method, RequestBuilder, Response};
+use serde::Serialize;
+use std::sync::Once;
+
+pub use database::{TestDatabase, postgres_admin_url};
+pub use proxy::TcpProxy;
+
+/// What a test may change about its server.
+pub struct TestOptions {
+    /// Job handlers to register in addition to the server's own.
+    pub jobs: JobRegistry,
+    /// Extra routes, merged under the same layers.
+    pub extra_routes: Option<axum::Router<AppState>>,
+    /// Run the background worker (off by default: tests call [`TestApp::drain_outbox`]).
+    pub worker: bool,
+    /// Last changes to the configuration before the server starts.
+    pub configure: Box<dyn FnOnce(&mut Config) + Send>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            jobs: JobRegistry::default(),
+            extra_routes: None,
+            worker: false,
+            configure: Box::new(|_| {}),
+        }
+    }
+}
+
+/// A running server with its own database, stopped and dropped with the test.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    pub client: reqwest::Client,
+    node: Option<Node>,
+    database: TestDatabase,
+}
+
+impl TestApp {
+    /// The server with default options.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(TestOptions::default()).await
+    }
+
+    /// The server with `options`.
+    pub async fn spawn_with(options: TestOptions) -> Self {
+        init_tracing();
+        let database = TestDatabase::create().await;
+        let mut config = database.config();
+        config.outbox.worker = options.worker;
+        (options.configure)(&mut config);
+        let db = Db::connect(&config).await.expect("test database connects");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a random port");
+        let node = Node::start_with(
+            config,
+            db,
+            listener,
+            StartOptions {
+                no_migrate: true,
+                jobs: options.jobs,
+                extra_routes: options.extra_routes,
+            },
+        )
+        .await
+        .expect("server starts");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            base: format!("http://{}", node.addr),
+            client,
+            node: Some(node),
+            database,
+        }
+    }
+
+    fn node(&self) -> &Node {
+        self.node.as_ref().expect("node is running")
+    }
+
+    /// The node's database handles.
+    pub fn db(&self) -> &Db {
+        &self.node().state.db
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.node().state.config
+    }
+
+    /// The test's database (its URL, to open a second node on it).
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json<B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Runs every due outbox job now, as the worker would; returns how many ran.
+    pub async fn drain_outbox(&self) -> usize {
+        self.node()
+            .worker
+            .drain(emporium_core::outbox::now_ms())
+            .await
+            .expect("outbox drains")
+    }
+
+    /// Stops the server gracefully (dropping the app also stops it).
+    pub async fn stop(mut self) {
+        if let Some(node) = self.node.take() {
+            node.stop().await.expect("server stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown_token().cancel();
+        }
+    }
+}
+
+/// Reads a problem+json answer, checking its content type and status.
+pub async fn problem(response: Response, status: u16) -> serde_json::Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type was {content_type:?}"
+    );
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}
+
+fn init_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("EMPORIUM_TEST_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
