@@ -33,8 +33,26 @@ pub struct Config {
     /// Log filter in `tracing` syntax (`info`, `emporium=debug,info`).
     pub log: String,
     pub log_format: LogFormat,
+    /// The shop's public base URL, used in links sent by email (verification, reset).
+    /// Unset means `http://<addr>`.
+    pub public_url: Option<String>,
+    /// AES-256-GCM key for secrets at rest, base64 (`EMPORIUM_MASTER_KEY`). Unset: a key
+    /// file is generated in the data dir (fine for one node; a cluster must share one).
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub master_key: Option<SecretString>,
+    /// HMAC key for access tokens (`EMPORIUM_JWT_SECRET`). Unset: generated into the data
+    /// dir on first start.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub jwt_secret: Option<SecretString>,
+    /// `smtp://user:pass@host:587` or `smtps://...` (`SMTP_URL`). Unset: mail is written
+    /// as `.eml` files under `<data_dir>/outbox-mail/`.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every email (`EMPORIUM_MAIL_FROM`).
+    pub mail_from: String,
     pub http: HttpConfig,
     pub outbox: OutboxConfig,
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -48,8 +66,14 @@ impl Default for Config {
             db_acquire_timeout_secs: 3,
             log: "info".into(),
             log_format: LogFormat::Pretty,
+            public_url: None,
+            master_key: None,
+            jwt_secret: None,
+            smtp_url: None,
+            mail_from: "Emporium <shop@localhost>".into(),
             http: HttpConfig::default(),
             outbox: OutboxConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -76,6 +100,8 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Seconds in-flight requests and jobs get to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for HttpConfig {
@@ -85,6 +111,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             cors_origins: Vec::new(),
             shutdown_grace_secs: 20,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -124,6 +151,65 @@ impl Default for OutboxConfig {
     }
 }
 
+/// Accounts, sessions and abuse protection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Lifetime of an access token (JWT).
+    pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token; each refresh issues a new one.
+    pub refresh_ttl_days: u64,
+    /// Argon2id memory cost in KiB (OWASP: 19456 = 19 MiB with 2 passes).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    pub argon2_iterations: u32,
+    /// Argon2id lanes.
+    pub argon2_parallelism: u32,
+    /// How long an email verification link works.
+    pub verify_ttl_hours: u64,
+    /// How long a password reset link works.
+    pub reset_ttl_minutes: u64,
+    /// How long the token between password and second factor works.
+    pub mfa_ttl_secs: u64,
+    /// Requests per minute one IP may make to the login, register, reset and MFA routes.
+    pub ip_per_minute: u32,
+    /// Login and MFA attempts per minute against one account.
+    pub account_per_minute: u32,
+    /// Failed logins after which the account is locked for a while (doubling each time).
+    pub lockout_after: u32,
+    /// First lockout length.
+    pub lockout_secs: u64,
+    /// Failed logins after which a CAPTCHA answer is required (when a secret is set).
+    pub captcha_after: u32,
+    /// Turnstile or hCaptcha secret; unset disables the CAPTCHA step.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub captcha_secret: Option<SecretString>,
+    /// The provider's `siteverify` endpoint.
+    pub captcha_verify_url: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 900,
+            refresh_ttl_days: 30,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            verify_ttl_hours: 48,
+            reset_ttl_minutes: 60,
+            mfa_ttl_secs: 300,
+            ip_per_minute: 30,
+            account_per_minute: 10,
+            lockout_after: 10,
+            lockout_secs: 60,
+            captcha_after: 3,
+            captcha_secret: None,
+            captcha_verify_url: "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
+        }
+    }
+}
+
 /// Settings given on the command line; each overrides every other source.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Overrides {
@@ -153,7 +239,7 @@ impl Config {
         Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             // `DATABASE_URL` is the name every tool knows; take it unprefixed too.
-            .merge(Env::raw().only(&["DATABASE_URL", "DATABASE_READ_URL"]))
+            .merge(Env::raw().only(&["DATABASE_URL", "DATABASE_READ_URL", "SMTP_URL"]))
             .merge(Env::prefixed("EMPORIUM_").split("__"))
             .merge(Serialized::defaults(overrides))
     }
@@ -179,12 +265,37 @@ impl Config {
                 "outbox.max_attempts: must be at least 1".into(),
             ));
         }
+        if self.auth.argon2_memory_kib < 8 * self.auth.argon2_parallelism.max(1)
+            || self.auth.argon2_iterations == 0
+            || self.auth.argon2_parallelism == 0
+        {
+            return Err(ConfigError(
+                "auth.argon2_*: memory must be at least 8 KiB per lane, iterations and parallelism at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError(
+                "public_url: must start with http:// or https://".into(),
+            ));
+        }
         if self.http.body_limit_bytes < 1024 {
             return Err(ConfigError(
                 "http.body_limit_bytes: must be at least 1024".into(),
             ));
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// The base URL for links in emails, without a trailing slash.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.addr),
+        }
     }
 }
 

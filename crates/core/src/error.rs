@@ -55,8 +55,11 @@ pub enum AppError {
         code: Cow<'static, str>,
         detail: String,
     },
-    #[error("authentication required")]
-    Unauthorized { detail: String },
+    #[error("{detail}")]
+    Unauthorized {
+        code: Cow<'static, str>,
+        detail: String,
+    },
     #[error("forbidden")]
     Forbidden { detail: String },
     #[error("not found")]
@@ -101,6 +104,19 @@ impl AppError {
         }
     }
 
+    pub fn unauthorized(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::Forbidden {
+            detail: detail.into(),
+        }
+    }
+
     pub fn bad_request(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
         Self::BadRequest {
             code: code.into(),
@@ -134,8 +150,9 @@ impl AppError {
     /// The stable machine-readable code of this error.
     pub fn code(&self) -> &str {
         match self {
-            Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
-            Self::Unauthorized { .. } => "unauthorized",
+            Self::BadRequest { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unauthorized { code, .. } => code,
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -154,7 +171,7 @@ impl AppError {
         let status = self.status();
         let detail = match self {
             Self::BadRequest { detail, .. }
-            | Self::Unauthorized { detail }
+            | Self::Unauthorized { detail, .. }
             | Self::Forbidden { detail }
             | Self::NotFound { detail }
             | Self::Conflict { detail, .. }

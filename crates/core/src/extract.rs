@@ -3,7 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
@@ -31,6 +32,34 @@ where
             .await
             .map_err(body_rejection)?;
         parse_json(&bytes).map(Json)
+    }
+}
+
+/// The client's address as the server determined it (from the socket, or from
+/// `X-Forwarded-For` when the node is configured to trust its proxy). Put on every request
+/// by the server's middleware.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+/// Where a request came from, for audit entries and rate limits.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            ip: parts.extensions.get::<ClientIp>().map(|ip| ip.0.clone()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(300).collect()),
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! The kernel every Emporium crate uses: the error type rendered as problem+json, typed
 //! configuration, money, pagination and the outbox writer.
 
+pub mod audit;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod extract;
 pub mod money;

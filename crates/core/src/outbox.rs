@@ -2,9 +2,12 @@
 //! causes them, so a rolled-back change never sends an email or a webhook, and a
 //! committed one always does (at least once). The worker in `emporium-server` runs them.
 
+use async_trait::async_trait;
 use sea_orm::sea_query::Query;
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The table both the writer and the worker use.
 pub const TABLE: &str = "outbox";
@@ -66,4 +69,38 @@ where
         .to_owned();
     conn.execute(&insert).await?;
     Ok(())
+}
+
+/// A claimed job, handed to its topic's handler.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub topic: String,
+    pub payload: serde_json::Value,
+    /// 1 on the first run.
+    pub attempt: u32,
+}
+
+/// Runs the jobs of one topic. Jobs are delivered at least once, so a handler must be
+/// idempotent: running the same job twice must leave the same result as once.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, job: &Job) -> anyhow::Result<()>;
+}
+
+/// Which handler runs which topic. Domains add theirs when the server is assembled.
+#[derive(Clone, Default)]
+pub struct JobRegistry {
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+}
+
+impl JobRegistry {
+    pub fn register(&mut self, topic: impl Into<String>, handler: Arc<dyn JobHandler>) {
+        self.handlers.insert(topic.into(), handler);
+    }
+
+    /// The handler of `topic`, if one is registered.
+    pub fn handler(&self, topic: &str) -> Option<&Arc<dyn JobHandler>> {
+        self.handlers.get(topic)
+    }
 }

@@ -2,6 +2,7 @@
 //! sized for each, and the one migration set both backends run.
 
 mod connect;
+pub mod entity;
 pub mod migration;
 
 pub use connect::{Backend, Db, PoolStats};

@@ -51,6 +51,20 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Operator tasks on accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin (or promote an existing account). The password comes from
+    /// EMPORIUM_ADMIN_PASSWORD, else a prompt; never from a flag.
+    Create {
+        /// The admin's email address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Args, Default)]
@@ -108,6 +122,34 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             db.close().await;
             println!("migrations applied");
             Ok(())
+        }
+        Command::Admin(AdminCommand::Create { email }) => {
+            let password = match std::env::var("EMPORIUM_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => rpassword::prompt_password(format!("Password for {email}: ")).context(
+                    "reading the password (set EMPORIUM_ADMIN_PASSWORD when there is no terminal)",
+                )?,
+            };
+            let db = Db::connect(&config).await?;
+            emporium_server::migrate(&db).await?;
+            let accounts =
+                emporium_accounts::Accounts::new(db.clone(), std::sync::Arc::new(config))?;
+            let result = accounts.create_admin(&email, &password).await;
+            db.close().await;
+            match result {
+                Ok(user) => {
+                    println!("admin {} ready (id {})", user.email, user.id);
+                    Ok(())
+                }
+                Err(emporium_core::AppError::Validation(errors)) => {
+                    let reasons: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect();
+                    anyhow::bail!("cannot create the admin: {}", reasons.join("; "))
+                }
+                Err(err) => Err(anyhow::anyhow!("cannot create the admin: {err}")),
+            }
         }
         Command::Openapi => {
             let doc = emporium_server::openapi();

@@ -4,9 +4,11 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
+use emporium_accounts::Accounts;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_db::migration::Migrator;
+use emporium_notify::{EMAIL_TOPIC, Mailer};
 use sea_orm_migration::MigratorTrait;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,8 +30,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
-use crate::worker::{JobRegistry, Worker};
+use crate::worker::Worker;
 use crate::{health, layers, metrics};
+use emporium_core::outbox::JobRegistry;
 
 /// Path of the served OpenAPI document.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
@@ -52,6 +55,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::get_healthz))
         .routes(routes!(health::get_readyz))
         .routes(routes!(metrics::get_metrics))
+        .merge(emporium_accounts::router())
 }
 
 /// The complete OpenAPI document.
@@ -78,6 +82,10 @@ pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(axum::middleware::from_fn_with_state(
+            http.trust_forwarded_for,
+            layers::client_ip,
+        ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(layers::problem_safety_net))
         .layer(CatchPanicLayer::custom(layers::panic_response))
@@ -156,23 +164,31 @@ impl Node {
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
         let config = Arc::new(config);
+        let accounts = Accounts::new(db.clone(), config.clone())?;
+        let mailer = Mailer::from_config(&config)?;
+        let mut jobs = options.jobs;
+        jobs.register(EMAIL_TOPIC, Arc::new(mailer));
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
             metrics: metrics::recorder(),
+            accounts,
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();
-        let worker = Worker::new(db, Arc::new(options.jobs), config.outbox.clone());
+        let worker = Worker::new(db, Arc::new(jobs), config.outbox.clone());
         let worker_task = config
             .outbox
             .worker
             .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
         });
         tracing::info!(%addr, backend = ?state.db.backend(), "emporium listening");
         Ok(Self {

@@ -7,7 +7,36 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use emporium_core::AppError;
 use emporium_core::error::{PROBLEM_JSON, problem_body, problem_response};
+use emporium_core::extract::ClientIp;
 use std::any::Any;
+
+/// Puts the client's address on the request as [`ClientIp`]: the socket peer, or the
+/// first `X-Forwarded-For` hop when the node trusts its proxy.
+pub async fn client_ip(
+    axum::extract::State(trust_forwarded): axum::extract::State<bool>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let forwarded = trust_forwarded
+        .then(|| {
+            request
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(|v| v.trim().to_string())
+                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        })
+        .flatten();
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    if let Some(ip) = forwarded.or(peer) {
+        request.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(request).await
+}
 
 /// Unknown routes.
 pub async fn fallback() -> AppError {

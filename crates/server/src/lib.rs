@@ -10,5 +10,6 @@ pub mod state;
 pub mod worker;
 
 pub use app::{Node, StartOptions, migrate, openapi, router};
+pub use emporium_core::outbox::{Job, JobHandler, JobRegistry};
 pub use state::AppState;
-pub use worker::{Job, JobHandler, JobRegistry, Worker};
+pub use worker::Worker;

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document: every route registers itself through `utoipa-axum`, and this
 //! module adds the document-wide parts (info, tags, the problem schema).
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 /// Document-wide metadata; paths come from the routers.
 #[derive(OpenApi)]
@@ -19,8 +20,30 @@ use utoipa::OpenApi;
         emporium_core::error::FieldError,
         emporium_core::Money
     )),
+    modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Registration, login, tokens, email verification, password reset"),
+        (name = "me", description = "The signed-in user: profile and two-factor authentication"),
+        (name = "admin", description = "Staff routes; each needs a named permission"),
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` scheme the protected routes name.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

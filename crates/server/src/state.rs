@@ -2,6 +2,7 @@
 //! `FromRef`, so a handler names only what it uses.
 
 use axum::extract::FromRef;
+use emporium_accounts::Accounts;
 use emporium_core::Config;
 use emporium_db::Db;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -13,6 +14,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub metrics: PrometheusHandle,
+    pub accounts: Accounts,
+}
+
+impl FromRef<AppState> for Accounts {
+    fn from_ref(state: &AppState) -> Self {
+        state.accounts.clone()
+    }
 }
 
 impl FromRef<AppState> for Db {

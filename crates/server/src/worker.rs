@@ -4,49 +4,14 @@
 //! claim jobs without two of them ever taking the same one; on SQLite the single writer
 //! makes the claiming `UPDATE` atomic.
 
-use async_trait::async_trait;
 use emporium_core::config::OutboxConfig;
-use emporium_core::outbox::{self, status};
+use emporium_core::outbox::{self, Job, JobRegistry, status};
 use emporium_db::{Backend, Db};
 use futures::StreamExt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// A claimed job, handed to its topic's handler.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: i64,
-    pub topic: String,
-    pub payload: serde_json::Value,
-    /// 1 on the first run.
-    pub attempt: u32,
-}
-
-/// Runs the jobs of one topic. Jobs are delivered at least once, so a handler must be
-/// idempotent: running the same job twice must leave the same result as once.
-#[async_trait]
-pub trait JobHandler: Send + Sync {
-    async fn run(&self, job: &Job) -> anyhow::Result<()>;
-}
-
-/// Which handler runs which topic. Domains add theirs when the server is assembled.
-#[derive(Clone, Default)]
-pub struct JobRegistry {
-    handlers: HashMap<String, Arc<dyn JobHandler>>,
-}
-
-impl JobRegistry {
-    pub fn register(&mut self, topic: impl Into<String>, handler: Arc<dyn JobHandler>) {
-        self.handlers.insert(topic.into(), handler);
-    }
-
-    fn handler(&self, topic: &str) -> Option<&Arc<dyn JobHandler>> {
-        self.handlers.get(topic)
-    }
-}
 
 /// One node's worker. Cheap to clone.
 #[derive(Clone)]

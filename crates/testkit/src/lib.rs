@@ -4,6 +4,9 @@
 
 mod database;
 mod proxy;
+pub mod rfc6238;
+pub mod session;
+mod smtp;
 
 use emporium_core::Config;
 use emporium_db::Db;
@@ -14,6 +17,8 @@ use std::sync::Once;
 
 pub use database::{TestDatabase, postgres_admin_url};
 pub use proxy::TcpProxy;
+pub use session::Session;
+pub use smtp::{ReceivedMail, SmtpServer};
 
 /// What a test may change about its server.
 pub struct TestOptions {
@@ -43,6 +48,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub base: String,
     pub client: reqwest::Client,
+    /// Receives every email the server sends.
+    pub smtp: SmtpServer,
     node: Option<Node>,
     database: TestDatabase,
 }
@@ -57,8 +64,16 @@ impl TestApp {
     pub async fn spawn_with(options: TestOptions) -> Self {
         init_tracing();
         let database = TestDatabase::create().await;
+        let smtp = SmtpServer::start().await;
         let mut config = database.config();
         config.outbox.worker = options.worker;
+        config.smtp_url = Some(smtp.url().into());
+        // Real Argon2id, at a cost that keeps hundreds of logins in the suite fast.
+        config.auth.argon2_memory_kib = 1024;
+        config.auth.argon2_iterations = 1;
+        // Rate limits are exercised by their own tests, which lower these.
+        config.auth.ip_per_minute = 100_000;
+        config.auth.account_per_minute = 100_000;
         (options.configure)(&mut config);
         let db = Db::connect(&config).await.expect("test database connects");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -83,6 +98,7 @@ impl TestApp {
         Self {
             base: format!("http://{}", node.addr),
             client,
+            smtp,
             node: Some(node),
             database,
         }
@@ -128,6 +144,29 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// The node's state (domain services, for setting up what has no HTTP route).
+    pub fn state(&self) -> &AppState {
+        &self.node().state
+    }
+
+    /// Sends `method path` with a bearer token and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Response {
+        let mut request = self.request(method, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request sent")
     }
 
     /// Runs every due outbox job now, as the worker would; returns how many ran.

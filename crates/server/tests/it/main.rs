@@ -1,6 +1,8 @@
 //! HTTP-level integration tests: the real server, a fresh database per test, on SQLite by
 //! default and on PostgreSQL when `EMPORIUM_TEST_DATABASE_URL` is set.
 
+mod accounts;
+mod admin_users;
 mod foundation;
 mod outbox;
 mod support;

@@ -1,0 +1,245 @@
+//! Account rules that need no I/O: emails, the password policy, roles and permissions.
+
+use emporium_core::FieldError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::OnceLock;
+use utoipa::ToSchema;
+
+/// A normalised email address: trimmed, lower case, one `@`, a dotted domain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let email = raw.trim().to_lowercase();
+        let bad = || FieldError::new("email", "must be a valid email address");
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+        let domain_ok = !domain.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longer passwords only cost hashing time.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Checks a new password against the policy: 10 to 256 characters, not a common
+/// password, not the email (or its local part).
+pub fn check_password(
+    password: &str,
+    email: Option<&Email>,
+    field: &str,
+) -> Result<(), FieldError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(FieldError::new(
+            field,
+            "must be at least 10 characters long",
+        ));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(FieldError::new(
+            field,
+            "must be at most 256 characters long",
+        ));
+    }
+    let lower = password.to_lowercase();
+    if common_passwords().contains(lower.as_str()) || is_one_repeated_char(&lower) {
+        return Err(FieldError::new(
+            field,
+            "is too common; choose another password",
+        ));
+    }
+    if let Some(email) = email {
+        let local = email.as_str().split('@').next().unwrap_or("");
+        if lower == email.as_str() || (local.len() >= 4 && lower == local) {
+            return Err(FieldError::new(field, "must not be your email address"));
+        }
+    }
+    Ok(())
+}
+
+fn is_one_repeated_char(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|first| chars.all(|c| c == first))
+}
+
+fn common_passwords() -> &'static BTreeSet<&'static str> {
+    static SET: OnceLock<BTreeSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
+/// What kind of user someone is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    Staff,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Staff => "staff",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "customer" => Some(Self::Customer),
+            "staff" => Some(Self::Staff),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Every named permission a staff member can be given. Admins hold all of them.
+pub const PERMISSIONS: &[&str] = &[
+    "products.read",
+    "products.write",
+    "orders.read",
+    "orders.write",
+    "orders.refund",
+    "inventory.write",
+    "users.read",
+    "users.manage",
+    "reviews.moderate",
+    "discounts.write",
+    "tickets.manage",
+    "reports.read",
+    "settings.manage",
+];
+
+/// Checks a requested permission set; unknown names are a field error.
+pub fn parse_permissions(names: &[String]) -> Result<Vec<String>, FieldError> {
+    let mut out: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        if !PERMISSIONS.contains(&name.as_str()) {
+            return Err(FieldError::new(
+                "permissions",
+                format!("unknown permission {name:?}"),
+            ));
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether `role` with `granted` may do what `permission` names.
+pub fn allows(role: Role, granted: &[String], permission: &str) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Staff => granted.iter().any(|p| p == permission),
+        Role::Customer => false,
+    }
+}
+
+/// Account states.
+pub mod status {
+    pub const ACTIVE: &str = "active";
+    pub const SUSPENDED: &str = "suspended";
+}
+
+/// Purposes of single-use tokens.
+pub mod purpose {
+    pub const VERIFY_EMAIL: &str = "verify_email";
+    pub const PASSWORD_RESET: &str = "password_reset";
+    pub const MFA: &str = "mfa";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").map(|e| e.0),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "ada@x",
+            "a b@x.com",
+            "ada@x..com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_policy() {
+        let email = Email::parse("someone@example.com").expect("email");
+        assert!(check_password("short", None, "password").is_err());
+        assert!(
+            check_password("Password123", None, "password").is_err(),
+            "common"
+        );
+        assert!(
+            check_password("aaaaaaaaaaaa", None, "password").is_err(),
+            "repeated"
+        );
+        assert!(check_password("someone@example.com", Some(&email), "password").is_err());
+        assert!(check_password("correct horse battery", Some(&email), "password").is_ok());
+    }
+
+    #[test]
+    fn permissions_are_checked() {
+        assert!(parse_permissions(&["orders.read".into()]).is_ok());
+        assert!(parse_permissions(&["orders.nuke".into()]).is_err());
+        assert!(allows(Role::Admin, &[], "users.manage"));
+        assert!(!allows(
+            Role::Customer,
+            &["users.manage".into()],
+            "users.manage"
+        ));
+        assert!(allows(
+            Role::Staff,
+            &["users.manage".into()],
+            "users.manage"
+        ));
+    }
+}

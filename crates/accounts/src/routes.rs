@@ -1,0 +1,425 @@
+//! HTTP handlers of the accounts domain: parse, call one service function, shape the view.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use emporium_core::extract::{ClientInfo, Json};
+use emporium_core::pagination::PageQuery;
+use emporium_core::{AppError, AppResult, FieldError};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::admin::UserChanges;
+use crate::extract::{Principal, Staff, perm};
+use crate::model::Email;
+use crate::service::{LoginOutcome, NewUser, RequestMeta};
+use crate::state::Accounts;
+use crate::store;
+use crate::views::*;
+
+type Problem = emporium_core::error::Problem;
+
+fn meta(client: ClientInfo) -> RequestMeta {
+    RequestMeta {
+        ip: client.ip,
+        user_agent: client.user_agent,
+    }
+}
+
+/// The store routes (`/api/v1/auth`, `/api/v1/me`) and the admin user routes.
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    Accounts: axum::extract::FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(login_mfa))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(verify_email))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(setup_totp))
+        .routes(routes!(enable_totp))
+        .routes(routes!(disable_totp))
+        .routes(routes!(list_users))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(suspend_user))
+        .routes(routes!(unsuspend_user))
+        .routes(routes!(reset_user_password))
+}
+
+/// Create a customer account; a verification email is sent.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterBody,
+    responses((status = 201, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn register(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<RegisterBody>,
+) -> AppResult<Response> {
+    let user = accounts
+        .register(
+            NewUser {
+                email: &body.email,
+                password: &body.password,
+                name: body.name.as_deref(),
+            },
+            &meta(client),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(UserView::from(user))).into_response())
+}
+
+fn check_email_shape(email: &str) -> AppResult<()> {
+    Email::parse(email)
+        .map(|_| ())
+        .map_err(|e| AppError::Validation(vec![e]))
+}
+
+/// Sign in with email and password: tokens, or `mfa_required` with an MFA token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
+    responses((status = 200, description = "Tokens, or mfa_required", body = TokensView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn login(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<LoginBody>,
+) -> AppResult<Response> {
+    check_email_shape(&body.email)?;
+    if body.password.is_empty() {
+        return Err(AppError::invalid("password", "must not be empty"));
+    }
+    let outcome = accounts
+        .login(
+            &body.email,
+            &body.password,
+            body.captcha_token.as_deref(),
+            &meta(client),
+        )
+        .await?;
+    Ok(match outcome {
+        LoginOutcome::Tokens(pair) => axum::Json(TokensView::from(pair)).into_response(),
+        LoginOutcome::MfaRequired { mfa_token } => axum::Json(MfaRequiredView {
+            mfa_required: true,
+            mfa_token,
+        })
+        .into_response(),
+    })
+}
+
+/// Complete a login with a TOTP code or a recovery code.
+#[utoipa::path(post, path = "/api/v1/auth/login/mfa", tag = "auth", request_body = MfaLoginBody,
+    responses((status = 200, body = TokensView), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn login_mfa(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<MfaLoginBody>,
+) -> AppResult<axum::Json<TokensView>> {
+    let pair = accounts
+        .login_mfa(
+            &body.mfa_token,
+            body.code.as_deref(),
+            body.recovery_code.as_deref(),
+            &meta(client),
+        )
+        .await?;
+    Ok(axum::Json(pair.into()))
+}
+
+/// Exchange a refresh token for a new pair (the old one stops working).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses((status = 200, body = TokensView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn refresh(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<RefreshBody>,
+) -> AppResult<axum::Json<TokensView>> {
+    let pair = accounts.refresh(&body.refresh_token, &meta(client)).await?;
+    Ok(axum::Json(pair.into()))
+}
+
+/// Revoke a refresh token (this session).
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshBody,
+    responses((status = 204), (status = 422, body = Problem)))]
+async fn logout(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<RefreshBody>,
+) -> AppResult<StatusCode> {
+    accounts.logout(&body.refresh_token, &meta(client)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirm the email address with the emailed token.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = TokenBody,
+    responses((status = 200, body = VerifiedView), (status = 400, body = Problem), (status = 422, body = Problem)))]
+async fn verify_email(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<TokenBody>,
+) -> AppResult<axum::Json<VerifiedView>> {
+    accounts.verify_email(&body.token, &meta(client)).await?;
+    Ok(axum::Json(VerifiedView {
+        email_verified: true,
+    }))
+}
+
+/// Email a password reset link (answers 202 whether or not the account exists).
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = ForgotBody,
+    responses((status = 202), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn forgot_password(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<ForgotBody>,
+) -> AppResult<StatusCode> {
+    accounts.forgot_password(&body.email, &meta(client)).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Set a new password with the emailed token; every session is signed out.
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = ResetBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 422, body = Problem)))]
+async fn reset_password(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<ResetBody>,
+) -> AppResult<StatusCode> {
+    accounts
+        .reset_password(&body.token, &body.password, &meta(client))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user's profile.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem)))]
+async fn get_me(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+) -> AppResult<axum::Json<UserView>> {
+    let user = store::find_user(accounts.db().writer(), principal.user_id)
+        .await?
+        .filter(|u| u.status == crate::model::status::ACTIVE)
+        .ok_or_else(|| {
+            AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+        })?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change the signed-in user's name or phone.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = ProfilePatchBody,
+    responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn update_me(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+    Json(body): Json<ProfilePatchBody>,
+) -> AppResult<axum::Json<UserView>> {
+    let user = accounts
+        .update_profile(
+            principal.user_id,
+            body.name.as_deref(),
+            body.phone.as_deref(),
+        )
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Start TOTP setup: a new seed and its otpauth:// URI.
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/setup", tag = "me", security(("bearer" = [])),
+    responses((status = 200, body = TotpSetupView), (status = 401, body = Problem), (status = 409, body = Problem)))]
+async fn setup_totp(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+    client: ClientInfo,
+) -> AppResult<axum::Json<TotpSetupView>> {
+    let (secret, otpauth_url) = accounts
+        .totp_setup(principal.user_id, &meta(client))
+        .await?;
+    Ok(axum::Json(TotpSetupView {
+        secret,
+        otpauth_url,
+    }))
+}
+
+/// Turn TOTP on with a first valid code; answers the recovery codes once.
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/enable", tag = "me", security(("bearer" = [])), request_body = TotpCodeBody,
+    responses((status = 200, body = RecoveryCodesView), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn enable_totp(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+    client: ClientInfo,
+    Json(body): Json<TotpCodeBody>,
+) -> AppResult<axum::Json<RecoveryCodesView>> {
+    let code = body
+        .code
+        .ok_or_else(|| AppError::invalid("code", "is required"))?;
+    let recovery_codes = accounts
+        .totp_enable(principal.user_id, &code, &meta(client))
+        .await?;
+    Ok(axum::Json(RecoveryCodesView { recovery_codes }))
+}
+
+/// Turn TOTP off with a current code or a recovery code.
+#[utoipa::path(post, path = "/api/v1/me/mfa/totp/disable", tag = "me", security(("bearer" = [])), request_body = TotpCodeBody,
+    responses((status = 204), (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn disable_totp(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+    client: ClientInfo,
+    Json(body): Json<TotpCodeBody>,
+) -> AppResult<StatusCode> {
+    accounts
+        .totp_disable(
+            principal.user_id,
+            body.code.as_deref(),
+            body.recovery_code.as_deref(),
+            &meta(client),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters of the admin user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UserListQuery {
+    /// Matches email or name.
+    q: Option<String>,
+    /// customer, staff or admin.
+    role: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// List and search users (needs `users.read`).
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin", security(("bearer" = [])), params(UserListQuery),
+    responses((status = 200, body = UserPageView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list_users(
+    State(accounts): State<Accounts>,
+    _staff: Staff<perm::UsersRead>,
+    Query(query): Query<UserListQuery>,
+) -> AppResult<axum::Json<UserPageView>> {
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let limit = page.limit()?;
+    let (users, next_cursor) = accounts
+        .list_users(
+            query.q.as_deref(),
+            query.role.as_deref(),
+            page.cursor.as_deref(),
+            limit,
+        )
+        .await?;
+    Ok(axum::Json(UserPageView {
+        data: users.into_iter().map(UserView::from).collect(),
+        next_cursor,
+    }))
+}
+
+fn parse_id(id: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| AppError::not_found("no such user"))
+}
+
+/// One user (needs `users.read`).
+#[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_user(
+    State(accounts): State<Accounts>,
+    _staff: Staff<perm::UsersRead>,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<UserView>> {
+    Ok(axum::Json(accounts.get_user(parse_id(&id)?).await?.into()))
+}
+
+/// Change a user's role, permissions or name (needs `users.manage`).
+#[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")), request_body = UserPatchBody,
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_user(
+    State(accounts): State<Accounts>,
+    staff: Staff<perm::UsersManage>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    Json(body): Json<UserPatchBody>,
+) -> AppResult<axum::Json<UserView>> {
+    let changes = UserChanges {
+        role: body.role,
+        permissions: body.permissions,
+        name: body.name.map(Some),
+    };
+    let user = accounts
+        .update_user(staff.user_id, parse_id(&id)?, changes, &meta(client))
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Suspend a user: login blocked, sessions revoked (needs `users.manage`).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/suspend", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn suspend_user(
+    State(accounts): State<Accounts>,
+    staff: Staff<perm::UsersManage>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<UserView>> {
+    let user = accounts
+        .set_suspended(staff.user_id, parse_id(&id)?, true, &meta(client))
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Reinstate a suspended user (needs `users.manage`).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/unsuspend", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn unsuspend_user(
+    State(accounts): State<Accounts>,
+    staff: Staff<perm::UsersManage>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<UserView>> {
+    let user = accounts
+        .set_suspended(staff.user_id, parse_id(&id)?, false, &meta(client))
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Email the user a reset link and sign out their sessions (needs `users.manage`).
+#[utoipa::path(post, path = "/api/v1/admin/users/{id}/password-reset", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 202), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn reset_user_password(
+    State(accounts): State<Accounts>,
+    staff: Staff<perm::UsersManage>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    accounts
+        .force_password_reset(staff.user_id, parse_id(&id)?, &meta(client))
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Checks a phone number in E.164 form.
+pub(crate) fn check_phone(phone: &str) -> Result<(), FieldError> {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "phone",
+            "must be in E.164 form, e.g. +4915112345678",
+        ))
+    }
+}

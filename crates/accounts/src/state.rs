@@ -1,0 +1,82 @@
+//! The accounts domain's state: what its services and extractors need, built once per
+//! node from the configuration.
+
+use emporium_core::Config;
+use emporium_core::crypto::MasterKey;
+use emporium_db::Db;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+use crate::limits::AuthLimits;
+use crate::password::PasswordHasher;
+use crate::tokens::TokenKeys;
+
+/// The accounts domain. Cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    config: Arc<Config>,
+    keys: TokenKeys,
+    hasher: PasswordHasher,
+    master: MasterKey,
+    limits: AuthLimits,
+    http: reqwest::Client,
+}
+
+impl Accounts {
+    pub fn new(db: Db, config: Arc<Config>) -> anyhow::Result<Self> {
+        let keys = TokenKeys::from_config(&config)?;
+        let hasher = PasswordHasher::new(&config.auth)?;
+        let master = MasterKey::load(
+            config.master_key.as_ref().map(|k| k.expose_secret()),
+            &config.data_dir,
+        )?;
+        let limits = AuthLimits::new(config.auth.ip_per_minute, config.auth.account_per_minute);
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                config,
+                keys,
+                hasher,
+                master,
+                limits,
+                http,
+            }),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn keys(&self) -> &TokenKeys {
+        &self.inner.keys
+    }
+
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.inner.master
+    }
+
+    pub(crate) fn limits(&self) -> &AuthLimits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+}

@@ -1,0 +1,127 @@
+//! Sending: SMTP through lettre when `SMTP_URL` is set, else `.eml` files in the data dir.
+
+use emporium_core::Config;
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ConnectionTrait, DbErr};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+use crate::templates::Templates;
+
+/// The outbox topic of outgoing email.
+pub const EMAIL_TOPIC: &str = "notify.email";
+
+/// An email waiting in the outbox: which template, to whom, with what values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub to: String,
+    pub template: String,
+    pub context: serde_json::Value,
+}
+
+/// Queues an email inside the caller's transaction; it is sent after commit.
+pub async fn enqueue_email<C: ConnectionTrait>(conn: &C, job: &EmailJob) -> Result<(), DbErr> {
+    emporium_core::outbox::enqueue(conn, EMAIL_TOPIC, job).await
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+/// Renders and sends email.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    templates: Templates,
+    shop: String,
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let from: Mailbox = config
+            .mail_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("configuration error: mail_from: {e}"))?;
+        let transport = match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("configuration error: smtp_url: {e}"))?
+                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => {
+                let dir = config.data_dir.join("outbox-mail");
+                std::fs::create_dir_all(&dir)?;
+                Transport::Files(AsyncFileTransport::<Tokio1Executor>::new(&dir), dir)
+            }
+        };
+        let overrides = config.data_dir.join("templates").join("email");
+        Ok(Self {
+            transport,
+            from,
+            templates: Templates::new(Some(overrides)),
+            shop: from_display_name(&config.mail_from),
+        })
+    }
+
+    /// Where `.eml` files go when there is no SMTP server.
+    pub fn mail_dir(&self) -> Option<&PathBuf> {
+        match &self.transport {
+            Transport::Files(_, dir) => Some(dir),
+            Transport::Smtp(_) => None,
+        }
+    }
+
+    /// Renders `job` and sends it.
+    pub async fn send(&self, job: &EmailJob) -> anyhow::Result<()> {
+        let mut context = job.context.clone();
+        if let Some(map) = context.as_object_mut() {
+            map.entry("shop")
+                .or_insert_with(|| serde_json::Value::String(self.shop.clone()));
+        }
+        let rendered = self.templates.render(&job.template, &context)?;
+        let to: Mailbox = job.to.parse()?;
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(rendered.subject);
+        let message = match rendered.html {
+            Some(html) => {
+                builder.multipart(MultiPart::alternative_plain_html(rendered.text, html))?
+            }
+            None => builder.singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(rendered.text),
+            )?,
+        };
+        match &self.transport {
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await?;
+            }
+            Transport::Files(files, _) => {
+                files.send(message).await?;
+            }
+        }
+        tracing::info!(template = %job.template, "email sent");
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl emporium_core::outbox::JobHandler for Mailer {
+    async fn run(&self, job: &emporium_core::outbox::Job) -> anyhow::Result<()> {
+        let email: EmailJob = serde_json::from_value(job.payload.clone())?;
+        self.send(&email).await
+    }
+}
+
+fn from_display_name(from: &str) -> String {
+    match from.split_once('<') {
+        Some((name, _)) if !name.trim().is_empty() => name.trim().trim_matches('"').to_string(),
+        _ => "Emporium".to_string(),
+    }
+}
