@@ -6,6 +6,7 @@ mod admin;
 pub mod extract;
 mod limits;
 pub mod model;
+mod oauth;
 mod password;
 mod routes;
 mod service;

@@ -44,6 +44,8 @@ where
         .routes(routes!(verify_email))
         .routes(routes!(forgot_password))
         .routes(routes!(reset_password))
+        .routes(routes!(start_oauth))
+        .routes(routes!(finish_oauth))
         .routes(routes!(get_me, update_me))
         .routes(routes!(setup_totp))
         .routes(routes!(enable_totp))
@@ -193,6 +195,88 @@ async fn reset_password(
         .reset_password(&body.token, &body.password, &meta(client))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Where to go after a social login.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OAuthStartQuery {
+    /// A storefront URL (this shop's origin or an allowed CORS origin); after login the
+    /// browser lands there with the tokens in the URL fragment. Without it the callback
+    /// answers the tokens as JSON.
+    redirect_to: Option<String>,
+}
+
+/// Start a social login: redirects to the provider (authorization code + PKCE).
+#[utoipa::path(get, path = "/api/v1/auth/oauth/{provider}/start", tag = "auth",
+    params(("provider" = String, Path, description = "google, facebook or a configured OIDC provider"), OAuthStartQuery),
+    responses((status = 302, description = "Redirect to the provider"), (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn start_oauth(
+    State(accounts): State<Accounts>,
+    Path(provider): Path<String>,
+    Query(query): Query<OAuthStartQuery>,
+) -> AppResult<Response> {
+    let url = accounts
+        .oauth_start(&provider, query.redirect_to.as_deref())
+        .await?;
+    Ok(redirect(&url))
+}
+
+/// What the provider sends back.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OAuthCallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    /// Set by the provider when the person declined.
+    error: Option<String>,
+}
+
+/// The provider's redirect back: verifies state, code and identity, then signs in.
+#[utoipa::path(get, path = "/api/v1/auth/oauth/{provider}/callback", tag = "auth",
+    params(("provider" = String, Path, description = "The provider"), OAuthCallbackQuery),
+    responses((status = 200, body = TokensView), (status = 302, description = "To redirect_to with tokens in the fragment"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 409, body = Problem)))]
+async fn finish_oauth(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Path(provider): Path<String>,
+    Query(query): Query<OAuthCallbackQuery>,
+) -> AppResult<Response> {
+    if let Some(error) = query.error {
+        return Err(AppError::bad_request(
+            "oauth_denied",
+            format!("the provider answered: {error}"),
+        ));
+    }
+    let (Some(code), Some(state)) = (query.code, query.state) else {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "code",
+            "code and state are required",
+        )]));
+    };
+    let login = accounts
+        .oauth_callback(&provider, &code, &state, &meta(client))
+        .await?;
+    let tokens = TokensView::from(login.tokens);
+    Ok(match login.redirect_to {
+        Some(to) => redirect(&format!(
+            "{to}#access_token={}&refresh_token={}&token_type=Bearer&expires_in={}",
+            tokens.access_token, tokens.refresh_token, tokens.expires_in
+        )),
+        None => axum::Json(tokens).into_response(),
+    })
+}
+
+fn redirect(url: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [
+            (axum::http::header::LOCATION, url.to_string()),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+    )
+        .into_response()
 }
 
 /// The signed-in user's profile.

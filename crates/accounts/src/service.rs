@@ -457,6 +457,16 @@ impl Accounts {
         })
     }
 
+    /// Issues a fresh session (a new refresh-token family) for `user`.
+    pub(crate) async fn issue_tokens_in(
+        &self,
+        txn: &DatabaseTransaction,
+        user: &users::Model,
+        meta: &RequestMeta,
+    ) -> AppResult<TokenPair> {
+        self.issue_tokens(txn, user, None, meta).await
+    }
+
     /// Rotates a refresh token. Presenting one that was already rotated or revoked is
     /// taken as theft: the whole family is revoked.
     pub async fn refresh(&self, refresh_token: &str, meta: &RequestMeta) -> AppResult<TokenPair> {

@@ -8,6 +8,7 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use crate::limits::AuthLimits;
+use crate::oauth::DiscoveryCache;
 use crate::password::PasswordHasher;
 use crate::tokens::TokenKeys;
 
@@ -25,6 +26,8 @@ struct Inner {
     master: MasterKey,
     limits: AuthLimits,
     http: reqwest::Client,
+    oauth_http: reqwest::Client,
+    discovery: DiscoveryCache,
 }
 
 impl Accounts {
@@ -39,6 +42,10 @@ impl Accounts {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .build()?;
+        let oauth_http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -48,6 +55,8 @@ impl Accounts {
                 master,
                 limits,
                 http,
+                oauth_http,
+                discovery: DiscoveryCache::default(),
             }),
         })
     }
@@ -78,5 +87,13 @@ impl Accounts {
 
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    pub(crate) fn oauth_client(&self) -> &reqwest::Client {
+        &self.inner.oauth_http
+    }
+
+    pub(crate) fn discovery(&self) -> &DiscoveryCache {
+        &self.inner.discovery
     }
 }

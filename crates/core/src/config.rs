@@ -186,6 +186,37 @@ pub struct AuthConfig {
     pub captcha_secret: Option<SecretString>,
     /// The provider's `siteverify` endpoint.
     pub captcha_verify_url: String,
+    /// Social login providers by name (`google`, `facebook`, or any OIDC issuer), each
+    /// enabled by its client id and secret.
+    pub oauth: std::collections::BTreeMap<String, OAuthProvider>,
+}
+
+/// Which protocol a social login provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuthKind {
+    /// OpenID Connect with discovery (Google, Microsoft, Apple, Keycloak, Auth0...).
+    #[default]
+    Oidc,
+    /// Facebook Login: OAuth 2 plus the Graph API `me` call.
+    Facebook,
+}
+
+/// One social login provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthProvider {
+    #[serde(default)]
+    pub kind: OAuthKind,
+    pub client_id: String,
+    #[serde(serialize_with = "serialize_secret")]
+    pub client_secret: SecretString,
+    /// OIDC issuer (discovery at `<issuer>/.well-known/openid-configuration`); for the
+    /// name `google` it defaults to `https://accounts.google.com`.
+    pub issuer_url: Option<String>,
+    /// Facebook: the dialog URL (default `https://www.facebook.com/v19.0/dialog/oauth`).
+    pub authorize_url: Option<String>,
+    /// Facebook: the Graph API base (default `https://graph.facebook.com/v19.0`).
+    pub graph_url: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -206,6 +237,7 @@ impl Default for AuthConfig {
             captcha_after: 3,
             captcha_secret: None,
             captcha_verify_url: "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
+            oauth: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -321,6 +353,14 @@ fn one_line(err: &figment::Error) -> String {
         }
     }
     line.replace('\n', " ")
+}
+
+fn serialize_secret<S: serde::Serializer>(
+    value: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use secrecy::ExposeSecret;
+    serializer.serialize_str(value.expose_secret())
 }
 
 fn serialize_secret_opt<S: serde::Serializer>(

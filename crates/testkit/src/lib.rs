@@ -3,6 +3,7 @@
 //! migrated template when `EMPORIUM_TEST_DATABASE_URL` is set), and talks HTTP to it.
 
 mod database;
+pub mod identity;
 mod proxy;
 pub mod rfc6238;
 pub mod session;
@@ -74,11 +75,14 @@ impl TestApp {
         // Rate limits are exercised by their own tests, which lower these.
         config.auth.ip_per_minute = 100_000;
         config.auth.account_per_minute = 100_000;
-        (options.configure)(&mut config);
-        let db = Db::connect(&config).await.expect("test database connects");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a random port");
+        let addr = listener.local_addr().expect("local addr");
+        config.addr = addr;
+        config.public_url = Some(format!("http://{addr}"));
+        (options.configure)(&mut config);
+        let db = Db::connect(&config).await.expect("test database connects");
         let node = Node::start_with(
             config,
             db,

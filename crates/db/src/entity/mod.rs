@@ -2,6 +2,8 @@
 //! queries its own tables.
 
 pub mod audit_log;
+pub mod oauth_identities;
+pub mod oauth_states;
 pub mod one_time_tokens;
 pub mod recovery_codes;
 pub mod refresh_tokens;

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_outbox;
 mod m20261127_000002_accounts;
+mod m20261127_000003_oauth;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_outbox::Migration),
             Box::new(m20261127_000002_accounts::Migration),
+            Box::new(m20261127_000003_oauth::Migration),
         ]
     }
 }

@@ -468,3 +468,23 @@ async fn totp_from_a_standard_implementation_works_once_and_recovery_codes_once(
     assert_eq!(disable.status(), 204);
     app.login(&session.email, PASSWORD).await;
 }
+
+#[tokio::test]
+async fn without_smtp_mail_is_written_as_eml_files() {
+    let app = emporium_testkit::TestApp::spawn_with(emporium_testkit::TestOptions {
+        configure: Box::new(|c| c.smtp_url = None),
+        ..emporium_testkit::TestOptions::default()
+    })
+    .await;
+    app.register("files@example.com", PASSWORD).await;
+    assert_eq!(app.drain_outbox().await, 1);
+    let dir = app.config().data_dir.join("outbox-mail");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("mail dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1);
+    let text = std::fs::read_to_string(files[0].path()).expect("eml");
+    assert!(text.contains("files@example.com"));
+}

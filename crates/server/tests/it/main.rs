@@ -4,5 +4,6 @@
 mod accounts;
 mod admin_users;
 mod foundation;
+mod oauth;
 mod outbox;
 mod support;
