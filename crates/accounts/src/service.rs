@@ -126,24 +126,45 @@ impl Accounts {
         user: &users::Model,
     ) -> AppResult<()> {
         let hours = self.config().auth.verify_ttl_hours;
+        self.email_token_link(
+            txn,
+            user,
+            purpose::VERIFY_EMAIL,
+            ChronoDuration::hours(hours as i64),
+            ("verify-email", "verify_email"),
+            json!({"hours": hours}),
+        )
+        .await
+    }
+
+    /// Issues a single-use token of `purpose` and emails its link: `page` is the
+    /// storefront path under `/account/`, `template` the email, `extra` more values.
+    async fn email_token_link(
+        &self,
+        txn: &DatabaseTransaction,
+        user: &users::Model,
+        purpose: &str,
+        ttl: ChronoDuration,
+        (page, template): (&str, &str),
+        extra: serde_json::Value,
+    ) -> AppResult<()> {
         let token = self
-            .issue_one_time_token(
-                txn,
-                user.id,
-                purpose::VERIFY_EMAIL,
-                ChronoDuration::hours(hours as i64),
-            )
+            .issue_one_time_token(txn, user.id, purpose, ttl)
             .await?;
         let link = format!(
-            "{}/account/verify-email?token={token}",
+            "{}/account/{page}?token={token}",
             self.config().public_base_url()
         );
+        let mut context = json!({"name": user.name, "link": link});
+        if let (Some(map), Some(more)) = (context.as_object_mut(), extra.as_object()) {
+            map.extend(more.clone());
+        }
         enqueue_email(
             txn,
             &EmailJob {
                 to: user.email.clone(),
-                template: "verify_email".into(),
-                context: json!({"name": user.name, "link": link, "hours": hours}),
+                template: template.into(),
+                context,
             },
         )
         .await?;
@@ -597,28 +618,15 @@ impl Accounts {
     ) -> AppResult<()> {
         let minutes = self.config().auth.reset_ttl_minutes;
         store::retire_one_time_tokens(txn, user.id, purpose::PASSWORD_RESET, Utc::now()).await?;
-        let token = self
-            .issue_one_time_token(
-                txn,
-                user.id,
-                purpose::PASSWORD_RESET,
-                ChronoDuration::minutes(minutes as i64),
-            )
-            .await?;
-        let link = format!(
-            "{}/account/reset-password?token={token}",
-            self.config().public_base_url()
-        );
-        enqueue_email(
+        self.email_token_link(
             txn,
-            &EmailJob {
-                to: user.email.clone(),
-                template: "password_reset".into(),
-                context: json!({"name": user.name, "link": link, "minutes": minutes}),
-            },
+            user,
+            purpose::PASSWORD_RESET,
+            ChronoDuration::minutes(minutes as i64),
+            ("reset-password", "password_reset"),
+            json!({"minutes": minutes}),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Sets a new password with an emailed token and signs out every session.
