@@ -53,6 +53,32 @@ pub struct Config {
     pub http: HttpConfig,
     pub outbox: OutboxConfig,
     pub auth: AuthConfig,
+    pub store: StoreConfig,
+}
+
+/// The shop's languages and currencies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreConfig {
+    /// Prices are entered in this currency; others are converted unless set explicitly.
+    pub default_currency: String,
+    /// Currencies shoppers may choose (`?currency=`), the default included.
+    pub currencies: Vec<String>,
+    /// Text falls back to this language when a translation is missing.
+    pub default_language: String,
+    /// Languages shoppers may choose (`?lang=`, `Accept-Language`).
+    pub languages: Vec<String>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            default_currency: "USD".into(),
+            currencies: vec!["USD".into(), "EUR".into(), "GBP".into(), "JPY".into()],
+            default_language: "en".into(),
+            languages: vec!["en".into(), "de".into(), "fr".into(), "es".into()],
+        }
+    }
 }
 
 impl Default for Config {
@@ -74,6 +100,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             outbox: OutboxConfig::default(),
             auth: AuthConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -310,6 +337,26 @@ impl Config {
         {
             return Err(ConfigError(
                 "public_url: must start with http:// or https://".into(),
+            ));
+        }
+        let store = &self.store;
+        if crate::Currency::parse(&store.default_currency).is_none()
+            || store
+                .currencies
+                .iter()
+                .any(|c| crate::Currency::parse(c).is_none())
+            || !store
+                .currencies
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&store.default_currency))
+        {
+            return Err(ConfigError(
+                "store.currencies: ISO 4217 codes, including store.default_currency".into(),
+            ));
+        }
+        if !store.languages.contains(&store.default_language) {
+            return Err(ConfigError(
+                "store.languages: must include store.default_language".into(),
             ));
         }
         if self.http.body_limit_bytes < 1024 {

@@ -9,6 +9,9 @@ use utoipa::ToSchema;
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// The US dollar, the fallback default.
+    pub const USD: Currency = Currency(*b"USD");
+
     /// Parses a code such as `"USD"`; lower case is accepted and normalised.
     pub fn parse(code: &str) -> Option<Self> {
         let bytes = code.as_bytes();

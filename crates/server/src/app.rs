@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use emporium_accounts::Accounts;
+use emporium_catalog::Catalog;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_db::migration::Migrator;
@@ -56,6 +57,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::get_readyz))
         .routes(routes!(metrics::get_metrics))
         .merge(emporium_accounts::router())
+        .merge(emporium_catalog::router())
 }
 
 /// The complete OpenAPI document.
@@ -132,6 +134,16 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         .context("running migrations")
 }
 
+/// Consumes a topic nobody acts on yet, so its jobs do not pile up as failures.
+struct Acknowledge;
+
+#[async_trait::async_trait]
+impl emporium_core::outbox::JobHandler for Acknowledge {
+    async fn run(&self, _job: &emporium_core::outbox::Job) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
 /// A started node: listening, with its worker running.
 pub struct Node {
     pub addr: SocketAddr,
@@ -168,11 +180,16 @@ impl Node {
         let mailer = Mailer::from_config(&config)?;
         let mut jobs = options.jobs;
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
+        // Search replicas and caches will subscribe here; until then the event is consumed.
+        if jobs.handler(emporium_catalog::CATALOG_CHANGED).is_none() {
+            jobs.register(emporium_catalog::CATALOG_CHANGED, Arc::new(Acknowledge));
+        }
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
             metrics: metrics::recorder(),
             accounts,
+            catalog: Catalog::new(db.clone(), config.clone()),
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();

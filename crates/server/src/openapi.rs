@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "auth", description = "Registration, login, tokens, email verification, password reset"),
         (name = "me", description = "The signed-in user: profile and two-factor authentication"),
+        (name = "catalog", description = "Products, variants and categories as shoppers see them"),
         (name = "admin", description = "Staff routes; each needs a named permission"),
     )
 )]

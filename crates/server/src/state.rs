@@ -3,6 +3,7 @@
 
 use axum::extract::FromRef;
 use emporium_accounts::Accounts;
+use emporium_catalog::Catalog;
 use emporium_core::Config;
 use emporium_db::Db;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -15,6 +16,13 @@ pub struct AppState {
     pub db: Db,
     pub metrics: PrometheusHandle,
     pub accounts: Accounts,
+    pub catalog: Catalog,
+}
+
+impl FromRef<AppState> for Catalog {
+    fn from_ref(state: &AppState) -> Self {
+        state.catalog.clone()
+    }
 }
 
 impl FromRef<AppState> for Accounts {

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_outbox;
 mod m20261127_000002_accounts;
 mod m20261127_000003_oauth;
+mod m20261127_000004_catalog;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_outbox::Migration),
             Box::new(m20261127_000002_accounts::Migration),
             Box::new(m20261127_000003_oauth::Migration),
+            Box::new(m20261127_000004_catalog::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_users;
+mod catalog;
 mod foundation;
 mod oauth;
 mod outbox;

@@ -1,0 +1,275 @@
+//! Builds product views from rows with a fixed number of batched queries per page, never
+//! one query per product (no N+1), whatever the page size.
+
+use emporium_core::AppResult;
+use emporium_db::entity::{
+    categories, category_translations, product_categories, product_options, product_translations,
+    products, variant_prices, variants,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+use crate::model::{OptionSpec, ProductStatus};
+use crate::pricing::{PriceContext, by_variant};
+use crate::views::*;
+
+/// Which text to show: the asked language, falling back to the default.
+pub struct Lang<'a> {
+    pub asked: &'a str,
+    pub default: &'a str,
+}
+
+fn pick<'a, T>(rows: &'a [T], lang: &Lang<'_>, lang_of: impl Fn(&T) -> &str) -> Option<&'a T> {
+    rows.iter()
+        .find(|r| lang_of(r) == lang.asked)
+        .or_else(|| rows.iter().find(|r| lang_of(r) == lang.default))
+        .or_else(|| rows.first())
+}
+
+/// Product translations for `ids`, grouped by product.
+async fn translations<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<product_translations::Model>>> {
+    let rows = product_translations::Entity::find()
+        .filter(product_translations::Column::ProductId.is_in(ids.to_vec()))
+        .all(conn)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<product_translations::Model>> = HashMap::new();
+    for row in rows {
+        map.entry(row.product_id).or_default().push(row);
+    }
+    Ok(map)
+}
+
+/// Variants and their prices for `ids`.
+async fn variants_with_prices<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[Uuid],
+) -> AppResult<(
+    HashMap<Uuid, Vec<variants::Model>>,
+    Vec<variant_prices::Model>,
+)> {
+    let rows = variants::Entity::find()
+        .filter(variants::Column::ProductId.is_in(ids.to_vec()))
+        .order_by_asc(variants::Column::Position)
+        .order_by_asc(variants::Column::Id)
+        .all(conn)
+        .await?;
+    let variant_ids: Vec<Uuid> = rows.iter().map(|v| v.id).collect();
+    let prices = if variant_ids.is_empty() {
+        Vec::new()
+    } else {
+        variant_prices::Entity::find()
+            .filter(variant_prices::Column::VariantId.is_in(variant_ids))
+            .all(conn)
+            .await?
+    };
+    let mut map: HashMap<Uuid, Vec<variants::Model>> = HashMap::new();
+    for row in rows {
+        map.entry(row.product_id).or_default().push(row);
+    }
+    Ok((map, prices))
+}
+
+fn status_of(p: &products::Model) -> ProductStatus {
+    ProductStatus::parse(&p.status).unwrap_or(ProductStatus::Draft)
+}
+
+/// Summaries for a list page, in the order of `rows`.
+pub async fn summaries<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[products::Model],
+    lang: &Lang<'_>,
+    prices: &PriceContext,
+) -> AppResult<Vec<ProductSummaryView>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
+    let texts = translations(conn, &ids).await?;
+    let (variant_map, price_rows) = variants_with_prices(conn, &ids).await?;
+    let price_map = by_variant(&price_rows);
+    Ok(rows
+        .iter()
+        .map(|p| {
+            let title = texts
+                .get(&p.id)
+                .and_then(|t| pick(t, lang, |r| &r.lang))
+                .map(|t| t.title.clone())
+                .unwrap_or_default();
+            let lowest = variant_map
+                .get(&p.id)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| {
+                    prices.resolve(price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]))
+                })
+                .min_by_key(|(price, _)| price.amount);
+            ProductSummaryView {
+                id: p.id,
+                slug: p.slug.clone(),
+                title,
+                brand: p.brand.clone(),
+                status: status_of(p),
+                price: lowest.map(|(price, _)| price),
+                compare_at_price: lowest.and_then(|(_, compare)| compare),
+                available: variant_map.get(&p.id).is_some_and(|v| !v.is_empty()),
+                image: None,
+            }
+        })
+        .collect())
+}
+
+/// Full views for `rows` (product pages, admin).
+pub async fn full<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[products::Model],
+    lang: &Lang<'_>,
+    prices: &PriceContext,
+    admin: bool,
+) -> AppResult<Vec<ProductView>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
+    let texts = translations(conn, &ids).await?;
+    let (variant_map, price_rows) = variants_with_prices(conn, &ids).await?;
+    let price_map = by_variant(&price_rows);
+    let option_rows = product_options::Entity::find()
+        .filter(product_options::Column::ProductId.is_in(ids.clone()))
+        .order_by_asc(product_options::Column::Position)
+        .all(conn)
+        .await?;
+    let links = product_categories::Entity::find()
+        .filter(product_categories::Column::ProductId.is_in(ids.clone()))
+        .all(conn)
+        .await?;
+    let category_ids: Vec<Uuid> = links.iter().map(|l| l.category_id).collect();
+    let (category_rows, category_texts) = if category_ids.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            categories::Entity::find()
+                .filter(categories::Column::Id.is_in(category_ids.clone()))
+                .all(conn)
+                .await?,
+            category_translations::Entity::find()
+                .filter(category_translations::Column::CategoryId.is_in(category_ids))
+                .all(conn)
+                .await?,
+        )
+    };
+    let category_ref = |id: Uuid| -> Option<CategoryRef> {
+        let row = category_rows.iter().find(|c| c.id == id)?;
+        let texts: Vec<&category_translations::Model> = category_texts
+            .iter()
+            .filter(|t| t.category_id == id)
+            .collect();
+        let name = pick(&texts, lang, |t| &t.lang)
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
+        Some(CategoryRef {
+            id,
+            slug: row.slug.clone(),
+            name,
+        })
+    };
+    Ok(rows
+        .iter()
+        .map(|p| {
+            let product_texts = texts.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+            let text = pick(product_texts, lang, |r| &r.lang);
+            let options: Vec<OptionSpec> = option_rows
+                .iter()
+                .filter(|o| o.product_id == p.id)
+                .map(|o| OptionSpec {
+                    name: o.name.clone(),
+                    values: serde_json::from_str(&o.option_values).unwrap_or_default(),
+                })
+                .collect();
+            let variant_views: Vec<VariantView> = variant_map
+                .get(&p.id)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| {
+                    let own = price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]);
+                    let (price, compare) = prices.resolve(own)?;
+                    Some(VariantView {
+                        id: v.id,
+                        sku: v.sku.clone(),
+                        barcode: v.barcode.clone(),
+                        options: serde_json::from_str(&v.options).unwrap_or_default(),
+                        price,
+                        compare_at_price: compare,
+                        available: true,
+                        weight_grams: v.weight_grams,
+                        prices: admin.then(|| {
+                            own.iter()
+                                .map(|r| {
+                                    (
+                                        r.currency.clone(),
+                                        PriceBody {
+                                            amount: r.amount,
+                                            compare_at: r.compare_at,
+                                        },
+                                    )
+                                })
+                                .collect()
+                        }),
+                    })
+                })
+                .collect();
+            let price = variant_views
+                .iter()
+                .map(|v| v.price)
+                .min_by_key(|m| m.amount);
+            let mut categories: Vec<CategoryRef> = links
+                .iter()
+                .filter(|l| l.product_id == p.id)
+                .filter_map(|l| category_ref(l.category_id))
+                .collect();
+            categories.sort_by(|a, b| a.slug.cmp(&b.slug));
+            ProductView {
+                id: p.id,
+                slug: p.slug.clone(),
+                title: text.map(|t| t.title.clone()).unwrap_or_default(),
+                description: text.map(|t| t.description.clone()).unwrap_or_default(),
+                status: status_of(p),
+                brand: p.brand.clone(),
+                tags: serde_json::from_str(&p.tags).unwrap_or_default(),
+                attributes: serde_json::from_str(&p.attributes).unwrap_or_default(),
+                tax_class: p.tax_class.clone(),
+                categories,
+                options,
+                images: Vec::new(),
+                available: !variant_views.is_empty(),
+                variants: variant_views,
+                price,
+                seo: SeoView {
+                    meta_title: text.and_then(|t| t.meta_title.clone()),
+                    meta_description: text.and_then(|t| t.meta_description.clone()),
+                },
+                created_at: p.created_at,
+                updated_at: p.updated_at,
+                translations: admin.then(|| {
+                    product_texts
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.lang.clone(),
+                                ProductText {
+                                    title: t.title.clone(),
+                                    description: t.description.clone(),
+                                    meta_title: t.meta_title.clone(),
+                                    meta_description: t.meta_description.clone(),
+                                },
+                            )
+                        })
+                        .collect::<BTreeMap<_, _>>()
+                }),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,18 @@
+//! The catalog: products with options and variants, categories, translations with
+//! fallback to the default language, and prices in many currencies (explicit, or
+//! converted with stored rates and each currency's minor units). Every write appends to
+//! the catalog change log and queues a `catalog.changed` job.
+
+mod assemble;
+mod categories;
+pub mod model;
+mod pricing;
+mod products;
+mod reads;
+mod routes;
+mod state;
+mod views;
+
+pub use products::CATALOG_CHANGED;
+pub use routes::{Locale, router};
+pub use state::Catalog;

@@ -1,0 +1,586 @@
+//! HTTP handlers of the catalog: the store reads (with ETag, `Content-Language` and
+//! currency negotiation) and the admin writes.
+
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use emporium_accounts::{Staff, perm};
+use emporium_core::extract::Json;
+use emporium_core::pagination::PageQuery;
+use emporium_core::{AppError, AppResult, Currency};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::assemble::Lang;
+use crate::model::{ProductStatus, negotiate_language};
+use crate::pricing::parse_currency;
+use crate::reads::{Found, ListQuery, Sort};
+use crate::state::Catalog;
+use crate::views::*;
+
+type Problem = emporium_core::error::Problem;
+
+/// The language and currency a request asked for, checked against the store's.
+pub struct Locale {
+    pub lang: String,
+    pub default_lang: String,
+    pub currency: Currency,
+}
+
+impl Locale {
+    pub fn lang(&self) -> Lang<'_> {
+        Lang {
+            asked: &self.lang,
+            default: &self.default_lang,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct LocaleQuery {
+    lang: Option<String>,
+    currency: Option<String>,
+}
+
+impl<S> FromRequestParts<S> for Locale
+where
+    Catalog: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let catalog = Catalog::from_ref(state);
+        let query: LocaleQuery = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .unwrap_or(LocaleQuery {
+                lang: None,
+                currency: None,
+            });
+        let store = &catalog.config.store;
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = negotiate_language(
+            query.lang.as_deref(),
+            accept,
+            &store.languages,
+            &store.default_language,
+        );
+        let currency = parse_currency(
+            query.currency.as_deref(),
+            &store.currencies,
+            catalog.default_currency(),
+        )?;
+        Ok(Self {
+            lang,
+            default_lang: store.default_language.clone(),
+            currency,
+        })
+    }
+}
+
+/// A cacheable JSON answer: weak ETag over the body, 304 when the client has it.
+fn cached<T: Serialize>(headers: &HeaderMap, locale: &Locale, value: &T) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let digest = Sha256::digest(&body);
+    let etag = format!(
+        "W/\"{}\"",
+        digest
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    if let Ok(v) = HeaderValue::from_str(&locale.lang) {
+        h.insert(header::CONTENT_LANGUAGE, v);
+    }
+    response
+}
+
+/// The catalog routes, store and admin.
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    Catalog: FromRef<S>,
+    emporium_accounts::Accounts: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::new()
+        .routes(routes!(list_products))
+        .routes(routes!(get_product))
+        .routes(routes!(list_categories))
+        .routes(routes!(get_category))
+        .routes(routes!(admin_list_products, create_product))
+        .routes(routes!(admin_get_product, update_product, delete_product))
+        .routes(routes!(publish_product))
+        .routes(routes!(unpublish_product))
+        .routes(routes!(create_variant))
+        .routes(routes!(update_variant, delete_variant))
+        .routes(routes!(admin_list_categories, create_category))
+        .routes(routes!(
+            admin_get_category,
+            update_category,
+            delete_category
+        ))
+        .routes(routes!(list_rates))
+        .routes(routes!(set_rate))
+}
+
+/// Filters and order of a product list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ProductListQuery {
+    /// Category id or slug; its subcategories are included.
+    category: Option<String>,
+    /// Reserved for collections (not yet available).
+    collection: Option<String>,
+    /// newest (default), price, -price, title.
+    sort: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    limit: Option<u32>,
+    cursor: Option<String>,
+    /// Language (else Accept-Language, else the store default).
+    #[allow(dead_code)] // read by the Locale extractor; listed for the OpenAPI document
+    lang: Option<String>,
+    /// ISO 4217 code among the store's currencies.
+    #[allow(dead_code)]
+    currency: Option<String>,
+}
+
+/// Published products, one page.
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(ProductListQuery),
+    responses((status = 200, body = ProductPageView), (status = 304), (status = 422, body = Problem)))]
+async fn list_products(
+    State(catalog): State<Catalog>,
+    locale: Locale,
+    headers: HeaderMap,
+    Query(q): Query<ProductListQuery>,
+) -> AppResult<Response> {
+    if q.collection.is_some() {
+        return Err(AppError::invalid(
+            "collection",
+            "collections are not available yet",
+        ));
+    }
+    let limit = PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let prices = catalog.prices(locale.currency).await?;
+    let (data, next_cursor) = catalog
+        .list_products(
+            ListQuery {
+                category: q.category.as_deref(),
+                status: None,
+                search: None,
+                sort: Sort::parse(q.sort.as_deref())?,
+                cursor: q.cursor.as_deref(),
+                limit,
+            },
+            true,
+            &locale.lang(),
+            &prices,
+        )
+        .await?;
+    Ok(cached(
+        &headers,
+        &locale,
+        &ProductPageView { data, next_cursor },
+    ))
+}
+
+/// Language and currency, for the OpenAPI document (the Locale extractor reads them).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct LocaleParams {
+    /// Language (else Accept-Language, else the store default).
+    lang: Option<String>,
+    /// ISO 4217 code among the store's currencies.
+    currency: Option<String>,
+}
+
+/// A published product by id or slug, with variants and prices in the asked currency.
+/// A renamed product's old slug answers 301 to the new one.
+#[utoipa::path(get, path = "/api/v1/products/{id_or_slug}", tag = "catalog",
+    params(("id_or_slug" = String, Path, description = "Product id or slug"), LocaleParams),
+    responses((status = 200, body = ProductView), (status = 301, description = "Moved to the current slug"), (status = 304), (status = 404, body = Problem)))]
+async fn get_product(
+    State(catalog): State<Catalog>,
+    locale: Locale,
+    headers: HeaderMap,
+    Path(id_or_slug): Path<String>,
+) -> AppResult<Response> {
+    let prices = catalog.prices(locale.currency).await?;
+    match catalog
+        .store_product(&id_or_slug, &locale.lang(), &prices)
+        .await?
+    {
+        Found::Product(view) => Ok(cached(&headers, &locale, &view)),
+        Found::Moved(slug) => Ok((
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, format!("/api/v1/products/{slug}"))],
+        )
+            .into_response()),
+    }
+}
+
+/// The category tree.
+#[utoipa::path(get, path = "/api/v1/categories", tag = "catalog", params(LocaleParams),
+    responses((status = 200, body = [CategoryView])))]
+async fn list_categories(
+    State(catalog): State<Catalog>,
+    locale: Locale,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let tree = catalog.category_tree(&locale.lang(), false).await?;
+    Ok(cached(&headers, &locale, &tree))
+}
+
+/// One category with its subtree.
+#[utoipa::path(get, path = "/api/v1/categories/{id_or_slug}", tag = "catalog",
+    params(("id_or_slug" = String, Path, description = "Category id or slug"), LocaleParams),
+    responses((status = 200, body = CategoryView), (status = 404, body = Problem)))]
+async fn get_category(
+    State(catalog): State<Catalog>,
+    locale: Locale,
+    headers: HeaderMap,
+    Path(id_or_slug): Path<String>,
+) -> AppResult<Response> {
+    let view = catalog.category(&id_or_slug, &locale.lang(), false).await?;
+    Ok(cached(&headers, &locale, &view))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AdminProductQuery {
+    /// draft, published or archived.
+    status: Option<ProductStatus>,
+    /// Matches title or slug.
+    q: Option<String>,
+    category: Option<String>,
+    sort: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn id_of(text: &str, what: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(text).map_err(|_| AppError::not_found(format!("no such {what}")))
+}
+
+/// Every product that is not deleted (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = [])), params(AdminProductQuery),
+    responses((status = 200, body = ProductPageView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn admin_list_products(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+    locale: Locale,
+    Query(q): Query<AdminProductQuery>,
+) -> AppResult<axum::Json<ProductPageView>> {
+    let limit = PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    if q.q.as_ref().is_some_and(|s| s.len() > 200) {
+        return Err(AppError::invalid("q", "must be at most 200 characters"));
+    }
+    let prices = catalog.prices(locale.currency).await?;
+    let (data, next_cursor) = catalog
+        .list_products(
+            ListQuery {
+                category: q.category.as_deref(),
+                status: q.status,
+                search: q.q.as_deref(),
+                sort: Sort::parse(q.sort.as_deref())?,
+                cursor: q.cursor.as_deref(),
+                limit,
+            },
+            false,
+            &locale.lang(),
+            &prices,
+        )
+        .await?;
+    Ok(axum::Json(ProductPageView { data, next_cursor }))
+}
+
+async fn admin_view(
+    catalog: &Catalog,
+    locale: &Locale,
+    id: Uuid,
+) -> AppResult<axum::Json<ProductView>> {
+    let prices = catalog.prices(locale.currency).await?;
+    Ok(axum::Json(
+        catalog.admin_product(id, &locale.lang(), &prices).await?,
+    ))
+}
+
+/// Create a product with its variants (needs `products.write`).
+#[utoipa::path(post, path = "/api/v1/admin/products", tag = "admin", security(("bearer" = [])), request_body = ProductBody,
+    responses((status = 201, body = ProductView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_product(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Json(body): Json<ProductBody>,
+) -> AppResult<Response> {
+    let id = catalog.create_product(body).await?;
+    Ok((
+        StatusCode::CREATED,
+        admin_view(&catalog, &locale, id).await?,
+    )
+        .into_response())
+}
+
+/// One product with all translations and prices (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/products/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+async fn admin_get_product(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+    locale: Locale,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<ProductView>> {
+    admin_view(&catalog, &locale, id_of(&id, "product")?).await
+}
+
+/// Change a product (needs `products.write`).
+#[utoipa::path(patch, path = "/api/v1/admin/products/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")), request_body = ProductPatchBody,
+    responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_product(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path(id): Path<String>,
+    Json(body): Json<ProductPatchBody>,
+) -> AppResult<axum::Json<ProductView>> {
+    let id = id_of(&id, "product")?;
+    catalog.update_product(id, body).await?;
+    admin_view(&catalog, &locale, id).await
+}
+
+/// Delete a product (soft; needs `products.write`).
+#[utoipa::path(delete, path = "/api/v1/admin/products/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_product(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    catalog.delete_product(id_of(&id, "product")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Publish a product (needs `products.write`).
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/publish", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+async fn publish_product(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<ProductView>> {
+    let id = id_of(&id, "product")?;
+    catalog.set_status(id, ProductStatus::Published).await?;
+    admin_view(&catalog, &locale, id).await
+}
+
+/// Unpublish a product: back to draft (needs `products.write`).
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/unpublish", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+async fn unpublish_product(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<ProductView>> {
+    let id = id_of(&id, "product")?;
+    catalog.set_status(id, ProductStatus::Draft).await?;
+    admin_view(&catalog, &locale, id).await
+}
+
+/// Add a variant (needs `products.write`).
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/variants", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")), request_body = VariantBody,
+    responses((status = 201, body = ProductView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_variant(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path(id): Path<String>,
+    Json(body): Json<VariantBody>,
+) -> AppResult<Response> {
+    let id = id_of(&id, "product")?;
+    catalog.add_variant(id, body).await?;
+    Ok((
+        StatusCode::CREATED,
+        admin_view(&catalog, &locale, id).await?,
+    )
+        .into_response())
+}
+
+/// Change a variant (needs `products.write`).
+#[utoipa::path(patch, path = "/api/v1/admin/products/{id}/variants/{variant_id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id"), ("variant_id" = String, Path, description = "Variant id")),
+    request_body = VariantPatchBody,
+    responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_variant(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path((id, variant_id)): Path<(String, String)>,
+    Json(body): Json<VariantPatchBody>,
+) -> AppResult<axum::Json<ProductView>> {
+    let id = id_of(&id, "product")?;
+    catalog
+        .update_variant(id, id_of(&variant_id, "variant")?, body)
+        .await?;
+    admin_view(&catalog, &locale, id).await
+}
+
+/// Remove a variant (needs `products.write`).
+#[utoipa::path(delete, path = "/api/v1/admin/products/{id}/variants/{variant_id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id"), ("variant_id" = String, Path, description = "Variant id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_variant(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    Path((id, variant_id)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    catalog
+        .delete_variant(id_of(&id, "product")?, id_of(&variant_id, "variant")?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The category tree with every translation (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/categories", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [CategoryView])))]
+async fn admin_list_categories(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+    locale: Locale,
+) -> AppResult<axum::Json<Vec<CategoryView>>> {
+    Ok(axum::Json(
+        catalog.category_tree(&locale.lang(), true).await?,
+    ))
+}
+
+/// Create a category (needs `products.write`).
+#[utoipa::path(post, path = "/api/v1/admin/categories", tag = "admin", security(("bearer" = [])), request_body = CategoryBody,
+    responses((status = 201, body = CategoryView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_category(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Json(body): Json<CategoryBody>,
+) -> AppResult<Response> {
+    let id = catalog.create_category(body).await?;
+    let view = catalog
+        .category(&id.to_string(), &locale.lang(), true)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// One category with every translation (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/categories/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Category id")),
+    responses((status = 200, body = CategoryView), (status = 404, body = Problem)))]
+async fn admin_get_category(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+    locale: Locale,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<CategoryView>> {
+    let id = id_of(&id, "category")?;
+    Ok(axum::Json(
+        catalog
+            .category(&id.to_string(), &locale.lang(), true)
+            .await?,
+    ))
+}
+
+/// Change a category (needs `products.write`).
+#[utoipa::path(patch, path = "/api/v1/admin/categories/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Category id")), request_body = CategoryPatchBody,
+    responses((status = 200, body = CategoryView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_category(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path(id): Path<String>,
+    Json(body): Json<CategoryPatchBody>,
+) -> AppResult<axum::Json<CategoryView>> {
+    let id = id_of(&id, "category")?;
+    catalog.update_category(id, body).await?;
+    Ok(axum::Json(
+        catalog
+            .category(&id.to_string(), &locale.lang(), true)
+            .await?,
+    ))
+}
+
+/// Delete a category without subcategories (needs `products.write`).
+#[utoipa::path(delete, path = "/api/v1/admin/categories/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Category id")),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_category(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    catalog.delete_category(id_of(&id, "category")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Exchange rates against the default currency (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/exchange-rates", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [RateView])))]
+async fn list_rates(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+) -> AppResult<axum::Json<Vec<RateView>>> {
+    Ok(axum::Json(catalog.rates().await?))
+}
+
+/// Set the exchange rate of a currency (needs `products.write`).
+#[utoipa::path(put, path = "/api/v1/admin/exchange-rates/{currency}", tag = "admin", security(("bearer" = [])),
+    params(("currency" = String, Path, description = "ISO 4217 code")), request_body = RateBody,
+    responses((status = 200, body = RateView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_rate(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    Path(currency): Path<String>,
+    Json(body): Json<RateBody>,
+) -> AppResult<axum::Json<RateView>> {
+    Ok(axum::Json(catalog.set_rate(&currency, &body.rate).await?))
+}

@@ -1,0 +1,234 @@
+//! Request bodies and response views of the catalog routes.
+
+use chrono::{DateTime, Utc};
+use emporium_core::Money;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::model::{OptionSpec, ProductStatus};
+
+/// A category as products name it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryRef {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+/// A category with its children, for the tree.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub parent_id: Option<Uuid>,
+    pub position: i32,
+    #[schema(no_recursion)]
+    pub children: Vec<CategoryView>,
+    /// All translations (admin views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translations: Option<BTreeMap<String, CategoryText>>,
+}
+
+/// A category's text in one language.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CategoryText {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImageView {
+    pub url: String,
+    pub alt: Option<String>,
+}
+
+/// A variant as shoppers see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VariantView {
+    pub id: Uuid,
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub options: BTreeMap<String, String>,
+    pub price: Money,
+    pub compare_at_price: Option<Money>,
+    pub available: bool,
+    pub weight_grams: Option<i32>,
+    /// Explicit prices per currency (admin views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices: Option<BTreeMap<String, PriceBody>>,
+}
+
+/// SEO fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SeoView {
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
+}
+
+/// A product with everything a product page needs.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProductView {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub status: ProductStatus,
+    pub brand: Option<String>,
+    pub tags: Vec<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub tax_class: String,
+    pub categories: Vec<CategoryRef>,
+    pub options: Vec<OptionSpec>,
+    pub images: Vec<ImageView>,
+    pub variants: Vec<VariantView>,
+    /// The lowest variant price.
+    pub price: Option<Money>,
+    pub available: bool,
+    pub seo: SeoView,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// All translations (admin views only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translations: Option<BTreeMap<String, ProductText>>,
+}
+
+/// A product in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProductSummaryView {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub brand: Option<String>,
+    pub status: ProductStatus,
+    /// The lowest variant price.
+    pub price: Option<Money>,
+    pub compare_at_price: Option<Money>,
+    pub available: bool,
+    pub image: Option<ImageView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductPageView {
+    pub data: Vec<ProductSummaryView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A product's text in one language.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProductText {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
+}
+
+/// A price in one currency, minor units.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PriceBody {
+    pub amount: i64,
+    pub compare_at: Option<i64>,
+}
+
+/// A new variant.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct VariantBody {
+    pub sku: String,
+    pub barcode: Option<String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Prices by ISO 4217 code; the store's default currency is required.
+    pub prices: BTreeMap<String, PriceBody>,
+    pub weight_grams: Option<i32>,
+    pub length_mm: Option<i32>,
+    pub width_mm: Option<i32>,
+    pub height_mm: Option<i32>,
+    pub tax_class: Option<String>,
+}
+
+/// Changes to a variant; absent fields stay. `prices` sets the given currencies.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct VariantPatchBody {
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub options: Option<BTreeMap<String, String>>,
+    pub prices: Option<BTreeMap<String, PriceBody>>,
+    pub weight_grams: Option<i32>,
+}
+
+/// A new product.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ProductBody {
+    /// Made from the default-language title when absent.
+    pub slug: Option<String>,
+    pub status: Option<ProductStatus>,
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    pub tax_class: Option<String>,
+    /// Text by language; the store's default language is required.
+    pub translations: BTreeMap<String, ProductText>,
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+    #[serde(default)]
+    pub category_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub variants: Vec<VariantBody>,
+}
+
+/// Changes to a product; absent fields stay. `translations` upserts the given languages;
+/// `category_ids` and `options` replace.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ProductPatchBody {
+    pub slug: Option<String>,
+    pub status: Option<ProductStatus>,
+    pub brand: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub attributes: Option<BTreeMap<String, String>>,
+    pub tax_class: Option<String>,
+    pub translations: Option<BTreeMap<String, ProductText>>,
+    pub options: Option<Vec<OptionSpec>>,
+    pub category_ids: Option<Vec<Uuid>>,
+}
+
+/// A new category.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CategoryBody {
+    pub slug: Option<String>,
+    pub parent_id: Option<Uuid>,
+    pub position: Option<i32>,
+    /// Text by language; the default language is required.
+    pub translations: BTreeMap<String, CategoryText>,
+}
+
+/// Changes to a category; absent fields stay.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CategoryPatchBody {
+    pub slug: Option<String>,
+    /// Move under another category (`null` keeps the parent; use `move_to_root`).
+    pub parent_id: Option<Uuid>,
+    #[serde(default)]
+    pub move_to_root: bool,
+    pub position: Option<i32>,
+    pub translations: Option<BTreeMap<String, CategoryText>>,
+}
+
+/// An exchange rate: units of the currency per unit of the default currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RateBody {
+    /// A decimal string such as `"0.92"`; at most 9 decimals.
+    pub rate: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RateView {
+    pub currency: String,
+    pub rate: String,
+    pub updated_at: DateTime<Utc>,
+}
