@@ -10,6 +10,7 @@ mod pricing;
 mod products;
 mod reads;
 mod routes;
+mod seed;
 mod state;
 mod views;
 

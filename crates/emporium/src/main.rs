@@ -51,6 +51,15 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Fill the database with a demo catalog.
+    Seed {
+        /// The realistic demo catalog (categories, products, prices, translations).
+        #[arg(long)]
+        demo: bool,
+        /// How many products.
+        #[arg(long, default_value_t = 200)]
+        products: u64,
+    },
     /// Operator tasks on accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -150,6 +159,31 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 }
                 Err(err) => Err(anyhow::anyhow!("cannot create the admin: {err}")),
             }
+        }
+        Command::Seed { demo, products } => {
+            if !demo {
+                anyhow::bail!("say --demo to seed the demo catalog");
+            }
+            let db = Db::connect(&config).await?;
+            emporium_server::migrate(&db).await?;
+            let catalog = emporium_catalog::Catalog::new(db.clone(), std::sync::Arc::new(config));
+            let bar = indicatif::ProgressBar::new(products);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "seeding {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let result = catalog.seed_demo(products, |n| bar.set_position(n)).await;
+            bar.finish();
+            db.close().await;
+            result.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+            println!(
+                "seeded {products} products in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::Openapi => {
             let doc = emporium_server::openapi();

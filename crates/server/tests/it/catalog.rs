@@ -663,3 +663,46 @@ async fn catalog_admin_routes_need_product_permissions() {
         .await;
     assert_eq!(write.status(), 403);
 }
+
+#[tokio::test]
+async fn the_demo_seed_builds_a_browsable_catalog() {
+    let app = TestApp::spawn().await;
+    let seen = std::sync::atomic::AtomicU64::new(0);
+    app.state()
+        .catalog
+        .seed_demo(12, |n| seen.store(n, std::sync::atomic::Ordering::Relaxed))
+        .await
+        .expect("seeded");
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::Relaxed),
+        12,
+        "progress reported"
+    );
+    let page: Value = app
+        .get("/api/v1/products?limit=100")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(page["data"].as_array().expect("data").len(), 12);
+    let first: Value = app
+        .get("/api/v1/products/relaxed-red-jacket-1?lang=de&currency=EUR")
+        .await
+        .json()
+        .await
+        .expect("product");
+    assert_eq!(first["title"], "Relaxed Rot Jacke 1");
+    assert_eq!(first["variants"].as_array().expect("variants").len(), 2);
+    assert_eq!(first["price"]["currency"], "EUR");
+    let men: Value = app
+        .get("/api/v1/products?category=men&limit=100")
+        .await
+        .json()
+        .await
+        .expect("list");
+    assert_eq!(
+        men["data"].as_array().expect("data").len(),
+        12,
+        "jackets are under men"
+    );
+}

@@ -1,0 +1,172 @@
+//! `emporium seed --demo`: a realistic catalog for trying the shop and for benchmarks:
+//! a category tree, products named like "Relaxed Red Jacket 12" with sizes S and M, prices
+//! in USD with some explicit EUR prices, German translations and exchange rates.
+
+use emporium_core::AppResult;
+use serde_json::json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use crate::model::{OptionSpec, ProductStatus};
+use crate::state::Catalog;
+use crate::views::{CategoryBody, CategoryText, PriceBody, ProductBody, ProductText, VariantBody};
+
+const ADJECTIVES: &[&str] = &[
+    "Relaxed", "Classic", "Slim", "Vintage", "Urban", "Cozy", "Sporty", "Elegant", "Rugged",
+    "Light",
+];
+const COLORS: &[(&str, &str)] = &[
+    ("Red", "Rot"),
+    ("Blue", "Blau"),
+    ("Green", "Grün"),
+    ("Black", "Schwarz"),
+    ("White", "Weiß"),
+    ("Grey", "Grau"),
+    ("Navy", "Marine"),
+    ("Olive", "Oliv"),
+    ("Beige", "Beige"),
+    ("Yellow", "Gelb"),
+];
+/// (noun, German noun, category slug)
+const NOUNS: &[(&str, &str, &str)] = &[
+    ("Jacket", "Jacke", "jackets"),
+    ("Shirt", "Hemd", "shirts"),
+    ("Trousers", "Hose", "trousers"),
+    ("Dress", "Kleid", "dresses"),
+    ("Top", "Oberteil", "tops"),
+    ("Sneakers", "Turnschuhe", "shoes"),
+    ("Bag", "Tasche", "bags"),
+    ("Hat", "Hut", "hats"),
+    ("Hoodie", "Kapuzenpulli", "tops"),
+    ("Coat", "Mantel", "jackets"),
+];
+const TREE: &[(&str, &str, &str, Option<&str>)] = &[
+    ("men", "Men", "Herren", None),
+    ("women", "Women", "Damen", None),
+    ("accessories", "Accessories", "Accessoires", None),
+    ("jackets", "Jackets", "Jacken", Some("men")),
+    ("shirts", "Shirts", "Hemden", Some("men")),
+    ("trousers", "Trousers", "Hosen", Some("men")),
+    ("dresses", "Dresses", "Kleider", Some("women")),
+    ("tops", "Tops", "Oberteile", Some("women")),
+    ("shoes", "Shoes", "Schuhe", Some("women")),
+    ("bags", "Bags", "Taschen", Some("accessories")),
+    ("hats", "Hats", "Hüte", Some("accessories")),
+];
+
+fn texts<T>(en: T, de: T) -> BTreeMap<String, T> {
+    BTreeMap::from([("en".to_string(), en), ("de".to_string(), de)])
+}
+
+impl Catalog {
+    /// Creates the demo catalog with `products` products, calling `progress` after each.
+    pub async fn seed_demo(&self, products: u64, progress: impl Fn(u64)) -> AppResult<()> {
+        let mut category_ids: BTreeMap<&str, Uuid> = BTreeMap::new();
+        for (slug, en, de, parent) in TREE {
+            let id = self
+                .create_category(CategoryBody {
+                    slug: Some((*slug).to_string()),
+                    parent_id: parent.and_then(|p| category_ids.get(p).copied()),
+                    position: None,
+                    translations: texts(
+                        CategoryText {
+                            name: (*en).to_string(),
+                            description: None,
+                        },
+                        CategoryText {
+                            name: (*de).to_string(),
+                            description: None,
+                        },
+                    ),
+                })
+                .await?;
+            category_ids.insert(slug, id);
+        }
+        for (currency, rate) in [("EUR", "0.92"), ("GBP", "0.79"), ("JPY", "149.5")] {
+            if self.currency_enabled(currency) {
+                self.set_rate(currency, rate).await?;
+            }
+        }
+        for n in 0..products {
+            let i = n as usize;
+            let adjective = ADJECTIVES[i % ADJECTIVES.len()];
+            let (color, color_de) = COLORS[(i / ADJECTIVES.len()) % COLORS.len()];
+            let (noun, noun_de, category) =
+                NOUNS[(i / (ADJECTIVES.len() * COLORS.len())) % NOUNS.len()];
+            let title = format!("{adjective} {color} {noun} {}", n + 1);
+            let price = 1099 + ((n * 7919) % 8900) as i64;
+            let variant = |size: &str, extra: i64| VariantBody {
+                sku: format!("DEMO-{}-{size}", n + 1),
+                barcode: None,
+                options: BTreeMap::from([("size".to_string(), size.to_string())]),
+                prices: {
+                    let mut prices = BTreeMap::from([(
+                        "USD".to_string(),
+                        PriceBody {
+                            amount: price + extra,
+                            compare_at: None,
+                        },
+                    )]);
+                    if n % 4 == 0 && self.currency_enabled("EUR") {
+                        prices.insert(
+                            "EUR".into(),
+                            PriceBody {
+                                amount: (price + extra) * 9 / 10,
+                                compare_at: None,
+                            },
+                        );
+                    }
+                    prices
+                },
+                weight_grams: Some(300 + (n % 700) as i32),
+                length_mm: None,
+                width_mm: None,
+                height_mm: None,
+                tax_class: None,
+            };
+            self.create_product(ProductBody {
+                slug: None,
+                status: Some(ProductStatus::Published),
+                brand: Some(["Acme", "Northwind", "Globex", "Initech"][i % 4].to_string()),
+                tags: vec![color.to_lowercase(), noun.to_lowercase()],
+                attributes: BTreeMap::from([
+                    ("color".to_string(), color.to_lowercase()),
+                    (
+                        "material".to_string(),
+                        ["cotton", "wool", "linen", "leather"][i % 4].to_string(),
+                    ),
+                ]),
+                tax_class: None,
+                translations: texts(
+                    ProductText {
+                        title: title.clone(),
+                        description: format!(
+                            "A {} {} {} for every day. {}",
+                            adjective.to_lowercase(),
+                            color.to_lowercase(),
+                            noun.to_lowercase(),
+                            json!({"n": n + 1})
+                        ),
+                        meta_title: None,
+                        meta_description: None,
+                    },
+                    ProductText {
+                        title: format!("{adjective} {color_de} {noun_de} {}", n + 1),
+                        description: format!("{noun_de} in {color_de}."),
+                        meta_title: None,
+                        meta_description: None,
+                    },
+                ),
+                options: vec![OptionSpec {
+                    name: "size".into(),
+                    values: vec!["S".into(), "M".into()],
+                }],
+                category_ids: category_ids.get(category).copied().into_iter().collect(),
+                variants: vec![variant("S", 0), variant("M", 100)],
+            })
+            .await?;
+            progress(n + 1);
+        }
+        Ok(())
+    }
+}
