@@ -198,7 +198,7 @@ impl Catalog {
         })?;
         upsert_category_texts(&txn, id, &body.translations).await?;
         record_change(&txn, "category", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(id)
     }
 
@@ -256,7 +256,7 @@ impl Catalog {
             upsert_category_texts(&txn, id, texts).await?;
         }
         record_change(&txn, "category", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 
@@ -279,7 +279,7 @@ impl Catalog {
             return Err(AppError::not_found("no such category"));
         }
         record_change(&txn, "category", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 

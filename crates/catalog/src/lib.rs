@@ -4,6 +4,7 @@
 //! the catalog change log and queues a `catalog.changed` job.
 
 mod assemble;
+mod cache;
 mod categories;
 pub mod model;
 mod pricing;
@@ -14,6 +15,7 @@ mod seed;
 mod state;
 mod views;
 
+pub use cache::ReadCache;
 pub use products::CATALOG_CHANGED;
 pub use routes::{Locale, router};
 pub use state::Catalog;

@@ -233,7 +233,7 @@ impl Catalog {
         }
         self.refresh_price_min(&txn, id).await?;
         record_change(&txn, "product", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(id)
     }
 
@@ -406,7 +406,7 @@ impl Catalog {
             .await
             .map_err(|e| slug_conflict(e.into()))?;
         record_change(&txn, "product", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 
@@ -419,7 +419,7 @@ impl Catalog {
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
         record_change(&txn, "product", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 
@@ -433,7 +433,7 @@ impl Catalog {
         active.status = Set(ProductStatus::Archived.as_str().into());
         active.update(&txn).await?;
         record_change(&txn, "product", id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 
@@ -459,7 +459,7 @@ impl Catalog {
         let id = insert_variant(&txn, product_id, &body, &key, position).await?;
         self.refresh_price_min(&txn, product_id).await?;
         record_change(&txn, "product", product_id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(id)
     }
 
@@ -519,7 +519,7 @@ impl Catalog {
         }
         self.refresh_price_min(&txn, product_id).await?;
         record_change(&txn, "product", product_id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 
@@ -537,7 +537,7 @@ impl Catalog {
         }
         self.refresh_price_min(&txn, product_id).await?;
         record_change(&txn, "product", product_id).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(())
     }
 

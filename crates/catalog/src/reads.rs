@@ -291,7 +291,7 @@ impl Catalog {
         .exec_without_returning(&txn)
         .await?;
         crate::products::record_change(&txn, "exchange_rate", Uuid::nil()).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(RateView {
             currency: code.code().to_string(),
             rate: format_rate(rate_e9),

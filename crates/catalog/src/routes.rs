@@ -17,6 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::assemble::Lang;
+use crate::cache::Rendered;
 use crate::model::{ProductStatus, negotiate_language};
 use crate::pricing::parse_currency;
 use crate::reads::{Found, ListQuery, Sort};
@@ -85,18 +86,55 @@ where
     }
 }
 
-/// A cacheable JSON answer: weak ETag over the body, 304 when the client has it.
-fn cached<T: Serialize>(headers: &HeaderMap, locale: &Locale, value: &T) -> Response {
+/// Renders a JSON body with its weak ETag.
+fn render<T: Serialize>(value: &T) -> Rendered {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let digest = Sha256::digest(&body);
-    let etag = format!(
-        "W/\"{}\"",
-        digest
-            .iter()
-            .take(12)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let etag: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    Rendered {
+        body: body.into(),
+        etag: format!("W/\"{etag}\"").into(),
+    }
+}
+
+/// The node-cache key of a store read: path, query, language and currency.
+fn cache_key(uri: &axum::http::Uri, locale: &Locale) -> String {
+    format!(
+        "{}?{}|{}|{}",
+        uri.path(),
+        uri.query().unwrap_or(""),
+        locale.lang,
+        locale.currency
+    )
+}
+
+/// Answers a store read from the node cache, or computes, caches and answers it.
+async fn cached_read<T, F>(
+    catalog: &Catalog,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    locale: &Locale,
+    compute: F,
+) -> AppResult<Response>
+where
+    T: Serialize,
+    F: std::future::Future<Output = AppResult<T>>,
+{
+    let key = cache_key(uri, locale);
+    let rendered = match catalog.cache().get(&key) {
+        Some(hit) => hit,
+        None => {
+            let rendered = render(&compute.await?);
+            catalog.cache().put(key, rendered.clone());
+            rendered
+        }
+    };
+    Ok(cached(headers, locale, rendered))
+}
+
+/// A cacheable JSON answer: weak ETag over the body, 304 when the client has it.
+fn cached(headers: &HeaderMap, locale: &Locale, rendered: Rendered) -> Response {
+    let etag = &*rendered.etag;
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -104,10 +142,14 @@ fn cached<T: Serialize>(headers: &HeaderMap, locale: &Locale, value: &T) -> Resp
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            rendered.body.clone(),
+        )
+            .into_response()
     };
     let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
     h.insert(
@@ -177,6 +219,7 @@ async fn list_products(
     State(catalog): State<Catalog>,
     locale: Locale,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     Query(q): Query<ProductListQuery>,
 ) -> AppResult<Response> {
     if q.collection.is_some() {
@@ -190,30 +233,29 @@ async fn list_products(
         cursor: None,
     }
     .limit()?;
-    let prices = catalog.prices(locale.currency).await?;
-    let (data, next_cursor) = catalog
-        .list_products(
-            ListQuery {
-                category: q.category.as_deref(),
-                status: None,
-                search: None,
-                sort: Sort::parse(q.sort.as_deref())?,
-                cursor: q.cursor.as_deref(),
-                limit,
-            },
-            true,
-            &locale.lang(),
-            &prices,
-        )
-        .await?;
-    Ok(cached(
-        &headers,
-        &locale,
-        &ProductPageView { data, next_cursor },
-    ))
+    let sort = Sort::parse(q.sort.as_deref())?;
+    cached_read(&catalog, &uri, &headers, &locale, async {
+        let prices = catalog.prices(locale.currency).await?;
+        let (data, next_cursor) = catalog
+            .list_products(
+                ListQuery {
+                    category: q.category.as_deref(),
+                    status: None,
+                    search: None,
+                    sort,
+                    cursor: q.cursor.as_deref(),
+                    limit,
+                },
+                true,
+                &locale.lang(),
+                &prices,
+            )
+            .await?;
+        Ok(ProductPageView { data, next_cursor })
+    })
+    .await
 }
 
-/// Language and currency, for the OpenAPI document (the Locale extractor reads them).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
@@ -233,14 +275,23 @@ async fn get_product(
     State(catalog): State<Catalog>,
     locale: Locale,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     Path(id_or_slug): Path<String>,
 ) -> AppResult<Response> {
+    let key = cache_key(&uri, &locale);
+    if let Some(hit) = catalog.cache().get(&key) {
+        return Ok(cached(&headers, &locale, hit));
+    }
     let prices = catalog.prices(locale.currency).await?;
     match catalog
         .store_product(&id_or_slug, &locale.lang(), &prices)
         .await?
     {
-        Found::Product(view) => Ok(cached(&headers, &locale, &view)),
+        Found::Product(view) => {
+            let rendered = render(&view);
+            catalog.cache().put(key, rendered.clone());
+            Ok(cached(&headers, &locale, rendered))
+        }
         Found::Moved(slug) => Ok((
             StatusCode::MOVED_PERMANENTLY,
             [(header::LOCATION, format!("/api/v1/products/{slug}"))],
@@ -256,9 +307,16 @@ async fn list_categories(
     State(catalog): State<Catalog>,
     locale: Locale,
     headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> AppResult<Response> {
-    let tree = catalog.category_tree(&locale.lang(), false).await?;
-    Ok(cached(&headers, &locale, &tree))
+    cached_read(
+        &catalog,
+        &uri,
+        &headers,
+        &locale,
+        catalog.category_tree(&locale.lang(), false),
+    )
+    .await
 }
 
 /// One category with its subtree.
@@ -269,10 +327,17 @@ async fn get_category(
     State(catalog): State<Catalog>,
     locale: Locale,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     Path(id_or_slug): Path<String>,
 ) -> AppResult<Response> {
-    let view = catalog.category(&id_or_slug, &locale.lang(), false).await?;
-    Ok(cached(&headers, &locale, &view))
+    cached_read(
+        &catalog,
+        &uri,
+        &headers,
+        &locale,
+        catalog.category(&id_or_slug, &locale.lang(), false),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -62,12 +62,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The complete OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut doc = api_router().split_for_parts().1;
+    crate::openapi::describe_responses(&mut doc);
+    doc
 }
 
 /// The router with every layer, ready to serve.
 pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
-    let (mut routes, api) = api_router().split_for_parts();
+    let (mut routes, mut api) = api_router().split_for_parts();
+    crate::openapi::describe_responses(&mut api);
     if let Some(extra) = extra {
         routes = routes.merge(extra);
     }
@@ -198,6 +201,12 @@ impl Node {
             .outbox
             .worker
             .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
+        // Every node follows the catalog change log to drop stale cached reads.
+        tokio::spawn(state.catalog.cache().clone().follow(
+            state.db.clone(),
+            Duration::from_millis(250),
+            shutdown.clone(),
+        ));
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
             axum::serve(

@@ -173,6 +173,35 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
+    /// A second node on the same database (as a cluster runs), with its own port, cache
+    /// and worker off. It stops when dropped.
+    pub async fn sibling(&self) -> Sibling {
+        let mut config = self.database.config();
+        config.smtp_url = Some(self.smtp.url().into());
+        config.auth = self.config().auth.clone();
+        config.outbox.worker = false;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        config.addr = listener.local_addr().expect("addr");
+        let db = Db::connect(&config).await.expect("sibling connects");
+        let node = Node::start_with(
+            config,
+            db,
+            listener,
+            StartOptions {
+                no_migrate: true,
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .expect("sibling starts");
+        Sibling {
+            base: format!("http://{}", node.addr),
+            node: Some(node),
+        }
+    }
+
     /// Runs every due outbox job now, as the worker would; returns how many ran.
     pub async fn drain_outbox(&self) -> usize {
         self.node()
@@ -191,6 +220,26 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.take() {
+            node.shutdown_token().cancel();
+        }
+    }
+}
+
+/// Another node of the same test's cluster.
+pub struct Sibling {
+    pub base: String,
+    node: Option<Node>,
+}
+
+impl Sibling {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for Sibling {
     fn drop(&mut self) {
         if let Some(node) = self.node.take() {
             node.shutdown_token().cancel();

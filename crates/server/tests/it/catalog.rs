@@ -706,3 +706,62 @@ async fn the_demo_seed_builds_a_browsable_catalog() {
         "jackets are under men"
     );
 }
+
+#[tokio::test]
+async fn every_node_drops_cached_pages_after_a_change_elsewhere() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = create(&app, &admin, shirt("cached-shirt", 1999)).await;
+    let id = product["id"].as_str().expect("id");
+    publish(&app, &admin, id).await;
+    let other = app.sibling().await;
+    let read = |url: String| {
+        let client = app.client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("sent")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    assert_eq!(
+        read(other.url("/api/v1/products/cached-shirt")).await["brand"],
+        "Acme"
+    );
+    assert_eq!(
+        read(app.url("/api/v1/products/cached-shirt")).await["brand"],
+        "Acme"
+    );
+
+    let patched = call(
+        &app,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/admin/products/{id}"),
+        Some(json!({"brand": "Globex"})),
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+    assert_eq!(
+        read(app.url("/api/v1/products/cached-shirt")).await["brand"],
+        "Globex",
+        "the writing node at once"
+    );
+    // The other node follows the change log; poll rather than sleep a fixed time.
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen = read(other.url("/api/v1/products/cached-shirt")).await["brand"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if seen == "Globex" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, "Globex", "the other node within a second");
+}

@@ -250,6 +250,19 @@ async fn openapi_document_is_3_1_and_lists_the_routes() {
         );
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // OpenAPI requires a description on every response.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has no description"
+                );
+            }
+        }
+    }
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.expect("html").contains("swagger"));
