@@ -1,7 +1,7 @@
 //! The catalog: products with options and variants, categories, translations with
 //! fallback to the default language, and prices in many currencies (explicit, or
 //! converted with stored rates and each currency's minor units). Every write appends to
-//! the catalog change log and queues a `catalog.changed` job.
+//! the catalog change log that every node follows.
 
 mod assemble;
 mod cache;
@@ -16,6 +16,5 @@ mod state;
 mod views;
 
 pub use cache::ReadCache;
-pub use products::CATALOG_CHANGED;
 pub use routes::{Locale, router};
 pub use state::Catalog;

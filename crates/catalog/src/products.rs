@@ -1,6 +1,6 @@
 //! Admin writes to products and variants. Each write is one transaction that also appends
-//! to the catalog change log and queues a `catalog.changed` job, so search replicas and
-//! caches learn of it only if it commits.
+//! to the catalog change log, so search replicas and node caches (which follow the log by
+//! its sequence) learn of it only if it commits.
 
 use chrono::Utc;
 use emporium_core::{AppError, AppResult, FieldError, outbox};
@@ -20,10 +20,9 @@ use crate::model::{self, OptionSpec, ProductStatus, Slug};
 use crate::state::Catalog;
 use crate::views::*;
 
-/// The outbox topic of catalog changes.
-pub const CATALOG_CHANGED: &str = "catalog.changed";
-
-/// Records a change to `entity` in the change log and the outbox, inside `txn`.
+/// Records a change to `entity` in the change log, inside `txn`. The log, not the outbox,
+/// is the catalog's event stream: every node must see every change (to refresh its search
+/// replica and cache), while an outbox job runs on one node only.
 pub(crate) async fn record_change(
     txn: &DatabaseTransaction,
     entity: &str,
@@ -36,12 +35,6 @@ pub(crate) async fn record_change(
         ..Default::default()
     })
     .exec_without_returning(txn)
-    .await?;
-    outbox::enqueue(
-        txn,
-        CATALOG_CHANGED,
-        &serde_json::json!({"entity": entity, "id": id}),
-    )
     .await?;
     Ok(())
 }

@@ -137,16 +137,6 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         .context("running migrations")
 }
 
-/// Consumes a topic nobody acts on yet, so its jobs do not pile up as failures.
-struct Acknowledge;
-
-#[async_trait::async_trait]
-impl emporium_core::outbox::JobHandler for Acknowledge {
-    async fn run(&self, _job: &emporium_core::outbox::Job) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
 /// A started node: listening, with its worker running.
 pub struct Node {
     pub addr: SocketAddr,
@@ -183,10 +173,6 @@ impl Node {
         let mailer = Mailer::from_config(&config)?;
         let mut jobs = options.jobs;
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
-        // Search replicas and caches will subscribe here; until then the event is consumed.
-        if jobs.handler(emporium_catalog::CATALOG_CHANGED).is_none() {
-            jobs.register(emporium_catalog::CATALOG_CHANGED, Arc::new(Acknowledge));
-        }
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
