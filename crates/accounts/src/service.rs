@@ -569,17 +569,7 @@ impl Accounts {
         self.limit_ip(meta)?;
         let now = Utc::now();
         let txn = self.begin().await?;
-        let token =
-            store::consume_one_time_token(&txn, &token_hash(token), purpose::VERIFY_EMAIL, now)
-                .await?
-                .ok_or_else(|| {
-                    AppError::bad_request("invalid_token", "the link is invalid, used or expired")
-                })?;
-        let user = store::find_user(&txn, token.user_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::bad_request("invalid_token", "the link is invalid, used or expired")
-            })?;
+        let user = redeem_link(&txn, &token_hash(token), purpose::VERIFY_EMAIL, now).await?;
         let mut active = user.clone().into_active_model();
         active.email_verified_at = Set(Some(now));
         active.updated_at = Set(now);
@@ -660,17 +650,7 @@ impl Accounts {
         }
         let new_hash = self.hasher().hash(password).await?;
         let txn = self.begin().await?;
-        let token =
-            store::consume_one_time_token(&txn, &hash_of_token, purpose::PASSWORD_RESET, now)
-                .await?
-                .ok_or_else(|| {
-                    AppError::bad_request("invalid_token", "the link is invalid, used or expired")
-                })?;
-        let user = store::find_user(&txn, token.user_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::bad_request("invalid_token", "the link is invalid, used or expired")
-            })?;
+        let user = redeem_link(&txn, &hash_of_token, purpose::PASSWORD_RESET, now).await?;
         let mut active = user.clone().into_active_model();
         active.password_hash = Set(Some(new_hash));
         active.failed_logins = Set(0);
@@ -879,6 +859,22 @@ impl Accounts {
         .await?;
         Ok(())
     }
+}
+
+/// Uses up an emailed link's token of `purpose` and answers its user.
+async fn redeem_link(
+    txn: &DatabaseTransaction,
+    hash: &str,
+    purpose: &str,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<users::Model> {
+    let invalid = || AppError::bad_request("invalid_token", "the link is invalid, used or expired");
+    let token = store::consume_one_time_token(txn, hash, purpose, now)
+        .await?
+        .ok_or_else(invalid)?;
+    store::find_user(txn, token.user_id)
+        .await?
+        .ok_or_else(invalid)
 }
 
 /// A new user row with the given facts and everything else at its initial value.
