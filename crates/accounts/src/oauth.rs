@@ -247,7 +247,7 @@ impl Accounts {
         let tokens = self.issue_tokens_in(&txn, &user, meta).await?;
         audit::record(
             &txn,
-            entry(&user, "auth.login", meta, json!({"provider": name})),
+            entry(user.id, "auth.login", meta, json!({"provider": name})),
         )
         .await?;
         txn.commit().await?;
@@ -468,7 +468,12 @@ impl Accounts {
             .await?;
             audit::record(
                 &txn,
-                entry(&user, "auth.oauth_linked", meta, json!({"provider": name})),
+                entry(
+                    user.id,
+                    "auth.oauth_linked",
+                    meta,
+                    json!({"provider": name}),
+                ),
             )
             .await?;
             user

@@ -104,18 +104,7 @@ impl Accounts {
                 other => other,
             })?;
         self.send_verification(&txn, &user).await?;
-        audit::record(
-            &txn,
-            AuditEntry {
-                actor: Some(user.id),
-                action: "auth.register",
-                target_type: Some("user"),
-                target_id: Some(user.id.to_string()),
-                ip: meta.ip.clone(),
-                ..AuditEntry::default()
-            },
-        )
-        .await?;
+        audit::record(&txn, entry(user.id, "auth.register", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(user)
     }
@@ -266,7 +255,7 @@ impl Accounts {
         active.last_login_at = Set(Some(now));
         let user = store::update_user(&txn, active).await?;
         let pair = self.issue_tokens(&txn, &user, None, meta).await?;
-        audit::record(&txn, entry(&user, "auth.login", meta, json!({}))).await?;
+        audit::record(&txn, entry(user.id, "auth.login", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(LoginOutcome::Tokens(pair))
     }
@@ -332,7 +321,7 @@ impl Accounts {
             active.failed_logins = Set(0);
             audit::record(
                 &txn,
-                entry(&current, "auth.locked", meta, json!({"until": until})),
+                entry(current.id, "auth.locked", meta, json!({"until": until})),
             )
             .await?;
         } else {
@@ -342,7 +331,7 @@ impl Accounts {
         audit::record(
             &txn,
             entry(
-                &current,
+                current.id,
                 "auth.login_failed",
                 meta,
                 json!({"reason": reason}),
@@ -394,7 +383,7 @@ impl Accounts {
                 if used {
                     audit::record(
                         &txn,
-                        entry(&user, "auth.recovery_code_used", meta, json!({})),
+                        entry(user.id, "auth.recovery_code_used", meta, json!({})),
                     )
                     .await?;
                 }
@@ -429,7 +418,11 @@ impl Accounts {
         active.failed_logins = Set(0);
         let user = store::update_user(&txn, active).await?;
         let pair = self.issue_tokens(&txn, &user, None, meta).await?;
-        audit::record(&txn, entry(&user, "auth.login", meta, json!({"mfa": true}))).await?;
+        audit::record(
+            &txn,
+            entry(user.id, "auth.login", meta, json!({"mfa": true})),
+        )
+        .await?;
         txn.commit().await?;
         Ok(pair)
     }
@@ -507,14 +500,12 @@ impl Accounts {
             let revoked = store::revoke_family(&txn, token.family_id, now).await?;
             audit::record(
                 &txn,
-                AuditEntry {
-                    actor: Some(token.user_id),
-                    action: "auth.refresh_reuse",
-                    target_type: Some("user"),
-                    target_id: Some(token.user_id.to_string()),
-                    ip: meta.ip.clone(),
-                    detail: json!({"family": token.family_id, "revoked": revoked}),
-                },
+                entry(
+                    token.user_id,
+                    "auth.refresh_reuse",
+                    meta,
+                    json!({"family": token.family_id, "revoked": revoked}),
+                ),
             )
             .await?;
             txn.commit().await?;
@@ -547,18 +538,7 @@ impl Accounts {
         let txn = self.begin().await?;
         if let Some(token) = store::find_refresh_token(&txn, &token_hash(refresh_token)).await? {
             store::revoke_family(&txn, token.family_id, Utc::now()).await?;
-            audit::record(
-                &txn,
-                AuditEntry {
-                    actor: Some(token.user_id),
-                    action: "auth.logout",
-                    target_type: Some("user"),
-                    target_id: Some(token.user_id.to_string()),
-                    ip: meta.ip.clone(),
-                    ..AuditEntry::default()
-                },
-            )
-            .await?;
+            audit::record(&txn, entry(token.user_id, "auth.logout", meta, json!({}))).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -574,7 +554,7 @@ impl Accounts {
         active.email_verified_at = Set(Some(now));
         active.updated_at = Set(now);
         let user = store::update_user(&txn, active).await?;
-        audit::record(&txn, entry(&user, "auth.email_verified", meta, json!({}))).await?;
+        audit::record(&txn, entry(user.id, "auth.email_verified", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(user)
     }
@@ -594,7 +574,7 @@ impl Accounts {
         self.send_reset_in(&txn, &user).await?;
         audit::record(
             &txn,
-            entry(&user, "auth.password_reset_requested", meta, json!({})),
+            entry(user.id, "auth.password_reset_requested", meta, json!({})),
         )
         .await?;
         txn.commit().await?;
@@ -671,7 +651,7 @@ impl Accounts {
             },
         )
         .await?;
-        audit::record(&txn, entry(&user, "auth.password_reset", meta, json!({}))).await?;
+        audit::record(&txn, entry(user.id, "auth.password_reset", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -709,7 +689,7 @@ impl Accounts {
         active.totp_last_step = Set(None);
         active.updated_at = Set(Utc::now());
         store::update_user(&txn, active).await?;
-        audit::record(&txn, entry(&user, "mfa.setup_started", meta, json!({}))).await?;
+        audit::record(&txn, entry(user.id, "mfa.setup_started", meta, json!({}))).await?;
         txn.commit().await?;
         Ok((secret, url))
     }
@@ -747,7 +727,7 @@ impl Accounts {
         active.totp_last_step = Set(Some(step));
         active.updated_at = Set(now);
         store::update_user(&txn, active).await?;
-        audit::record(&txn, entry(&user, "mfa.enabled", meta, json!({}))).await?;
+        audit::record(&txn, entry(user.id, "mfa.enabled", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(codes)
     }
@@ -812,7 +792,7 @@ impl Accounts {
         active.updated_at = Set(now);
         store::update_user(&txn, active).await?;
         store::replace_recovery_codes(&txn, user.id, Vec::new()).await?;
-        audit::record(&txn, entry(&user, "mfa.disabled", meta, json!({}))).await?;
+        audit::record(&txn, entry(user.id, "mfa.disabled", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -837,7 +817,7 @@ impl Accounts {
         meta: &RequestMeta,
         detail: serde_json::Value,
     ) -> AppResult<()> {
-        audit::record(self.db().writer(), entry(user, action, meta, detail)).await?;
+        audit::record(self.db().writer(), entry(user.id, action, meta, detail)).await?;
         Ok(())
     }
 
@@ -908,18 +888,18 @@ pub(crate) fn new_user_row(
     }
 }
 
-/// An audit entry about `user` acting on their own account.
+/// An audit entry about the user `user` acting on their own account.
 pub(crate) fn entry<'a>(
-    user: &users::Model,
+    user: Uuid,
     action: &'a str,
     meta: &RequestMeta,
     detail: serde_json::Value,
 ) -> AuditEntry<'a> {
     AuditEntry {
-        actor: Some(user.id),
+        actor: Some(user),
         action,
         target_type: Some("user"),
-        target_id: Some(user.id.to_string()),
+        target_id: Some(user.to_string()),
         ip: meta.ip.clone(),
         detail,
     }
