@@ -20,7 +20,11 @@ pub struct Lang<'a> {
     pub default: &'a str,
 }
 
-fn pick<'a, T>(rows: &'a [T], lang: &Lang<'_>, lang_of: impl Fn(&T) -> &str) -> Option<&'a T> {
+pub(crate) fn pick<'a, T>(
+    rows: &'a [T],
+    lang: &Lang<'_>,
+    lang_of: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
     rows.iter()
         .find(|r| lang_of(r) == lang.asked)
         .or_else(|| rows.iter().find(|r| lang_of(r) == lang.default))

@@ -12,9 +12,11 @@ mod products;
 mod reads;
 mod routes;
 mod seed;
+mod sellable;
 mod state;
 mod views;
 
 pub use cache::ReadCache;
 pub use routes::{Locale, router};
+pub use sellable::{SellableVariant, variant_exists};
 pub use state::Catalog;

@@ -54,6 +54,45 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub auth: AuthConfig,
     pub store: StoreConfig,
+    pub checkout: CheckoutConfig,
+}
+
+/// Carts, tax and checkout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CheckoutConfig {
+    /// Whether catalog prices include tax (VAT-style) or tax is added on top (US-style).
+    pub prices_include_tax: bool,
+    /// Where tax is reckoned before the shopper gives an address (ISO 3166-1 alpha-2).
+    pub default_tax_country: Option<String>,
+    /// The flat shipping rate, in the default currency's minor units, until shipping
+    /// zones are configured.
+    pub flat_shipping: i64,
+    /// Orders whose subtotal reaches this (default currency, minor units) ship free.
+    pub free_shipping_over: Option<i64>,
+    /// A cart untouched this long is marked abandoned and its shopper reminded.
+    pub abandon_after_mins: u64,
+    /// Guest carts untouched this long are deleted.
+    pub guest_cart_ttl_days: u64,
+    /// How often each node sweeps idle carts.
+    pub sweep_interval_secs: u64,
+    /// How long a cart recovery link works.
+    pub recovery_ttl_hours: u64,
+}
+
+impl Default for CheckoutConfig {
+    fn default() -> Self {
+        Self {
+            prices_include_tax: false,
+            default_tax_country: None,
+            flat_shipping: 500,
+            free_shipping_over: None,
+            abandon_after_mins: 120,
+            guest_cart_ttl_days: 30,
+            sweep_interval_secs: 60,
+            recovery_ttl_hours: 168,
+        }
+    }
 }
 
 /// The shop's languages and currencies.
@@ -101,6 +140,7 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             auth: AuthConfig::default(),
             store: StoreConfig::default(),
+            checkout: CheckoutConfig::default(),
         }
     }
 }

@@ -70,6 +70,8 @@ pub enum AppError {
     Conflict {
         code: Cow<'static, str>,
         detail: String,
+        /// What conflicted, when it is more than one thing (the lines out of stock).
+        errors: Vec<FieldError>,
     },
     #[error("payload too large")]
     PayloadTooLarge { detail: String },
@@ -101,6 +103,20 @@ impl AppError {
         Self::Conflict {
             code: code.into(),
             detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A 409 listing each thing that conflicted (`errors[].field` names it).
+    pub fn conflict_with(
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+        errors: Vec<FieldError>,
+    ) -> Self {
+        Self::Conflict {
+            code: code.into(),
+            detail: detail.into(),
+            errors,
         }
     }
 
@@ -185,7 +201,7 @@ impl AppError {
             Self::Internal(_) => "internal error".into(),
         };
         let errors = match self {
-            Self::Validation(errors) => errors.clone(),
+            Self::Validation(errors) | Self::Conflict { errors, .. } => errors.clone(),
             _ => Vec::new(),
         };
         problem_body(status, self.code(), detail, errors)

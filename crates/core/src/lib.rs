@@ -6,10 +6,11 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod money;
 pub mod outbox;
 pub mod pagination;
 
 pub use config::Config;
 pub use error::{AppError, AppResult, FieldError};
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, apply_ppm, div_round};

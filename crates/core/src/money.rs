@@ -87,10 +87,77 @@ impl Money {
     }
 }
 
+impl fmt::Display for Money {
+    /// `19.99 USD`, `1500 JPY`: the amount with the currency's own decimals.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.currency.minor_units();
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        if digits == 0 {
+            return write!(f, "{sign}{abs} {}", self.currency);
+        }
+        let scale = 10u64.pow(digits);
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / scale,
+            abs % scale,
+            self.currency,
+            width = digits as usize
+        )
+    }
+}
+
+/// `amount * ppm / 1_000_000`, rounded half away from zero: the one rounding rule for tax
+/// and percentages, in i128 so that no product of two amounts overflows.
+pub fn apply_ppm(amount: i64, ppm: i64) -> i64 {
+    div_round(amount as i128 * ppm as i128, 1_000_000)
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+pub fn div_round(n: i128, d: i128) -> i64 {
+    let q = n / d;
+    let r = n % d;
+    let q = if 2 * r.abs() >= d { q + n.signum() } else { q };
+    q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn money_displays_with_its_currency_digits() {
+        assert_eq!(Money::new(1999, Currency::USD).to_string(), "19.99 USD");
+        assert_eq!(Money::new(5, Currency::USD).to_string(), "0.05 USD");
+        assert_eq!(Money::new(-1250, Currency::USD).to_string(), "-12.50 USD");
+        let jpy = Currency::parse("JPY").expect("JPY");
+        assert_eq!(Money::new(1500, jpy).to_string(), "1500 JPY");
+        let kwd = Currency::parse("KWD").expect("KWD");
+        assert_eq!(Money::new(1005, kwd).to_string(), "1.005 KWD");
+    }
+
+    #[test]
+    fn ppm_rounds_half_away_from_zero() {
+        assert_eq!(apply_ppm(1000, 75_000), 75);
+        assert_eq!(apply_ppm(1010, 75_000), 76); // 75.75
+        assert_eq!(apply_ppm(1006, 75_000), 75); // 75.45
+        assert_eq!(apply_ppm(10, 50_000), 1); // 0.5 rounds up
+        assert_eq!(apply_ppm(-10, 50_000), -1);
+        assert_eq!(div_round(7, 2), 4);
+        assert_eq!(div_round(-7, 2), -4);
+        assert_eq!(div_round(5, 3), 2);
+    }
+
+    proptest! {
+        #[test]
+        fn ppm_is_within_half_a_unit_of_the_exact_value(amount in -10_000_000_000i64..10_000_000_000, ppm in 0i64..1_000_000) {
+            let exact = amount as f64 * ppm as f64 / 1e6;
+            let got = apply_ppm(amount, ppm) as f64;
+            prop_assert!((got - exact).abs() <= 0.5 + 1e-6);
+        }
+    }
 
     #[test]
     fn currencies_parse_and_know_their_digits() {

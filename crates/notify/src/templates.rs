@@ -18,6 +18,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         "password_changed.txt",
         include_str!("../templates/password_changed.txt"),
     ),
+    (
+        "order_confirmation.txt",
+        include_str!("../templates/order_confirmation.txt"),
+    ),
+    (
+        "cart_recovery.txt",
+        include_str!("../templates/cart_recovery.txt"),
+    ),
 ];
 
 /// The rendered parts of one email.

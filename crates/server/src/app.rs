@@ -6,9 +6,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode};
 use emporium_accounts::Accounts;
 use emporium_catalog::Catalog;
+use emporium_checkout::Checkout;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_db::migration::Migrator;
+use emporium_inventory::Inventory;
 use emporium_notify::{EMAIL_TOPIC, Mailer};
 use sea_orm_migration::MigratorTrait;
 use std::net::SocketAddr;
@@ -58,6 +60,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::get_metrics))
         .merge(emporium_accounts::router())
         .merge(emporium_catalog::router())
+        .merge(emporium_inventory::router())
+        .merge(emporium_checkout::router())
 }
 
 /// The complete OpenAPI document.
@@ -147,6 +151,33 @@ pub struct Node {
     worker_task: Option<JoinHandle<()>>,
 }
 
+/// Marks idle carts abandoned and purges old guest carts, on every worker node (each
+/// cart changes by one guarded update, so nodes never double up).
+async fn sweep_carts(checkout: Checkout, every: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match checkout
+            .sweep_carts(chrono::Utc::now().timestamp_millis())
+            .await
+        {
+            Ok(report) if report.abandoned > 0 || report.purged > 0 => {
+                tracing::info!(
+                    abandoned = report.abandoned,
+                    purged = report.purged,
+                    "carts swept"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "cart sweep failed"),
+        }
+    }
+}
+
 impl Node {
     /// Connects, migrates, binds `config.addr` and starts serving and working.
     pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Self> {
@@ -173,12 +204,23 @@ impl Node {
         let mailer = Mailer::from_config(&config)?;
         let mut jobs = options.jobs;
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
+        let catalog = Catalog::new(db.clone(), config.clone());
+        let inventory = Inventory::new(db.clone());
+        let checkout = Checkout::new(
+            db.clone(),
+            config.clone(),
+            accounts.clone(),
+            catalog.clone(),
+            inventory.clone(),
+        );
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
             metrics: metrics::recorder(),
             accounts,
-            catalog: Catalog::new(db.clone(), config.clone()),
+            catalog,
+            inventory,
+            checkout,
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();
@@ -187,6 +229,13 @@ impl Node {
             .outbox
             .worker
             .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
+        if config.outbox.worker {
+            tokio::spawn(sweep_carts(
+                state.checkout.clone(),
+                Duration::from_secs(config.checkout.sweep_interval_secs.max(1)),
+                shutdown.clone(),
+            ));
+        }
         // Every node follows the catalog change log to drop stale cached reads.
         tokio::spawn(state.catalog.cache().clone().follow(
             state.db.clone(),

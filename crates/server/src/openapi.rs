@@ -26,6 +26,9 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Registration, login, tokens, email verification, password reset"),
         (name = "me", description = "The signed-in user: profile and two-factor authentication"),
         (name = "catalog", description = "Products, variants and categories as shoppers see them"),
+        (name = "checkout", description = "Carts, shipping and tax, and placing orders"),
+        (name = "orders", description = "Orders: the customer's history and staff order management"),
+        (name = "inventory", description = "Stock per location, adjustments, backorder policy, the stock ledger"),
         (name = "admin", description = "Staff routes; each needs a named permission"),
     )
 )]

@@ -4,8 +4,10 @@
 use axum::extract::FromRef;
 use emporium_accounts::Accounts;
 use emporium_catalog::Catalog;
+use emporium_checkout::Checkout;
 use emporium_core::Config;
 use emporium_db::Db;
+use emporium_inventory::Inventory;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
@@ -17,11 +19,25 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub accounts: Accounts,
     pub catalog: Catalog,
+    pub inventory: Inventory,
+    pub checkout: Checkout,
 }
 
 impl FromRef<AppState> for Catalog {
     fn from_ref(state: &AppState) -> Self {
         state.catalog.clone()
+    }
+}
+
+impl FromRef<AppState> for Inventory {
+    fn from_ref(state: &AppState) -> Self {
+        state.inventory.clone()
+    }
+}
+
+impl FromRef<AppState> for Checkout {
+    fn from_ref(state: &AppState) -> Self {
+        state.checkout.clone()
     }
 }
 

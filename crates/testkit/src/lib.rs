@@ -7,6 +7,7 @@ pub mod identity;
 mod proxy;
 pub mod rfc6238;
 pub mod session;
+pub mod shop;
 mod smtp;
 
 use emporium_core::Config;
@@ -19,6 +20,7 @@ use std::sync::Once;
 pub use database::{TestDatabase, postgres_admin_url};
 pub use proxy::TcpProxy;
 pub use session::Session;
+pub use shop::{GuestCart, Product, address};
 pub use smtp::{ReceivedMail, SmtpServer};
 
 /// What a test may change about its server.

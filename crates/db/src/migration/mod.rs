@@ -7,6 +7,8 @@ mod m20261127_000001_outbox;
 mod m20261127_000002_accounts;
 mod m20261127_000003_oauth;
 mod m20261127_000004_catalog;
+mod m20261127_000005_inventory;
+mod m20261127_000006_checkout;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -19,6 +21,40 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_accounts::Migration),
             Box::new(m20261127_000003_oauth::Migration),
             Box::new(m20261127_000004_catalog::Migration),
+            Box::new(m20261127_000005_inventory::Migration),
+            Box::new(m20261127_000006_checkout::Migration),
         ]
     }
+}
+
+/// A foreign key from `from.col` to `to.id` that cascades deletes.
+pub(crate) fn fk(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(from, col)
+        .to(to, "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+/// Creates index `name` on `table(cols)`.
+pub(crate) async fn index(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for col in cols {
+        index.col(*col);
+    }
+    if unique {
+        index.unique();
+    }
+    manager.create_index(index.to_owned()).await
 }

@@ -4,7 +4,9 @@
 mod accounts;
 mod admin_users;
 mod catalog;
+mod checkout;
 mod foundation;
+mod inventory;
 mod oauth;
 mod outbox;
 mod support;

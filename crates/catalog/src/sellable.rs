@@ -1,0 +1,131 @@
+//! What checkout needs to sell a variant, read inside the caller's transaction so that
+//! the order is priced from the same snapshot it is written with.
+
+use emporium_core::{AppResult, Currency, Money};
+use emporium_db::entity::{product_translations, products, variant_prices, variants};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+use crate::assemble::{Lang, pick};
+use crate::model::ProductStatus;
+use crate::pricing::{PriceContext, by_variant};
+use crate::state::Catalog;
+
+/// A variant as a cart line shows it and an order line snapshots it.
+#[derive(Debug, Clone)]
+pub struct SellableVariant {
+    pub variant_id: Uuid,
+    pub product_id: Uuid,
+    pub sku: String,
+    /// The product title in the asked language (or the default).
+    pub title: String,
+    pub options: BTreeMap<String, String>,
+    /// The unit price in the asked currency; `None` when none is set or convertible.
+    pub price: Option<Money>,
+    /// The variant's tax class, else its product's.
+    pub tax_class: String,
+    /// Published and not deleted: it can be bought.
+    pub on_sale: bool,
+}
+
+impl Catalog {
+    /// The variants of `ids` that exist (deleted ones are absent), priced in `currency`.
+    /// Five queries whatever the number of ids.
+    pub async fn sellable_variants<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        ids: &[Uuid],
+        lang: &str,
+        currency: Currency,
+    ) -> AppResult<HashMap<Uuid, SellableVariant>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = variants::Entity::find()
+            .filter(variants::Column::Id.is_in(ids.to_vec()))
+            .all(conn)
+            .await?;
+        let product_ids: Vec<Uuid> = rows.iter().map(|v| v.product_id).collect();
+        let products: HashMap<Uuid, products::Model> = products::Entity::find()
+            .filter(products::Column::Id.is_in(product_ids.clone()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut texts: HashMap<Uuid, Vec<product_translations::Model>> = HashMap::new();
+        for t in product_translations::Entity::find()
+            .filter(product_translations::Column::ProductId.is_in(product_ids))
+            .all(conn)
+            .await?
+        {
+            texts.entry(t.product_id).or_default().push(t);
+        }
+        let price_rows = variant_prices::Entity::find()
+            .filter(variant_prices::Column::VariantId.is_in(ids.to_vec()))
+            .all(conn)
+            .await?;
+        let prices = by_variant(&price_rows);
+        let context = PriceContext::load(conn, currency, self.default_currency()).await?;
+        let lang = Lang {
+            asked: lang,
+            default: self.default_language(),
+        };
+        let mut out = HashMap::with_capacity(rows.len());
+        for v in rows {
+            let Some(product) = products.get(&v.product_id) else {
+                continue;
+            };
+            let title = texts
+                .get(&v.product_id)
+                .and_then(|t| pick(t, &lang, |r| &r.lang))
+                .map(|t| t.title.clone())
+                .unwrap_or_default();
+            let price = prices
+                .get(&v.id)
+                .and_then(|p| context.resolve(p))
+                .map(|(price, _)| price);
+            let on_sale = product.deleted_at.is_none()
+                && ProductStatus::parse(&product.status) == Some(ProductStatus::Published);
+            out.insert(
+                v.id,
+                SellableVariant {
+                    variant_id: v.id,
+                    product_id: v.product_id,
+                    sku: v.sku,
+                    title,
+                    options: serde_json::from_str(&v.options).unwrap_or_default(),
+                    price,
+                    tax_class: v.tax_class.unwrap_or_else(|| product.tax_class.clone()),
+                    on_sale,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Converts an amount in the default currency to `currency` with the stored rate
+    /// (`None` when there is no rate).
+    pub async fn convert_from_default<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        amount: i64,
+        currency: Currency,
+    ) -> AppResult<Option<Money>> {
+        let default = self.default_currency();
+        if currency == default {
+            return Ok(Some(Money::new(amount, currency)));
+        }
+        let context = PriceContext::load(conn, currency, default).await?;
+        Ok(context
+            .rate_e9
+            .and_then(|rate| crate::model::convert(amount, default, currency, rate))
+            .map(|a| Money::new(a, currency)))
+    }
+}
+
+/// Whether variant `id` exists (for other domains keeping rows about variants).
+pub async fn variant_exists<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<bool> {
+    Ok(variants::Entity::find_by_id(id).one(conn).await?.is_some())
+}

@@ -1,0 +1,424 @@
+//! Checkout rules that need no I/O: the order state machine, address checks per country,
+//! and tax and totals with per-line rounding.
+
+use emporium_core::{FieldError, apply_ppm, div_round};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+use utoipa::ToSchema;
+
+/// Where an order is in its life. One transition table ([`OrderStatus::can_transition_to`])
+/// decides every move; anything else is 409.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Processing,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Refunded,
+    PartiallyRefunded,
+    ReturnRequested,
+    Returned,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 10] = [
+        Self::PendingPayment,
+        Self::Paid,
+        Self::Processing,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Cancelled,
+        Self::Refunded,
+        Self::PartiallyRefunded,
+        Self::ReturnRequested,
+        Self::Returned,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "pending_payment",
+            Self::Paid => "paid",
+            Self::Processing => "processing",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Refunded => "refunded",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::ReturnRequested => "return_requested",
+            Self::Returned => "returned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The transition table of ARCHITECTURE.md.
+    pub fn can_transition_to(self, to: OrderStatus) -> bool {
+        use OrderStatus::*;
+        matches!(
+            (self, to),
+            (PendingPayment, Paid | Cancelled)
+                | (
+                    Paid,
+                    Processing | Shipped | Cancelled | Refunded | PartiallyRefunded
+                )
+                | (
+                    Processing,
+                    Shipped | Cancelled | Refunded | PartiallyRefunded
+                )
+                | (
+                    Shipped,
+                    Delivered | ReturnRequested | Refunded | PartiallyRefunded
+                )
+                | (Delivered, ReturnRequested | Refunded | PartiallyRefunded)
+                | (ReturnRequested, Returned | Delivered)
+                | (Returned, Refunded | PartiallyRefunded)
+                | (PartiallyRefunded, PartiallyRefunded | Refunded)
+        )
+    }
+
+    /// Whether the customer may still cancel (nothing has shipped).
+    pub fn customer_may_cancel(self) -> bool {
+        matches!(self, Self::PendingPayment | Self::Paid | Self::Processing)
+    }
+
+    /// Refund states are reached only through the refunds API, which moves money.
+    pub fn needs_refund(self) -> bool {
+        matches!(self, Self::Refunded | Self::PartiallyRefunded)
+    }
+}
+
+/// A cart's state.
+pub mod cart_status {
+    pub const ACTIVE: &str = "active";
+    /// It became an order; read-only from then on.
+    pub const CONVERTED: &str = "converted";
+    /// Its lines were merged into the customer's cart at sign-in.
+    pub const MERGED: &str = "merged";
+    /// Idle too long; a recovery link can bring it back.
+    pub const ABANDONED: &str = "abandoned";
+}
+
+/// A postal address (API.md's shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Countries that use no postal codes.
+const NO_POSTAL_CODE: &[&str] = &["AE", "AG", "AO", "BS", "BZ", "FJ", "HK", "IE", "QA", "ZW"];
+
+/// Countries whose addresses need a region (state, province).
+const REGION_REQUIRED: &[&str] = &["US", "CA", "AU", "BR", "MX", "IN"];
+
+static POSTAL_PATTERNS: LazyLock<Vec<(&'static str, Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        ("US", r"^\d{5}(-\d{4})?$", "12345 or 12345-6789"),
+        ("CA", r"^[A-Z]\d[A-Z] ?\d[A-Z]\d$", "A1A 1A1"),
+        (
+            "GB",
+            r"^[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}$",
+            "a UK postcode such as SW1A 1AA",
+        ),
+        ("DE", r"^\d{5}$", "5 digits"),
+        ("FR", r"^\d{5}$", "5 digits"),
+        ("ES", r"^\d{5}$", "5 digits"),
+        ("IT", r"^\d{5}$", "5 digits"),
+        ("FI", r"^\d{5}$", "5 digits"),
+        ("MX", r"^\d{5}$", "5 digits"),
+        ("NL", r"^\d{4} ?[A-Z]{2}$", "1234 AB"),
+        ("BE", r"^\d{4}$", "4 digits"),
+        ("AT", r"^\d{4}$", "4 digits"),
+        ("CH", r"^\d{4}$", "4 digits"),
+        ("DK", r"^\d{4}$", "4 digits"),
+        ("NO", r"^\d{4}$", "4 digits"),
+        ("AU", r"^\d{4}$", "4 digits"),
+        ("NZ", r"^\d{4}$", "4 digits"),
+        ("SE", r"^\d{3} ?\d{2}$", "123 45"),
+        ("PL", r"^\d{2}-\d{3}$", "12-345"),
+        ("PT", r"^\d{4}-\d{3}$", "1234-567"),
+        ("JP", r"^\d{3}-?\d{4}$", "123-4567"),
+        ("IN", r"^\d{6}$", "6 digits"),
+        ("BR", r"^\d{5}-?\d{3}$", "12345-678"),
+    ]
+    .into_iter()
+    .filter_map(|(c, p, hint)| Regex::new(p).ok().map(|r| (c, r, hint)))
+    .collect()
+});
+
+static GENERIC_POSTAL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[A-Z0-9][A-Z0-9 -]{1,10}$").ok());
+
+fn text(errors: &mut Vec<FieldError>, field: String, value: &str, max: usize, required: bool) {
+    let len = value.trim().chars().count();
+    if (required && len == 0) || len > max {
+        let need = if required { "1" } else { "0" };
+        errors.push(FieldError::new(
+            field,
+            format!("must be {need} to {max} characters"),
+        ));
+    }
+}
+
+impl Address {
+    /// Checks the address for its country and normalises it (trimmed, upper-case
+    /// country and postal code). Field errors are named under `prefix`.
+    pub fn check(mut self, prefix: &str, errors: &mut Vec<FieldError>) -> Self {
+        let f = |name: &str| format!("{prefix}.{name}");
+        self.country = self.country.trim().to_ascii_uppercase();
+        let country_ok = self.country.len() == 2 && COUNTRIES.split(' ').any(|c| c == self.country);
+        if !country_ok {
+            errors.push(FieldError::new(
+                f("country"),
+                "must be an ISO 3166-1 alpha-2 code such as US or DE",
+            ));
+        }
+        text(errors, f("name"), &self.name, 200, true);
+        text(errors, f("line1"), &self.line1, 200, true);
+        text(
+            errors,
+            f("line2"),
+            self.line2.as_deref().unwrap_or(""),
+            200,
+            false,
+        );
+        text(errors, f("city"), &self.city, 100, true);
+        let region = self.region.as_deref().unwrap_or("").trim();
+        if REGION_REQUIRED.contains(&self.country.as_str()) && region.is_empty() {
+            errors.push(FieldError::new(f("region"), "is required for this country"));
+        }
+        text(errors, f("region"), region, 100, false);
+        let postal = self
+            .postal_code
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_uppercase();
+        if country_ok {
+            if postal.is_empty() {
+                if !NO_POSTAL_CODE.contains(&self.country.as_str()) {
+                    errors.push(FieldError::new(
+                        f("postal_code"),
+                        "is required for this country",
+                    ));
+                }
+            } else if let Some((_, pattern, hint)) =
+                POSTAL_PATTERNS.iter().find(|(c, _, _)| *c == self.country)
+            {
+                if !pattern.is_match(&postal) {
+                    errors.push(FieldError::new(
+                        f("postal_code"),
+                        format!("must look like {hint}"),
+                    ));
+                }
+            } else if !GENERIC_POSTAL.as_ref().is_some_and(|r| r.is_match(&postal)) {
+                errors.push(FieldError::new(
+                    f("postal_code"),
+                    "must be 2 to 11 letters, digits, spaces or dashes",
+                ));
+            }
+        }
+        if let Some(phone) = &self.phone {
+            let ok = phone.len() <= 32
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            if !ok {
+                errors.push(FieldError::new(
+                    f("phone"),
+                    "must be at most 32 digits, spaces and + - ( ) .",
+                ));
+            }
+        }
+        self.postal_code = (!postal.is_empty()).then_some(postal);
+        self.region = (!region.is_empty()).then(|| region.to_string());
+        self.name = self.name.trim().to_string();
+        self.line1 = self.line1.trim().to_string();
+        self.city = self.city.trim().to_string();
+        self
+    }
+}
+
+/// One line's amounts: `total` is unit price times quantity as shown (tax included when
+/// prices include tax), `tax` the tax in or on it, rounded once for the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineAmounts {
+    pub total: i64,
+    pub tax: i64,
+}
+
+/// Tax of one line, rounded half away from zero per line (the rule most tax authorities
+/// accept, and the one that makes a receipt's lines add up to its total).
+pub fn line_amounts(unit_price: i64, quantity: i64, rate_ppm: i64, inclusive: bool) -> LineAmounts {
+    let total = unit_price.saturating_mul(quantity);
+    let tax = if inclusive {
+        total - div_round(total as i128 * 1_000_000, 1_000_000 + rate_ppm as i128)
+    } else {
+        apply_ppm(total, rate_ppm)
+    };
+    LineAmounts { total, tax }
+}
+
+/// A cart's or order's totals, each in minor units of one currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: i64,
+    pub discount: i64,
+    pub shipping: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// Adds up lines: with inclusive prices the tax is already inside the subtotal.
+pub fn totals(lines: &[LineAmounts], discount: i64, shipping: i64, inclusive: bool) -> Totals {
+    let subtotal: i64 = lines.iter().map(|l| l.total).sum();
+    let tax: i64 = lines.iter().map(|l| l.tax).sum();
+    let total = subtotal - discount + shipping + if inclusive { 0 } else { tax };
+    Totals {
+        subtotal,
+        discount,
+        shipping,
+        tax,
+        total,
+    }
+}
+
+/// Checks an email address's shape (the mailbox is proven by the confirmation email).
+pub fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
+    let email = email.trim().to_string();
+    let ok = email.len() <= 320
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if !ok {
+        errors.push(FieldError::new("email", "must be an email address"));
+    }
+    email
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn transitions_follow_the_table() {
+        use OrderStatus::*;
+        assert!(PendingPayment.can_transition_to(Paid));
+        assert!(PendingPayment.can_transition_to(Cancelled));
+        assert!(!PendingPayment.can_transition_to(Shipped));
+        assert!(!Cancelled.can_transition_to(Paid));
+        assert!(!Delivered.can_transition_to(Cancelled));
+        assert!(ReturnRequested.can_transition_to(Returned));
+        for s in OrderStatus::ALL {
+            assert!(!s.can_transition_to(PendingPayment));
+            assert!(!Refunded.can_transition_to(s));
+            assert!(!Cancelled.can_transition_to(s));
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    fn address(country: &str, postal: &str, region: Option<&str>) -> Address {
+        Address {
+            name: "Ada".into(),
+            line1: "1 Main St".into(),
+            line2: None,
+            city: "Town".into(),
+            region: region.map(str::to_string),
+            postal_code: Some(postal.into()),
+            country: country.into(),
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn addresses_are_checked_per_country() {
+        let mut errors = Vec::new();
+        address("us", "94105", Some("CA")).check("a", &mut errors);
+        address("GB", "sw1a 1aa", None).check("a", &mut errors);
+        address("DE", "10115", None).check("a", &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        address("US", "9410", Some("CA")).check("a", &mut errors);
+        address("US", "94105", None).check("b", &mut errors);
+        address("XX", "1", None).check("c", &mut errors);
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["a.postal_code", "b.region", "c.country"]);
+    }
+
+    #[test]
+    fn tax_is_rounded_once_per_line() {
+        // 3 x 3.33 at 7.25%: 9.99 * 0.0725 = 0.724275 -> 0.72
+        assert_eq!(
+            line_amounts(333, 3, 72_500, false),
+            LineAmounts {
+                total: 999,
+                tax: 72
+            }
+        );
+        // 19.99 incl. 20% VAT: net 16.658.. -> 16.66, tax 3.33
+        assert_eq!(
+            line_amounts(1999, 1, 200_000, true),
+            LineAmounts {
+                total: 1999,
+                tax: 333
+            }
+        );
+        let t = totals(&[line_amounts(1000, 2, 100_000, false)], 0, 500, false);
+        assert_eq!(
+            t,
+            Totals {
+                subtotal: 2000,
+                discount: 0,
+                shipping: 500,
+                tax: 200,
+                total: 2700
+            }
+        );
+        let t = totals(&[line_amounts(1200, 1, 200_000, true)], 0, 0, true);
+        assert_eq!(
+            t,
+            Totals {
+                subtotal: 1200,
+                discount: 0,
+                shipping: 0,
+                tax: 200,
+                total: 1200
+            }
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn inclusive_tax_plus_net_is_the_total(price in 0i64..10_000_000, qty in 1i64..100, rate in 0i64..300_000) {
+            let line = line_amounts(price, qty, rate, true);
+            let net = line.total - line.tax;
+            // The net, taxed exclusively, lands within a unit of the inclusive tax.
+            prop_assert!((apply_ppm(net, rate) - line.tax).abs() <= 1);
+            prop_assert!(line.tax >= 0 && line.tax <= line.total);
+        }
+    }
+}

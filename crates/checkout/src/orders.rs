@@ -1,0 +1,560 @@
+//! Placing an order: one transaction re-prices the cart, reserves stock for every line
+//! with conditional updates, writes the order with line snapshots and its first event,
+//! queues the confirmation email, closes the cart and stores the response under the
+//! request's idempotency key. Then the order's life: one transition function for every
+//! status change, with its stock effects and history row.
+
+use chrono::Utc;
+use emporium_core::audit::{self, AuditEntry};
+use emporium_core::crypto::{random_token, token_hash};
+use emporium_core::idempotency::{self, Replay};
+use emporium_core::{AppError, AppResult, FieldError, Money};
+use emporium_db::entity::{carts, order_events, order_lines, orders};
+use emporium_notify::{EmailJob, enqueue_email};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
+    QueryFilter, Statement,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::carts::{CartAccess, find_cart, lines_of};
+use crate::model::{self, Address, OrderStatus, cart_status};
+use crate::pricing::{Priced, SHIPPING_OPTIONS};
+use crate::state::Checkout;
+use crate::views::*;
+
+/// Payment providers a checkout may name (API.md). Until the payments work lands, each
+/// opens a pending payment that staff (or the provider's webhook, later) marks paid.
+pub const PAYMENT_PROVIDERS: &[&str] = &["manual", "stripe", "paypal", "razorpay"];
+
+/// `POST /carts/{id}/checkout`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    pub email: String,
+    pub shipping_address: Address,
+    #[serde(default)]
+    pub billing_address: Option<Address>,
+    #[serde(default)]
+    pub shipping_option_id: Option<String>,
+    pub payment_provider: String,
+}
+
+/// Who changes an order.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    /// Staff act with the admin API's rules; customers with the store's.
+    pub staff: bool,
+    pub ip: Option<String>,
+}
+
+/// Optional particulars of a transition.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionDetail {
+    pub reason: Option<String>,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> AppResult<String> {
+    Ok(serde_json::to_string(value).map_err(anyhow::Error::from)?)
+}
+
+/// The next order number: a sequence on PostgreSQL (concurrent checkouts never wait on
+/// each other for it), MAX + 1 on SQLite, whose single writer already serialises them.
+async fn next_number<C: ConnectionTrait>(conn: &C) -> AppResult<i64> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => "SELECT nextval('order_numbers') AS n",
+        _ => "SELECT COALESCE(MAX(number), 1000) + 1 AS n FROM orders",
+    };
+    let row = conn
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("order number query returned nothing"))?;
+    Ok(row.try_get::<i64>("", "n")?)
+}
+
+fn line_label(priced: &Priced, index: usize) -> String {
+    let line = &priced.lines[index];
+    line.variant
+        .as_ref()
+        .map(|v| v.sku.clone())
+        .unwrap_or_else(|| line.line.variant_id.to_string())
+}
+
+impl Checkout {
+    fn check_checkout(&self, body: CheckoutBody) -> AppResult<CheckoutBody> {
+        let mut errors = Vec::new();
+        let email = model::check_email(&body.email, &mut errors);
+        let shipping = body.shipping_address.check("shipping_address", &mut errors);
+        let billing = body
+            .billing_address
+            .map(|b| b.check("billing_address", &mut errors));
+        if let Some(option) = &body.shipping_option_id
+            && !SHIPPING_OPTIONS.contains(&option.as_str())
+        {
+            errors.push(FieldError::new(
+                "shipping_option_id",
+                "is not one of this cart's shipping options",
+            ));
+        }
+        if !PAYMENT_PROVIDERS.contains(&body.payment_provider.as_str()) {
+            errors.push(FieldError::new(
+                "payment_provider",
+                format!("must be one of: {}", PAYMENT_PROVIDERS.join(", ")),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(CheckoutBody {
+            email,
+            shipping_address: shipping,
+            billing_address: billing,
+            shipping_option_id: body.shipping_option_id,
+            payment_provider: body.payment_provider,
+        })
+    }
+
+    /// Places the order for a cart. `key` and `hash` are the request's idempotency key
+    /// and body fingerprint: a repeat gets the first response back, byte for byte.
+    #[tracing::instrument(skip_all, fields(cart_id = %cart_id))]
+    pub async fn place_order(
+        &self,
+        cart_id: Uuid,
+        access: &CartAccess,
+        body: CheckoutBody,
+        key: &str,
+        hash: &str,
+    ) -> AppResult<Replay> {
+        let scope = format!("checkout:{cart_id}");
+        let reader = self.db.reader();
+        // The holder is checked before a replay too, so a key cannot be probed.
+        let cart = find_cart(reader, cart_id, access).await?;
+        if let Some(replay) = idempotency::find(reader, &scope, key, hash).await? {
+            return Ok(replay);
+        }
+        let body = self.check_checkout(body)?;
+        let txn = self.db.begin().await?;
+        // Claiming the cart first makes a concurrent duplicate wait here, then find the
+        // cart converted and the first response stored.
+        let claimed = carts::Entity::update_many()
+            .col_expr(carts::Column::Status, Expr::value(cart_status::CONVERTED))
+            .col_expr(carts::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(carts::Column::Id.eq(cart.id))
+            .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            drop(txn);
+            if let Some(replay) = idempotency::find(self.db.writer(), &scope, key, hash).await? {
+                return Ok(replay);
+            }
+            return Err(AppError::conflict(
+                "cart_not_active",
+                "this cart was already checked out or merged",
+            ));
+        }
+        let lines = lines_of(&txn, cart.id).await?;
+        if lines.is_empty() {
+            return Err(AppError::conflict("cart_empty", "the cart has no lines"));
+        }
+        let mut priced_cart = cart.clone();
+        priced_cart.shipping_address = Some(json_text(&body.shipping_address)?);
+        let priced = self.price(&txn, &priced_cart, lines).await?;
+        let unavailable: Vec<FieldError> = priced
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.amounts.is_none())
+            .map(|(i, _)| {
+                FieldError::new(
+                    format!("lines[{i}]"),
+                    format!("{} is no longer sold", line_label(&priced, i)),
+                )
+            })
+            .collect();
+        if !unavailable.is_empty() {
+            return Err(AppError::conflict_with(
+                "lines_unavailable",
+                "some lines can no longer be bought; remove them and try again",
+                unavailable,
+            ));
+        }
+        let order_id = Uuid::now_v7();
+        let reservations = match self
+            .inventory
+            .reserve(&txn, order_id, &priced.wants())
+            .await?
+        {
+            Ok(reservations) => reservations,
+            Err(shortages) => {
+                let errors = shortages
+                    .iter()
+                    .filter_map(|s| {
+                        let i = priced
+                            .lines
+                            .iter()
+                            .position(|l| l.line.variant_id == s.variant_id)?;
+                        Some(FieldError::new(
+                            format!("lines[{i}]"),
+                            format!(
+                                "{}: {} wanted, {} left",
+                                line_label(&priced, i),
+                                s.wanted,
+                                s.available
+                            ),
+                        ))
+                    })
+                    .collect();
+                return Err(AppError::conflict_with(
+                    "out_of_stock",
+                    "some lines are out of stock",
+                    errors,
+                ));
+            }
+        };
+        let backordered: HashMap<Uuid, i64> = reservations
+            .iter()
+            .map(|r| (r.variant_id, r.backordered))
+            .collect();
+        let number = next_number(&txn).await?;
+        let order_token = random_token(32);
+        let now = Utc::now();
+        let billing = body
+            .billing_address
+            .clone()
+            .unwrap_or_else(|| body.shipping_address.clone());
+        let order = orders::ActiveModel {
+            id: Set(order_id),
+            number: Set(number),
+            customer_id: Set(cart.customer_id),
+            cart_id: Set(cart.id),
+            email: Set(body.email.clone()),
+            status: Set(OrderStatus::PendingPayment.as_str().into()),
+            currency: Set(priced.currency.code().to_string()),
+            lang: Set(cart.lang.clone()),
+            subtotal: Set(priced.totals.subtotal),
+            discount: Set(priced.totals.discount),
+            shipping: Set(priced.totals.shipping),
+            tax: Set(priced.totals.tax),
+            total: Set(priced.totals.total),
+            tax_inclusive: Set(self.inclusive()),
+            shipping_address: Set(json_text(&body.shipping_address)?),
+            billing_address: Set(json_text(&billing)?),
+            shipping_option: Set(Some(
+                body.shipping_option_id
+                    .clone()
+                    .or_else(|| cart.shipping_option.clone())
+                    .unwrap_or_else(|| SHIPPING_OPTIONS[0].to_string()),
+            )),
+            payment_provider: Set(body.payment_provider.clone()),
+            access_hash: Set(token_hash(&order_token)),
+            carrier: Set(None),
+            tracking_number: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let mut line_rows = Vec::with_capacity(priced.lines.len());
+        for (position, line) in priced.lines.iter().enumerate() {
+            let (Some(variant), Some(amounts)) = (&line.variant, line.amounts) else {
+                continue;
+            };
+            line_rows.push(order_lines::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                order_id: Set(order_id),
+                position: Set(position as i32),
+                product_id: Set(variant.product_id),
+                variant_id: Set(variant.variant_id),
+                sku: Set(variant.sku.clone()),
+                title: Set(variant.title.clone()),
+                options: Set(json_text(&variant.options)?),
+                quantity: Set(line.line.quantity),
+                unit_price: Set(variant.price.map_or(0, |p| p.amount)),
+                discount: Set(0),
+                tax: Set(amounts.tax),
+                tax_rate_ppm: Set(line.rate_ppm as i32),
+                total: Set(amounts.total),
+                backordered: Set(backordered.get(&variant.variant_id).copied().unwrap_or(0) as i32),
+            });
+        }
+        order_lines::Entity::insert_many(line_rows)
+            .exec_without_returning(&txn)
+            .await?;
+        self.record_event(
+            &txn,
+            order_id,
+            None,
+            OrderStatus::PendingPayment,
+            &Actor {
+                user_id: cart.customer_id,
+                ..Actor::default()
+            },
+            Some("placed".into()),
+        )
+        .await?;
+        let mut closed: carts::ActiveModel = cart.clone().into();
+        closed.status = Set(cart_status::CONVERTED.into());
+        closed.order_id = Set(Some(order_id));
+        closed.email = Set(Some(body.email.clone()));
+        closed.shipping_address = Set(Some(json_text(&body.shipping_address)?));
+        closed.billing_address = Set(Some(json_text(&billing)?));
+        closed.update(&txn).await?;
+        let view = self.order_view(&txn, order).await?;
+        self.queue_confirmation(&txn, &view, &order_token).await?;
+        let response = CheckoutView {
+            payment: PaymentView {
+                provider: body.payment_provider.clone(),
+                status: "pending".into(),
+                redirect_url: None,
+            },
+            order_token: cart.customer_id.is_none().then(|| order_token.clone()),
+            order: view,
+        };
+        let text = json_text(&response)?;
+        idempotency::save(&txn, &scope, key, hash, 201, &text).await?;
+        txn.commit().await?;
+        tracing::info!(order_id = %order_id, number, "order placed");
+        metrics::counter!("orders_placed_total").increment(1);
+        Ok(Replay {
+            status: 201,
+            body: text,
+        })
+    }
+
+    async fn queue_confirmation<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        order: &OrderView,
+        token: &str,
+    ) -> AppResult<()> {
+        let lines: Vec<serde_json::Value> = order
+            .lines
+            .iter()
+            .map(|l| {
+                let options: Vec<String> = l.options.values().cloned().collect();
+                serde_json::json!({
+                    "title": l.title,
+                    "sku": l.sku,
+                    "options": options.join(", "),
+                    "quantity": l.quantity,
+                    "total": l.total.to_string(),
+                })
+            })
+            .collect();
+        let t = &order.totals;
+        enqueue_email(
+            conn,
+            &EmailJob {
+                to: order.email.clone(),
+                template: "order_confirmation".into(),
+                context: serde_json::json!({
+                    "shop": "Emporium",
+                    "number": order.number,
+                    "name": order.shipping_address.name,
+                    "lines": lines,
+                    "subtotal": t.subtotal.to_string(),
+                    "shipping": t.shipping.to_string(),
+                    "tax": t.tax.to_string(),
+                    "total": t.total.to_string(),
+                    "tax_inclusive": order.tax_inclusive,
+                    "link": format!("{}/api/v1/orders/{}?token={token}", self.public_url(), order.id),
+                }),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_event<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        order_id: Uuid,
+        from: Option<OrderStatus>,
+        to: OrderStatus,
+        actor: &Actor,
+        reason: Option<String>,
+    ) -> AppResult<()> {
+        order_events::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(order_id),
+            from_status: Set(from.map(|s| s.as_str().to_string())),
+            to_status: Set(to.as_str().into()),
+            actor_id: Set(actor.user_id),
+            reason: Set(reason),
+            created_at: Set(Utc::now()),
+        }
+        .insert(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves an order to `to` if the transition table allows it (else 409), with its
+    /// stock effects (paid commits the reservation, cancelled releases or restocks) and
+    /// a history row; staff changes are audited.
+    #[tracing::instrument(skip_all, fields(order_id = %order_id, to = to.as_str()))]
+    pub async fn transition(
+        &self,
+        order_id: Uuid,
+        to: OrderStatus,
+        actor: &Actor,
+        detail: TransitionDetail,
+    ) -> AppResult<orders::Model> {
+        let txn = self.db.begin().await?;
+        let order = orders::Entity::find_by_id(order_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such order"))?;
+        let from = OrderStatus::parse(&order.status)
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} has unknown status"))?;
+        if !from.can_transition_to(to) {
+            return Err(AppError::conflict(
+                "invalid_transition",
+                format!(
+                    "an order that is {} cannot become {}",
+                    from.as_str(),
+                    to.as_str()
+                ),
+            ));
+        }
+        let mut update = orders::Entity::update_many()
+            .col_expr(orders::Column::Status, Expr::value(to.as_str()))
+            .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(orders::Column::Id.eq(order_id))
+            .filter(orders::Column::Status.eq(from.as_str()));
+        if let Some(carrier) = &detail.carrier {
+            update = update.col_expr(orders::Column::Carrier, Expr::value(carrier.clone()));
+        }
+        if let Some(tracking) = &detail.tracking_number {
+            update = update.col_expr(
+                orders::Column::TrackingNumber,
+                Expr::value(tracking.clone()),
+            );
+        }
+        if update.exec(&txn).await?.rows_affected == 0 {
+            return Err(AppError::conflict(
+                "order_changed",
+                "the order changed meanwhile; reload it and try again",
+            ));
+        }
+        match to {
+            OrderStatus::Paid => self.inventory.commit_order(&txn, order_id).await?,
+            OrderStatus::Cancelled => {
+                self.inventory
+                    .release_order(&txn, order_id, actor.user_id)
+                    .await?
+            }
+            _ => {}
+        }
+        self.record_event(&txn, order_id, Some(from), to, actor, detail.reason.clone())
+            .await?;
+        if actor.staff {
+            audit::record(
+                &txn,
+                AuditEntry {
+                    actor: actor.user_id,
+                    action: "admin.order.transition",
+                    target_type: Some("order"),
+                    target_id: Some(order_id.to_string()),
+                    ip: actor.ip.clone(),
+                    detail: serde_json::json!({
+                        "from": from.as_str(), "to": to.as_str(), "reason": detail.reason,
+                        "tracking_number": detail.tracking_number,
+                    }),
+                },
+            )
+            .await?;
+        }
+        let order = orders::Entity::find_by_id(order_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such order"))?;
+        txn.commit().await?;
+        Ok(order)
+    }
+
+    /// Builds an order's full view (lines and history: two queries).
+    pub(crate) async fn order_view<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        order: orders::Model,
+    ) -> AppResult<OrderView> {
+        use sea_orm::QueryOrder;
+        let currency =
+            emporium_core::Currency::parse(&order.currency).unwrap_or(self.default_currency());
+        let money = |a| Money::new(a, currency);
+        let lines = order_lines::Entity::find()
+            .filter(order_lines::Column::OrderId.eq(order.id))
+            .order_by_asc(order_lines::Column::Position)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|l| OrderLineView {
+                id: l.id,
+                product_id: l.product_id,
+                variant_id: l.variant_id,
+                sku: l.sku,
+                title: l.title,
+                options: serde_json::from_str(&l.options).unwrap_or_default(),
+                quantity: l.quantity,
+                unit_price: money(l.unit_price),
+                tax: money(l.tax),
+                discount: money(l.discount),
+                total: money(l.total),
+                backordered: l.backordered,
+            })
+            .collect();
+        let events = order_events::Entity::find()
+            .filter(order_events::Column::OrderId.eq(order.id))
+            .order_by_asc(order_events::Column::Id)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|e| OrderEventView {
+                from: e.from_status,
+                to: e.to_status,
+                reason: e.reason,
+                actor_id: e.actor_id,
+                created_at: e.created_at,
+            })
+            .collect();
+        let totals = model::Totals {
+            subtotal: order.subtotal,
+            discount: order.discount,
+            shipping: order.shipping,
+            tax: order.tax,
+            total: order.total,
+        };
+        let address = |text: &str| -> AppResult<Address> {
+            Ok(serde_json::from_str(text).map_err(anyhow::Error::from)?)
+        };
+        Ok(OrderView {
+            id: order.id,
+            number: order.number,
+            status: OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment),
+            email: order.email,
+            customer_id: order.customer_id,
+            currency: order.currency,
+            lines,
+            totals: TotalsView::new(totals, currency),
+            tax_inclusive: order.tax_inclusive,
+            shipping_address: address(&order.shipping_address)?,
+            billing_address: address(&order.billing_address)?,
+            shipping_option: order.shipping_option,
+            payment_provider: order.payment_provider,
+            carrier: order.carrier,
+            tracking_number: order.tracking_number,
+            events,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+        })
+    }
+}

@@ -1,0 +1,295 @@
+//! Prices a cart from current catalog prices, stock and tax rates: each line's amounts
+//! and problem, shipping, and the totals. Carts are priced on every read, and checkout
+//! prices again inside its transaction.
+
+use emporium_catalog::SellableVariant;
+use emporium_core::{AppResult, Currency, Money};
+use emporium_db::entity::{cart_lines, carts, tax_rates};
+use emporium_inventory::Want;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+use crate::model::{self, Address, LineAmounts, Totals};
+use crate::state::Checkout;
+use crate::views::{CartLineView, CartView, ShippingOptionView, TotalsView};
+
+/// The shipping options until shipping zones exist: one flat rate.
+pub const SHIPPING_OPTIONS: &[&str] = &["standard"];
+
+/// The tax class of goods with none set.
+pub const DEFAULT_TAX_CLASS: &str = "standard";
+
+/// A cart line with its current price and standing.
+#[derive(Debug, Clone)]
+pub(crate) struct PricedLine {
+    pub line: cart_lines::Model,
+    pub variant: Option<SellableVariant>,
+    pub unit_price: Option<i64>,
+    pub amounts: Option<LineAmounts>,
+    pub rate_ppm: i64,
+    /// Why the line cannot be bought as it stands.
+    pub problem: Option<&'static str>,
+}
+
+/// A priced cart.
+#[derive(Debug, Clone)]
+pub(crate) struct Priced {
+    pub lines: Vec<PricedLine>,
+    pub totals: Totals,
+    pub currency: Currency,
+    pub address: Option<Address>,
+}
+
+impl Priced {
+    /// What checkout must reserve.
+    pub fn wants(&self) -> Vec<Want> {
+        self.lines
+            .iter()
+            .map(|l| Want {
+                variant_id: l.line.variant_id,
+                quantity: i64::from(l.line.quantity),
+            })
+            .collect()
+    }
+}
+
+/// Tax rates by class for a place: a region's own rate wins over the country's.
+async fn rates_for<C: ConnectionTrait>(
+    conn: &C,
+    country: &str,
+    region: Option<&str>,
+) -> AppResult<HashMap<String, i64>> {
+    let region = region.unwrap_or("").to_ascii_uppercase();
+    let rows = tax_rates::Entity::find()
+        .filter(tax_rates::Column::Country.eq(country))
+        .filter(tax_rates::Column::Region.is_in([String::new(), region.clone()]))
+        .all(conn)
+        .await?;
+    let mut out = HashMap::new();
+    for row in rows.iter().filter(|r| r.region.is_empty()) {
+        out.insert(row.tax_class.clone(), i64::from(row.rate_ppm));
+    }
+    for row in rows.iter().filter(|r| !r.region.is_empty()) {
+        out.insert(row.tax_class.clone(), i64::from(row.rate_ppm));
+    }
+    Ok(out)
+}
+
+/// Moves an amount between currencies by their minor digits only (5.00 USD -> 5.00 EUR):
+/// the fallback for a flat rate when no exchange rate is stored.
+fn rescale(amount: i64, from: Currency, to: Currency) -> i64 {
+    let (f, t) = (from.minor_units(), to.minor_units());
+    if t >= f {
+        amount.saturating_mul(10i64.pow(t - f))
+    } else {
+        amount / 10i64.pow(f - t)
+    }
+}
+
+impl Checkout {
+    pub(crate) fn cart_address(cart: &carts::Model) -> Option<Address> {
+        cart.shipping_address
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+    }
+
+    /// An amount set in the default currency, in `currency`.
+    async fn default_to<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        amount: i64,
+        currency: Currency,
+    ) -> AppResult<i64> {
+        Ok(
+            match self
+                .catalog
+                .convert_from_default(conn, amount, currency)
+                .await?
+            {
+                Some(m) => m.amount,
+                None => rescale(amount, self.default_currency(), currency),
+            },
+        )
+    }
+
+    /// The flat shipping price for a subtotal, in `currency`.
+    pub(crate) async fn shipping_price<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        currency: Currency,
+        subtotal: i64,
+    ) -> AppResult<i64> {
+        let settings = &self.config.checkout;
+        if let Some(threshold) = settings.free_shipping_over
+            && subtotal >= self.default_to(conn, threshold, currency).await?
+        {
+            return Ok(0);
+        }
+        self.default_to(conn, settings.flat_shipping, currency)
+            .await
+    }
+
+    /// Prices `lines` of `cart` now.
+    pub(crate) async fn price<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        cart: &carts::Model,
+        lines: Vec<cart_lines::Model>,
+    ) -> AppResult<Priced> {
+        let currency = Currency::parse(&cart.currency).unwrap_or(self.default_currency());
+        let ids: Vec<Uuid> = lines.iter().map(|l| l.variant_id).collect();
+        let mut variants = self
+            .catalog
+            .sellable_variants(conn, &ids, &cart.lang, currency)
+            .await?;
+        let stock = self.inventory.availability(conn, &ids).await?;
+        let address = Self::cart_address(cart);
+        let place = address
+            .as_ref()
+            .map(|a| (a.country.clone(), a.region.clone()))
+            .or_else(|| {
+                self.config
+                    .checkout
+                    .default_tax_country
+                    .clone()
+                    .map(|c| (c.to_ascii_uppercase(), None))
+            });
+        let rates = match &place {
+            Some((country, region)) => rates_for(conn, country, region.as_deref()).await?,
+            None => HashMap::new(),
+        };
+        let inclusive = self.inclusive();
+        let mut priced = Vec::with_capacity(lines.len());
+        for line in lines {
+            let variant = variants.remove(&line.variant_id);
+            let availability = stock.get(&line.variant_id).copied().unwrap_or_default();
+            let quantity = i64::from(line.quantity);
+            let price = variant.as_ref().filter(|v| v.on_sale).and_then(|v| v.price);
+            let rate_ppm = variant
+                .as_ref()
+                .and_then(|v| {
+                    rates
+                        .get(&v.tax_class)
+                        .or_else(|| rates.get(DEFAULT_TAX_CLASS))
+                })
+                .copied()
+                .unwrap_or(0);
+            let problem = if price.is_none() {
+                Some("unavailable")
+            } else if !availability.can_sell(quantity) {
+                if availability.sellable() == Some(0) {
+                    Some("out_of_stock")
+                } else {
+                    Some("insufficient_stock")
+                }
+            } else {
+                None
+            };
+            let amounts =
+                price.map(|p| model::line_amounts(p.amount, quantity, rate_ppm, inclusive));
+            priced.push(PricedLine {
+                line,
+                variant,
+                unit_price: price.map(|p| p.amount),
+                amounts,
+                rate_ppm,
+                problem,
+            });
+        }
+        let amounts: Vec<LineAmounts> = priced.iter().filter_map(|l| l.amounts).collect();
+        let subtotal: i64 = amounts.iter().map(|a| a.total).sum();
+        let shipping = if amounts.is_empty() {
+            0
+        } else {
+            self.shipping_price(conn, currency, subtotal).await?
+        };
+        // Discounts (the marketing work) plug in here as adjustments; none yet.
+        let discount = 0;
+        let totals = model::totals(&amounts, discount, shipping, inclusive);
+        Ok(Priced {
+            lines: priced,
+            totals,
+            currency,
+            address,
+        })
+    }
+}
+
+impl Checkout {
+    /// A cart as its holder sees it, priced now. `token` is shown only when just issued.
+    pub async fn cart_view(
+        &self,
+        cart: &carts::Model,
+        token: Option<String>,
+    ) -> AppResult<CartView> {
+        let conn = self.db.writer();
+        let lines = crate::carts::lines_of(conn, cart.id).await?;
+        let priced = self.price(conn, cart, lines).await?;
+        let currency = priced.currency;
+        let money = |a| Money::new(a, currency);
+        let lines = priced
+            .lines
+            .into_iter()
+            .map(|l| CartLineView {
+                id: l.line.id,
+                variant_id: l.line.variant_id,
+                product_id: l.variant.as_ref().map(|v| v.product_id),
+                sku: l.variant.as_ref().map(|v| v.sku.clone()),
+                title: l.variant.as_ref().map(|v| v.title.clone()),
+                options: l.variant.map(|v| v.options).unwrap_or_default(),
+                quantity: l.line.quantity,
+                unit_price: l.unit_price.map(money),
+                total: l.amounts.map(|a| money(a.total)),
+                tax: l.amounts.map(|a| money(a.tax)),
+                available: l.problem.is_none(),
+                problem: l.problem.map(str::to_string),
+            })
+            .collect();
+        Ok(CartView {
+            id: cart.id,
+            token,
+            status: cart.status.clone(),
+            currency: currency.code().to_string(),
+            email: cart.email.clone(),
+            lines,
+            adjustments: Vec::new(),
+            totals: TotalsView::new(priced.totals, currency),
+            tax_inclusive: self.inclusive(),
+            shipping_address: priced.address,
+            shipping_option: cart.shipping_option.clone(),
+            order_id: cart.order_id,
+        })
+    }
+
+    /// The ways a cart can ship, priced for it.
+    pub async fn shipping_options(
+        &self,
+        cart: &carts::Model,
+    ) -> AppResult<Vec<ShippingOptionView>> {
+        let conn = self.db.writer();
+        let lines = crate::carts::lines_of(conn, cart.id).await?;
+        let priced = self.price(conn, cart, lines).await?;
+        let price = self
+            .shipping_price(conn, priced.currency, priced.totals.subtotal)
+            .await?;
+        Ok(vec![ShippingOptionView {
+            id: SHIPPING_OPTIONS[0].into(),
+            name: "Standard shipping".into(),
+            price: Money::new(price, priced.currency),
+        }])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_moves_by_minor_digits() {
+        let jpy = Currency::parse("JPY").expect("JPY");
+        assert_eq!(rescale(500, Currency::USD, jpy), 5);
+        assert_eq!(rescale(5, jpy, Currency::USD), 500);
+        assert_eq!(rescale(500, Currency::USD, Currency::USD), 500);
+    }
+}

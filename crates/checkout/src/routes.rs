@@ -1,0 +1,407 @@
+//! Store routes of checkout: carts (guest by `X-Cart-Token`, customer by bearer token),
+//! checkout with `Idempotency-Key`, and the customer's orders.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use emporium_accounts::{Accounts, Principal};
+use emporium_catalog::{Catalog, Locale};
+use emporium_core::extract::{Json, parse_json};
+use emporium_core::idempotency;
+use emporium_core::pagination::PageQuery;
+use emporium_core::{AppError, AppResult};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::carts::CartAccess;
+use crate::history::{Viewer, parse_cursor};
+use crate::model::Address;
+use crate::orders::CheckoutBody;
+use crate::state::Checkout;
+use crate::views::*;
+
+type Problem = emporium_core::error::Problem;
+
+impl<S> FromRequestParts<S> for CartAccess
+where
+    Accounts: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user_id = if parts.headers.contains_key(header::AUTHORIZATION) {
+            Some(Principal::from_request_parts(parts, state).await?.user_id)
+        } else {
+            None
+        };
+        let token = parts
+            .headers
+            .get("x-cart-token")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty() && v.len() <= 200);
+        Ok(Self { user_id, token })
+    }
+}
+
+/// `POST /carts/{id}/items`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemBody {
+    pub variant_id: Uuid,
+    pub quantity: i32,
+}
+
+/// `PATCH /carts/{id}/items/{line_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantityBody {
+    pub quantity: i32,
+}
+
+/// `PUT /carts/{id}/shipping-option`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingOptionBody {
+    pub id: String,
+}
+
+/// `POST /carts/recover`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverBody {
+    pub token: String,
+}
+
+/// An optional reason for a cancel or return.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: Option<String>,
+}
+
+/// Parses an optional `{"reason"}` body (an empty body is fine).
+pub(crate) fn reason_from(bytes: &Bytes) -> AppResult<Option<String>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let body: ReasonBody = parse_json(bytes)?;
+    match body.reason.map(|r| r.trim().to_string()) {
+        Some(r) if r.chars().count() > 500 => Err(AppError::invalid(
+            "reason",
+            "must be at most 500 characters",
+        )),
+        other => Ok(other.filter(|r| !r.is_empty())),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OrderTokenQuery {
+    /// The secret from a guest's confirmation link.
+    token: Option<String>,
+}
+
+/// The store routes of checkout.
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    Checkout: FromRef<S>,
+    Catalog: FromRef<S>,
+    Accounts: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::new()
+        .routes(routes!(create_cart))
+        .routes(routes!(get_my_cart))
+        .routes(routes!(get_cart))
+        .routes(routes!(add_cart_item))
+        .routes(routes!(update_cart_item, delete_cart_item))
+        .routes(routes!(set_shipping_address))
+        .routes(routes!(list_shipping_options))
+        .routes(routes!(set_shipping_option))
+        .routes(routes!(recover_cart))
+        .routes(routes!(checkout_cart))
+        .routes(routes!(list_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(request_return))
+        .merge(crate::admin_routes::router())
+}
+
+async fn respond(
+    checkout: &Checkout,
+    cart: &emporium_db::entity::carts::Model,
+    token: Option<String>,
+) -> AppResult<axum::Json<CartView>> {
+    Ok(axum::Json(checkout.cart_view(cart, token).await?))
+}
+
+/// A new cart in the asked currency. A guest gets the cart's secret token (send it as
+/// `X-Cart-Token`); a signed-in customer gets their cart, into which a guest cart named
+/// by `X-Cart-Token` is merged.
+#[utoipa::path(post, path = "/api/v1/carts", tag = "checkout",
+    params(("currency" = Option<String>, Query, description = "ISO 4217 code among the store's currencies")),
+    responses((status = 201, body = CartView), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn create_cart(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    locale: Locale,
+) -> AppResult<(StatusCode, axum::Json<CartView>)> {
+    let (cart, token) = checkout
+        .open_cart(&access, locale.currency, &locale.lang)
+        .await?;
+    Ok((StatusCode::CREATED, respond(&checkout, &cart, token).await?))
+}
+
+/// The signed-in customer's cart (made when they have none; a guest cart named by
+/// `X-Cart-Token` is merged into it).
+#[utoipa::path(get, path = "/api/v1/cart", tag = "checkout",
+    responses((status = 200, body = CartView), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+async fn get_my_cart(
+    State(checkout): State<Checkout>,
+    principal: Principal,
+    access: CartAccess,
+    locale: Locale,
+) -> AppResult<axum::Json<CartView>> {
+    let access = CartAccess {
+        user_id: Some(principal.user_id),
+        ..access
+    };
+    let (cart, _) = checkout
+        .open_cart(&access, locale.currency, &locale.lang)
+        .await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// A cart with lines, current prices and totals.
+#[utoipa::path(get, path = "/api/v1/carts/{id}", tag = "checkout",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = CartView), (status = 404, body = Problem)))]
+async fn get_cart(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.cart(id, &access).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Adds a variant (to its existing line when there is one).
+#[utoipa::path(post, path = "/api/v1/carts/{id}/items", tag = "checkout",
+    params(("id" = Uuid, Path)), request_body = AddItemBody,
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_cart_item(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Json(body): Json<AddItemBody>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout
+        .add_item(id, &access, body.variant_id, body.quantity)
+        .await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Changes a line's quantity.
+#[utoipa::path(patch, path = "/api/v1/carts/{id}/items/{line_id}", tag = "checkout",
+    params(("id" = Uuid, Path), ("line_id" = Uuid, Path)), request_body = QuantityBody,
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_cart_item(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path((id, line_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<QuantityBody>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout
+        .update_item(id, &access, line_id, body.quantity)
+        .await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Removes a line.
+#[utoipa::path(delete, path = "/api/v1/carts/{id}/items/{line_id}", tag = "checkout",
+    params(("id" = Uuid, Path), ("line_id" = Uuid, Path)),
+    responses((status = 200, body = CartView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_cart_item(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path((id, line_id)): Path<(Uuid, Uuid)>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.remove_item(id, &access, line_id).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Sets the shipping address (checked for its country); tax and shipping follow it.
+#[utoipa::path(put, path = "/api/v1/carts/{id}/shipping-address", tag = "checkout",
+    params(("id" = Uuid, Path)), request_body = Address,
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_shipping_address(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Json(address): Json<Address>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.set_shipping_address(id, &access, address).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// The ways this cart can ship, priced.
+#[utoipa::path(get, path = "/api/v1/carts/{id}/shipping-options", tag = "checkout",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = [ShippingOptionView]), (status = 404, body = Problem)))]
+async fn list_shipping_options(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+) -> AppResult<axum::Json<Vec<ShippingOptionView>>> {
+    let cart = checkout.cart(id, &access).await?;
+    Ok(axum::Json(checkout.shipping_options(&cart).await?))
+}
+
+/// Chooses a shipping option.
+#[utoipa::path(put, path = "/api/v1/carts/{id}/shipping-option", tag = "checkout",
+    params(("id" = Uuid, Path)), request_body = ShippingOptionBody,
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_shipping_option(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Json(body): Json<ShippingOptionBody>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.set_shipping_option(id, &access, &body.id).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Restores an abandoned cart from its emailed recovery link, with a new token.
+#[utoipa::path(post, path = "/api/v1/carts/recover", tag = "checkout",
+    request_body = RecoverBody,
+    responses((status = 200, body = CartView), (status = 404, body = Problem)))]
+async fn recover_cart(
+    State(checkout): State<Checkout>,
+    Json(body): Json<RecoverBody>,
+) -> AppResult<axum::Json<CartView>> {
+    let (cart, token) = checkout.recover_cart(body.token.trim()).await?;
+    respond(&checkout, &cart, Some(token)).await
+}
+
+/// Places the order: re-prices the cart, reserves stock for every line atomically and
+/// opens a payment with the chosen provider. Needs `Idempotency-Key`: a repeat with the
+/// same body answers the first response, a different body under the key is 409. Out of
+/// stock is 409 naming the lines.
+#[utoipa::path(post, path = "/api/v1/carts/{id}/checkout", tag = "checkout",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Unique per order attempt")),
+    request_body = CheckoutBody,
+    responses((status = 201, body = CheckoutView), (status = 400, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn checkout_cart(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(value): Json<serde_json::Value>,
+) -> AppResult<Response> {
+    let key = idempotency::key_from(&headers)?;
+    // Keys are sorted in a serde_json map, so equal bodies hash equal whatever their
+    // field order or spacing.
+    let canonical = value.to_string();
+    let hash = idempotency::request_hash(canonical.as_bytes());
+    let body: CheckoutBody = parse_json(canonical.as_bytes())?;
+    let replay = checkout.place_order(id, &access, body, &key, &hash).await?;
+    Ok((
+        StatusCode::from_u16(replay.status).unwrap_or(StatusCode::CREATED),
+        [(header::CONTENT_TYPE, "application/json")],
+        replay.body,
+    )
+        .into_response())
+}
+
+/// The signed-in customer's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(PageQuery),
+    responses((status = 200, body = OrderPageView), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_orders(
+    State(checkout): State<Checkout>,
+    principal: Principal,
+    Query(page): Query<PageQuery>,
+) -> AppResult<axum::Json<OrderPageView>> {
+    let limit = page.limit()?;
+    let cursor = parse_cursor(page.cursor.as_deref())?;
+    Ok(axum::Json(
+        checkout
+            .customer_orders(principal.user_id, cursor, limit)
+            .await?,
+    ))
+}
+
+fn viewer(access: &CartAccess, token: Option<String>) -> AppResult<Viewer> {
+    match (access.user_id, token) {
+        (_, Some(token)) => Ok(Viewer::Guest(token)),
+        (Some(user), None) => Ok(Viewer::Customer(user)),
+        (None, None) => Err(AppError::unauthorized(
+            "unauthenticated",
+            "sign in, or open the link from the order confirmation",
+        )),
+    }
+}
+
+/// One of the customer's orders (or a guest's, with the token from its confirmation
+/// link). Another customer's order is 404.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
+    params(("id" = Uuid, Path), OrderTokenQuery),
+    responses((status = 200, body = OrderView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn get_order(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Query(q): Query<OrderTokenQuery>,
+) -> AppResult<axum::Json<OrderView>> {
+    let viewer = viewer(&access, q.token)?;
+    Ok(axum::Json(checkout.order_for(id, &viewer).await?))
+}
+
+/// Cancels an order that has not shipped; its stock goes back.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders",
+    params(("id" = Uuid, Path), OrderTokenQuery), request_body(content = ReasonBody, description = "Optional"),
+    responses((status = 200, body = OrderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel_order(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Query(q): Query<OrderTokenQuery>,
+    body: Bytes,
+) -> AppResult<axum::Json<OrderView>> {
+    let viewer = viewer(&access, q.token)?;
+    let reason = reason_from(&body)?;
+    Ok(axum::Json(
+        checkout.cancel_order(id, &viewer, reason).await?,
+    ))
+}
+
+/// Asks to return a shipped or delivered order.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/returns", tag = "orders",
+    params(("id" = Uuid, Path), OrderTokenQuery), request_body(content = ReasonBody, description = "Optional"),
+    responses((status = 200, body = OrderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn request_return(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Query(q): Query<OrderTokenQuery>,
+    body: Bytes,
+) -> AppResult<axum::Json<OrderView>> {
+    let viewer = viewer(&access, q.token)?;
+    let reason = reason_from(&body)?;
+    Ok(axum::Json(
+        checkout.request_return(id, &viewer, reason).await?,
+    ))
+}

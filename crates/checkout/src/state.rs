@@ -1,0 +1,48 @@
+//! The checkout domain's state.
+
+use emporium_accounts::Accounts;
+use emporium_catalog::Catalog;
+use emporium_core::{Config, Currency};
+use emporium_db::Db;
+use emporium_inventory::Inventory;
+use std::sync::Arc;
+
+/// The checkout domain: carts, tax, orders. Cheap to clone.
+#[derive(Clone)]
+pub struct Checkout {
+    pub(crate) db: Db,
+    pub(crate) config: Arc<Config>,
+    pub(crate) accounts: Accounts,
+    pub(crate) catalog: Catalog,
+    pub(crate) inventory: Inventory,
+}
+
+impl Checkout {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        accounts: Accounts,
+        catalog: Catalog,
+        inventory: Inventory,
+    ) -> Self {
+        Self {
+            db,
+            config,
+            accounts,
+            catalog,
+            inventory,
+        }
+    }
+
+    pub(crate) fn default_currency(&self) -> Currency {
+        Currency::parse(&self.config.store.default_currency).unwrap_or(Currency::USD)
+    }
+
+    pub(crate) fn inclusive(&self) -> bool {
+        self.config.checkout.prices_include_tax
+    }
+
+    pub(crate) fn public_url(&self) -> String {
+        self.config.public_base_url()
+    }
+}

@@ -1,0 +1,185 @@
+//! Wire shapes of checkout (API.md's Cart, Order and Checkout response), built from rows;
+//! domain types never serialize themselves.
+
+use emporium_core::Money;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::model::{Address, OrderStatus, Totals};
+
+/// Totals, each in the cart's or order's currency.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TotalsView {
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+}
+
+impl TotalsView {
+    pub fn new(t: Totals, currency: emporium_core::Currency) -> Self {
+        let m = |a| Money::new(a, currency);
+        Self {
+            subtotal: m(t.subtotal),
+            discount: m(t.discount),
+            shipping: m(t.shipping),
+            tax: m(t.tax),
+            total: m(t.total),
+        }
+    }
+}
+
+/// A price change applied to a cart (discounts fill these).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdjustmentView {
+    pub label: String,
+    pub amount: Money,
+}
+
+/// One cart line, priced now. A line that cannot be bought as it stands says why in
+/// `problem` (`unavailable`, `out_of_stock`, `insufficient_stock`) instead of vanishing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CartLineView {
+    pub id: Uuid,
+    pub variant_id: Uuid,
+    pub product_id: Option<Uuid>,
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub options: BTreeMap<String, String>,
+    pub quantity: i32,
+    /// `null` when the variant is no longer sold in this currency.
+    pub unit_price: Option<Money>,
+    pub total: Option<Money>,
+    pub tax: Option<Money>,
+    pub available: bool,
+    pub problem: Option<String>,
+}
+
+/// A cart (API.md): lines with current prices and totals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CartView {
+    pub id: Uuid,
+    /// The guest's secret for `X-Cart-Token`: shown only when issued.
+    pub token: Option<String>,
+    pub status: String,
+    pub currency: String,
+    pub email: Option<String>,
+    pub lines: Vec<CartLineView>,
+    pub adjustments: Vec<AdjustmentView>,
+    pub totals: TotalsView,
+    pub tax_inclusive: bool,
+    pub shipping_address: Option<Address>,
+    pub shipping_option: Option<String>,
+    pub order_id: Option<Uuid>,
+}
+
+/// A way to ship a cart, with its price.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ShippingOptionView {
+    pub id: String,
+    pub name: String,
+    pub price: Money,
+}
+
+/// One ordered line, as it was bought.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderLineView {
+    pub id: Uuid,
+    pub product_id: Uuid,
+    pub variant_id: Uuid,
+    pub sku: String,
+    pub title: String,
+    pub options: BTreeMap<String, String>,
+    pub quantity: i32,
+    pub unit_price: Money,
+    pub tax: Money,
+    pub discount: Money,
+    pub total: Money,
+    /// Units ordered beyond stock, to ship when restocked.
+    pub backordered: i32,
+}
+
+/// One status change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderEventView {
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An order (API.md).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub number: i64,
+    pub status: OrderStatus,
+    pub email: String,
+    pub customer_id: Option<Uuid>,
+    pub currency: String,
+    pub lines: Vec<OrderLineView>,
+    pub totals: TotalsView,
+    pub tax_inclusive: bool,
+    pub shipping_address: Address,
+    pub billing_address: Address,
+    pub shipping_option: Option<String>,
+    pub payment_provider: String,
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+    pub events: Vec<OrderEventView>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An order in a list (no lines or history).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderSummaryView {
+    pub id: Uuid,
+    pub number: i64,
+    pub status: OrderStatus,
+    pub email: String,
+    pub customer_id: Option<Uuid>,
+    pub total: Money,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A page of orders, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderPageView {
+    pub data: Vec<OrderSummaryView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The payment session a checkout opened.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentView {
+    pub provider: String,
+    pub status: String,
+    pub redirect_url: Option<String>,
+}
+
+/// What `POST /carts/{id}/checkout` answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutView {
+    pub order: OrderView,
+    pub payment: PaymentView,
+    /// For guests: the secret that shows this order at `GET /orders/{id}?token=`.
+    pub order_token: Option<String>,
+}
+
+/// A tax rate.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TaxRateView {
+    pub id: Uuid,
+    pub country: String,
+    /// Empty: the whole country.
+    pub region: String,
+    pub tax_class: String,
+    /// Percent as a decimal string ("7.25").
+    pub rate: String,
+    pub name: String,
+}

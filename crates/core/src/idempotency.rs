@@ -1,0 +1,111 @@
+//! Idempotency keys (API.md): a POST that creates an order, a payment or a refund carries
+//! `Idempotency-Key`; the first response is stored in the same transaction as the change,
+//! so a repeat with the same body gets it back and a different body under the key is 409.
+
+use axum::http::HeaderMap;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DbErr};
+use sha2::{Digest, Sha256};
+
+use crate::{AppError, AppResult};
+
+const TABLE: &str = "idempotency_keys";
+
+/// A stored first response.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    pub status: u16,
+    pub body: String,
+}
+
+/// The request's `Idempotency-Key`: required, 1 to 255 visible ASCII characters.
+pub fn key_from(headers: &HeaderMap) -> AppResult<String> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "idempotency_key_required",
+                "this request needs an Idempotency-Key header",
+            )
+        })?
+        .to_str()
+        .unwrap_or("")
+        .trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::bad_request(
+            "idempotency_key_invalid",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// The fingerprint of a request body, compared on repeats.
+pub fn request_hash(body: &[u8]) -> String {
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The stored response for `(scope, key)`: `Some` to replay, 409 when the key was used
+/// with a different body, `None` when the key is new.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    scope: &str,
+    key: &str,
+    hash: &str,
+) -> AppResult<Option<Replay>> {
+    let select = Query::select()
+        .columns(["request_hash", "status_code", "response"])
+        .from(TABLE)
+        .and_where(Expr::col("scope").eq(scope))
+        .and_where(Expr::col("key").eq(key))
+        .to_owned();
+    let Some(row) = conn.query_one(&select).await? else {
+        return Ok(None);
+    };
+    let stored: String = row.try_get("", "request_hash")?;
+    if stored != hash {
+        return Err(AppError::conflict(
+            "idempotency_conflict",
+            "this Idempotency-Key was already used with a different request",
+        ));
+    }
+    let status: i32 = row.try_get("", "status_code")?;
+    Ok(Some(Replay {
+        status: u16::try_from(status).unwrap_or(200),
+        body: row.try_get("", "response")?,
+    }))
+}
+
+/// Stores the first response, inside the transaction that made the change.
+pub async fn save<C: ConnectionTrait>(
+    conn: &C,
+    scope: &str,
+    key: &str,
+    hash: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), DbErr> {
+    let insert = Query::insert()
+        .into_table(TABLE)
+        .columns([
+            "scope",
+            "key",
+            "request_hash",
+            "status_code",
+            "response",
+            "created_at",
+        ])
+        .values_panic([
+            scope.into(),
+            key.into(),
+            hash.into(),
+            i32::from(status).into(),
+            body.into(),
+            chrono::Utc::now().into(),
+        ])
+        .to_owned();
+    conn.execute(&insert).await.map(|_| ())
+}

@@ -1,0 +1,29 @@
+//! `carts`: a shopper's cart: a guest's (found by its token's hash) or a customer's.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "carts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub token_hash: Option<String>,
+    pub customer_id: Option<Uuid>,
+    pub currency: String,
+    pub lang: String,
+    pub email: Option<String>,
+    pub shipping_address: Option<String>,
+    pub billing_address: Option<String>,
+    pub shipping_option: Option<String>,
+    pub status: String,
+    pub order_id: Option<Uuid>,
+    pub recovery_hash: Option<String>,
+    pub last_active_at: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
