@@ -14,10 +14,9 @@ use emporium_notify::{EmailJob, enqueue_email};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, Statement,
+    IntoActiveModel, QueryFilter, Statement,
 };
 use serde::Deserialize;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -188,42 +187,6 @@ impl Checkout {
             ));
         }
         let order_id = Uuid::now_v7();
-        let reservations = match self
-            .inventory
-            .reserve(&txn, order_id, &priced.wants())
-            .await?
-        {
-            Ok(reservations) => reservations,
-            Err(shortages) => {
-                let errors = shortages
-                    .iter()
-                    .filter_map(|s| {
-                        let i = priced
-                            .lines
-                            .iter()
-                            .position(|l| l.line.variant_id == s.variant_id)?;
-                        Some(FieldError::new(
-                            format!("lines[{i}]"),
-                            format!(
-                                "{}: {} wanted, {} left",
-                                line_label(&priced, i),
-                                s.wanted,
-                                s.available
-                            ),
-                        ))
-                    })
-                    .collect();
-                return Err(AppError::conflict_with(
-                    "out_of_stock",
-                    "some lines are out of stock",
-                    errors,
-                ));
-            }
-        };
-        let backordered: HashMap<Uuid, i64> = reservations
-            .iter()
-            .map(|r| (r.variant_id, r.backordered))
-            .collect();
         let number = next_number(&txn).await?;
         let order_token = random_token(32);
         let now = Utc::now();
@@ -268,39 +231,37 @@ impl Checkout {
             let (Some(variant), Some(amounts)) = (&line.variant, line.amounts) else {
                 continue;
             };
-            line_rows.push(order_lines::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                order_id: Set(order_id),
-                position: Set(position as i32),
-                product_id: Set(variant.product_id),
-                variant_id: Set(variant.variant_id),
-                sku: Set(variant.sku.clone()),
-                title: Set(variant.title.clone()),
-                options: Set(json_text(&variant.options)?),
-                quantity: Set(line.line.quantity),
-                unit_price: Set(variant.price.map_or(0, |p| p.amount)),
-                discount: Set(0),
-                tax: Set(amounts.tax),
-                tax_rate_ppm: Set(line.rate_ppm as i32),
-                total: Set(amounts.total),
-                backordered: Set(backordered.get(&variant.variant_id).copied().unwrap_or(0) as i32),
+            line_rows.push(order_lines::Model {
+                id: Uuid::now_v7(),
+                order_id,
+                position: position as i32,
+                product_id: variant.product_id,
+                variant_id: variant.variant_id,
+                sku: variant.sku.clone(),
+                title: variant.title.clone(),
+                options: json_text(&variant.options)?,
+                quantity: line.line.quantity,
+                unit_price: line.unit_price.unwrap_or(0),
+                discount: 0,
+                tax: amounts.tax,
+                tax_rate_ppm: line.rate_ppm as i32,
+                total: amounts.total,
+                backordered: 0,
             });
         }
-        order_lines::Entity::insert_many(line_rows)
-            .exec_without_returning(&txn)
+        let event = self
+            .record_event(
+                &txn,
+                order_id,
+                None,
+                OrderStatus::PendingPayment,
+                &Actor {
+                    user_id: cart.customer_id,
+                    ..Actor::default()
+                },
+                Some("placed".into()),
+            )
             .await?;
-        self.record_event(
-            &txn,
-            order_id,
-            None,
-            OrderStatus::PendingPayment,
-            &Actor {
-                user_id: cart.customer_id,
-                ..Actor::default()
-            },
-            Some("placed".into()),
-        )
-        .await?;
         let mut closed: carts::ActiveModel = cart.clone().into();
         closed.status = Set(cart_status::CONVERTED.into());
         closed.order_id = Set(Some(order_id));
@@ -308,7 +269,54 @@ impl Checkout {
         closed.shipping_address = Set(Some(json_text(&body.shipping_address)?));
         closed.billing_address = Set(Some(json_text(&billing)?));
         closed.update(&txn).await?;
-        let view = self.order_view(&txn, order).await?;
+        // Stock is reserved last: on PostgreSQL a hot variant's row stays locked from
+        // here to commit, so everything that can happen before it does.
+        let reservations = match self
+            .inventory
+            .reserve(&txn, order_id, &priced.wants())
+            .await?
+        {
+            Ok(reservations) => reservations,
+            Err(shortages) => {
+                let errors = shortages
+                    .iter()
+                    .filter_map(|s| {
+                        let i = priced
+                            .lines
+                            .iter()
+                            .position(|l| l.line.variant_id == s.variant_id)?;
+                        Some(FieldError::new(
+                            format!("lines[{i}]"),
+                            format!(
+                                "{}: {} wanted, {} left",
+                                line_label(&priced, i),
+                                s.wanted,
+                                s.available
+                            ),
+                        ))
+                    })
+                    .collect();
+                return Err(AppError::conflict_with(
+                    "out_of_stock",
+                    "some lines are out of stock",
+                    errors,
+                ));
+            }
+        };
+        for r in reservations.iter().filter(|r| r.backordered > 0) {
+            if let Some(row) = line_rows.iter_mut().find(|l| l.variant_id == r.variant_id) {
+                row.backordered = r.backordered as i32;
+            }
+        }
+        order_lines::Entity::insert_many(
+            line_rows
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        let view = self.view_from(order, line_rows, vec![event])?;
         self.queue_confirmation(&txn, &view, &order_token).await?;
         let response = CheckoutView {
             payment: PaymentView {
@@ -382,8 +390,8 @@ impl Checkout {
         to: OrderStatus,
         actor: &Actor,
         reason: Option<String>,
-    ) -> AppResult<()> {
-        order_events::ActiveModel {
+    ) -> AppResult<order_events::Model> {
+        Ok(order_events::ActiveModel {
             id: Set(Uuid::now_v7()),
             order_id: Set(order_id),
             from_status: Set(from.map(|s| s.as_str().to_string())),
@@ -393,8 +401,7 @@ impl Checkout {
             created_at: Set(Utc::now()),
         }
         .insert(conn)
-        .await?;
-        Ok(())
+        .await?)
     }
 
     /// Moves an order to `to` if the transition table allows it (else 409), with its
@@ -481,21 +488,37 @@ impl Checkout {
         Ok(order)
     }
 
-    /// Builds an order's full view (lines and history: two queries).
+    /// Loads an order's lines and history (two queries) and builds its view.
     pub(crate) async fn order_view<C: ConnectionTrait>(
         &self,
         conn: &C,
         order: orders::Model,
     ) -> AppResult<OrderView> {
         use sea_orm::QueryOrder;
-        let currency =
-            emporium_core::Currency::parse(&order.currency).unwrap_or(self.default_currency());
-        let money = |a| Money::new(a, currency);
         let lines = order_lines::Entity::find()
             .filter(order_lines::Column::OrderId.eq(order.id))
             .order_by_asc(order_lines::Column::Position)
             .all(conn)
-            .await?
+            .await?;
+        let events = order_events::Entity::find()
+            .filter(order_events::Column::OrderId.eq(order.id))
+            .order_by_asc(order_events::Column::Id)
+            .all(conn)
+            .await?;
+        self.view_from(order, lines, events)
+    }
+
+    /// An order's view from its rows.
+    fn view_from(
+        &self,
+        order: orders::Model,
+        lines: Vec<order_lines::Model>,
+        events: Vec<order_events::Model>,
+    ) -> AppResult<OrderView> {
+        let currency =
+            emporium_core::Currency::parse(&order.currency).unwrap_or(self.default_currency());
+        let money = |a| Money::new(a, currency);
+        let lines = lines
             .into_iter()
             .map(|l| OrderLineView {
                 id: l.id,
@@ -512,11 +535,7 @@ impl Checkout {
                 backordered: l.backordered,
             })
             .collect();
-        let events = order_events::Entity::find()
-            .filter(order_events::Column::OrderId.eq(order.id))
-            .order_by_asc(order_events::Column::Id)
-            .all(conn)
-            .await?
+        let events = events
             .into_iter()
             .map(|e| OrderEventView {
                 from: e.from_status,

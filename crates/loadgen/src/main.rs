@@ -1,7 +1,7 @@
 //! `emporium-loadgen`: drives scenarios that need per-connection state against a running
 //! node on loopback, and prints req/s with latency percentiles. Each of the N workers is
 //! one client with its own session, so refresh-token rotation is exercised as real clients
-//! do (a shared token would trip reuse detection).
+//! do (a shared token would trip reuse detection), and each buyer fills its own carts.
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
@@ -23,6 +23,12 @@ struct Args {
     /// Measured seconds (after a warm-up of a fifth of it).
     #[arg(long, default_value_t = 15)]
     duration: u64,
+    /// An admin's email (checkout scenarios create their products and stock with it).
+    #[arg(long)]
+    admin_email: Option<String>,
+    /// The admin's password (else EMPORIUM_ADMIN_PASSWORD).
+    #[arg(long, env = "EMPORIUM_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -31,6 +37,28 @@ enum Scenario {
     Login,
     /// POST /auth/refresh, each client rotating its own token.
     Refresh,
+    /// A guest buys one unit: new cart, add a line, checkout. Each buyer has its own
+    /// variant; latency is the checkout request's.
+    CheckoutDistinct,
+    /// The same, every buyer racing for one hot variant.
+    CheckoutHot,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Refresh => "refresh",
+            Self::CheckoutDistinct => "checkout-distinct",
+            Self::CheckoutHot => "checkout-hot",
+        }
+    }
+}
+
+/// What one worker holds: a session to refresh, or a variant to buy.
+enum Client {
+    Account { email: String, refresh: String },
+    Buyer { variant: String },
 }
 
 const PASSWORD: &str = "load test passphrase 2026";
@@ -47,55 +75,77 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let run = format!("{}", std::process::id());
-    eprintln!("preparing {} accounts...", args.connections);
-    let mut sessions = Vec::with_capacity(args.connections);
-    for i in 0..args.connections {
-        let email = format!("load-{run}-{i}@example.com");
-        let registered = client
-            .post(format!("{}/api/v1/auth/register", args.url))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await?;
-        if !registered.status().is_success() {
-            bail!("register failed: {}", registered.text().await?);
+    let clients = match args.scenario {
+        Scenario::Login | Scenario::Refresh => {
+            let rotate = matches!(args.scenario, Scenario::Refresh);
+            accounts(&client, &args.url, &run, args.connections, rotate).await?
         }
-        let tokens = login(&client, &args.url, &email).await?;
-        sessions.push((
-            email,
-            tokens["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        ));
-    }
+        Scenario::CheckoutDistinct | Scenario::CheckoutHot => {
+            let email = args
+                .admin_email
+                .as_deref()
+                .context("--admin-email is needed")?;
+            let password = args
+                .admin_password
+                .as_deref()
+                .context("--admin-password or EMPORIUM_ADMIN_PASSWORD is needed")?;
+            let kinds = if matches!(args.scenario, Scenario::CheckoutHot) {
+                1
+            } else {
+                args.connections
+            };
+            let variants =
+                stocked_variants(&client, &args.url, email, password, &run, kinds).await?;
+            (0..args.connections)
+                .map(|i| Client::Buyer {
+                    variant: variants[i % variants.len()].clone(),
+                })
+                .collect()
+        }
+    };
     let warmup = Duration::from_secs((args.duration / 5).max(1));
     let measure = Duration::from_secs(args.duration);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (email, refresh) in sessions {
+    for (worker, state) in clients.into_iter().enumerate() {
         let client = client.clone();
         let url = args.url.clone();
-        let scenario = args.scenario;
+        let run = run.clone();
         tasks.push(tokio::spawn(async move {
             let mut histogram =
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
             let mut errors = 0u64;
-            let mut refresh = refresh;
+            let mut state = state;
+            let mut n = 0u64;
             while started.elapsed() < warmup + measure {
-                let t = Instant::now();
-                let ok = match scenario {
-                    Scenario::Login => login(&client, &url, &email).await.is_ok(),
-                    Scenario::Refresh => match rotate(&client, &url, &refresh).await {
-                        Ok(next) => {
-                            refresh = next;
-                            true
+                n += 1;
+                let (ok, took) = match &mut state {
+                    Client::Account { email, refresh } => {
+                        let t = Instant::now();
+                        let ok = if refresh.is_empty() {
+                            login(&client, &url, email).await.is_ok()
+                        } else {
+                            match rotate(&client, &url, refresh).await {
+                                Ok(next) => {
+                                    *refresh = next;
+                                    true
+                                }
+                                Err(_) => false,
+                            }
+                        };
+                        (ok, t.elapsed())
+                    }
+                    Client::Buyer { variant } => {
+                        let key = format!("{run}-{worker}-{n}");
+                        match buy(&client, &url, variant, &key).await {
+                            Ok(took) => (true, took),
+                            Err(_) => (false, Duration::ZERO),
                         }
-                        Err(_) => false,
-                    },
+                    }
                 };
                 if started.elapsed() > warmup {
                     if ok {
-                        let _ = histogram.record(t.elapsed().as_micros().max(1) as u64);
+                        let _ = histogram.record(took.as_micros().max(1) as u64);
                     } else {
                         errors += 1;
                     }
@@ -115,10 +165,7 @@ async fn main() -> anyhow::Result<()> {
     let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
     println!(
         "{{\"scenario\":\"{}\",\"connections\":{},\"seconds\":{},\"requests\":{},\"rps\":{:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"errors\":{}}}",
-        match args.scenario {
-            Scenario::Login => "login",
-            Scenario::Refresh => "refresh",
-        },
+        args.scenario.name(),
         args.connections,
         args.duration,
         total.len(),
@@ -128,6 +175,166 @@ async fn main() -> anyhow::Result<()> {
         errors
     );
     Ok(())
+}
+
+/// Registers one account per connection; login workers keep no refresh token, so they
+/// log in each time instead of rotating.
+async fn accounts(
+    client: &reqwest::Client,
+    url: &str,
+    run: &str,
+    n: usize,
+    rotate: bool,
+) -> anyhow::Result<Vec<Client>> {
+    eprintln!("preparing {n} accounts...");
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let email = format!("load-{run}-{i}@example.com");
+        let registered = client
+            .post(format!("{url}/api/v1/auth/register"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await?;
+        if !registered.status().is_success() {
+            bail!("register failed: {}", registered.text().await?);
+        }
+        let tokens = login(client, url, &email).await?;
+        let refresh = if rotate {
+            tokens["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            String::new()
+        };
+        out.push(Client::Account { email, refresh });
+    }
+    Ok(out)
+}
+
+async fn expect_ok(response: reqwest::Response, what: &str) -> anyhow::Result<Value> {
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("{what}: {status} {text}");
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Creates `kinds` published one-variant products with ten million units each.
+async fn stocked_variants(
+    client: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+    run: &str,
+    kinds: usize,
+) -> anyhow::Result<Vec<String>> {
+    eprintln!("preparing {kinds} stocked products...");
+    let tokens = expect_ok(
+        client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?,
+        "admin login",
+    )
+    .await?;
+    let token = tokens["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut variants = Vec::with_capacity(kinds);
+    for i in 0..kinds {
+        let slug = format!("load-{run}-{i}");
+        let product = expect_ok(
+            client
+                .post(format!("{url}/api/v1/admin/products"))
+                .bearer_auth(&token)
+                .json(&json!({
+                    "slug": slug,
+                    "translations": {"en": {"title": format!("Load Test Item {i}")}},
+                    "options": [{"name": "size", "values": ["one"]}],
+                    "variants": [{"sku": slug, "options": {"size": "one"}, "prices": {"USD": {"amount": 1000}}}],
+                }))
+                .send()
+                .await?,
+            "create product",
+        )
+        .await?;
+        let id = product["id"].as_str().unwrap_or_default();
+        expect_ok(
+            client
+                .post(format!("{url}/api/v1/admin/products/{id}/publish"))
+                .bearer_auth(&token)
+                .send()
+                .await?,
+            "publish",
+        )
+        .await?;
+        let variant = product["variants"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        expect_ok(
+            client
+                .post(format!(
+                    "{url}/api/v1/admin/inventory/{variant}/adjustments"
+                ))
+                .bearer_auth(&token)
+                .json(&json!({"delta": 10_000_000, "reason": "load test"}))
+                .send()
+                .await?,
+            "stock",
+        )
+        .await?;
+        variants.push(variant);
+    }
+    Ok(variants)
+}
+
+/// One purchase as a guest; answers how long the checkout request took.
+async fn buy(
+    client: &reqwest::Client,
+    url: &str,
+    variant: &str,
+    key: &str,
+) -> anyhow::Result<Duration> {
+    let cart = expect_ok(
+        client.post(format!("{url}/api/v1/carts")).send().await?,
+        "cart",
+    )
+    .await?;
+    let id = cart["id"].as_str().unwrap_or_default();
+    let token = cart["token"].as_str().unwrap_or_default();
+    expect_ok(
+        client
+            .post(format!("{url}/api/v1/carts/{id}/items"))
+            .header("x-cart-token", token)
+            .json(&json!({"variant_id": variant, "quantity": 1}))
+            .send()
+            .await?,
+        "add",
+    )
+    .await?;
+    let t = Instant::now();
+    let response = client
+        .post(format!("{url}/api/v1/carts/{id}/checkout"))
+        .header("x-cart-token", token)
+        .header("idempotency-key", key)
+        .json(&json!({
+            "email": "load@example.com",
+            "shipping_address": {"name": "Load", "line1": "1 Main St", "city": "Town", "region": "CA", "postal_code": "94105", "country": "US"},
+            "payment_provider": "manual",
+        }))
+        .send()
+        .await?;
+    let took = t.elapsed();
+    if response.status().as_u16() != 201 {
+        bail!("checkout: {}", response.status());
+    }
+    response.bytes().await?;
+    Ok(took)
 }
 
 async fn login(client: &reqwest::Client, url: &str, email: &str) -> anyhow::Result<Value> {
