@@ -6,6 +6,7 @@
 mod assemble;
 mod cache;
 mod categories;
+mod documents;
 pub mod model;
 mod pricing;
 mod products;
@@ -17,6 +18,7 @@ mod state;
 mod views;
 
 pub use cache::ReadCache;
+pub use documents::{Change, SearchDoc};
 pub use routes::{Locale, router};
 pub use sellable::{SellableVariant, variant_exists};
 pub use state::Catalog;

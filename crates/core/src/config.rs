@@ -55,6 +55,29 @@ pub struct Config {
     pub auth: AuthConfig,
     pub store: StoreConfig,
     pub checkout: CheckoutConfig,
+    pub search: SearchConfig,
+}
+
+/// The node's search replica.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchConfig {
+    /// Where the index lives (default: `<data_dir>/search`). Each node needs its own.
+    pub dir: Option<PathBuf>,
+    /// How often the node looks for catalog changes to apply.
+    pub poll_interval_ms: u64,
+    /// Memory for the index writer, in MiB.
+    pub writer_heap_mb: u64,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            poll_interval_ms: 250,
+            writer_heap_mb: 64,
+        }
+    }
 }
 
 /// Carts, tax and checkout.
@@ -141,6 +164,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             store: StoreConfig::default(),
             checkout: CheckoutConfig::default(),
+            search: SearchConfig::default(),
         }
     }
 }

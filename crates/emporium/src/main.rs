@@ -63,6 +63,9 @@ enum Command {
     /// Operator tasks on accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Rebuild this node's search index from the database. A running node on the same
+    /// data directory switches to the new index within a second.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -182,6 +185,37 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             println!(
                 "seeded {products} products in {:.1} s",
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Reindex => {
+            let db = Db::connect(&config).await?;
+            emporium_server::migrate(&db).await?;
+            let config = std::sync::Arc::new(config);
+            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
+            let inventory = emporium_inventory::Inventory::new(db.clone());
+            let search = emporium_search::Search::open(&config, db.clone(), catalog, inventory)?;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "indexing {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = search
+                .rebuild(|done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await;
+            bar.finish();
+            db.close().await;
+            let report = report?;
+            println!(
+                "indexed {} products in {:.1} s; index size {:.1} MiB",
+                report.documents,
+                report.seconds,
+                report.bytes as f64 / 1_048_576.0
             );
             Ok(())
         }

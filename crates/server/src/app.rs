@@ -12,6 +12,7 @@ use emporium_db::Db;
 use emporium_db::migration::Migrator;
 use emporium_inventory::Inventory;
 use emporium_notify::{EMAIL_TOPIC, Mailer};
+use emporium_search::Search;
 use sea_orm_migration::MigratorTrait;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_catalog::router())
         .merge(emporium_inventory::router())
         .merge(emporium_checkout::router())
+        .merge(emporium_search::router())
 }
 
 /// The complete OpenAPI document.
@@ -213,6 +215,7 @@ impl Node {
             catalog.clone(),
             inventory.clone(),
         );
+        let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
@@ -221,6 +224,7 @@ impl Node {
             catalog,
             inventory,
             checkout,
+            search,
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();
@@ -236,6 +240,8 @@ impl Node {
                 shutdown.clone(),
             ));
         }
+        // Every node keeps its own search replica in step with the catalog change log.
+        tokio::spawn(state.search.clone().follow(shutdown.clone()));
         // Every node follows the catalog change log to drop stale cached reads.
         tokio::spawn(state.catalog.cache().clone().follow(
             state.db.clone(),

@@ -8,6 +8,7 @@ use emporium_checkout::Checkout;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_inventory::Inventory;
+use emporium_search::Search;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub inventory: Inventory,
     pub checkout: Checkout,
+    pub search: Search,
 }
 
 impl FromRef<AppState> for Catalog {
@@ -32,6 +34,12 @@ impl FromRef<AppState> for Catalog {
 impl FromRef<AppState> for Inventory {
     fn from_ref(state: &AppState) -> Self {
         state.inventory.clone()
+    }
+}
+
+impl FromRef<AppState> for Search {
+    fn from_ref(state: &AppState) -> Self {
+        state.search.clone()
     }
 }
 

@@ -182,6 +182,12 @@ impl TestApp {
         config.smtp_url = Some(self.smtp.url().into());
         config.auth = self.config().auth.clone();
         config.outbox.worker = false;
+        // Each node keeps its own search replica, as separate machines would.
+        config.search.dir = Some(
+            config
+                .data_dir
+                .join(format!("search-{}", uuid::Uuid::now_v7().simple())),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

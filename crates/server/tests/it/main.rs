@@ -9,4 +9,5 @@ mod foundation;
 mod inventory;
 mod oauth;
 mod outbox;
+mod search;
 mod support;
