@@ -20,5 +20,5 @@ mod views;
 pub use cache::ReadCache;
 pub use documents::{Change, SearchDoc};
 pub use routes::{Locale, router};
-pub use sellable::{SellableVariant, variant_exists};
+pub use sellable::{SellableVariant, record_variant_change, variant_exists};
 pub use state::Catalog;

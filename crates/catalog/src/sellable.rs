@@ -125,6 +125,29 @@ impl Catalog {
     }
 }
 
+/// Records in the change log that a variant's product changed outside the catalog (its
+/// stock ran out or came back), inside the caller's transaction, so that every node's
+/// search replica and cache pick it up.
+pub async fn record_variant_change<C: ConnectionTrait>(
+    conn: &C,
+    variant_id: Uuid,
+) -> AppResult<()> {
+    let Some(variant) = variants::Entity::find_by_id(variant_id).one(conn).await? else {
+        return Ok(());
+    };
+    emporium_db::entity::catalog_changes::Entity::insert(
+        emporium_db::entity::catalog_changes::ActiveModel {
+            entity: sea_orm::ActiveValue::Set("product".into()),
+            entity_id: sea_orm::ActiveValue::Set(variant.product_id),
+            created_at: sea_orm::ActiveValue::Set(emporium_core::outbox::now_ms()),
+            ..Default::default()
+        },
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
 /// Whether variant `id` exists (for other domains keeping rows about variants).
 pub async fn variant_exists<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<bool> {
     Ok(variants::Entity::find_by_id(id).one(conn).await?.is_some())

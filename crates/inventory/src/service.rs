@@ -153,6 +153,31 @@ async fn record<C: ConnectionTrait>(conn: &C, e: Entry<'_>) -> AppResult<()> {
     Ok(())
 }
 
+/// On hand minus reserved over all of a variant's levels.
+async fn net_of<C: ConnectionTrait>(conn: &C, variant_id: Uuid) -> AppResult<i64> {
+    Ok(stock_levels::Entity::find()
+        .filter(stock_levels::Column::VariantId.eq(variant_id))
+        .all(conn)
+        .await?
+        .iter()
+        .map(|l| l.on_hand - l.reserved)
+        .sum())
+}
+
+/// Tells the catalog when a variant sells out or comes back in stock (not on every unit,
+/// so node caches are not flushed by each sale), for search's in-stock flag.
+async fn note_crossing<C: ConnectionTrait>(
+    conn: &C,
+    variant_id: Uuid,
+    before: i64,
+    after: i64,
+) -> AppResult<()> {
+    if (before > 0) != (after > 0) {
+        emporium_catalog::record_variant_change(conn, variant_id).await?;
+    }
+    Ok(())
+}
+
 /// Reads a level again (after a guarded update lost a race).
 async fn free_now<C: ConnectionTrait>(
     conn: &C,
@@ -218,11 +243,13 @@ impl Inventory {
         let mut reserved = Vec::with_capacity(sorted.len());
         let mut shortages = Vec::new();
         for want in sorted {
+            let before = net_of(conn, want.variant_id).await?;
             let (got, in_stock) = self
                 .reserve_from_stock(conn, order_id, want, &order)
                 .await?;
             let missing = want.quantity - got;
             if missing == 0 {
+                note_crossing(conn, want.variant_id, before, before - want.quantity).await?;
                 reserved.push(Reservation {
                     variant_id: want.variant_id,
                     backordered: 0,
@@ -233,6 +260,7 @@ impl Inventory {
                 .reserve_backorder(conn, order_id, want.variant_id, missing, &order)
                 .await?
             {
+                note_crossing(conn, want.variant_id, before, before - want.quantity).await?;
                 reserved.push(Reservation {
                     variant_id: want.variant_id,
                     backordered: missing,
@@ -421,6 +449,14 @@ impl Inventory {
         for ((variant_id, location_id), (reserved, taken)) in
             Self::held_by_order(conn, order_id).await?
         {
+            let before = net_of(conn, variant_id).await?;
+            note_crossing(
+                conn,
+                variant_id,
+                before,
+                before + Ord::max(reserved, 0) + Ord::max(taken, 0),
+            )
+            .await?;
             if reserved > 0 {
                 shift_level(conn, variant_id, location_id, 0, -reserved, None).await?;
                 record(
@@ -501,6 +537,7 @@ impl Inventory {
             }
         };
         ensure_level(&txn, variant_id, location_id).await?;
+        let before = net_of(&txn, variant_id).await?;
         let guard = Expr::col(stock_levels::Column::OnHand).add(delta).gte(0);
         if !shift_level(&txn, variant_id, location_id, delta, 0, Some(guard)).await? {
             return Err(AppError::conflict(
@@ -508,6 +545,7 @@ impl Inventory {
                 "the adjustment would take on-hand stock below zero",
             ));
         }
+        note_crossing(&txn, variant_id, before, before + delta).await?;
         record(
             &txn,
             Entry {

@@ -356,6 +356,30 @@ fn hit(
     })
 }
 
+/// The top documents by a fast field (scores are not computed: 0).
+fn by_fast_field<T>(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    top: TopDocs,
+    field: &str,
+    order: Order,
+) -> AppResult<Vec<(f32, DocAddress)>>
+where
+    T: tantivy::fastfield::FastValue,
+    tantivy::collector::sort_key::ComparatorEnum:
+        tantivy::collector::sort_key::Comparator<Option<T>>,
+{
+    Ok(searcher
+        .search(
+            query,
+            &top.order_by_fast_field::<T>(field.to_string(), order),
+        )
+        .map_err(anyhow::Error::from)?
+        .into_iter()
+        .map(|(_, a)| (0.0, a))
+        .collect())
+}
+
 /// Runs a search on `replica`.
 pub fn run(
     replica: &Replica,
@@ -392,37 +416,14 @@ pub fn run(
         SortBy::Relevance => searcher
             .search(&query, &top.order_by_score())
             .map_err(anyhow::Error::from)?,
-        SortBy::PriceAsc | SortBy::PriceDesc => {
-            let order = if params.sort == SortBy::PriceAsc {
-                Order::Asc
-            } else {
-                Order::Desc
-            };
-            searcher
-                .search(&query, &top.order_by_fast_field::<i64>(price_field, order))
-                .map_err(anyhow::Error::from)?
-                .into_iter()
-                .map(|(_, a)| (0.0, a))
-                .collect()
+        SortBy::PriceAsc => by_fast_field::<i64>(&searcher, &query, top, &price_field, Order::Asc)?,
+        SortBy::PriceDesc => {
+            by_fast_field::<i64>(&searcher, &query, top, &price_field, Order::Desc)?
         }
-        SortBy::Newest => searcher
-            .search(
-                &query,
-                &top.order_by_fast_field::<i64>("created", Order::Desc),
-            )
-            .map_err(anyhow::Error::from)?
-            .into_iter()
-            .map(|(_, a)| (0.0, a))
-            .collect(),
-        SortBy::Popularity => searcher
-            .search(
-                &query,
-                &top.order_by_fast_field::<u64>("popularity", Order::Desc),
-            )
-            .map_err(anyhow::Error::from)?
-            .into_iter()
-            .map(|(_, a)| (0.0, a))
-            .collect(),
+        SortBy::Newest => by_fast_field::<i64>(&searcher, &query, top, "created", Order::Desc)?,
+        SortBy::Popularity => {
+            by_fast_field::<u64>(&searcher, &query, top, "popularity", Order::Desc)?
+        }
     };
     let hits = scored
         .into_iter()

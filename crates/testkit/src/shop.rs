@@ -60,26 +60,8 @@ impl TestApp {
             "options": [{"name": "size", "values": sizes}],
             "variants": variants,
         });
-        let response = self
-            .call(
-                Method::POST,
-                "/api/v1/admin/products",
-                Some(&admin.access_token),
-                Some(&body),
-            )
-            .await;
-        assert_eq!(response.status(), 201, "create product");
-        let product: Value = response.json().await.expect("product json");
+        let product = self.published_product(admin, &body).await;
         let id = product["id"].as_str().expect("product id").to_string();
-        let response = self
-            .call(
-                Method::POST,
-                &format!("/api/v1/admin/products/{id}/publish"),
-                Some(&admin.access_token),
-                None,
-            )
-            .await;
-        assert_eq!(response.status(), 200, "publish");
         let variants: Vec<String> = product["variants"]
             .as_array()
             .expect("variants")
@@ -92,6 +74,31 @@ impl TestApp {
             }
         }
         Product { id, slug, variants }
+    }
+
+    /// Creates a product from an admin API body and publishes it; answers the product.
+    pub async fn published_product(&self, admin: &Session, body: &Value) -> Value {
+        let response = self
+            .call(
+                Method::POST,
+                "/api/v1/admin/products",
+                Some(&admin.access_token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "create product");
+        let product: Value = response.json().await.expect("product json");
+        let id = product["id"].as_str().expect("product id");
+        let response = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/admin/products/{id}/publish"),
+                Some(&admin.access_token),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), 200, "publish");
+        product
     }
 
     /// Adds `delta` units of a variant at the default location.

@@ -8,27 +8,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 async fn create(app: &TestApp, admin: &Session, body: Value) -> String {
-    let response = app
-        .call(
-            Method::POST,
-            "/api/v1/admin/products",
-            Some(&admin.access_token),
-            Some(&body),
-        )
-        .await;
-    assert_eq!(response.status(), 201, "create product");
-    let product: Value = response.json().await.expect("json");
-    let id = product["id"].as_str().expect("id").to_string();
-    let response = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/admin/products/{id}/publish"),
-            Some(&admin.access_token),
-            None,
-        )
-        .await;
-    assert_eq!(response.status(), 200, "publish");
-    id
+    let product = app.published_product(admin, &body).await;
+    product["id"].as_str().expect("id").to_string()
 }
 
 fn product(slug: &str, title: &str, price: i64) -> Value {
@@ -458,4 +439,48 @@ async fn bad_search_input_is_422_or_sanitised_never_500() {
         .await
         .expect("sent");
     problem(response, 422).await;
+}
+
+#[tokio::test]
+async fn the_in_stock_filter_follows_sales_and_restocks() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let lamp = app.product(&admin, "Brass Lamp", &["one"], 5000, 1).await;
+    app.product(&admin, "Brass Bowl", &["one"], 3000, 0).await;
+    let (base, client) = (app.base.clone(), app.client.clone());
+    within(
+        &base,
+        &client,
+        "q=brass&in_stock=true",
+        Duration::from_secs(2),
+        |r| ids(r) == [lamp.id.clone()],
+    )
+    .await;
+
+    let cart = app.guest_cart().await;
+    assert_eq!(
+        app.add_to_cart(&cart, &lamp.variants[0], 1).await.status(),
+        200
+    );
+    assert_eq!(app.checkout(&cart, "last-lamp", "US").await.status(), 201);
+    within(
+        &base,
+        &client,
+        "q=brass&in_stock=true",
+        Duration::from_secs(2),
+        |r| r["total"] == 0,
+    )
+    .await;
+    let result = search(&base, &client, "q=brass").await;
+    assert_eq!(result["total"], 2, "sold-out products stay searchable");
+
+    app.adjust_stock(&admin, &lamp.variants[0], 5).await;
+    within(
+        &base,
+        &client,
+        "q=brass&in_stock=true",
+        Duration::from_secs(2),
+        |r| ids(r) == [lamp.id.clone()],
+    )
+    .await;
 }
