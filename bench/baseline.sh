@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-15}"
 conns="${2:-50}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -p emporium --quiet --manifest-path "$root/Cargo.toml"
+cargo build --release --locked -p emporium -p emporium-loadgen --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/emporium"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

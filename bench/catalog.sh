@@ -9,7 +9,7 @@ products="${1:-10000}"
 duration="${2:-15}"
 conns="${3:-50}"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -p emporium --quiet --manifest-path "$root/Cargo.toml"
+cargo build --release --locked -p emporium -p emporium-loadgen --quiet --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/emporium"
 raw="$root/bench/results/raw"
 mkdir -p "$raw"

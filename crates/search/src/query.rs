@@ -75,6 +75,29 @@ pub struct SearchParams {
     pub offset: usize,
 }
 
+impl SearchParams {
+    /// The same request always gives the same key (filters in a fixed order).
+    pub fn cache_key(&self) -> String {
+        let mut attrs = self.attrs.clone();
+        attrs.sort();
+        format!(
+            "{}|{}|{}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{:?}|{}|{}",
+            self.q.trim().to_lowercase(),
+            self.lang,
+            self.currency,
+            self.category,
+            self.price_min,
+            self.price_max,
+            self.in_stock,
+            self.rating_min,
+            attrs,
+            self.sort,
+            self.limit,
+            self.offset
+        )
+    }
+}
+
 /// One hit.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HitView {
@@ -128,20 +151,35 @@ fn analyze(replica: &Replica, field: tantivy::schema::Field, text: &str) -> Vec<
     out
 }
 
-fn word_query(field: tantivy::schema::Field, word: &str, last: bool, boost: f32) -> Box<dyn Query> {
+fn exact_query(field: tantivy::schema::Field, word: &str, boost: f32) -> Box<dyn Query> {
     let term = Term::from_field_text(field, word);
+    Box::new(BoostQuery::new(
+        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+        boost,
+    ))
+}
+
+/// One word in one field. A word the index knows is matched as it is (typo tolerance
+/// would only add noise and cost); an unknown one with the edit distance its length allows,
+/// and the last word also as a prefix (the shopper may still be typing).
+fn word_query(
+    searcher: &tantivy::Searcher,
+    field: tantivy::schema::Field,
+    word: &str,
+    last: bool,
+    boost: f32,
+) -> Box<dyn Query> {
+    let term = Term::from_field_text(field, word);
+    if searcher.doc_freq(&term).unwrap_or(0) > 0 {
+        return exact_query(field, word, boost * 2.0);
+    }
     let distance = edit_distance(word.chars().count());
-    let exact: Box<dyn Query> =
-        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs));
     let loose: Box<dyn Query> = if last {
         Box::new(FuzzyTermQuery::new_prefix(term, distance, true))
     } else {
         Box::new(FuzzyTermQuery::new(term, distance, true))
     };
-    Box::new(BooleanQuery::new(vec![
-        (Occur::Should, Box::new(BoostQuery::new(exact, boost * 2.0))),
-        (Occur::Should, Box::new(BoostQuery::new(loose, boost))),
-    ]))
+    Box::new(BoostQuery::new(loose, boost))
 }
 
 fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
@@ -149,7 +187,11 @@ fn filter(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
 }
 
 /// Builds the scoring part of the query (`None` for an empty query).
-fn text_query(replica: &Replica, params: &SearchParams) -> Option<Box<dyn Query>> {
+fn text_query(
+    replica: &Replica,
+    searcher: &tantivy::Searcher,
+    params: &SearchParams,
+) -> Option<Box<dyn Query>> {
     let f = &replica.fields;
     let lang = if f.title.contains_key(&params.lang) {
         params.lang.clone()
@@ -169,11 +211,12 @@ fn text_query(replica: &Replica, params: &SearchParams) -> Option<Box<dyn Query>
         let last = i + 1 == n;
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(word) = stemmed.get(i) {
-            alternatives.push((Occur::Should, word_query(title, word, last, 3.0)));
-            alternatives.push((Occur::Should, word_query(description, word, last, 1.0)));
+            alternatives.push((Occur::Should, word_query(searcher, title, word, last, 3.0)));
+            // Descriptions match exactly: typo tolerance there costs more than it finds.
+            alternatives.push((Occur::Should, exact_query(description, word, 1.0)));
         }
         if let Some(word) = plain.get(i) {
-            alternatives.push((Occur::Should, word_query(f.text, word, last, 1.5)));
+            alternatives.push((Occur::Should, word_query(searcher, f.text, word, last, 1.5)));
         }
         per_word.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
     }
@@ -201,10 +244,14 @@ fn text_query(replica: &Replica, params: &SearchParams) -> Option<Box<dyn Query>
 }
 
 /// The whole query: text (or everything) and the filters.
-fn build(replica: &Replica, params: &SearchParams) -> AppResult<Box<dyn Query>> {
+fn build(
+    replica: &Replica,
+    searcher: &tantivy::Searcher,
+    params: &SearchParams,
+) -> AppResult<Box<dyn Query>> {
     let f = &replica.fields;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    match text_query(replica, params) {
+    match text_query(replica, searcher, params) {
         Some(q) => clauses.push((Occur::Must, q)),
         None => clauses.push((Occur::Must, Box::new(AllQuery))),
     }
@@ -386,8 +433,8 @@ pub fn run(
     params: &SearchParams,
     attr_names: &[String],
 ) -> AppResult<SearchView> {
-    let query = build(replica, params)?;
     let searcher = replica.reader.searcher();
+    let query = build(replica, &searcher, params)?;
     let top = TopDocs::with_limit(params.limit.max(1)).and_offset(params.offset);
     let price_field = replica
         .fields

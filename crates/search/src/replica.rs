@@ -226,6 +226,25 @@ impl Replica {
         Ok(())
     }
 
+    /// Merges every segment into one (after a bulk build: queries then walk one term
+    /// dictionary per field instead of one per segment).
+    pub fn merge_all(&self, threads: usize, heap_bytes: usize) -> anyhow::Result<()> {
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            self.with_writer(threads, heap_bytes, |writer| {
+                writer.merge(&ids).wait()?;
+                Ok(())
+            })?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// How many segments queries walk.
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// Whether a product is in the index (tests and diagnostics).
     pub fn contains(&self, id: uuid::Uuid) -> bool {
         let searcher = self.reader.searcher();

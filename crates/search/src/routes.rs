@@ -77,12 +77,18 @@ async fn search_products(
     State(search): State<Search>,
     locale: Locale,
     uri: axum::http::Uri,
-) -> AppResult<axum::Json<SearchView>> {
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let raw: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
         .map_err(|_| AppError::bad_request("malformed_query", "the query string is malformed"))?;
     let q = raw.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let params = query::check(q, locale.lang.clone(), locale.currency, &raw)?;
-    Ok(axum::Json(search.search(&params)?))
+    let body = search.search_json(&params)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// Completions of what the shopper is typing: product titles, brands, categories.

@@ -49,6 +49,9 @@ struct Inner {
     needs_rebuild: std::sync::atomic::AtomicBool,
     attr_names: RwLock<Arc<Vec<String>>>,
     vocabulary: RwLock<Arc<Vec<String>>>,
+    /// Rendered answers by normalised request, dropped whenever the index changes: shops
+    /// see the same few queries again and again.
+    results: moka::sync::Cache<String, bytes::Bytes>,
 }
 
 /// A suggestion for what the shopper is typing.
@@ -111,6 +114,12 @@ impl Search {
                 needs_rebuild: std::sync::atomic::AtomicBool::new(needs_rebuild),
                 attr_names: RwLock::new(Arc::new(Vec::new())),
                 vocabulary: RwLock::new(Arc::new(Vec::new())),
+                results: moka::sync::Cache::builder()
+                    .max_capacity(64 << 20)
+                    .weigher(|k: &String, v: &bytes::Bytes| {
+                        u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX)
+                    })
+                    .build(),
             }),
         })
     }
@@ -125,6 +134,7 @@ impl Search {
     }
 
     fn swap(&self, next: Replica) {
+        self.inner.results.invalidate_all();
         let next = Arc::new(next);
         match self.inner.live.write() {
             Ok(mut live) => *live = next,
@@ -185,6 +195,7 @@ impl Search {
         let heap = self.inner.heap_bytes;
         let target = replica.clone();
         tokio::task::spawn_blocking(move || target.apply(&ids, docs, last, 1, heap)).await??;
+        self.inner.results.invalidate_all();
         self.refresh_vocabulary().await?;
         metrics::counter!("search_changes_applied_total").increment(changes.len() as u64);
         Ok(changes.len())
@@ -250,8 +261,11 @@ impl Search {
             progress(done, total);
         }
         let target = fresh.clone();
-        tokio::task::spawn_blocking(move || target.apply(&[], Vec::new(), seq, threads, heap))
-            .await??;
+        tokio::task::spawn_blocking(move || {
+            target.apply(&[], Vec::new(), seq, threads, heap)?;
+            target.merge_all(threads, heap)
+        })
+        .await??;
         replica::make_current(&self.inner.root, &fresh.dir)?;
         let old = self.replica();
         let bytes = fresh.size_bytes();
@@ -328,6 +342,20 @@ impl Search {
                 }
             }
         }
+    }
+
+    /// A search's rendered JSON, from the node's result cache when the index has not
+    /// changed since the same request was answered.
+    pub fn search_json(&self, params: &SearchParams) -> AppResult<bytes::Bytes> {
+        let key = params.cache_key();
+        if let Some(hit) = self.inner.results.get(&key) {
+            metrics::counter!("search_cache_hits_total").increment(1);
+            return Ok(hit);
+        }
+        let view = self.search(params)?;
+        let body = bytes::Bytes::from(serde_json::to_vec(&view).map_err(anyhow::Error::from)?);
+        self.inner.results.insert(key, body.clone());
+        Ok(body)
     }
 
     /// Runs a search.

@@ -1,0 +1,23 @@
+-- Varied searches so that the node's result cache rarely helps: a random adjective and
+-- noun from the demo catalog, often with a typo, with random filters and pages.
+local adjectives = {"relaxed", "classic", "slim", "vintage", "urban", "cozy", "sporty", "elegant", "rugged", "light"}
+local nouns = {"jacket", "shirt", "trousers", "dress", "top", "sneakers", "bag", "hat", "hoodie", "coat"}
+local colors = {"red", "blue", "green", "black", "white", "grey", "navy", "olive", "beige", "yellow"}
+local categories = {"men", "women", "accessories", "jackets", "shirts", "tops"}
+
+local function typo(word)
+  if #word < 5 or math.random() < 0.5 then return word end
+  local i = math.random(2, #word - 1)
+  return word:sub(1, i - 1) .. word:sub(i + 1)
+end
+
+request = function()
+  local q = typo(adjectives[math.random(#adjectives)])
+  if math.random() < 0.7 then q = q .. "%20" .. typo(nouns[math.random(#nouns)]) end
+  if math.random() < 0.3 then q = colors[math.random(#colors)] .. "%20" .. q end
+  local path = "/api/v1/search?q=" .. q .. "&offset=" .. (20 * math.random(0, 20))
+  if math.random() < 0.5 then path = path .. "&category=" .. categories[math.random(#categories)] end
+  if math.random() < 0.5 then path = path .. "&price_max=" .. (1000 * math.random(2, 10)) end
+  if math.random() < 0.3 then path = path .. "&attr.size=" .. (math.random() < 0.5 and "s" or "m") end
+  return wrk.format("GET", path)
+end
