@@ -7,11 +7,13 @@ use emporium_db::entity::{
     products, variant_prices, variants,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::model::{OptionSpec, ProductStatus};
 use crate::pricing::{PriceContext, by_variant};
+use crate::state::StockSource;
 use crate::views::*;
 
 /// Which text to show: the asked language, falling back to the default.
@@ -81,12 +83,30 @@ fn status_of(p: &products::Model) -> ProductStatus {
     ProductStatus::parse(&p.status).unwrap_or(ProductStatus::Draft)
 }
 
+/// The variants among `variant_map` that can be sold now (`None`: no stock source, so
+/// all of them).
+async fn sellable(
+    stock: Option<&Arc<dyn StockSource>>,
+    variant_map: &HashMap<Uuid, Vec<variants::Model>>,
+) -> AppResult<Option<HashSet<Uuid>>> {
+    let Some(stock) = stock else {
+        return Ok(None);
+    };
+    let ids: Vec<Uuid> = variant_map.values().flatten().map(|v| v.id).collect();
+    Ok(Some(stock.sellable(&ids).await?))
+}
+
+fn can_sell(sellable: &Option<HashSet<Uuid>>, id: Uuid) -> bool {
+    sellable.as_ref().is_none_or(|s| s.contains(&id))
+}
+
 /// Summaries for a list page, in the order of `rows`.
 pub async fn summaries<C: ConnectionTrait>(
     conn: &C,
     rows: &[products::Model],
     lang: &Lang<'_>,
     prices: &PriceContext,
+    stock: Option<&Arc<dyn StockSource>>,
 ) -> AppResult<Vec<ProductSummaryView>> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -94,6 +114,7 @@ pub async fn summaries<C: ConnectionTrait>(
     let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
     let texts = translations(conn, &ids).await?;
     let (variant_map, price_rows) = variants_with_prices(conn, &ids).await?;
+    let sellable = sellable(stock, &variant_map).await?;
     let price_map = by_variant(&price_rows);
     Ok(rows
         .iter()
@@ -119,7 +140,9 @@ pub async fn summaries<C: ConnectionTrait>(
                 status: status_of(p),
                 price: lowest.map(|(price, _)| price),
                 compare_at_price: lowest.and_then(|(_, compare)| compare),
-                available: variant_map.get(&p.id).is_some_and(|v| !v.is_empty()),
+                available: variant_map
+                    .get(&p.id)
+                    .is_some_and(|v| v.iter().any(|v| can_sell(&sellable, v.id))),
                 image: None,
             }
         })
@@ -133,6 +156,7 @@ pub async fn full<C: ConnectionTrait>(
     lang: &Lang<'_>,
     prices: &PriceContext,
     admin: bool,
+    stock: Option<&Arc<dyn StockSource>>,
 ) -> AppResult<Vec<ProductView>> {
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -140,6 +164,7 @@ pub async fn full<C: ConnectionTrait>(
     let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
     let texts = translations(conn, &ids).await?;
     let (variant_map, price_rows) = variants_with_prices(conn, &ids).await?;
+    let sellable = sellable(stock, &variant_map).await?;
     let price_map = by_variant(&price_rows);
     let option_rows = product_options::Entity::find()
         .filter(product_options::Column::ProductId.is_in(ids.clone()))
@@ -207,7 +232,7 @@ pub async fn full<C: ConnectionTrait>(
                         options: serde_json::from_str(&v.options).unwrap_or_default(),
                         price,
                         compare_at_price: compare,
-                        available: true,
+                        available: can_sell(&sellable, v.id),
                         weight_grams: v.weight_grams,
                         prices: admin.then(|| {
                             own.iter()
@@ -248,7 +273,7 @@ pub async fn full<C: ConnectionTrait>(
                 categories,
                 options,
                 images: Vec::new(),
-                available: !variant_views.is_empty(),
+                available: variant_views.iter().any(|v| v.available),
                 variants: variant_views,
                 price,
                 seo: SeoView {

@@ -123,7 +123,7 @@ impl Tree {
 }
 
 impl Catalog {
-    fn check_category_texts(
+    pub(crate) fn check_category_texts(
         &self,
         texts: &BTreeMap<String, CategoryText>,
         require_default: bool,

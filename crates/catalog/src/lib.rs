@@ -6,6 +6,7 @@
 mod assemble;
 mod cache;
 mod categories;
+mod collections;
 mod documents;
 pub mod model;
 mod pricing;
@@ -21,4 +22,4 @@ pub use cache::ReadCache;
 pub use documents::{Change, SearchDoc};
 pub use routes::{Locale, router};
 pub use sellable::{SellableVariant, record_variant_change, variant_exists};
-pub use state::Catalog;
+pub use state::{Catalog, StockSource};

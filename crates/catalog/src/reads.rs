@@ -48,6 +48,7 @@ impl Sort {
 /// What a list asks for.
 pub struct ListQuery<'a> {
     pub category: Option<&'a str>,
+    pub collection: Option<&'a str>,
     pub status: Option<ProductStatus>,
     pub search: Option<&'a str>,
     pub sort: Sort,
@@ -181,6 +182,9 @@ impl Catalog {
                 ),
             );
         }
+        if let Some(collection) = query.collection {
+            select = select.filter(Self::collection_condition(conn, collection).await?);
+        }
         if let Some(search) = query.search.map(str::trim).filter(|s| !s.is_empty()) {
             let pattern = format!(
                 "%{}%",
@@ -209,7 +213,10 @@ impl Catalog {
         } else {
             None
         };
-        Ok((assemble::summaries(conn, &rows, lang, prices).await?, next))
+        Ok((
+            assemble::summaries(conn, &rows, lang, prices, self.stock_source()).await?,
+            next,
+        ))
     }
 
     /// A published product by id or slug; `Err(Moved)` names the current slug of a renamed one.
@@ -229,7 +236,8 @@ impl Catalog {
             None => select.filter(products::Column::Slug.eq(id_or_slug)),
         };
         if let Some(row) = select.one(conn).await? {
-            let mut views = assemble::full(conn, &[row], lang, prices, false).await?;
+            let mut views =
+                assemble::full(conn, &[row], lang, prices, false, self.stock_source()).await?;
             return views
                 .pop()
                 .map(|v| Found::Product(Box::new(v)))
@@ -264,7 +272,7 @@ impl Catalog {
             .await?
             .filter(|p| p.deleted_at.is_none())
             .ok_or_else(|| AppError::not_found("no such product"))?;
-        assemble::full(conn, &[row], lang, prices, true)
+        assemble::full(conn, &[row], lang, prices, true, self.stock_source())
             .await?
             .pop()
             .ok_or_else(|| AppError::not_found("no such product"))

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::assemble::Lang;
 use crate::cache::Rendered;
+use crate::collections::{CollectionBody, CollectionPatchBody, CollectionView};
 use crate::model::{ProductStatus, negotiate_language};
 use crate::pricing::parse_currency;
 use crate::reads::{Found, ListQuery, Sort};
@@ -189,6 +190,132 @@ where
         ))
         .routes(routes!(list_rates))
         .routes(routes!(set_rate))
+        .routes(routes!(list_collections))
+        .routes(routes!(get_collection))
+        .routes(routes!(admin_list_collections, create_collection))
+        .routes(routes!(
+            admin_get_collection,
+            update_collection,
+            delete_collection
+        ))
+}
+
+/// Every collection.
+#[utoipa::path(get, path = "/api/v1/collections", tag = "catalog", params(LocaleParams),
+    responses((status = 200, body = [CollectionView])))]
+async fn list_collections(
+    State(catalog): State<Catalog>,
+    locale: Locale,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> AppResult<Response> {
+    cached_read(
+        &catalog,
+        &uri,
+        &headers,
+        &locale,
+        catalog.collections(&locale.lang(), false),
+    )
+    .await
+}
+
+/// One collection by id or slug (its products: `GET /products?collection=`).
+#[utoipa::path(get, path = "/api/v1/collections/{id_or_slug}", tag = "catalog",
+    params(("id_or_slug" = String, Path, description = "Collection id or slug"), LocaleParams),
+    responses((status = 200, body = CollectionView), (status = 404, body = Problem)))]
+async fn get_collection(
+    State(catalog): State<Catalog>,
+    locale: Locale,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Path(id_or_slug): Path<String>,
+) -> AppResult<Response> {
+    cached_read(
+        &catalog,
+        &uri,
+        &headers,
+        &locale,
+        catalog.collection(&id_or_slug, &locale.lang(), false),
+    )
+    .await
+}
+
+/// Every collection with its translations and picks (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/collections", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = [CollectionView])))]
+async fn admin_list_collections(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+    locale: Locale,
+) -> AppResult<axum::Json<Vec<CollectionView>>> {
+    Ok(axum::Json(catalog.collections(&locale.lang(), true).await?))
+}
+
+/// Create a collection: hand-picked products, or a rule (needs `products.write`).
+#[utoipa::path(post, path = "/api/v1/admin/collections", tag = "admin", security(("bearer" = [])), request_body = CollectionBody,
+    responses((status = 201, body = CollectionView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_collection(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Json(body): Json<CollectionBody>,
+) -> AppResult<Response> {
+    let id = catalog.create_collection(body).await?;
+    let view = catalog
+        .collection(&id.to_string(), &locale.lang(), true)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// One collection with its translations and picks (needs `products.read`).
+#[utoipa::path(get, path = "/api/v1/admin/collections/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Collection id")),
+    responses((status = 200, body = CollectionView), (status = 404, body = Problem)))]
+async fn admin_get_collection(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsRead>,
+    locale: Locale,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<CollectionView>> {
+    let id = id_of(&id, "collection")?;
+    Ok(axum::Json(
+        catalog
+            .collection(&id.to_string(), &locale.lang(), true)
+            .await?,
+    ))
+}
+
+/// Change a collection (needs `products.write`).
+#[utoipa::path(patch, path = "/api/v1/admin/collections/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Collection id")), request_body = CollectionPatchBody,
+    responses((status = 200, body = CollectionView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_collection(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    locale: Locale,
+    Path(id): Path<String>,
+    Json(body): Json<CollectionPatchBody>,
+) -> AppResult<axum::Json<CollectionView>> {
+    let id = id_of(&id, "collection")?;
+    catalog.update_collection(id, body).await?;
+    Ok(axum::Json(
+        catalog
+            .collection(&id.to_string(), &locale.lang(), true)
+            .await?,
+    ))
+}
+
+/// Delete a collection; its products stay (needs `products.write`).
+#[utoipa::path(delete, path = "/api/v1/admin/collections/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Collection id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_collection(
+    State(catalog): State<Catalog>,
+    _staff: Staff<perm::ProductsWrite>,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    catalog.delete_collection(id_of(&id, "collection")?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Filters and order of a product list.
@@ -197,7 +324,7 @@ where
 struct ProductListQuery {
     /// Category id or slug; its subcategories are included.
     category: Option<String>,
-    /// Reserved for collections (not yet available).
+    /// Collection id or slug.
     collection: Option<String>,
     /// newest (default), price, -price, title.
     sort: Option<String>,
@@ -222,12 +349,6 @@ async fn list_products(
     uri: axum::http::Uri,
     Query(q): Query<ProductListQuery>,
 ) -> AppResult<Response> {
-    if q.collection.is_some() {
-        return Err(AppError::invalid(
-            "collection",
-            "collections are not available yet",
-        ));
-    }
     let limit = PageQuery {
         limit: q.limit,
         cursor: None,
@@ -240,6 +361,7 @@ async fn list_products(
             .list_products(
                 ListQuery {
                     category: q.category.as_deref(),
+                    collection: q.collection.as_deref(),
                     status: None,
                     search: None,
                     sort,
@@ -379,6 +501,7 @@ async fn admin_list_products(
         .list_products(
             ListQuery {
                 category: q.category.as_deref(),
+                collection: None,
                 status: q.status,
                 search: q.q.as_deref(),
                 sort: Sort::parse(q.sort.as_deref())?,

@@ -5,6 +5,21 @@ use emporium_db::Db;
 use std::sync::Arc;
 
 use crate::cache::ReadCache;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use uuid::Uuid;
+
+/// Which variants can be sold now. Inventory provides it; the catalog cannot depend on
+/// inventory (inventory depends on the catalog), so the server plugs it in at start.
+pub trait StockSource: Send + Sync + 'static {
+    /// The ids among `ids` that can be sold now (in stock, or allowed on backorder).
+    fn sellable<'a>(
+        &'a self,
+        ids: &'a [Uuid],
+    ) -> Pin<Box<dyn Future<Output = emporium_core::AppResult<HashSet<Uuid>>> + Send + 'a>>;
+}
 
 /// The catalog domain. Cheap to clone.
 #[derive(Clone)]
@@ -12,6 +27,7 @@ pub struct Catalog {
     pub(crate) db: Db,
     pub(crate) config: Arc<Config>,
     pub(crate) cache: ReadCache,
+    pub(crate) stock: Arc<OnceLock<Arc<dyn StockSource>>>,
 }
 
 impl Catalog {
@@ -20,7 +36,18 @@ impl Catalog {
             db,
             config,
             cache: ReadCache::default(),
+            stock: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Plugs in where availability comes from (once; later calls are ignored). Until then
+    /// every priced variant shows as available.
+    pub fn set_stock_source(&self, source: Arc<dyn StockSource>) {
+        let _ = self.stock.set(source);
+    }
+
+    pub(crate) fn stock_source(&self) -> Option<&Arc<dyn StockSource>> {
+        self.stock.get()
     }
 
     /// Commits a catalog write and drops this node's cached reads.

@@ -13,3 +13,27 @@ impl Inventory {
         Self { db }
     }
 }
+
+impl emporium_catalog::StockSource for Inventory {
+    fn sellable<'a>(
+        &'a self,
+        ids: &'a [uuid::Uuid],
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = emporium_core::AppResult<std::collections::HashSet<uuid::Uuid>>,
+                > + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            Ok(self
+                .availability(self.db.reader(), ids)
+                .await?
+                .into_iter()
+                .filter(|(_, a)| a.can_sell(1))
+                .map(|(id, _)| id)
+                .collect())
+        })
+    }
+}

@@ -181,12 +181,17 @@ impl Search {
         let Some(last) = changes.last().map(|c| c.seq) else {
             return Ok(0);
         };
-        if changes.iter().any(|c| c.entity != "product") {
+        // Categories and exchange rates change the documents of many products.
+        if changes
+            .iter()
+            .any(|c| matches!(c.entity.as_str(), "category" | "exchange_rate"))
+        {
             self.rebuild_locked(|_, _| {}).await?;
             return Ok(changes.len());
         }
         let ids: Vec<Uuid> = changes
             .iter()
+            .filter(|c| c.entity == "product")
             .map(|c| c.entity_id)
             .collect::<BTreeSet<_>>()
             .into_iter()

@@ -208,6 +208,7 @@ impl Node {
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
         let catalog = Catalog::new(db.clone(), config.clone());
         let inventory = Inventory::new(db.clone());
+        catalog.set_stock_source(Arc::new(inventory.clone()));
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),

@@ -9,6 +9,7 @@ mod m20261127_000003_oauth;
 mod m20261127_000004_catalog;
 mod m20261127_000005_inventory;
 mod m20261127_000006_checkout;
+mod m20261127_000007_collections;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_catalog::Migration),
             Box::new(m20261127_000005_inventory::Migration),
             Box::new(m20261127_000006_checkout::Migration),
+            Box::new(m20261127_000007_collections::Migration),
         ]
     }
 }

@@ -115,3 +115,43 @@ async fn adjustments_are_checked_and_the_ledger_explains_every_level() {
         .await;
     problem(response, 403).await;
 }
+
+#[tokio::test]
+async fn product_pages_show_what_can_be_sold_now() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let chair = app
+        .product(&admin, "Oak Chair", &["oak", "ash"], 12000, 0)
+        .await;
+    app.adjust_stock(&admin, &chair.variants[0], 1).await;
+    let path = format!("/api/v1/products/{}", chair.slug);
+    let page = || async { app.get(&path).await.json::<Value>().await.expect("json") };
+    let view = page().await;
+    assert_eq!(view["variants"][0]["available"], true);
+    assert_eq!(
+        view["variants"][1]["available"], false,
+        "no stock, no backorders"
+    );
+    assert_eq!(view["available"], true);
+
+    // The last one sells: every node's cached page learns it from the change log.
+    let cart = app.guest_cart().await;
+    assert_eq!(
+        app.add_to_cart(&cart, &chair.variants[0], 1).await.status(),
+        200
+    );
+    assert_eq!(app.checkout(&cart, "last-chair", "US").await.status(), 201);
+    let started = std::time::Instant::now();
+    loop {
+        let view = page().await;
+        if view["available"] == false {
+            assert_eq!(view["variants"][0]["available"], false);
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{view}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

@@ -5,6 +5,7 @@ mod accounts;
 mod admin_users;
 mod catalog;
 mod checkout;
+mod collections;
 mod foundation;
 mod inventory;
 mod oauth;
