@@ -90,7 +90,7 @@ impl Catalog {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = self.db.reader();
+        let conn = self.db.current();
         let rows = products::Entity::find()
             .filter(products::Column::Id.is_in(ids.to_vec()))
             .all(conn)
@@ -218,7 +218,7 @@ impl Catalog {
         if let Some(after) = after {
             query = query.filter(products::Column::Id.gt(after));
         }
-        Ok(query.into_tuple::<Uuid>().all(self.db.reader()).await?)
+        Ok(query.into_tuple::<Uuid>().all(self.db.current()).await?)
     }
 
     /// How many products are searchable (for progress while rebuilding).
@@ -227,7 +227,7 @@ impl Catalog {
         Ok(products::Entity::find()
             .filter(products::Column::Status.eq(ProductStatus::Published.as_str()))
             .filter(products::Column::DeletedAt.is_null())
-            .count(self.db.reader())
+            .count(self.db.current())
             .await?)
     }
 
@@ -237,7 +237,7 @@ impl Catalog {
             .filter(catalog_changes::Column::Seq.gt(seq))
             .order_by_asc(catalog_changes::Column::Seq)
             .limit(limit)
-            .all(self.db.writer())
+            .all(self.db.current())
             .await?
             .into_iter()
             .map(|c| Change {
@@ -250,7 +250,7 @@ impl Catalog {
 
     /// Brands and category names (every language), for search suggestions.
     pub async fn vocabulary(&self) -> AppResult<Vec<String>> {
-        let conn = self.db.reader();
+        let conn = self.db.current();
         let brands: Vec<Option<String>> = products::Entity::find()
             .select_only()
             .column(products::Column::Brand)
@@ -267,7 +267,7 @@ impl Catalog {
 
     /// Names of every attribute and option in use (the facets search can count).
     pub async fn facet_names(&self) -> AppResult<Vec<String>> {
-        let conn = self.db.reader();
+        let conn = self.db.current();
         let mut names: BTreeSet<String> = emporium_db::entity::product_options::Entity::find()
             .select_only()
             .column(emporium_db::entity::product_options::Column::Name)
@@ -296,7 +296,7 @@ impl Catalog {
     pub async fn last_change_seq(&self) -> AppResult<i64> {
         Ok(catalog_changes::Entity::find()
             .order_by_desc(catalog_changes::Column::Seq)
-            .one(self.db.writer())
+            .one(self.db.current())
             .await?
             .map_or(0, |c| c.seq))
     }

@@ -133,7 +133,8 @@ impl Checkout {
         hash: &str,
     ) -> AppResult<Replay> {
         let scope = format!("checkout:{cart_id}");
-        let reader = self.db.reader();
+        // Not a replica: the cart and the key may have been written a moment ago.
+        let reader = self.db.current();
         // The holder is checked before a replay too, so a key cannot be probed.
         let cart = find_cart(reader, cart_id, access).await?;
         if let Some(replay) = idempotency::find(reader, &scope, key, hash).await? {

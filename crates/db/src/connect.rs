@@ -139,9 +139,19 @@ impl Db {
         &self.write
     }
 
-    /// The connection for reads that tolerate replica lag (catalog pages, search feeds).
+    /// The connection for reads that tolerate replica lag (catalog pages, lists).
     pub fn reader(&self) -> &DatabaseConnection {
         &self.read
+    }
+
+    /// The connection for reads that must see every commit but write nothing: SQLite's WAL
+    /// readers (never behind the writer, and they do not queue behind it) or PostgreSQL's
+    /// primary (a replica may lag).
+    pub fn current(&self) -> &DatabaseConnection {
+        match self.backend {
+            Backend::Sqlite => &self.read,
+            Backend::Postgres => &self.write,
+        }
     }
 
     /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so it takes the

@@ -306,7 +306,7 @@ impl Search {
         let stock: HashMap<Uuid, emporium_inventory::Availability> = self
             .inner
             .inventory
-            .availability(self.inner.db.reader(), &variant_ids)
+            .availability(self.inner.db.current(), &variant_ids)
             .await?;
         Ok(docs
             .iter()
