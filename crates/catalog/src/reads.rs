@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use emporium_core::{AppError, AppResult, Currency};
 use emporium_db::entity::{exchange_rates, product_categories, product_slug_redirects, products};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -196,8 +196,11 @@ impl Catalog {
             );
             select = select.filter(
                 Condition::any()
-                    .add(products::Column::TitleSort.like(pattern.clone()))
-                    .add(products::Column::Slug.like(pattern)),
+                    .add(
+                        products::Column::TitleSort
+                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                    )
+                    .add(products::Column::Slug.like(LikeExpr::new(pattern).escape('\\'))),
             );
         }
         if let Some(cursor) = query.cursor {

@@ -765,3 +765,38 @@ async fn every_node_drops_cached_pages_after_a_change_elsewhere() {
     }
     assert_eq!(seen, "Globex", "the other node within a second");
 }
+
+#[tokio::test]
+async fn admin_title_search_treats_wildcards_as_text() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (slug, title) in [
+        ("pure-tee", "100% Cotton Tee"),
+        ("plain-tee", "1000 Cotton Tee"),
+    ] {
+        let body = json!({
+            "slug": slug,
+            "translations": {"en": {"title": title}},
+            "options": [{"name": "size", "values": ["M"]}],
+            "variants": [{"sku": slug, "options": {"size": "M"}, "prices": {"USD": {"amount": 1000}}}],
+        });
+        create(&app, &admin, body).await;
+    }
+    let response = call(
+        &app,
+        &admin,
+        Method::GET,
+        "/api/v1/admin/products?q=100%25",
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.expect("json");
+    let slugs: Vec<&str> = page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|p| p["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["pure-tee"]);
+}
