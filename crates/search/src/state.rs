@@ -162,6 +162,34 @@ impl Search {
         Ok(())
     }
 
+    /// Adds the facet names and brands of freshly indexed products to the in-memory sets,
+    /// so that a batch of changes never rescans the whole catalog (the full refresh runs
+    /// at start and after rebuilds, which also drop names no longer in use).
+    fn absorb(&self, docs: &[emporium_catalog::SearchDoc]) {
+        let merge = |slot: &RwLock<Arc<Vec<String>>>, new: BTreeSet<String>| {
+            if new.is_empty() {
+                return;
+            }
+            if let Ok(mut slot) = slot.write() {
+                let mut all: BTreeSet<String> = slot.iter().cloned().collect();
+                if !new.is_subset(&all) {
+                    all.extend(new);
+                    *slot = Arc::new(all.into_iter().collect());
+                }
+            }
+        };
+        merge(
+            &self.inner.attr_names,
+            docs.iter()
+                .flat_map(|d| d.facets.iter().map(|(n, _)| n.clone()))
+                .collect(),
+        );
+        merge(
+            &self.inner.vocabulary,
+            docs.iter().filter_map(|d| d.brand.clone()).collect(),
+        );
+    }
+
     /// Applies pending catalog changes (a batch at most); answers how many were applied.
     /// A category or exchange-rate change touches many products, so it rebuilds.
     pub async fn catch_up(&self) -> anyhow::Result<usize> {
@@ -201,7 +229,6 @@ impl Search {
         let target = replica.clone();
         tokio::task::spawn_blocking(move || target.apply(&ids, docs, last, 1, heap)).await??;
         self.inner.results.invalidate_all();
-        self.refresh_vocabulary().await?;
         metrics::counter!("search_changes_applied_total").increment(changes.len() as u64);
         Ok(changes.len())
     }
@@ -308,6 +335,7 @@ impl Search {
             .inventory
             .availability(self.inner.db.current(), &variant_ids)
             .await?;
+        self.absorb(&docs);
         Ok(docs
             .iter()
             .filter(|d| d.visible)
