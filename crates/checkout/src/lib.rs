@@ -1,12 +1,15 @@
 //! Checkout: carts (guest and customer, merged at sign-in, recoverable when abandoned),
 //! tax per line, checkout that reserves stock atomically and is idempotent, and orders
-//! with their state machine and history.
+//! with their state machine and history; paying for them through the gateways, with
+//! webhooks, refunds and the expiry of unpaid orders.
 
 mod admin_routes;
 mod carts;
 mod history;
 pub mod model;
 mod orders;
+mod payment_flow;
+mod payment_routes;
 mod pricing;
 mod routes;
 mod state;
@@ -15,6 +18,7 @@ mod views;
 
 pub use carts::{CartAccess, SweepReport};
 pub use orders::{Actor, CheckoutBody, TransitionDetail};
+pub use payment_flow::{ManualOutcome, RefundBody, payment_status};
 pub use routes::router;
 pub use state::Checkout;
-pub use views::{CartView, CheckoutView, OrderView};
+pub use views::{CartView, CheckoutView, OrderPaymentsView, OrderView, PaymentView, RefundView};

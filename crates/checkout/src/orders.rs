@@ -26,9 +26,8 @@ use crate::pricing::{Priced, SHIPPING_OPTIONS};
 use crate::state::Checkout;
 use crate::views::*;
 
-/// Payment providers a checkout may name (API.md). Until the payments work lands, each
-/// opens a pending payment that staff (or the provider's webhook, later) marks paid.
-pub const PAYMENT_PROVIDERS: &[&str] = &["manual", "stripe", "paypal", "razorpay"];
+/// Payment providers a checkout may name (API.md); each must also be enabled.
+pub const PAYMENT_PROVIDERS: [&str; 4] = emporium_payments::PROVIDERS;
 
 /// `POST /carts/{id}/checkout`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -141,6 +140,30 @@ impl Checkout {
             return Ok(replay);
         }
         let body = self.check_checkout(body)?;
+        let gateway = self.gateway_for(&body.payment_provider).await?;
+        let order_id = Uuid::now_v7();
+        // A gateway is called before the transaction, never inside it: its session is
+        // opened for the total as priced now, and the order must come to the same.
+        let mut opened = None;
+        if gateway.name() != "manual" {
+            let mut quoted = cart.clone();
+            quoted.shipping_address = Some(json_text(&body.shipping_address)?);
+            let lines = lines_of(reader, cart.id).await?;
+            let priced = self.price(reader, &quoted, lines).await?;
+            if priced.lines.iter().any(|l| l.amounts.is_some()) {
+                opened = Some(
+                    self.open_payment(
+                        gateway.as_ref(),
+                        order_id,
+                        priced.totals.total,
+                        priced.currency,
+                        &body.email,
+                        &format!("{scope}|{key}"),
+                    )
+                    .await?,
+                );
+            }
+        }
         let txn = self.db.begin().await?;
         // Claiming the cart first makes a concurrent duplicate wait here, then find the
         // cart converted and the first response stored.
@@ -187,7 +210,26 @@ impl Checkout {
                 unavailable,
             ));
         }
-        let order_id = Uuid::now_v7();
+        let opened = match opened {
+            Some(opened) if opened.amount == Some(priced.totals.total) => opened,
+            Some(_) => {
+                return Err(AppError::conflict(
+                    "cart_changed",
+                    "the cart's total changed while checking out; review it and try again",
+                ));
+            }
+            None => {
+                self.open_payment(
+                    gateway.as_ref(),
+                    order_id,
+                    priced.totals.total,
+                    priced.currency,
+                    &body.email,
+                    &format!("{scope}|{key}"),
+                )
+                .await?
+            }
+        };
         let number = next_number(&txn).await?;
         let order_token = random_token(32);
         let now = Utc::now();
@@ -317,14 +359,19 @@ impl Checkout {
         )
         .exec_without_returning(&txn)
         .await?;
+        let payment = self
+            .insert_payment(
+                &txn,
+                &opened,
+                order_id,
+                priced.totals.total,
+                priced.currency,
+            )
+            .await?;
         let view = self.view_from(order, line_rows, vec![event])?;
         self.queue_confirmation(&txn, &view, &order_token).await?;
         let response = CheckoutView {
-            payment: PaymentView {
-                provider: body.payment_provider.clone(),
-                status: "pending".into(),
-                redirect_url: None,
-            },
+            payment: self.payment_view(&payment, Some(opened.access.clone())),
             order_token: cart.customer_id.is_none().then(|| order_token.clone()),
             order: view,
         };
@@ -417,8 +464,24 @@ impl Checkout {
         detail: TransitionDetail,
     ) -> AppResult<orders::Model> {
         let txn = self.db.begin().await?;
+        let order = self
+            .transition_in(&txn, order_id, to, actor, detail)
+            .await?;
+        txn.commit().await?;
+        Ok(order)
+    }
+
+    /// [`Checkout::transition`] inside the caller's transaction.
+    pub(crate) async fn transition_in<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        order_id: Uuid,
+        to: OrderStatus,
+        actor: &Actor,
+        detail: TransitionDetail,
+    ) -> AppResult<orders::Model> {
         let order = orders::Entity::find_by_id(order_id)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))?;
         let from = OrderStatus::parse(&order.status)
@@ -447,26 +510,34 @@ impl Checkout {
                 Expr::value(tracking.clone()),
             );
         }
-        if update.exec(&txn).await?.rows_affected == 0 {
+        if update.exec(txn).await?.rows_affected == 0 {
             return Err(AppError::conflict(
                 "order_changed",
                 "the order changed meanwhile; reload it and try again",
             ));
         }
         match to {
-            OrderStatus::Paid => self.inventory.commit_order(&txn, order_id).await?,
+            OrderStatus::Paid => {
+                self.inventory.commit_order(txn, order_id).await?;
+                if actor.staff {
+                    // Staff took the money themselves (cash, bank transfer): the manual
+                    // payment counts as captured, so it can be refunded later.
+                    self.capture_manual_offline(txn, order_id).await?;
+                }
+            }
             OrderStatus::Cancelled => {
                 self.inventory
-                    .release_order(&txn, order_id, actor.user_id)
-                    .await?
+                    .release_order(txn, order_id, actor.user_id)
+                    .await?;
+                self.close_open_payments(txn, order_id).await?;
             }
             _ => {}
         }
-        self.record_event(&txn, order_id, Some(from), to, actor, detail.reason.clone())
+        self.record_event(txn, order_id, Some(from), to, actor, detail.reason.clone())
             .await?;
         if actor.staff {
             audit::record(
-                &txn,
+                txn,
                 AuditEntry {
                     actor: actor.user_id,
                     action: "admin.order.transition",
@@ -482,10 +553,9 @@ impl Checkout {
             .await?;
         }
         let order = orders::Entity::find_by_id(order_id)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))?;
-        txn.commit().await?;
         Ok(order)
     }
 

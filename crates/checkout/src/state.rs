@@ -5,6 +5,7 @@ use emporium_catalog::Catalog;
 use emporium_core::{Config, Currency};
 use emporium_db::Db;
 use emporium_inventory::Inventory;
+use emporium_payments::Gateways;
 use std::sync::Arc;
 
 /// The checkout domain: carts, tax, orders. Cheap to clone.
@@ -15,6 +16,7 @@ pub struct Checkout {
     pub(crate) accounts: Accounts,
     pub(crate) catalog: Catalog,
     pub(crate) inventory: Inventory,
+    pub(crate) gateways: Gateways,
 }
 
 impl Checkout {
@@ -24,6 +26,7 @@ impl Checkout {
         accounts: Accounts,
         catalog: Catalog,
         inventory: Inventory,
+        gateways: Gateways,
     ) -> Self {
         Self {
             db,
@@ -31,7 +34,13 @@ impl Checkout {
             accounts,
             catalog,
             inventory,
+            gateways,
         }
+    }
+
+    /// The shop's payment gateways.
+    pub fn gateways(&self) -> &Gateways {
+        &self.gateways
     }
 
     pub(crate) fn default_currency(&self) -> Currency {

@@ -56,7 +56,70 @@ pub struct Config {
     pub store: StoreConfig,
     pub checkout: CheckoutConfig,
     pub search: SearchConfig,
+    pub payments: PaymentsConfig,
 }
+
+/// Payment gateways and the life of an unpaid order. Each gateway is enabled by its keys
+/// (`EMPORIUM_STRIPE_SECRET_KEY` and so on, API.md), or by keys staff store through
+/// `/admin/payment-gateways`, which are kept encrypted and win over these.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaymentsConfig {
+    /// An order still unpaid after this long is cancelled and its stock released.
+    pub unpaid_expiry_mins: u64,
+    /// The built-in `manual` provider and its hosted test page (test cards only).
+    pub manual_enabled: bool,
+    /// Where the shopper lands after paying (the storefront's page); `order_id` and
+    /// `status` are appended. Unset: the return page answers the payment as JSON.
+    pub return_url: Option<String>,
+    /// How long a call to a gateway may take.
+    pub gateway_timeout_secs: u64,
+    /// How old a signed webhook may be (Stripe's `t=`), in seconds.
+    pub webhook_tolerance_secs: u64,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub stripe_secret_key: Option<SecretString>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub stripe_webhook_secret: Option<SecretString>,
+    pub stripe_api_base: String,
+    pub paypal_client_id: Option<String>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub paypal_client_secret: Option<SecretString>,
+    pub paypal_webhook_id: Option<String>,
+    pub paypal_api_base: String,
+    pub razorpay_key_id: Option<String>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub razorpay_key_secret: Option<SecretString>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub razorpay_webhook_secret: Option<SecretString>,
+    pub razorpay_api_base: String,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            unpaid_expiry_mins: 30,
+            manual_enabled: true,
+            return_url: None,
+            gateway_timeout_secs: 15,
+            webhook_tolerance_secs: 300,
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: "https://api.stripe.com".into(),
+            paypal_client_id: None,
+            paypal_client_secret: None,
+            paypal_webhook_id: None,
+            paypal_api_base: "https://api-m.paypal.com".into(),
+            razorpay_key_id: None,
+            razorpay_key_secret: None,
+            razorpay_webhook_secret: None,
+            razorpay_api_base: "https://api.razorpay.com".into(),
+        }
+    }
+}
+
+/// The environment names API.md gives the gateways (`EMPORIUM_STRIPE_SECRET_KEY`) live in
+/// the `[payments]` section.
+const GATEWAY_ENV_PREFIXES: [&str; 3] = ["stripe_", "paypal_", "razorpay_"];
 
 /// The node's search replica.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +228,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             checkout: CheckoutConfig::default(),
             search: SearchConfig::default(),
+            payments: PaymentsConfig::default(),
         }
     }
 }
@@ -363,7 +427,16 @@ impl Config {
             .merge(Toml::file(file))
             // `DATABASE_URL` is the name every tool knows; take it unprefixed too.
             .merge(Env::raw().only(&["DATABASE_URL", "DATABASE_READ_URL", "SMTP_URL"]))
-            .merge(Env::prefixed("EMPORIUM_").split("__"))
+            .merge(
+                Env::prefixed("EMPORIUM_")
+                    .split("__")
+                    .filter(|key| !is_gateway_key(key.as_str())),
+            )
+            .merge(
+                Env::prefixed("EMPORIUM_")
+                    .filter(|key| is_gateway_key(key.as_str()))
+                    .map(|key| format!("payments.{}", key.as_str().to_lowercase()).into()),
+            )
             .merge(Serialized::defaults(overrides))
     }
 
@@ -442,6 +515,11 @@ impl Config {
     }
 }
 
+fn is_gateway_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    GATEWAY_ENV_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 fn one_line(err: &figment::Error) -> String {
     let mut line = String::new();
     for (i, e) in err.clone().into_iter().enumerate() {
@@ -513,6 +591,8 @@ mod tests {
             )?;
             jail.set_env("EMPORIUM_LOG", "warn");
             jail.set_env("EMPORIUM_OUTBOX__MAX_ATTEMPTS", "3");
+            jail.set_env("EMPORIUM_STRIPE_SECRET_KEY", "sk_test_123");
+            jail.set_env("EMPORIUM_PAYPAL_API_BASE", "http://127.0.0.1:1");
             let overrides = Overrides {
                 data_dir: Some("/tmp/x".into()),
                 ..Overrides::default()
@@ -521,6 +601,10 @@ mod tests {
             assert_eq!(config.addr.port(), 9000);
             assert_eq!(config.log, "warn");
             assert_eq!(config.outbox.max_attempts, 3);
+            use secrecy::ExposeSecret;
+            let stripe = config.payments.stripe_secret_key.as_ref().expect("set");
+            assert_eq!(stripe.expose_secret(), "sk_test_123");
+            assert_eq!(config.payments.paypal_api_base, "http://127.0.0.1:1");
             assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
             Ok(())
         });

@@ -88,6 +88,12 @@ pub enum AppError {
     },
     #[error("request timed out")]
     Timeout,
+    /// An upstream service (a payment gateway) answered wrongly or not at all.
+    #[error("{detail}")]
+    BadGateway {
+        code: Cow<'static, str>,
+        detail: String,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -141,6 +147,13 @@ impl AppError {
     }
 
     /// A 422 naming a single field.
+    pub fn bad_gateway(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self::BadGateway {
+            code: code.into(),
+            detail: detail.into(),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }
@@ -159,6 +172,7 @@ impl AppError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -168,6 +182,7 @@ impl AppError {
         match self {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
+            | Self::BadGateway { code, .. }
             | Self::Unauthorized { code, .. } => code,
             Self::Forbidden { .. } => "forbidden",
             Self::NotFound { .. } => "not_found",
@@ -193,7 +208,8 @@ impl AppError {
             | Self::Conflict { detail, .. }
             | Self::PayloadTooLarge { detail }
             | Self::UnsupportedMediaType { detail }
-            | Self::Unavailable { detail, .. } => detail.clone(),
+            | Self::Unavailable { detail, .. }
+            | Self::BadGateway { detail, .. } => detail.clone(),
             Self::MethodNotAllowed => "this method is not allowed on this resource".into(),
             Self::Validation(_) => "one or more fields are invalid".into(),
             Self::RateLimited { .. } => "too many requests; retry later".into(),

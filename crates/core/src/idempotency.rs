@@ -109,3 +109,37 @@ pub async fn save<C: ConnectionTrait>(
         .to_owned();
     conn.execute(&insert).await.map(|_| ())
 }
+
+/// The status a key holds while its first request is still being worked on (a refund
+/// waiting on its gateway): a repeat meanwhile is told to retry, never run twice.
+pub const IN_PROGRESS: u16 = 102;
+
+/// Replaces the stored response of a key claimed with [`IN_PROGRESS`].
+pub async fn complete<C: ConnectionTrait>(
+    conn: &C,
+    scope: &str,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), DbErr> {
+    let update = Query::update()
+        .table(TABLE)
+        .values([
+            ("status_code", i32::from(status).into()),
+            ("response", body.into()),
+        ])
+        .and_where(Expr::col("scope").eq(scope))
+        .and_where(Expr::col("key").eq(key))
+        .to_owned();
+    conn.execute(&update).await.map(|_| ())
+}
+
+/// Frees a claimed key whose request failed before changing anything, so a retry runs.
+pub async fn forget<C: ConnectionTrait>(conn: &C, scope: &str, key: &str) -> Result<(), DbErr> {
+    let delete = Query::delete()
+        .from_table(TABLE)
+        .and_where(Expr::col("scope").eq(scope))
+        .and_where(Expr::col("key").eq(key))
+        .to_owned();
+    conn.execute(&delete).await.map(|_| ())
+}

@@ -11,6 +11,8 @@ pub mod reason {
     pub const ORDER_RELEASED: &str = "order_released";
     /// A paid order was cancelled before shipment: its units went back on the shelf.
     pub const ORDER_RESTOCKED: &str = "order_restocked";
+    /// Refunded units came back and went on the shelf again.
+    pub const RETURN_RESTOCKED: &str = "return_restocked";
     /// Staff counted, received or wrote off stock.
     pub const ADJUSTMENT: &str = "adjustment";
 }

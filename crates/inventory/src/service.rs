@@ -495,6 +495,46 @@ impl Inventory {
         Ok(())
     }
 
+    /// Up to `quantity` units of `variant_id` that `order_id` took off the shelf come back
+    /// (a refund with restock). Only what the order still holds by the ledger is put
+    /// back, so a repeat, or a cancel after it, never counts a unit twice. Answers how
+    /// many units came back.
+    pub async fn restock_units<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        order_id: Uuid,
+        variant_id: Uuid,
+        quantity: i64,
+        actor_id: Option<Uuid>,
+    ) -> AppResult<i64> {
+        let mut left = quantity;
+        for ((variant, location_id), (_, taken)) in Self::held_by_order(conn, order_id).await? {
+            if variant != variant_id || taken <= 0 || left == 0 {
+                continue;
+            }
+            let back = Ord::min(taken, left);
+            let before = net_of(conn, variant_id).await?;
+            note_crossing(conn, variant_id, before, before + back).await?;
+            shift_level(conn, variant_id, location_id, back, 0, None).await?;
+            record(
+                conn,
+                Entry {
+                    variant_id,
+                    location_id,
+                    on_hand_delta: back,
+                    reserved_delta: 0,
+                    reason: reason::RETURN_RESTOCKED,
+                    note: None,
+                    order_id: Some(order_id),
+                    actor_id,
+                },
+            )
+            .await?;
+            left -= back;
+        }
+        Ok(quantity - left)
+    }
+
     /// A variant's levels at every location that holds any.
     pub async fn levels<C: ConnectionTrait>(
         &self,

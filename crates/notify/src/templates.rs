@@ -26,6 +26,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         "cart_recovery.txt",
         include_str!("../templates/cart_recovery.txt"),
     ),
+    (
+        "payment_received.txt",
+        include_str!("../templates/payment_received.txt"),
+    ),
+    (
+        "refund_issued.txt",
+        include_str!("../templates/refund_issued.txt"),
+    ),
 ];
 
 /// The rendered parts of one email.

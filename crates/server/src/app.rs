@@ -153,8 +153,9 @@ pub struct Node {
     worker_task: Option<JoinHandle<()>>,
 }
 
-/// Marks idle carts abandoned and purges old guest carts, on every worker node (each
-/// cart changes by one guarded update, so nodes never double up).
+/// Marks idle carts abandoned, purges old guest carts and expires unpaid orders, on every
+/// worker node (each cart or order changes by one guarded update, so nodes never double
+/// up).
 async fn sweep_carts(checkout: Checkout, every: Duration, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -176,6 +177,14 @@ async fn sweep_carts(checkout: Checkout, every: Duration, shutdown: Cancellation
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "cart sweep failed"),
+        }
+        match checkout
+            .expire_unpaid(chrono::Utc::now().timestamp_millis())
+            .await
+        {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "unpaid orders expired"),
+            Err(err) => tracing::warn!(error = %err, "unpaid order sweep failed"),
         }
     }
 }
@@ -209,12 +218,14 @@ impl Node {
         let catalog = Catalog::new(db.clone(), config.clone());
         let inventory = Inventory::new(db.clone());
         catalog.set_stock_source(Arc::new(inventory.clone()));
+        let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),
             accounts.clone(),
             catalog.clone(),
             inventory.clone(),
+            gateways,
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let state = AppState {

@@ -56,18 +56,23 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
 
 /// Rewrites any error answer the framework or a layer produced on its own (405 from the
 /// method router, 408/503 from the timeout, 413 from the body limit) into problem+json,
-/// keeping its status and headers such as `Allow`.
+/// keeping its status and headers such as `Allow`. HTML pages pass untouched.
 pub async fn problem_safety_net(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_problem = response
+    // A problem already, or an HTML page a handler rendered on purpose (the hosted
+    // payment page's decline); the framework's own errors are plain text.
+    let deliberate = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(b"text/html")
+        });
+    if deliberate {
         return response;
     }
     let (code, detail) = match status {

@@ -3,6 +3,7 @@
 //! migrated template when `EMPORIUM_TEST_DATABASE_URL` is set), and talks HTTP to it.
 
 mod database;
+pub mod gateways;
 pub mod identity;
 mod proxy;
 pub mod rfc6238;

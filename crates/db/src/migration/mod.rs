@@ -10,6 +10,7 @@ mod m20261127_000004_catalog;
 mod m20261127_000005_inventory;
 mod m20261127_000006_checkout;
 mod m20261127_000007_collections;
+mod m20261127_000008_payments;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_inventory::Migration),
             Box::new(m20261127_000006_checkout::Migration),
             Box::new(m20261127_000007_collections::Migration),
+            Box::new(m20261127_000008_payments::Migration),
         ]
     }
 }

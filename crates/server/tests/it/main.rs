@@ -10,5 +10,6 @@ mod foundation;
 mod inventory;
 mod oauth;
 mod outbox;
+mod payments;
 mod search;
 mod support;

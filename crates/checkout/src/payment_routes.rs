@@ -1,0 +1,424 @@
+//! Payment routes: the shopper's payment (its state, the manual provider's hosted test
+//! page, the return from a gateway), gateway webhooks, and for staff an order's payments,
+//! refunds and the gateways' keys.
+
+use axum::Form;
+use axum::body::Bytes;
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use emporium_accounts::{Accounts, Staff, perm};
+use emporium_core::extract::{ClientInfo, Json, parse_json};
+use emporium_core::{AppResult, Money, idempotency};
+use emporium_payments::{ConfirmParams, GatewayBody, GatewayView};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::orders::Actor;
+use crate::payment_flow::{ManualOutcome, RefundBody};
+use crate::state::Checkout;
+use crate::views::*;
+
+type Problem = emporium_core::error::Problem;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AccessQuery {
+    /// The payment's secret, from the checkout response.
+    access: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ReturnQuery {
+    access: String,
+    /// Set when the shopper cancelled on the gateway's page.
+    cancelled: Option<bool>,
+}
+
+/// The hosted test page's card form. The page also asks for expiry and CVC, for
+/// realism; they are not read.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CardForm {
+    pub access: String,
+    pub card_number: String,
+}
+
+/// The hosted test page's authentication step.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AuthenticateForm {
+    pub access: String,
+    /// `approve` or `fail`.
+    pub outcome: String,
+}
+
+/// What a webhook became.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct WebhookReceipt {
+    pub received: bool,
+    /// `applied`, `ignored`, `deferred` or `duplicate`.
+    pub outcome: String,
+}
+
+pub(crate) fn router<S>() -> OpenApiRouter<S>
+where
+    Checkout: FromRef<S>,
+    Accounts: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::new()
+        .routes(routes!(get_payment))
+        .routes(routes!(payment_page, submit_card))
+        .routes(routes!(authenticate))
+        .routes(routes!(confirm_payment))
+        .routes(routes!(return_from_gateway))
+        .routes(routes!(payment_webhook))
+        .routes(routes!(admin_order_payments))
+        .routes(routes!(refund_order))
+        .routes(routes!(list_gateways))
+        .routes(routes!(set_gateway))
+}
+
+/// A payment and where it stands.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments",
+    params(("id" = Uuid, Path), AccessQuery),
+    responses((status = 200, body = PaymentView), (status = 404, body = Problem)))]
+async fn get_payment(
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<AccessQuery>,
+) -> AppResult<axum::Json<PaymentView>> {
+    let payment = checkout.payment_for(id, &q.access).await?;
+    Ok(axum::Json(checkout.payment_view(&payment, None)))
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>body{{font:16px system-ui,sans-serif;max-width:28rem;\
+         margin:3rem auto;padding:0 1rem}}input,button{{font:inherit;padding:.5rem;width:100%;\
+         margin:.25rem 0;box-sizing:border-box}}.note{{color:#555;font-size:.9rem}}</style>\
+         </head><body><h1>{title}</h1>{body}</body></html>"
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+}
+
+fn card_form(id: Uuid, access: &str, amount: &Money, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p role=\"alert\"><strong>{e}</strong></p>"))
+        .unwrap_or_default();
+    format!(
+        "<p>Amount due: <strong>{amount}</strong></p>{error}\
+         <form method=\"post\" action=\"/api/v1/payments/{id}/pay\">\
+         <input type=\"hidden\" name=\"access\" value=\"{access}\">\
+         <label>Card number<input name=\"card_number\" inputmode=\"numeric\" autocomplete=\"off\" required></label>\
+         <label>Expiry<input name=\"expiry\" placeholder=\"12/34\"></label>\
+         <label>CVC<input name=\"cvc\" inputmode=\"numeric\"></label>\
+         <button type=\"submit\">Pay {amount}</button></form>\
+         <p class=\"note\">Test payments only. 4242 4242 4242 4242 succeeds; \
+         4000 0000 0000 0002 is declined; 4000 0000 0000 9995 has insufficient funds; \
+         4000 0027 6000 3184 asks for authentication first.</p>"
+    )
+}
+
+/// The manual provider's hosted test page (other providers: a redirect to the gateway's
+/// own page when it has one).
+#[utoipa::path(get, path = "/api/v1/payments/{id}/pay", tag = "payments",
+    params(("id" = Uuid, Path), AccessQuery),
+    responses((status = 200, description = "HTML page"), (status = 303, description = "To the gateway's page"), (status = 404, body = Problem)))]
+async fn payment_page(
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<AccessQuery>,
+) -> AppResult<Response> {
+    let payment = checkout.payment_for(id, &q.access).await?;
+    let view = checkout.payment_view(&payment, None);
+    if payment.provider != "manual" {
+        return match view.redirect_url {
+            Some(url) => Ok(Redirect::to(&url).into_response()),
+            None => Err(emporium_core::AppError::not_found(
+                "this payment is made with the gateway's script in the storefront",
+            )),
+        };
+    }
+    Ok(match payment.status.as_str() {
+        "succeeded" => page(
+            StatusCode::OK,
+            "Paid",
+            "<p>This payment is complete. Thank you.</p>",
+        ),
+        "authenticating" => page(
+            StatusCode::OK,
+            "Confirm it is you",
+            &authenticate_form(id, &q.access),
+        ),
+        "requires_action" | "failed" => page(
+            StatusCode::OK,
+            "Pay for your order",
+            &card_form(id, &q.access, &view.amount, payment.failure.as_deref()),
+        ),
+        _ => page(
+            StatusCode::CONFLICT,
+            "Payment closed",
+            "<p>This order can no longer be paid.</p>",
+        ),
+    })
+}
+
+fn authenticate_form(id: Uuid, access: &str) -> String {
+    format!(
+        "<p>Your bank asks you to confirm this payment.</p>\
+         <form method=\"post\" action=\"/api/v1/payments/{id}/authenticate\">\
+         <input type=\"hidden\" name=\"access\" value=\"{access}\">\
+         <button name=\"outcome\" value=\"approve\">Complete authentication</button>\
+         <button name=\"outcome\" value=\"fail\">Fail authentication</button></form>"
+    )
+}
+
+fn outcome_page(
+    checkout: &Checkout,
+    outcome: ManualOutcome,
+    id: Uuid,
+    access: &str,
+    payment: &emporium_db::entity::payments::Model,
+) -> Response {
+    let view = checkout.payment_view(payment, None);
+    match outcome {
+        ManualOutcome::Paid => page(
+            StatusCode::OK,
+            "Paid",
+            &format!("<p>{} paid. Thank you.</p>", view.captured),
+        ),
+        ManualOutcome::Declined(reason) => page(
+            StatusCode::PAYMENT_REQUIRED,
+            "Payment declined",
+            &card_form(
+                id,
+                access,
+                &view.amount,
+                Some(&format!(
+                    "The card was declined ({reason}). Try another card."
+                )),
+            ),
+        ),
+        ManualOutcome::Authenticate => page(
+            StatusCode::OK,
+            "Confirm it is you",
+            &authenticate_form(id, access),
+        ),
+    }
+}
+
+/// The test page's card form: a test card number decides success, decline or an extra
+/// authentication step. Any other number is refused (422) and never stored.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/pay", tag = "payments",
+    params(("id" = Uuid, Path)),
+    request_body(content = CardForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Paid, or the authentication step"), (status = 402, description = "Declined"),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn submit_card(
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+    Form(form): Form<CardForm>,
+) -> AppResult<Response> {
+    let (outcome, payment) = checkout
+        .pay_manual(id, &form.access, &form.card_number)
+        .await?;
+    Ok(outcome_page(&checkout, outcome, id, &form.access, &payment))
+}
+
+/// The test page's authentication step.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/authenticate", tag = "payments",
+    params(("id" = Uuid, Path)),
+    request_body(content = AuthenticateForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Paid"), (status = 402, description = "Failed"),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn authenticate(
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+    Form(form): Form<AuthenticateForm>,
+) -> AppResult<Response> {
+    let approve = match form.outcome.as_str() {
+        "approve" => true,
+        "fail" => false,
+        _ => {
+            return Err(emporium_core::AppError::invalid(
+                "outcome",
+                "must be approve or fail",
+            ));
+        }
+    };
+    let (outcome, payment) = checkout
+        .authenticate_manual(id, &form.access, approve)
+        .await?;
+    Ok(outcome_page(&checkout, outcome, id, &form.access, &payment))
+}
+
+/// The shopper is back from the gateway: the server asks the gateway how the payment
+/// stands (Razorpay: with the ids Checkout signed) and settles it.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "payments",
+    params(("id" = Uuid, Path), AccessQuery),
+    request_body(content = ConfirmParams, description = "Optional; Razorpay Checkout's signed ids"),
+    responses((status = 200, body = PaymentView), (status = 404, body = Problem),
+        (status = 502, body = Problem), (status = 503, body = Problem)))]
+async fn confirm_payment(
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<AccessQuery>,
+    body: Bytes,
+) -> AppResult<axum::Json<PaymentView>> {
+    let params: ConfirmParams = if body.iter().all(u8::is_ascii_whitespace) {
+        ConfirmParams::default()
+    } else {
+        parse_json(&body)?
+    };
+    let payment = checkout.confirm_payment(id, &q.access, &params).await?;
+    Ok(axum::Json(checkout.payment_view(&payment, None)))
+}
+
+/// Where a gateway's page sends the shopper back (PayPal's return and cancel URLs): the
+/// payment is checked with the gateway, then the shopper goes on to the shop's page
+/// (`[payments] return_url`), or gets the payment as JSON.
+#[utoipa::path(get, path = "/api/v1/payments/{id}/return", tag = "payments",
+    params(("id" = Uuid, Path), ReturnQuery),
+    responses((status = 200, body = PaymentView), (status = 303, description = "To the shop's page"),
+        (status = 404, body = Problem)))]
+async fn return_from_gateway(
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+    Query(q): Query<ReturnQuery>,
+) -> AppResult<Response> {
+    let payment = if q.cancelled.unwrap_or(false) {
+        checkout.payment_for(id, &q.access).await?
+    } else {
+        checkout
+            .confirm_payment(id, &q.access, &ConfirmParams::default())
+            .await?
+    };
+    if let Some(url) = &checkout.config.payments.return_url {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        return Ok(Redirect::to(&format!(
+            "{url}{sep}order_id={}&status={}",
+            payment.order_id, payment.status
+        ))
+        .into_response());
+    }
+    Ok(axum::Json(checkout.payment_view(&payment, None)).into_response())
+}
+
+/// A gateway's event (`stripe`, `paypal`, `razorpay`): the signature is checked (a bad
+/// one is 400), the event is recorded once by its id, then applied. Replays, events for
+/// unknown orders and refunds ahead of their payment are acknowledged with 200.
+#[utoipa::path(post, path = "/api/v1/webhooks/payments/{provider}", tag = "payments",
+    params(("provider" = String, Path)),
+    request_body(content = String, description = "The gateway's event, exactly as sent", content_type = "application/json"),
+    responses((status = 200, body = WebhookReceipt), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn payment_webhook(
+    State(checkout): State<Checkout>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<axum::Json<WebhookReceipt>> {
+    let outcome = checkout.handle_webhook(&provider, &headers, &body).await?;
+    Ok(axum::Json(WebhookReceipt {
+        received: true,
+        outcome: outcome.into(),
+    }))
+}
+
+/// An order's payments and refunds.
+#[utoipa::path(get, path = "/api/v1/admin/orders/{id}/payments", tag = "payments",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderPaymentsView), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn admin_order_payments(
+    _staff: Staff<perm::OrdersRead>,
+    State(checkout): State<Checkout>,
+    Path(id): Path<Uuid>,
+) -> AppResult<axum::Json<OrderPaymentsView>> {
+    Ok(axum::Json(checkout.order_payments(id).await?))
+}
+
+/// Refunds all or part of an order's captured payment through its gateway: by amount, or
+/// by lines (their value), or everything left. Never more than was captured (409);
+/// optionally restocks the refunded units; emails the customer. Needs `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refunds", tag = "payments",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Unique per refund")),
+    request_body = RefundBody,
+    responses((status = 201, body = RefundView), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)),
+    security(("bearer" = [])))]
+async fn refund_order(
+    staff: Staff<perm::OrdersRefund>,
+    State(checkout): State<Checkout>,
+    client: ClientInfo,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(value): Json<serde_json::Value>,
+) -> AppResult<Response> {
+    let key = idempotency::key_from(&headers)?;
+    let canonical = value.to_string();
+    let hash = idempotency::request_hash(canonical.as_bytes());
+    let body: RefundBody = parse_json(canonical.as_bytes())?;
+    let actor = Actor {
+        user_id: Some(staff.user_id),
+        staff: true,
+        ip: client.ip,
+    };
+    let replay = checkout.refund(id, body, &actor, &key, &hash).await?;
+    Ok((
+        StatusCode::from_u16(replay.status).unwrap_or(StatusCode::CREATED),
+        [(header::CONTENT_TYPE, "application/json")],
+        replay.body,
+    )
+        .into_response())
+}
+
+/// Every payment provider, enabled or not, with where its keys come from. Secrets are
+/// never shown, only which are set.
+#[utoipa::path(get, path = "/api/v1/admin/payment-gateways", tag = "payments",
+    responses((status = 200, body = [GatewayView]), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_gateways(
+    _staff: Staff<perm::SettingsManage>,
+    State(checkout): State<Checkout>,
+) -> AppResult<axum::Json<Vec<GatewayView>>> {
+    Ok(axum::Json(checkout.gateways.list().await?))
+}
+
+/// Stores a gateway's keys, sealed with the master key (AES-256-GCM); they win over the
+/// environment's. A secret left out keeps its stored value.
+#[utoipa::path(put, path = "/api/v1/admin/payment-gateways/{provider}", tag = "payments",
+    params(("provider" = String, Path)), request_body = GatewayBody,
+    responses((status = 200, body = GatewayView), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn set_gateway(
+    staff: Staff<perm::SettingsManage>,
+    State(checkout): State<Checkout>,
+    client: ClientInfo,
+    Path(provider): Path<String>,
+    Json(body): Json<GatewayBody>,
+) -> AppResult<axum::Json<GatewayView>> {
+    let enabled = body.enabled;
+    let view = checkout
+        .gateways
+        .set(&provider, body, Some(staff.user_id))
+        .await?;
+    emporium_core::audit::record(
+        checkout.db.writer(),
+        emporium_core::audit::AuditEntry {
+            actor: Some(staff.user_id),
+            action: "admin.payment_gateway.set",
+            target_type: Some("payment_gateway"),
+            target_id: Some(provider.clone()),
+            ip: client.ip,
+            detail: serde_json::json!({"enabled": enabled, "secrets_set": view.secrets_set}),
+        },
+    )
+    .await?;
+    Ok(axum::Json(view))
+}
