@@ -1257,3 +1257,124 @@ async fn staff_marking_a_manual_order_paid_lets_it_be_refunded() {
         .expect("sent");
     assert_eq!(denied.status(), 403);
 }
+
+#[tokio::test]
+async fn many_deliveries_of_one_payment_pay_the_order_exactly_once() {
+    let stripe = FakeStripe::start_stripe().await;
+    let app = stripe_app(&stripe).await;
+    let admin = app.admin().await;
+    let bought = buy(&app, &admin, "stripe").await;
+    let intent = stripe.succeed(bought.payment["provider_ref"].as_str().expect("intent"));
+    let now = chrono::Utc::now().timestamp();
+    // Stripe may send the same news as several events, and the shopper's return races
+    // them: 12 events (each sent twice) and 6 confirmations at once.
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let body = stripe_event(
+            &format!("evt_race_{}", i / 2),
+            "payment_intent.succeeded",
+            intent.clone(),
+        );
+        let header = stripe_signature(&body, now, &[STRIPE_WEBHOOK_SECRET]);
+        let request = app
+            .request(Method::POST, "/api/v1/webhooks/payments/stripe")
+            .header("stripe-signature", header)
+            .body(body);
+        tasks.push(tokio::spawn(async move {
+            request.send().await.expect("sent").status().as_u16()
+        }));
+    }
+    for _ in 0..6 {
+        let request = app.request(
+            Method::POST,
+            &format!(
+                "/api/v1/payments/{}/confirm?access={}",
+                bought.payment_id(),
+                bought.access()
+            ),
+        );
+        tasks.push(tokio::spawn(async move {
+            request.send().await.expect("sent").status().as_u16()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("joined"), 200);
+    }
+    let order = order_of(&app, &bought).await;
+    assert_eq!(order["status"], "paid");
+    assert_eq!(events_to(&order, "paid"), 1);
+    assert_eq!(level(&app, &admin, &bought.variant).await, (8, 0));
+    app.drain_outbox().await;
+    let receipts = app
+        .smtp
+        .mails_to("payer@example.com")
+        .into_iter()
+        .filter(|m| m.subject().starts_with("Payment received"))
+        .count();
+    assert_eq!(receipts, 1);
+}
+
+#[tokio::test]
+async fn a_payment_after_cancellation_is_flagged_and_can_be_refunded() {
+    let stripe = FakeStripe::start_stripe().await;
+    let app = stripe_app(&stripe).await;
+    let admin = app.admin().await;
+    let bought = buy(&app, &admin, "stripe").await;
+    let cancelled = app
+        .request(
+            Method::POST,
+            &format!(
+                "/api/v1/orders/{}/cancel?token={}",
+                bought.order_id(),
+                bought.token
+            ),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(payment_of(&app, &bought).await["status"], "cancelled");
+    assert_eq!(level(&app, &admin, &bought.variant).await, (10, 0));
+
+    // The shopper's card went through at Stripe all the same.
+    let intent = stripe.succeed(bought.payment["provider_ref"].as_str().expect("intent"));
+    let body = stripe_event("evt_late", "payment_intent.succeeded", intent);
+    let now = chrono::Utc::now().timestamp();
+    json_of(
+        stripe_webhook(&app, &body, now, &[STRIPE_WEBHOOK_SECRET]).await,
+        200,
+    )
+    .await;
+    let payment = payment_of(&app, &bought).await;
+    assert_eq!(payment["status"], "succeeded");
+    assert!(
+        payment["failure"]
+            .as_str()
+            .expect("flag")
+            .contains("refund it"),
+        "{payment}"
+    );
+    // The order stays cancelled and its stock stays on the shelf.
+    assert_eq!(order_of(&app, &bought).await["status"], "cancelled");
+    assert_eq!(level(&app, &admin, &bought.variant).await, (10, 0));
+
+    let refunded = json_of(
+        refund(
+            &app,
+            &admin,
+            bought.order_id(),
+            "late",
+            json!({"reason": "paid after cancelling"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(refunded["amount"]["amount"], TOTAL);
+    assert_eq!(order_of(&app, &bought).await["status"], "cancelled");
+    assert_eq!(
+        level(&app, &admin, &bought.variant).await,
+        (10, 0),
+        "nothing restocked twice"
+    );
+}
