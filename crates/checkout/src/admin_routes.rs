@@ -34,6 +34,8 @@ struct AdminOrderQuery {
     /// Minor units.
     total_min: Option<i64>,
     total_max: Option<i64>,
+    /// Only orders with lines sold beyond stock (`true`) or without (`false`).
+    backordered: Option<bool>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -103,6 +105,7 @@ async fn admin_list_orders(
         created_to: time("created_to", q.created_to)?,
         total_min: q.total_min,
         total_max: q.total_max,
+        backordered: q.backordered,
     };
     let cursor = parse_cursor(q.cursor.as_deref())?;
     Ok(axum::Json(

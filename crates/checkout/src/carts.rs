@@ -68,6 +68,8 @@ fn new_cart(
         shipping_address: Set(None),
         billing_address: Set(None),
         shipping_option: Set(None),
+        shipping_quote: Set(None),
+        shipping_quote_key: Set(None),
         status: Set(cart_status::ACTIVE.into()),
         order_id: Set(None),
         recovery_hash: Set(None),

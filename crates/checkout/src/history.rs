@@ -44,6 +44,8 @@ pub struct OrderFilter {
     pub created_to: Option<DateTime<Utc>>,
     pub total_min: Option<i64>,
     pub total_max: Option<i64>,
+    /// Only orders with (or without) lines sold beyond stock.
+    pub backordered: Option<bool>,
 }
 
 fn summary(o: orders::Model, default: Currency) -> OrderSummaryView {
@@ -55,6 +57,7 @@ fn summary(o: orders::Model, default: Currency) -> OrderSummaryView {
         email: o.email,
         customer_id: o.customer_id,
         total: Money::new(o.total, currency),
+        backordered: o.backordered,
         created_at: o.created_at,
     }
 }
@@ -141,6 +144,9 @@ impl Checkout {
         }
         if let Some(max) = filter.total_max {
             c = c.add(orders::Column::Total.lte(max));
+        }
+        if let Some(backordered) = filter.backordered {
+            c = c.add(orders::Column::Backordered.eq(backordered));
         }
         self.page(c, cursor, limit).await
     }

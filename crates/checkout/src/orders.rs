@@ -264,6 +264,7 @@ impl Checkout {
             access_hash: Set(token_hash(&order_token)),
             carrier: Set(None),
             tracking_number: Set(None),
+            backordered: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -316,7 +317,12 @@ impl Checkout {
         // here to commit, so everything that can happen before it does.
         let reservations = match self
             .inventory
-            .reserve(&txn, order_id, &priced.wants())
+            .reserve(
+                &txn,
+                order_id,
+                &priced.wants(),
+                Some(body.shipping_address.country.as_str()),
+            )
             .await?
         {
             Ok(reservations) => reservations,
@@ -351,6 +357,13 @@ impl Checkout {
                 row.backordered = r.backordered as i32;
             }
         }
+        let order = if reservations.iter().any(|r| r.backordered > 0) {
+            let mut flagged: orders::ActiveModel = order.into();
+            flagged.backordered = Set(true);
+            flagged.update(&txn).await?
+        } else {
+            order
+        };
         order_lines::Entity::insert_many(
             line_rows
                 .iter()
@@ -640,6 +653,7 @@ impl Checkout {
             billing_address: address(&order.billing_address)?,
             shipping_option: order.shipping_option,
             payment_provider: order.payment_provider,
+            backordered: order.backordered,
             carrier: order.carrier,
             tracking_number: order.tracking_number,
             events,

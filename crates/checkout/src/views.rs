@@ -128,6 +128,8 @@ pub struct OrderView {
     pub billing_address: Address,
     pub shipping_option: Option<String>,
     pub payment_provider: String,
+    /// Some line was sold beyond stock (see each line's `backordered`).
+    pub backordered: bool,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub events: Vec<OrderEventView>,
@@ -144,6 +146,8 @@ pub struct OrderSummaryView {
     pub email: String,
     pub customer_id: Option<Uuid>,
     pub total: Money,
+    /// Some line was sold beyond stock and ships when restocked.
+    pub backordered: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -57,6 +57,86 @@ pub struct Config {
     pub checkout: CheckoutConfig,
     pub search: SearchConfig,
     pub payments: PaymentsConfig,
+    pub inventory: InventoryConfig,
+    pub shipping: ShippingConfig,
+}
+
+/// Stock rules that apply to every variant unless it sets its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InventoryConfig {
+    /// Staff who asked for alerts are emailed when a variant's available stock falls to
+    /// this or below (once per crossing). A variant's own threshold wins.
+    pub low_stock_threshold: i64,
+}
+
+impl Default for InventoryConfig {
+    fn default() -> Self {
+        Self {
+            low_stock_threshold: 5,
+        }
+    }
+}
+
+/// Carrier rates and tracking. Each carrier is enabled by its keys (environment only:
+/// `EMPORIUM_SHIPPING__UPS_CLIENT_SECRET` and so on).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShippingConfig {
+    /// How long a carrier may take to quote before the table rate is used instead.
+    pub carrier_timeout_ms: u64,
+    /// How long a carrier's quote is reused for the same cart and address.
+    pub quote_ttl_secs: u64,
+    /// Where parcels leave from (carriers price by origin).
+    pub origin_country: String,
+    pub origin_postal_code: String,
+    pub origin_city: String,
+    /// The weight of a line whose variant has none set.
+    pub default_weight_grams: i64,
+    pub ups_client_id: Option<String>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub ups_client_secret: Option<SecretString>,
+    pub ups_account_number: Option<String>,
+    pub ups_api_base: String,
+    pub fedex_client_id: Option<String>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub fedex_client_secret: Option<SecretString>,
+    pub fedex_account_number: Option<String>,
+    pub fedex_api_base: String,
+    pub dhl_username: Option<String>,
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub dhl_password: Option<SecretString>,
+    pub dhl_account_number: Option<String>,
+    pub dhl_api_base: String,
+    /// HMAC-SHA256 key of tracking webhooks (`X-Emporium-Signature`, hex of the body).
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub tracking_webhook_secret: Option<SecretString>,
+}
+
+impl Default for ShippingConfig {
+    fn default() -> Self {
+        Self {
+            carrier_timeout_ms: 3000,
+            quote_ttl_secs: 300,
+            origin_country: "US".into(),
+            origin_postal_code: "94105".into(),
+            origin_city: "San Francisco".into(),
+            default_weight_grams: 500,
+            ups_client_id: None,
+            ups_client_secret: None,
+            ups_account_number: None,
+            ups_api_base: "https://onlinetools.ups.com".into(),
+            fedex_client_id: None,
+            fedex_client_secret: None,
+            fedex_account_number: None,
+            fedex_api_base: "https://apis.fedex.com".into(),
+            dhl_username: None,
+            dhl_password: None,
+            dhl_account_number: None,
+            dhl_api_base: "https://express.api.dhl.com".into(),
+            tracking_webhook_secret: None,
+        }
+    }
 }
 
 /// Payment gateways and the life of an unpaid order. Each gateway is enabled by its keys
@@ -229,6 +309,8 @@ impl Default for Config {
             checkout: CheckoutConfig::default(),
             search: SearchConfig::default(),
             payments: PaymentsConfig::default(),
+            inventory: InventoryConfig::default(),
+            shipping: ShippingConfig::default(),
         }
     }
 }

@@ -193,7 +193,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             emporium_server::migrate(&db).await?;
             let config = std::sync::Arc::new(config);
             let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
-            let inventory = emporium_inventory::Inventory::new(db.clone());
+            let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
             let search = emporium_search::Search::open(&config, db.clone(), catalog, inventory)?;
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(

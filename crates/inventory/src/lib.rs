@@ -1,8 +1,10 @@
 //! Inventory: stock per variant and location (on hand, reserved, available), the ledger
 //! row behind every change, and each variant's backorder policy. Checkout reserves stock
 //! inside its own order transaction with one conditional update per level, so two buyers
-//! can never take the last unit twice.
+//! can never take the last unit twice. Locations ship to the countries they list; staff
+//! hear when stock runs low, shoppers when a variant is back.
 
+mod alerts;
 pub mod model;
 mod routes;
 mod service;

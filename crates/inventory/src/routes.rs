@@ -1,5 +1,6 @@
-//! Admin routes of inventory: levels per location, adjustments with reasons, backorder
-//! policy, and the ledger.
+//! Routes of inventory: levels per location, adjustments with reasons, backorder policy,
+//! restock dates, the ledger, low-stock alerts and report, stock locations; and for
+//! shoppers, back-in-stock requests.
 
 use axum::extract::{FromRef, Path, Query, State};
 use emporium_accounts::{Staff, perm};
@@ -12,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::alerts::{LocationBody, LocationView, LowStockView, NotifyBody, NotifyView};
 use crate::model;
 use crate::state::Inventory;
 
@@ -37,6 +39,34 @@ pub struct StockView {
     pub allow_backorder: bool,
     pub backorder_limit: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// When more is expected, and how many units are on their way.
+    pub restock_expected_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub incoming: i64,
+}
+
+/// `PUT /admin/inventory/{variant_id}/restock`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestockBody {
+    /// RFC 3339; `null` when nothing is expected.
+    pub expected_at: Option<String>,
+    #[serde(default)]
+    pub incoming: i64,
+}
+
+/// `PUT /admin/inventory/alerts`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsBody {
+    /// Whether the signed-in staff member gets low-stock emails.
+    pub subscribed: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct LowStockQuery {
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u64>,
 }
 
 /// A change to on-hand stock.
@@ -94,6 +124,12 @@ where
         .routes(routes!(create_adjustment))
         .routes(routes!(set_policy))
         .routes(routes!(list_ledger))
+        .routes(routes!(set_restock))
+        .routes(routes!(low_stock))
+        .routes(routes!(set_alerts))
+        .routes(routes!(list_locations, create_location))
+        .routes(routes!(update_location))
+        .routes(routes!(request_back_in_stock))
 }
 
 async fn stock_view(inventory: &Inventory, variant_id: Uuid) -> AppResult<StockView> {
@@ -122,6 +158,8 @@ async fn stock_view(inventory: &Inventory, variant_id: Uuid) -> AppResult<StockV
         allow_backorder: policy.as_ref().is_some_and(|p| p.allow_backorder),
         backorder_limit: policy.as_ref().and_then(|p| p.backorder_limit),
         low_stock_threshold: policy.as_ref().and_then(|p| p.low_stock_threshold),
+        restock_expected_at: policy.as_ref().and_then(|p| p.restock_expected_at),
+        incoming: policy.as_ref().map(|p| p.incoming).unwrap_or(0),
     })
 }
 
@@ -262,4 +300,122 @@ async fn list_ledger(
         None
     };
     Ok(axum::Json(LedgerPageView { data, next_cursor }))
+}
+
+/// Says when more of a variant is expected and how much (shown to shoppers who ask to be
+/// told when it is back).
+#[utoipa::path(put, path = "/api/v1/admin/inventory/{variant_id}/restock", tag = "inventory",
+    params(("variant_id" = Uuid, Path)), request_body = RestockBody,
+    responses((status = 200, body = StockView), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn set_restock(
+    _staff: Staff<perm::InventoryWrite>,
+    State(inventory): State<Inventory>,
+    Path(variant_id): Path<Uuid>,
+    Json(body): Json<RestockBody>,
+) -> AppResult<axum::Json<StockView>> {
+    let expected_at = match body.expected_at.as_deref() {
+        None => None,
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| AppError::invalid("expected_at", "must be an RFC 3339 time"))?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
+    if !(0..=1_000_000_000).contains(&body.incoming) {
+        return Err(AppError::invalid("incoming", "must be 0 to 10^9"));
+    }
+    inventory
+        .set_restock(variant_id, expected_at, body.incoming)
+        .await?;
+    Ok(axum::Json(stock_view(&inventory, variant_id).await?))
+}
+
+/// Variants at or under their low-stock threshold (their own, else the store's), lowest
+/// first, with what is on its way.
+#[utoipa::path(get, path = "/api/v1/admin/inventory/low-stock", tag = "inventory",
+    params(LowStockQuery),
+    responses((status = 200, body = [LowStockView]), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn low_stock(
+    _staff: Staff<perm::ProductsRead>,
+    State(inventory): State<Inventory>,
+    Query(q): Query<LowStockQuery>,
+) -> AppResult<axum::Json<Vec<LowStockView>>> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(axum::Json(inventory.low_stock(limit).await?))
+}
+
+/// Starts or stops low-stock emails to the signed-in staff member.
+#[utoipa::path(put, path = "/api/v1/admin/inventory/alerts", tag = "inventory",
+    request_body = AlertsBody,
+    responses((status = 200, body = AlertsBody), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn set_alerts(
+    staff: Staff<perm::InventoryWrite>,
+    State(inventory): State<Inventory>,
+    Json(body): Json<AlertsBody>,
+) -> AppResult<axum::Json<AlertsBody>> {
+    inventory
+        .set_alert_subscription(staff.user_id, body.subscribed)
+        .await?;
+    Ok(axum::Json(body))
+}
+
+/// Stock locations in the order checkout takes from them.
+#[utoipa::path(get, path = "/api/v1/admin/stock-locations", tag = "inventory",
+    responses((status = 200, body = [LocationView]), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_locations(
+    _staff: Staff<perm::ProductsRead>,
+    State(inventory): State<Inventory>,
+) -> AppResult<axum::Json<Vec<LocationView>>> {
+    Ok(axum::Json(inventory.list_locations().await?))
+}
+
+/// A new stock location (a warehouse, a store) with the countries it ships to.
+#[utoipa::path(post, path = "/api/v1/admin/stock-locations", tag = "inventory",
+    request_body = LocationBody,
+    responses((status = 201, body = LocationView), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_location(
+    _staff: Staff<perm::InventoryWrite>,
+    State(inventory): State<Inventory>,
+    Json(body): Json<LocationBody>,
+) -> AppResult<(axum::http::StatusCode, axum::Json<LocationView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(inventory.save_location(None, body).await?),
+    ))
+}
+
+/// Changes a stock location (name, priority, countries it ships to).
+#[utoipa::path(patch, path = "/api/v1/admin/stock-locations/{id}", tag = "inventory",
+    params(("id" = Uuid, Path)), request_body = LocationBody,
+    responses((status = 200, body = LocationView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_location(
+    _staff: Staff<perm::InventoryWrite>,
+    State(inventory): State<Inventory>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<LocationBody>,
+) -> AppResult<axum::Json<LocationView>> {
+    Ok(axum::Json(inventory.save_location(Some(id), body).await?))
+}
+
+/// Asks for one email when a sold-out variant is back in stock. Asking again is the same
+/// request; a variant in stock now is 409.
+#[utoipa::path(post, path = "/api/v1/stock-notifications", tag = "inventory",
+    request_body = NotifyBody,
+    responses((status = 201, body = NotifyView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn request_back_in_stock(
+    State(inventory): State<Inventory>,
+    Json(body): Json<NotifyBody>,
+) -> AppResult<(axum::http::StatusCode, axum::Json<NotifyView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(inventory.request_back_in_stock(body).await?),
+    ))
 }

@@ -40,7 +40,9 @@ pub struct Shortage {
 }
 
 /// Locations in the order stock is taken from.
-async fn locations<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<stock_locations::Model>> {
+pub(crate) async fn locations<C: ConnectionTrait>(
+    conn: &C,
+) -> AppResult<Vec<stock_locations::Model>> {
     Ok(stock_locations::Entity::find()
         .order_by_asc(stock_locations::Column::Priority)
         .order_by_asc(stock_locations::Column::Id)
@@ -48,7 +50,17 @@ async fn locations<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<stock_location
         .await?)
 }
 
-/// A variant's levels in location priority order.
+/// Whether a location ships to `country` (one with no list ships anywhere).
+pub(crate) fn ships_to(location: &stock_locations::Model, country: Option<&str>) -> bool {
+    let countries: Vec<String> = serde_json::from_str(&location.countries).unwrap_or_default();
+    match country {
+        _ if countries.is_empty() => true,
+        Some(c) => countries.iter().any(|x| x.eq_ignore_ascii_case(c)),
+        None => false,
+    }
+}
+
+/// A variant's levels at the `order` locations, in that order.
 async fn levels_in_order<C: ConnectionTrait>(
     conn: &C,
     variant_id: Uuid,
@@ -59,6 +71,8 @@ async fn levels_in_order<C: ConnectionTrait>(
         .all(conn)
         .await?;
     let rank: HashMap<Uuid, usize> = order.iter().enumerate().map(|(i, l)| (l.id, i)).collect();
+    // Only the locations asked for (those that ship to the address).
+    rows.retain(|r| rank.contains_key(&r.location_id));
     rows.sort_by_key(|r| rank.get(&r.location_id).copied().unwrap_or(usize::MAX));
     Ok(rows)
 }
@@ -154,7 +168,7 @@ async fn record<C: ConnectionTrait>(conn: &C, e: Entry<'_>) -> AppResult<()> {
 }
 
 /// On hand minus reserved over all of a variant's levels.
-async fn net_of<C: ConnectionTrait>(conn: &C, variant_id: Uuid) -> AppResult<i64> {
+pub(crate) async fn net_of<C: ConnectionTrait>(conn: &C, variant_id: Uuid) -> AppResult<i64> {
     Ok(stock_levels::Entity::find()
         .filter(stock_levels::Column::VariantId.eq(variant_id))
         .all(conn)
@@ -162,20 +176,6 @@ async fn net_of<C: ConnectionTrait>(conn: &C, variant_id: Uuid) -> AppResult<i64
         .iter()
         .map(|l| l.on_hand - l.reserved)
         .sum())
-}
-
-/// Tells the catalog when a variant sells out or comes back in stock (not on every unit,
-/// so node caches are not flushed by each sale), for search's in-stock flag.
-async fn note_crossing<C: ConnectionTrait>(
-    conn: &C,
-    variant_id: Uuid,
-    before: i64,
-    after: i64,
-) -> AppResult<()> {
-    if (before > 0) != (after > 0) {
-        emporium_catalog::record_variant_change(conn, variant_id).await?;
-    }
-    Ok(())
 }
 
 /// Reads a level again (after a guarded update lost a race).
@@ -228,28 +228,34 @@ impl Inventory {
     }
 
     /// Reserves every want for `order_id` inside `conn` (the order's transaction), taking
-    /// from locations in priority order, in variant-id order so that concurrent checkouts
-    /// lock rows in the same order and never deadlock. On any shortage it returns them all
-    /// and the caller rolls back, which undoes the reservations already made.
+    /// from the locations that ship to `ship_to` in priority order, in variant-id order so
+    /// that concurrent checkouts lock rows in the same order and never deadlock. On any
+    /// shortage it returns them all and the caller rolls back, which undoes the
+    /// reservations already made.
     pub async fn reserve<C: ConnectionTrait>(
         &self,
         conn: &C,
         order_id: Uuid,
         wants: &[Want],
+        ship_to: Option<&str>,
     ) -> AppResult<Result<Vec<Reservation>, Vec<Shortage>>> {
         let mut sorted = wants.to_vec();
         sorted.sort_by_key(|w| w.variant_id);
-        let order = locations(conn).await?;
+        let order: Vec<_> = locations(conn)
+            .await?
+            .into_iter()
+            .filter(|l| ships_to(l, ship_to))
+            .collect();
         let mut reserved = Vec::with_capacity(sorted.len());
         let mut shortages = Vec::new();
         for want in sorted {
-            let before = net_of(conn, want.variant_id).await?;
             let (got, in_stock) = self
                 .reserve_from_stock(conn, order_id, want, &order)
                 .await?;
             let missing = want.quantity - got;
             if missing == 0 {
-                note_crossing(conn, want.variant_id, before, before - want.quantity).await?;
+                self.stock_moved(conn, want.variant_id, -want.quantity)
+                    .await?;
                 reserved.push(Reservation {
                     variant_id: want.variant_id,
                     backordered: 0,
@@ -260,7 +266,8 @@ impl Inventory {
                 .reserve_backorder(conn, order_id, want.variant_id, missing, &order)
                 .await?
             {
-                note_crossing(conn, want.variant_id, before, before - want.quantity).await?;
+                self.stock_moved(conn, want.variant_id, -want.quantity)
+                    .await?;
                 reserved.push(Reservation {
                     variant_id: want.variant_id,
                     backordered: missing,
@@ -449,14 +456,6 @@ impl Inventory {
         for ((variant_id, location_id), (reserved, taken)) in
             Self::held_by_order(conn, order_id).await?
         {
-            let before = net_of(conn, variant_id).await?;
-            note_crossing(
-                conn,
-                variant_id,
-                before,
-                before + Ord::max(reserved, 0) + Ord::max(taken, 0),
-            )
-            .await?;
             if reserved > 0 {
                 shift_level(conn, variant_id, location_id, 0, -reserved, None).await?;
                 record(
@@ -491,6 +490,8 @@ impl Inventory {
                 )
                 .await?;
             }
+            self.stock_moved(conn, variant_id, Ord::max(reserved, 0) + Ord::max(taken, 0))
+                .await?;
         }
         Ok(())
     }
@@ -513,9 +514,8 @@ impl Inventory {
                 continue;
             }
             let back = Ord::min(taken, left);
-            let before = net_of(conn, variant_id).await?;
-            note_crossing(conn, variant_id, before, before + back).await?;
             shift_level(conn, variant_id, location_id, back, 0, None).await?;
+            self.stock_moved(conn, variant_id, back).await?;
             record(
                 conn,
                 Entry {
@@ -577,7 +577,6 @@ impl Inventory {
             }
         };
         ensure_level(&txn, variant_id, location_id).await?;
-        let before = net_of(&txn, variant_id).await?;
         let guard = Expr::col(stock_levels::Column::OnHand).add(delta).gte(0);
         if !shift_level(&txn, variant_id, location_id, delta, 0, Some(guard)).await? {
             return Err(AppError::conflict(
@@ -585,7 +584,7 @@ impl Inventory {
                 "the adjustment would take on-hand stock below zero",
             ));
         }
-        note_crossing(&txn, variant_id, before, before + delta).await?;
+        self.stock_moved(&txn, variant_id, delta).await?;
         record(
             &txn,
             Entry {
@@ -633,6 +632,8 @@ impl Inventory {
             allow_backorder: Set(allow_backorder),
             backorder_limit: Set(backorder_limit),
             low_stock_threshold: Set(low_stock_threshold),
+            restock_expected_at: Set(None),
+            incoming: Set(0),
             updated_at: Set(Utc::now()),
         })
         .on_conflict(

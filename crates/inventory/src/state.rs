@@ -1,16 +1,19 @@
 //! The inventory domain's state.
 
+use emporium_core::Config;
 use emporium_db::Db;
+use std::sync::Arc;
 
 /// The inventory domain. Cheap to clone.
 #[derive(Clone)]
 pub struct Inventory {
     pub(crate) db: Db,
+    pub(crate) config: Arc<Config>,
 }
 
 impl Inventory {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, config: Arc<Config>) -> Self {
+        Self { db, config }
     }
 }
 

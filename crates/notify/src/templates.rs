@@ -34,6 +34,11 @@ const BUILT_IN: &[(&str, &str)] = &[
         "refund_issued.txt",
         include_str!("../templates/refund_issued.txt"),
     ),
+    (
+        "back_in_stock.txt",
+        include_str!("../templates/back_in_stock.txt"),
+    ),
+    ("low_stock.txt", include_str!("../templates/low_stock.txt")),
 ];
 
 /// The rendered parts of one email.

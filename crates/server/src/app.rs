@@ -216,7 +216,7 @@ impl Node {
         let mut jobs = options.jobs;
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
         let catalog = Catalog::new(db.clone(), config.clone());
-        let inventory = Inventory::new(db.clone());
+        let inventory = Inventory::new(db.clone(), config.clone());
         catalog.set_stock_source(Arc::new(inventory.clone()));
         let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;
         let checkout = Checkout::new(

@@ -15,6 +15,9 @@ pub struct Model {
     pub shipping_address: Option<String>,
     pub billing_address: Option<String>,
     pub shipping_option: Option<String>,
+    /// A carrier's quote for the chosen option, and what it was quoted for.
+    pub shipping_quote: Option<i64>,
+    pub shipping_quote_key: Option<String>,
     pub status: String,
     pub order_id: Option<Uuid>,
     pub recovery_hash: Option<String>,

@@ -27,6 +27,8 @@ pub struct Model {
     pub access_hash: String,
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
+    /// Some line was ordered beyond stock.
+    pub backordered: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,8 @@ pub struct Model {
     pub code: String,
     pub name: String,
     pub priority: i32,
+    /// JSON list of ISO country codes it ships to; empty ships anywhere.
+    pub countries: String,
     pub created_at: DateTimeUtc,
 }
 

@@ -10,6 +10,9 @@ pub struct Model {
     pub allow_backorder: bool,
     pub backorder_limit: Option<i64>,
     pub low_stock_threshold: Option<i64>,
+    /// When more is expected, and how much is on its way.
+    pub restock_expected_at: Option<DateTimeUtc>,
+    pub incoming: i64,
     pub updated_at: DateTimeUtc,
 }
 

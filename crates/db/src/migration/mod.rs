@@ -11,6 +11,7 @@ mod m20261127_000005_inventory;
 mod m20261127_000006_checkout;
 mod m20261127_000007_collections;
 mod m20261127_000008_payments;
+mod m20261127_000009_shipping;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_checkout::Migration),
             Box::new(m20261127_000007_collections::Migration),
             Box::new(m20261127_000008_payments::Migration),
+            Box::new(m20261127_000009_shipping::Migration),
         ]
     }
 }

@@ -12,4 +12,5 @@ mod oauth;
 mod outbox;
 mod payments;
 mod search;
+mod stock;
 mod support;
