@@ -3,6 +3,7 @@
 //! with their state machine and history; paying for them through the gateways, with
 //! webhooks, refunds and the expiry of unpaid orders.
 
+mod address_book;
 mod admin_routes;
 mod carts;
 mod history;

@@ -184,7 +184,13 @@ impl Address {
     /// Checks the address for its country and normalises it (trimmed, upper-case
     /// country and postal code). Field errors are named under `prefix`.
     pub fn check(mut self, prefix: &str, errors: &mut Vec<FieldError>) -> Self {
-        let f = |name: &str| format!("{prefix}.{name}");
+        let f = |name: &str| {
+            if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
         self.country = self.country.trim().to_ascii_uppercase();
         let country_ok = self.country.len() == 2 && COUNTRIES.split(' ').any(|c| c == self.country);
         if !country_ok {

@@ -133,6 +133,7 @@ where
         .routes(routes!(request_return))
         .merge(crate::admin_routes::router())
         .merge(crate::payment_routes::router())
+        .merge(crate::address_book::router())
 }
 
 async fn respond(

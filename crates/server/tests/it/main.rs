@@ -12,5 +12,6 @@ mod oauth;
 mod outbox;
 mod payments;
 mod search;
+mod shipping;
 mod stock;
 mod support;
