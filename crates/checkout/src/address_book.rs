@@ -260,31 +260,33 @@ impl Checkout {
             .exec(&txn)
             .await?;
         // A default that goes passes to the most recently changed address left.
-        if row.default_shipping || row.default_billing {
-            if let Some(next) = customer_addresses::Entity::find()
+        let next = if row.default_shipping || row.default_billing {
+            customer_addresses::Entity::find()
                 .filter(customer_addresses::Column::UserId.eq(user_id))
                 .order_by_desc(customer_addresses::Column::UpdatedAt)
                 .one(&txn)
                 .await?
-            {
-                if row.default_shipping {
-                    only_default(
-                        &txn,
-                        user_id,
-                        next.id,
-                        customer_addresses::Column::DefaultShipping,
-                    )
-                    .await?;
-                }
-                if row.default_billing {
-                    only_default(
-                        &txn,
-                        user_id,
-                        next.id,
-                        customer_addresses::Column::DefaultBilling,
-                    )
-                    .await?;
-                }
+        } else {
+            None
+        };
+        if let Some(next) = next {
+            if row.default_shipping {
+                only_default(
+                    &txn,
+                    user_id,
+                    next.id,
+                    customer_addresses::Column::DefaultShipping,
+                )
+                .await?;
+            }
+            if row.default_billing {
+                only_default(
+                    &txn,
+                    user_id,
+                    next.id,
+                    customer_addresses::Column::DefaultBilling,
+                )
+                .await?;
             }
         }
         txn.commit().await?;
