@@ -589,7 +589,10 @@ impl Checkout {
             .order_by_asc(order_events::Column::Id)
             .all(conn)
             .await?;
-        self.view_from(order, lines, events)
+        let shipments = self.shipments_of(conn, order.id).await?;
+        let mut view = self.view_from(order, lines, events)?;
+        view.shipments = shipments;
+        Ok(view)
     }
 
     /// An order's view from its rows.
@@ -657,6 +660,7 @@ impl Checkout {
             carrier: order.carrier,
             tracking_number: order.tracking_number,
             events,
+            shipments: Vec::new(),
             created_at: order.created_at,
             updated_at: order.updated_at,
         })

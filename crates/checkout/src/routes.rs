@@ -134,6 +134,7 @@ where
         .merge(crate::admin_routes::router())
         .merge(crate::payment_routes::router())
         .merge(crate::address_book::router())
+        .merge(crate::shipments::router())
 }
 
 async fn respond(

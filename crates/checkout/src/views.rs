@@ -133,6 +133,8 @@ pub struct OrderView {
     pub carrier: Option<String>,
     pub tracking_number: Option<String>,
     pub events: Vec<OrderEventView>,
+    /// Parcels sent, with tracking.
+    pub shipments: Vec<crate::shipments::ShipmentView>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }

@@ -39,6 +39,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/back_in_stock.txt"),
     ),
     ("low_stock.txt", include_str!("../templates/low_stock.txt")),
+    (
+        "order_shipped.txt",
+        include_str!("../templates/order_shipped.txt"),
+    ),
 ];
 
 /// The rendered parts of one email.
