@@ -21,5 +21,5 @@ mod views;
 pub use cache::ReadCache;
 pub use documents::{Change, SearchDoc};
 pub use routes::{Locale, router};
-pub use sellable::{SellableVariant, record_variant_change, variant_exists};
+pub use sellable::{Converter, SellableVariant, record_variant_change, variant_exists};
 pub use state::{Catalog, StockSource};

@@ -27,6 +27,32 @@ pub struct SellableVariant {
     pub tax_class: String,
     /// Published and not deleted: it can be bought.
     pub on_sale: bool,
+    /// For shipping rates; `None` when not set.
+    pub weight_grams: Option<i32>,
+}
+
+/// Turns default-currency amounts into one other currency with one stored rate, loaded
+/// once (shipping rates have several amounts to convert).
+#[derive(Debug, Clone, Copy)]
+pub struct Converter {
+    default: Currency,
+    target: Currency,
+    rate_e9: Option<i64>,
+}
+
+impl Converter {
+    /// `None` when no rate is stored for a foreign currency.
+    pub fn convert(&self, amount: i64) -> Option<i64> {
+        if self.default == self.target {
+            return Some(amount);
+        }
+        self.rate_e9
+            .and_then(|rate| crate::model::convert(amount, self.default, self.target, rate))
+    }
+
+    pub fn target(&self) -> Currency {
+        self.target
+    }
 }
 
 impl Catalog {
@@ -99,10 +125,30 @@ impl Catalog {
                     price,
                     tax_class: v.tax_class.unwrap_or_else(|| product.tax_class.clone()),
                     on_sale,
+                    weight_grams: v.weight_grams,
                 },
             );
         }
         Ok(out)
+    }
+
+    /// A converter from the default currency to `currency`.
+    pub async fn converter<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        currency: Currency,
+    ) -> AppResult<Converter> {
+        let default = self.default_currency();
+        let rate_e9 = if currency == default {
+            None
+        } else {
+            PriceContext::load(conn, currency, default).await?.rate_e9
+        };
+        Ok(Converter {
+            default,
+            target: currency,
+            rate_e9,
+        })
     }
 
     /// Converts an amount in the default currency to `currency` with the stored rate

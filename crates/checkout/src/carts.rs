@@ -405,24 +405,43 @@ impl Checkout {
         Ok(cart)
     }
 
-    /// Chooses a shipping option by id.
+    /// Chooses one of the cart's shipping options (as `GET .../shipping-options` lists
+    /// them for its address). A carrier's live quote is kept with the cart, so checkout
+    /// charges what the shopper saw without asking the carrier again.
     pub async fn set_shipping_option(
         &self,
         cart_id: Uuid,
         access: &CartAccess,
         option: &str,
     ) -> AppResult<carts::Model> {
-        if !crate::pricing::SHIPPING_OPTIONS.contains(&option) {
+        let cart = self.cart(cart_id, access).await?;
+        let options = self.shipping_options(&cart).await?;
+        let Some(chosen) = options.iter().find(|o| o.id == option) else {
             return Err(AppError::invalid(
                 "id",
                 "is not one of this cart's shipping options",
             ));
-        }
+        };
+        let quote = if chosen.source == "carrier" {
+            let lines = lines_of(self.db.writer(), cart.id).await?;
+            let priced = self.price(self.db.writer(), &cart, lines).await?;
+            let parcel_weight = self.parcel_weight(&priced);
+            priced.address.as_ref().map(|address| {
+                (
+                    chosen.price.amount,
+                    crate::pricing::quote_key(address, parcel_weight, priced.currency),
+                )
+            })
+        } else {
+            None
+        };
         let txn = self.db.begin().await?;
         let cart = find_cart(&txn, cart_id, access).await?;
         touch(&txn, cart.id).await?;
         let mut active = cart.into_active_model();
         active.shipping_option = Set(Some(option.to_string()));
+        active.shipping_quote = Set(quote.as_ref().map(|(amount, _)| *amount));
+        active.shipping_quote_key = Set(quote.map(|(_, key)| key));
         let cart = active.update(&txn).await?;
         txn.commit().await?;
         Ok(cart)

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::carts::{CartAccess, find_cart, lines_of};
 use crate::model::{self, Address, OrderStatus, cart_status};
-use crate::pricing::{Priced, SHIPPING_OPTIONS};
+use crate::pricing::{Priced, Shipment};
 use crate::state::Checkout;
 use crate::views::*;
 
@@ -94,8 +94,10 @@ impl Checkout {
         let billing = body
             .billing_address
             .map(|b| b.check("billing_address", &mut errors));
-        if let Some(option) = &body.shipping_option_id
-            && !SHIPPING_OPTIONS.contains(&option.as_str())
+        if body
+            .shipping_option_id
+            .as_ref()
+            .is_some_and(|o| o.is_empty() || o.len() > 64)
         {
             errors.push(FieldError::new(
                 "shipping_option_id",
@@ -148,6 +150,9 @@ impl Checkout {
         if gateway.name() != "manual" {
             let mut quoted = cart.clone();
             quoted.shipping_address = Some(json_text(&body.shipping_address)?);
+            if body.shipping_option_id.is_some() {
+                quoted.shipping_option = body.shipping_option_id.clone();
+            }
             let lines = lines_of(reader, cart.id).await?;
             let priced = self.price(reader, &quoted, lines).await?;
             if priced.lines.iter().any(|l| l.amounts.is_some()) {
@@ -190,7 +195,25 @@ impl Checkout {
         }
         let mut priced_cart = cart.clone();
         priced_cart.shipping_address = Some(json_text(&body.shipping_address)?);
+        if body.shipping_option_id.is_some() {
+            priced_cart.shipping_option = body.shipping_option_id.clone();
+        }
         let priced = self.price(&txn, &priced_cart, lines).await?;
+        let shipping_option = match &priced.shipment {
+            Shipment::Option(id) => id.clone(),
+            Shipment::UnknownOption => {
+                return Err(AppError::invalid(
+                    "shipping_option_id",
+                    "is not one of this cart's shipping options",
+                ));
+            }
+            Shipment::NotShipped | Shipment::NoAddress => {
+                return Err(AppError::invalid(
+                    "shipping_address.country",
+                    "this shop does not ship there",
+                ));
+            }
+        };
         let unavailable: Vec<FieldError> = priced
             .lines
             .iter()
@@ -254,12 +277,7 @@ impl Checkout {
             tax_inclusive: Set(self.inclusive()),
             shipping_address: Set(json_text(&body.shipping_address)?),
             billing_address: Set(json_text(&billing)?),
-            shipping_option: Set(Some(
-                body.shipping_option_id
-                    .clone()
-                    .or_else(|| cart.shipping_option.clone())
-                    .unwrap_or_else(|| SHIPPING_OPTIONS[0].to_string()),
-            )),
+            shipping_option: Set(Some(shipping_option)),
             payment_provider: Set(body.payment_provider.clone()),
             access_hash: Set(token_hash(&order_token)),
             carrier: Set(None),

@@ -11,11 +11,25 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::model::{self, Address, LineAmounts, Totals};
+use emporium_shipping::{Coverage, Parcel, Place};
 use crate::state::Checkout;
 use crate::views::{CartLineView, CartView, ShippingOptionView, TotalsView};
 
-/// The shipping options until shipping zones exist: one flat rate.
+/// The one option while no shipping zone is set up: the store's flat rate.
 pub const SHIPPING_OPTIONS: &[&str] = &["standard"];
+
+/// How a cart ships as priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shipment {
+    /// Priced by this option (a method id, or `standard` without zones).
+    Option(String),
+    /// No address yet while zones exist: shipping is counted once one is given.
+    NoAddress,
+    /// No zone covers the address, or no method can take the parcel.
+    NotShipped,
+    /// The option asked for is not one of this address's.
+    UnknownOption,
+}
 
 /// The tax class of goods with none set.
 pub const DEFAULT_TAX_CLASS: &str = "standard";
@@ -39,6 +53,7 @@ pub(crate) struct Priced {
     pub totals: Totals,
     pub currency: Currency,
     pub address: Option<Address>,
+    pub shipment: Shipment,
 }
 
 impl Priced {
@@ -130,6 +145,106 @@ impl Checkout {
             .await
     }
 
+    /// The parcel of a priced cart: weight (variants without one count the store's
+    /// default) and subtotal.
+    fn parcel(&self, lines: &[PricedLine], subtotal: i64) -> Parcel {
+        let default = self.config.shipping.default_weight_grams;
+        let weight_grams = lines
+            .iter()
+            .filter(|l| l.amounts.is_some())
+            .map(|l| {
+                let each = l
+                    .variant
+                    .as_ref()
+                    .and_then(|v| v.weight_grams)
+                    .map(i64::from)
+                    .unwrap_or(default);
+                each * i64::from(l.line.quantity)
+            })
+            .sum();
+        Parcel {
+            weight_grams,
+            subtotal,
+        }
+    }
+
+    /// The weight of a priced cart's parcel.
+    pub(crate) fn parcel_weight(&self, priced: &Priced) -> i64 {
+        self.parcel(&priced.lines, priced.totals.subtotal).weight_grams
+    }
+
+    /// Shipping for a cart: the store's flat rate without zones; with zones, the chosen
+    /// method of the address's zone (or its first that can take the parcel), a carrier
+    /// method at the quote stored when it was chosen, else its table rate.
+    async fn shipping_for<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        cart: &carts::Model,
+        address: Option<&Address>,
+        parcel: Parcel,
+        currency: Currency,
+    ) -> AppResult<(i64, Shipment)> {
+        let chosen = cart.shipping_option.as_deref();
+        let Some(address) = address else {
+            return Ok(match self.shipping.coverage(conn, "", None).await? {
+                Coverage::NoZones => (
+                    self.shipping_price(conn, currency, parcel.subtotal).await?,
+                    Shipment::Option(SHIPPING_OPTIONS[0].into()),
+                ),
+                _ => (0, Shipment::NoAddress),
+            });
+        };
+        let methods = match self
+            .shipping
+            .coverage(conn, &address.country, address.region.as_deref())
+            .await?
+        {
+            Coverage::NoZones => {
+                if chosen.is_some_and(|c| !SHIPPING_OPTIONS.contains(&c)) {
+                    return Ok((0, Shipment::UnknownOption));
+                }
+                return Ok((
+                    self.shipping_price(conn, currency, parcel.subtotal).await?,
+                    Shipment::Option(SHIPPING_OPTIONS[0].into()),
+                ));
+            }
+            Coverage::NotShipped => return Ok((0, Shipment::NotShipped)),
+            Coverage::Zone(methods) => methods,
+        };
+        let converter = self.catalog.converter(conn, currency).await?;
+        let default = self.default_currency();
+        let to_cart = |a: i64| converter.convert(a).unwrap_or_else(|| rescale(a, default, currency));
+        let method = match chosen {
+            Some(id) => match methods.iter().find(|m| m.id.to_string() == id) {
+                Some(m) => Some(m),
+                None => return Ok((0, Shipment::UnknownOption)),
+            },
+            None => None,
+        };
+        let key = quote_key(address, parcel.weight_grams, currency);
+        let price_of = |m: &emporium_db::entity::shipping_methods::Model| {
+            if m.kind == "carrier"
+                && chosen == Some(m.id.to_string().as_str())
+                && cart.shipping_quote_key.as_deref() == Some(key.as_str())
+                && let Some(quote) = cart.shipping_quote
+            {
+                return Some(match m.free_over {
+                    Some(threshold) if parcel.subtotal >= to_cart(threshold) => 0,
+                    _ => quote,
+                });
+            }
+            self.shipping.table_price(m, parcel, &to_cart)
+        };
+        let picked = match method {
+            Some(m) => price_of(m).map(|p| (p, m)),
+            None => methods.iter().find_map(|m| price_of(m).map(|p| (p, m))),
+        };
+        Ok(match picked {
+            Some((price, m)) => (price, Shipment::Option(m.id.to_string())),
+            None => (0, Shipment::NotShipped),
+        })
+    }
+
     /// Prices `lines` of `cart` now.
     pub(crate) async fn price<C: ConnectionTrait>(
         &self,
@@ -199,10 +314,12 @@ impl Checkout {
         }
         let amounts: Vec<LineAmounts> = priced.iter().filter_map(|l| l.amounts).collect();
         let subtotal: i64 = amounts.iter().map(|a| a.total).sum();
-        let shipping = if amounts.is_empty() {
-            0
+        let parcel = self.parcel(&priced, subtotal);
+        let (shipping, shipment) = if amounts.is_empty() {
+            (0, Shipment::Option(cart.shipping_option.clone().unwrap_or_else(|| SHIPPING_OPTIONS[0].into())))
         } else {
-            self.shipping_price(conn, currency, subtotal).await?
+            self.shipping_for(conn, cart, address.as_ref(), parcel, currency)
+                .await?
         };
         // Discounts (the marketing work) plug in here as adjustments; none yet.
         let discount = 0;
@@ -212,6 +329,7 @@ impl Checkout {
             totals,
             currency,
             address,
+            shipment,
         })
     }
 }
@@ -262,23 +380,103 @@ impl Checkout {
         })
     }
 
-    /// The ways a cart can ship, priced for it.
+    /// The ways a cart can ship to its address, priced for it now (carriers asked live,
+    /// with their table rate when they fail). Without zones: the store's flat rate.
     pub async fn shipping_options(
         &self,
         cart: &carts::Model,
     ) -> AppResult<Vec<ShippingOptionView>> {
         let conn = self.db.writer();
         let lines = crate::carts::lines_of(conn, cart.id).await?;
-        let priced = self.price(conn, cart, lines).await?;
+        let mut unchosen = cart.clone();
+        unchosen.shipping_option = None;
+        let priced = self.price(conn, &unchosen, lines).await?;
+        let Some(address) = priced.address.clone() else {
+            return Ok(match self.shipping.coverage(conn, "", None).await? {
+                Coverage::NoZones => vec![self.standard_option(conn, &priced).await?],
+                _ => Vec::new(),
+            });
+        };
+        let methods = match self
+            .shipping
+            .coverage(conn, &address.country, address.region.as_deref())
+            .await?
+        {
+            Coverage::NoZones => return Ok(vec![self.standard_option(conn, &priced).await?]),
+            Coverage::NotShipped => return Ok(Vec::new()),
+            Coverage::Zone(methods) => methods,
+        };
+        let currency = priced.currency;
+        let converter = self.catalog.converter(conn, currency).await?;
+        let default = self.default_currency();
+        let to_cart = move |a: i64| converter.convert(a).unwrap_or_else(|| rescale(a, default, currency));
+        let parcel = self.parcel(&priced.lines, priced.totals.subtotal);
+        let destination = Place {
+            country: address.country.clone(),
+            postal_code: address.postal_code.clone(),
+            city: Some(address.city.clone()),
+            region: address.region.clone(),
+        };
+        let quotes = self
+            .shipping
+            .quotes(
+                &methods,
+                &destination,
+                parcel,
+                currency,
+                default,
+                &to_cart,
+                &cart.id.to_string(),
+            )
+            .await;
+        Ok(quotes
+            .into_iter()
+            .map(|q| ShippingOptionView {
+                id: q.method_id.to_string(),
+                name: q.name,
+                price: Money::new(q.amount, currency),
+                kind: q.kind,
+                carrier: q.carrier,
+                source: q.source,
+                min_days: q.min_days,
+                max_days: q.max_days,
+            })
+            .collect())
+    }
+
+    async fn standard_option<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        priced: &Priced,
+    ) -> AppResult<ShippingOptionView> {
         let price = self
             .shipping_price(conn, priced.currency, priced.totals.subtotal)
             .await?;
-        Ok(vec![ShippingOptionView {
+        Ok(ShippingOptionView {
             id: SHIPPING_OPTIONS[0].into(),
             name: "Standard shipping".into(),
             price: Money::new(price, priced.currency),
-        }])
+            kind: "flat".into(),
+            carrier: None,
+            source: "table".into(),
+            min_days: None,
+            max_days: None,
+        })
     }
+}
+
+/// What a stored carrier quote was priced for: the address, the parcel's weight and the
+/// currency. A change to any of them falls back to the table until the shopper chooses
+/// again.
+pub(crate) fn quote_key(address: &Address, weight_grams: i64, currency: Currency) -> String {
+    emporium_core::crypto::token_hash(&format!(
+        "{}|{}|{}|{}|{weight_grams}|{}",
+        address.country,
+        address.postal_code.as_deref().unwrap_or(""),
+        address.city,
+        address.region.as_deref().unwrap_or(""),
+        currency.code()
+    ))
 }
 
 #[cfg(test)]

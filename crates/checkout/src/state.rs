@@ -6,6 +6,7 @@ use emporium_core::{Config, Currency};
 use emporium_db::Db;
 use emporium_inventory::Inventory;
 use emporium_payments::Gateways;
+use emporium_shipping::Shipping;
 use std::sync::Arc;
 
 /// The checkout domain: carts, tax, orders. Cheap to clone.
@@ -17,6 +18,7 @@ pub struct Checkout {
     pub(crate) catalog: Catalog,
     pub(crate) inventory: Inventory,
     pub(crate) gateways: Gateways,
+    pub(crate) shipping: Shipping,
 }
 
 impl Checkout {
@@ -27,6 +29,7 @@ impl Checkout {
         catalog: Catalog,
         inventory: Inventory,
         gateways: Gateways,
+        shipping: Shipping,
     ) -> Self {
         Self {
             db,
@@ -35,6 +38,7 @@ impl Checkout {
             catalog,
             inventory,
             gateways,
+            shipping,
         }
     }
 

@@ -82,6 +82,14 @@ pub struct ShippingOptionView {
     pub id: String,
     pub name: String,
     pub price: Money,
+    /// `flat`, `weight`, `subtotal` or `carrier`.
+    pub kind: String,
+    pub carrier: Option<String>,
+    /// `carrier` when the carrier priced it live, else `table`.
+    pub source: String,
+    /// Delivery estimate, in days.
+    pub min_days: Option<i32>,
+    pub max_days: Option<i32>,
 }
 
 /// One ordered line, as it was bought.

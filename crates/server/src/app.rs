@@ -63,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_catalog::router())
         .merge(emporium_inventory::router())
         .merge(emporium_checkout::router())
+        .merge(emporium_shipping::router())
         .merge(emporium_search::router())
 }
 
@@ -219,6 +220,7 @@ impl Node {
         let inventory = Inventory::new(db.clone(), config.clone());
         catalog.set_stock_source(Arc::new(inventory.clone()));
         let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;
+        let shipping = emporium_shipping::Shipping::new(db.clone(), config.clone())?;
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),
@@ -226,6 +228,7 @@ impl Node {
             catalog.clone(),
             inventory.clone(),
             gateways,
+            shipping.clone(),
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let state = AppState {
@@ -237,6 +240,7 @@ impl Node {
             inventory,
             checkout,
             search,
+            shipping,
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();

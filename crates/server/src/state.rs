@@ -9,6 +9,7 @@ use emporium_core::Config;
 use emporium_db::Db;
 use emporium_inventory::Inventory;
 use emporium_search::Search;
+use emporium_shipping::Shipping;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub inventory: Inventory,
     pub checkout: Checkout,
     pub search: Search,
+    pub shipping: Shipping,
 }
 
 impl FromRef<AppState> for Catalog {
@@ -34,6 +36,12 @@ impl FromRef<AppState> for Catalog {
 impl FromRef<AppState> for Inventory {
     fn from_ref(state: &AppState) -> Self {
         state.inventory.clone()
+    }
+}
+
+impl FromRef<AppState> for Shipping {
+    fn from_ref(state: &AppState) -> Self {
+        state.shipping.clone()
     }
 }
 

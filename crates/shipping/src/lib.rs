@@ -1,0 +1,14 @@
+//! Shipping: zones (countries or regions) with methods priced from the table (a flat
+//! rate, weight tiers, cart-total tiers, free over a threshold) or live by a carrier (UPS,
+//! FedEx, DHL Express) with the table as fallback when the carrier fails or is slow.
+//! Checkout prices carts with it; shipments and tracking live with orders in checkout.
+
+pub mod carriers;
+pub mod rates;
+mod routes;
+mod zones;
+
+pub use carriers::{CarrierQuote, CarrierRates, Carriers, Place, RateRequest};
+pub use rates::{Parcel, SubtotalTier, TableRule, WeightTier};
+pub use routes::router;
+pub use zones::{Coverage, MethodBody, MethodView, Quote, Shipping, ZoneBody, ZoneView};
