@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::model::{self, Address, LineAmounts, Totals};
-use emporium_shipping::{Coverage, Parcel, Place};
 use crate::state::Checkout;
 use crate::views::{CartLineView, CartView, ShippingOptionView, TotalsView};
+use emporium_shipping::{CartMoney, Coverage, Parcel, Place};
 
 /// The one option while no shipping zone is set up: the store's flat rate.
 pub const SHIPPING_OPTIONS: &[&str] = &["standard"];
@@ -170,7 +170,8 @@ impl Checkout {
 
     /// The weight of a priced cart's parcel.
     pub(crate) fn parcel_weight(&self, priced: &Priced) -> i64 {
-        self.parcel(&priced.lines, priced.totals.subtotal).weight_grams
+        self.parcel(&priced.lines, priced.totals.subtotal)
+            .weight_grams
     }
 
     /// Shipping for a cart: the store's flat rate without zones; with zones, the chosen
@@ -213,7 +214,11 @@ impl Checkout {
         };
         let converter = self.catalog.converter(conn, currency).await?;
         let default = self.default_currency();
-        let to_cart = |a: i64| converter.convert(a).unwrap_or_else(|| rescale(a, default, currency));
+        let to_cart = |a: i64| {
+            converter
+                .convert(a)
+                .unwrap_or_else(|| rescale(a, default, currency))
+        };
         let method = match chosen {
             Some(id) => match methods.iter().find(|m| m.id.to_string() == id) {
                 Some(m) => Some(m),
@@ -316,7 +321,14 @@ impl Checkout {
         let subtotal: i64 = amounts.iter().map(|a| a.total).sum();
         let parcel = self.parcel(&priced, subtotal);
         let (shipping, shipment) = if amounts.is_empty() {
-            (0, Shipment::Option(cart.shipping_option.clone().unwrap_or_else(|| SHIPPING_OPTIONS[0].into())))
+            (
+                0,
+                Shipment::Option(
+                    cart.shipping_option
+                        .clone()
+                        .unwrap_or_else(|| SHIPPING_OPTIONS[0].into()),
+                ),
+            )
         } else {
             self.shipping_for(conn, cart, address.as_ref(), parcel, currency)
                 .await?
@@ -409,7 +421,11 @@ impl Checkout {
         let currency = priced.currency;
         let converter = self.catalog.converter(conn, currency).await?;
         let default = self.default_currency();
-        let to_cart = move |a: i64| converter.convert(a).unwrap_or_else(|| rescale(a, default, currency));
+        let to_cart = move |a: i64| {
+            converter
+                .convert(a)
+                .unwrap_or_else(|| rescale(a, default, currency))
+        };
         let parcel = self.parcel(&priced.lines, priced.totals.subtotal);
         let destination = Place {
             country: address.country.clone(),
@@ -423,9 +439,11 @@ impl Checkout {
                 &methods,
                 &destination,
                 parcel,
-                currency,
-                default,
-                &to_cart,
+                &CartMoney {
+                    currency,
+                    default,
+                    to_cart: &to_cart,
+                },
                 &cart.id.to_string(),
             )
             .await;

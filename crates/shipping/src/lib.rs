@@ -11,4 +11,4 @@ mod zones;
 pub use carriers::{CarrierQuote, CarrierRates, Carriers, Place, RateRequest};
 pub use rates::{Parcel, SubtotalTier, TableRule, WeightTier};
 pub use routes::router;
-pub use zones::{Coverage, MethodBody, MethodView, Quote, Shipping, ZoneBody, ZoneView};
+pub use zones::{CartMoney, Coverage, MethodBody, MethodView, Quote, Shipping, ZoneBody, ZoneView};

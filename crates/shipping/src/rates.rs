@@ -57,10 +57,14 @@ impl TableRule {
                     out.push(("rates.tiers".into(), "needs at least one tier".into()));
                 }
                 let bounds: Vec<Option<i64>> = tiers.iter().map(|t| t.up_to_grams).collect();
-                let ascending = bounds
-                    .windows(2)
-                    .all(|w| matches!((w[0], w[1]), (Some(a), Some(b)) if a < b) || w[1].is_none() && w[0].is_some());
-                if !ascending || bounds.iter().filter(|b| b.is_none()).count() > 1 || bounds.iter().any(|b| b.is_some_and(|g| g <= 0)) {
+                let ascending = bounds.windows(2).all(|w| {
+                    matches!((w[0], w[1]), (Some(a), Some(b)) if a < b)
+                        || w[1].is_none() && w[0].is_some()
+                });
+                if !ascending
+                    || bounds.iter().filter(|b| b.is_none()).count() > 1
+                    || bounds.iter().any(|b| b.is_some_and(|g| g <= 0))
+                {
                     out.push((
                         "rates.tiers".into(),
                         "up_to_grams must rise, be positive, and only the last may be open".into(),
@@ -126,8 +130,14 @@ mod tests {
     fn weight_tiers_take_the_first_that_fits() {
         let rule = TableRule::Weight {
             tiers: vec![
-                WeightTier { up_to_grams: Some(1000), amount: 500 },
-                WeightTier { up_to_grams: Some(5000), amount: 900 },
+                WeightTier {
+                    up_to_grams: Some(1000),
+                    amount: 500,
+                },
+                WeightTier {
+                    up_to_grams: Some(5000),
+                    amount: 900,
+                },
             ],
         };
         assert!(rule.problems().is_empty());
@@ -136,8 +146,14 @@ mod tests {
         assert_eq!(rule.price(parcel(5001, 0), &same), None, "too heavy");
         let open = TableRule::Weight {
             tiers: vec![
-                WeightTier { up_to_grams: Some(1000), amount: 500 },
-                WeightTier { up_to_grams: None, amount: 1500 },
+                WeightTier {
+                    up_to_grams: Some(1000),
+                    amount: 500,
+                },
+                WeightTier {
+                    up_to_grams: None,
+                    amount: 1500,
+                },
             ],
         };
         assert_eq!(open.price(parcel(90_000, 0), &same), Some(1500));
@@ -147,9 +163,18 @@ mod tests {
     fn subtotal_tiers_take_the_highest_reached() {
         let rule = TableRule::Subtotal {
             tiers: vec![
-                SubtotalTier { from: 0, amount: 800 },
-                SubtotalTier { from: 5000, amount: 400 },
-                SubtotalTier { from: 10000, amount: 0 },
+                SubtotalTier {
+                    from: 0,
+                    amount: 800,
+                },
+                SubtotalTier {
+                    from: 5000,
+                    amount: 400,
+                },
+                SubtotalTier {
+                    from: 10000,
+                    amount: 0,
+                },
             ],
         };
         assert!(rule.problems().is_empty());
@@ -164,14 +189,25 @@ mod tests {
     fn bad_tables_are_named() {
         let rule = TableRule::Weight {
             tiers: vec![
-                WeightTier { up_to_grams: None, amount: 500 },
-                WeightTier { up_to_grams: Some(10), amount: -1 },
+                WeightTier {
+                    up_to_grams: None,
+                    amount: 500,
+                },
+                WeightTier {
+                    up_to_grams: Some(10),
+                    amount: -1,
+                },
             ],
         };
         let fields: Vec<String> = rule.problems().into_iter().map(|(f, _)| f).collect();
         assert!(fields.contains(&"rates.tiers".to_string()));
         assert!(fields.contains(&"rates.tiers[1].amount".to_string()));
-        let rule = TableRule::Subtotal { tiers: vec![SubtotalTier { from: 10, amount: 1 }] };
+        let rule = TableRule::Subtotal {
+            tiers: vec![SubtotalTier {
+                from: 10,
+                amount: 1,
+            }],
+        };
         assert_eq!(rule.problems().len(), 1);
     }
 }

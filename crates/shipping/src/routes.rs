@@ -49,7 +49,10 @@ async fn create_zone(
     State(shipping): State<Shipping>,
     Json(body): Json<ZoneBody>,
 ) -> AppResult<(StatusCode, axum::Json<ZoneView>)> {
-    Ok((StatusCode::CREATED, axum::Json(shipping.save_zone(None, body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(shipping.save_zone(None, body).await?),
+    ))
 }
 
 #[utoipa::path(patch, path = "/api/v1/admin/shipping-zones/{id}", tag = "shipping",
@@ -107,7 +110,9 @@ async fn update_method(
     Path(id): Path<Uuid>,
     Json(body): Json<MethodBody>,
 ) -> AppResult<axum::Json<MethodView>> {
-    Ok(axum::Json(shipping.save_method(None, Some(id), body).await?))
+    Ok(axum::Json(
+        shipping.save_method(None, Some(id), body).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/admin/shipping-methods/{id}", tag = "shipping",

@@ -37,6 +37,14 @@ pub struct Quote {
     pub max_days: Option<i32>,
 }
 
+/// The cart's currency, the store's, and how to turn the store's amounts into the
+/// cart's.
+pub struct CartMoney<'a> {
+    pub currency: Currency,
+    pub default: Currency,
+    pub to_cart: &'a (dyn Fn(i64) -> i64 + Sync),
+}
+
 /// Where an address stands.
 #[derive(Debug, Clone)]
 pub enum Coverage {
@@ -143,9 +151,10 @@ fn method_view(m: shipping_methods::Model) -> MethodView {
 /// How closely a zone's code covers an address: 2 for its region, 1 for its country.
 fn covers(code: &str, country: &str, region: Option<&str>) -> u8 {
     match code.split_once('-') {
-        Some((c, r)) => u8::from(
-            c == country && region.is_some_and(|region| region.eq_ignore_ascii_case(r)),
-        ) * 2,
+        Some((c, r)) => {
+            u8::from(c == country && region.is_some_and(|region| region.eq_ignore_ascii_case(r)))
+                * 2
+        }
         None => u8::from(code == country),
     }
 }
@@ -254,11 +263,11 @@ impl Shipping {
         methods: &[shipping_methods::Model],
         destination: &Place,
         parcel: Parcel,
-        cart_currency: Currency,
-        default_currency: Currency,
-        to_cart: &(dyn Fn(i64) -> i64 + Sync),
+        money: &CartMoney<'_>,
         scope: &str,
     ) -> Vec<Quote> {
+        let (cart_currency, default_currency, to_cart) =
+            (money.currency, money.default, money.to_cart);
         let s = &self.inner.config.shipping;
         let origin = Place {
             country: s.origin_country.clone(),
@@ -317,7 +326,9 @@ impl Shipping {
                     Some((amount, q.transit_days))
                 });
                 let (amount, source, days) = match converted {
-                    Some((amount, days)) => (free_over(m, parcel, amount, to_cart), "carrier", days),
+                    Some((amount, days)) => {
+                        (free_over(m, parcel, amount, to_cart), "carrier", days)
+                    }
                     None => (self.table_price(m, parcel, to_cart)?, "table", None),
                 };
                 Some(Quote {
@@ -374,7 +385,10 @@ impl Shipping {
     pub async fn save_zone(&self, id: Option<Uuid>, body: ZoneBody) -> AppResult<ZoneView> {
         let mut errors = Vec::new();
         let name = body.name.map(|n| n.trim().to_string());
-        if name.as_ref().is_some_and(|n| n.is_empty() || n.chars().count() > 200) {
+        if name
+            .as_ref()
+            .is_some_and(|n| n.is_empty() || n.chars().count() > 200)
+        {
             errors.push(FieldError::new("name", "must be 1 to 200 characters"));
         }
         let countries = body.countries.map(|list| {
@@ -484,7 +498,10 @@ impl Shipping {
             None => None,
         };
         if let Some(zone_id) = zone_id
-            && shipping_zones::Entity::find_by_id(zone_id).one(conn).await?.is_none()
+            && shipping_zones::Entity::find_by_id(zone_id)
+                .one(conn)
+                .await?
+                .is_none()
         {
             return Err(AppError::not_found("no such shipping zone"));
         }
@@ -493,7 +510,10 @@ impl Shipping {
             .name
             .map(|n| n.trim().to_string())
             .or_else(|| existing.as_ref().map(|m| m.name.clone()));
-        if name.as_ref().is_none_or(|n| n.is_empty() || n.chars().count() > 200) {
+        if name
+            .as_ref()
+            .is_none_or(|n| n.is_empty() || n.chars().count() > 200)
+        {
             errors.push(FieldError::new("name", "must be 1 to 200 characters"));
         }
         let kind = body
@@ -502,26 +522,30 @@ impl Shipping {
             .or_else(|| existing.as_ref().map(|m| m.kind.clone()));
         match &kind {
             Some(k) if KINDS.contains(&k.as_str()) => {}
-            _ => errors.push(FieldError::new("kind", "must be flat, weight, subtotal or carrier")),
+            _ => errors.push(FieldError::new(
+                "kind",
+                "must be flat, weight, subtotal or carrier",
+            )),
         }
-        let rates = body
-            .rates
-            .or_else(|| existing.as_ref().and_then(rule_of));
+        let rates = body.rates.or_else(|| existing.as_ref().and_then(rule_of));
         match &rates {
             None => errors.push(FieldError::new("rates", "is required")),
             Some(rule) => {
                 for (field, message) in rule.problems() {
                     errors.push(FieldError::new(field, message));
                 }
-                let matches = match (kind.as_deref(), rule) {
+                let matches = matches!(
+                    (kind.as_deref(), rule),
                     (Some("flat"), TableRule::Flat { .. })
-                    | (Some("weight"), TableRule::Weight { .. })
-                    | (Some("subtotal"), TableRule::Subtotal { .. })
-                    | (Some("carrier"), _) => true,
-                    _ => false,
-                };
+                        | (Some("weight"), TableRule::Weight { .. })
+                        | (Some("subtotal"), TableRule::Subtotal { .. })
+                        | (Some("carrier"), _)
+                );
                 if !matches && kind.is_some() {
-                    errors.push(FieldError::new("rates.kind", "must match the method's kind"));
+                    errors.push(FieldError::new(
+                        "rates.kind",
+                        "must match the method's kind",
+                    ));
                 }
             }
         }
@@ -530,7 +554,9 @@ impl Shipping {
             .map(|c| c.trim().to_ascii_lowercase())
             .or_else(|| existing.as_ref().and_then(|m| m.carrier.clone()));
         if kind.as_deref() == Some("carrier")
-            && !carrier.as_ref().is_some_and(|c| CARRIERS.contains(&c.as_str()))
+            && !carrier
+                .as_ref()
+                .is_some_and(|c| CARRIERS.contains(&c.as_str()))
         {
             errors.push(FieldError::new("carrier", "must be ups, fedex or dhl"));
         }
@@ -543,13 +569,18 @@ impl Shipping {
         }
         let min_days = body.min_days.or(existing.as_ref().and_then(|m| m.min_days));
         let max_days = body.max_days.or(existing.as_ref().and_then(|m| m.max_days));
-        if min_days.is_some_and(|d| !(0..=365).contains(&d)) || max_days.is_some_and(|d| !(0..=365).contains(&d)) {
+        if min_days.is_some_and(|d| !(0..=365).contains(&d))
+            || max_days.is_some_and(|d| !(0..=365).contains(&d))
+        {
             errors.push(FieldError::new("min_days", "days must be 0 to 365"));
         }
         if let (Some(min), Some(max)) = (min_days, max_days)
             && min > max
         {
-            errors.push(FieldError::new("max_days", "must not be less than min_days"));
+            errors.push(FieldError::new(
+                "max_days",
+                "must not be less than min_days",
+            ));
         }
         let service = body
             .service
@@ -587,7 +618,9 @@ impl Shipping {
             None => {
                 shipping_methods::ActiveModel {
                     id: Set(Uuid::now_v7()),
-                    zone_id: Set(zone_id.ok_or_else(|| anyhow::anyhow!("a new method needs a zone"))?),
+                    zone_id: Set(
+                        zone_id.ok_or_else(|| anyhow::anyhow!("a new method needs a zone"))?
+                    ),
                     name: Set(name.unwrap_or_default()),
                     kind: Set(kind.unwrap_or_default()),
                     rates: Set(rates),

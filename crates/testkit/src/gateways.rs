@@ -58,6 +58,8 @@ pub fn stripe_signature(body: &str, t: i64, secrets: &[&str]) -> String {
 pub struct Recorded {
     pub method: String,
     pub path: String,
+    /// The query string, without `?`.
+    pub query: String,
     pub headers: HashMap<String, String>,
     pub body: String,
 }
@@ -76,6 +78,13 @@ impl Recorded {
             .collect()
     }
 
+    /// The query string as fields.
+    pub fn query_fields(&self) -> HashMap<String, String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
@@ -88,6 +97,8 @@ struct Shared<S> {
     requests: Vec<Recorded>,
     base: String,
     handler: Handler<S>,
+    /// How long to wait before answering (a slow service).
+    delay: std::time::Duration,
 }
 
 /// A running fake; stops when dropped.
@@ -113,19 +124,24 @@ async fn dispatch<S: Send + 'static>(
     let recorded = Recorded {
         method: method.to_string(),
         path: uri.path().to_string(),
+        query: uri.query().unwrap_or("").to_string(),
         headers: headers
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let (status, reply) = {
+    let (status, reply, delay) = {
         let mut shared = shared.lock().expect("lock");
         shared.requests.push(recorded.clone());
         let base = shared.base.clone();
         let handler = shared.handler;
-        handler(&mut shared.state, &recorded, &base)
+        let (status, reply) = handler(&mut shared.state, &recorded, &base);
+        (status, reply, shared.delay)
     };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         axum::Json(reply),
@@ -134,7 +150,7 @@ async fn dispatch<S: Send + 'static>(
 }
 
 impl<S: Send + 'static> Fake<S> {
-    async fn start(state: S, handler: Handler<S>) -> Self {
+    pub(crate) async fn start(state: S, handler: Handler<S>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a fake gateway");
@@ -144,6 +160,7 @@ impl<S: Send + 'static> Fake<S> {
             requests: Vec::new(),
             base: format!("http://{addr}"),
             handler,
+            delay: std::time::Duration::ZERO,
         }));
         let app = Router::new()
             .fallback(dispatch::<S>)
@@ -172,12 +189,17 @@ impl<S: Send + 'static> Fake<S> {
             .collect()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut S) -> T) -> T {
+    /// Answers every request after `delay` from now on.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.shared.lock().expect("lock").delay = delay;
+    }
+
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut S) -> T) -> T {
         f(&mut self.shared.lock().expect("lock").state)
     }
 }
 
-fn error(status: u16, message: &str) -> (u16, Value) {
+pub(crate) fn error(status: u16, message: &str) -> (u16, Value) {
     (
         status,
         json!({"error": {"message": message, "description": message}}),

@@ -469,3 +469,527 @@ async fn an_unpaid_order_cannot_ship() {
         .expect("sent");
     assert_eq!(response.status(), 404);
 }
+
+/// A product whose one variant weighs `grams` and costs 25.00 USD, with stock.
+async fn weighed_product(app: &TestApp, admin: &Session, grams: i64) -> String {
+    let slug = format!("parcel-{}", uuid::Uuid::now_v7().simple());
+    let product = app
+        .published_product(admin, &json!({
+            "slug": slug,
+            "translations": {"en": {"title": "Parcel", "description": "Heavy."}},
+            "options": [{"name": "size", "values": ["one"]}],
+            "variants": [{"sku": slug, "options": {"size": "one"}, "weight_grams": grams, "prices": {"USD": {"amount": 2500}}}],
+        }))
+        .await;
+    let variant = product["variants"][0]["id"]
+        .as_str()
+        .expect("variant")
+        .to_string();
+    app.adjust_stock(admin, &variant, 100).await;
+    variant
+}
+
+async fn zone(app: &TestApp, admin: &Session, name: &str, countries: Value) -> String {
+    json_of(
+        as_user(
+            app,
+            admin,
+            Method::POST,
+            "/api/v1/admin/shipping-zones",
+            Some(json!({"name": name, "countries": countries})),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .expect("zone id")
+        .to_string()
+}
+
+async fn method(app: &TestApp, admin: &Session, zone: &str, body: Value) -> String {
+    json_of(
+        as_user(
+            app,
+            admin,
+            Method::POST,
+            format!("/api/v1/admin/shipping-zones/{zone}/methods"),
+            Some(body),
+        )
+        .await,
+        201,
+    )
+    .await["id"]
+        .as_str()
+        .expect("method id")
+        .to_string()
+}
+
+fn us_address(region: &str, postal: &str) -> Value {
+    json!({"name": "Ada", "line1": "1 Main St", "city": "Springfield", "region": region, "postal_code": postal, "country": "US"})
+}
+
+async fn options(app: &TestApp, cart: &emporium_testkit::GuestCart) -> Vec<Value> {
+    json_of(
+        app.cart_call(
+            cart,
+            Method::GET,
+            &format!("/api/v1/carts/{}/shipping-options", cart.id),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await
+    .as_array()
+    .expect("options")
+    .clone()
+}
+
+fn price_of(options: &[Value], id: &str) -> Option<i64> {
+    options
+        .iter()
+        .find(|o| o["id"] == id)
+        .and_then(|o| o["price"]["amount"].as_i64())
+}
+
+async fn set_address(app: &TestApp, cart: &emporium_testkit::GuestCart, address: Value) {
+    json_of(
+        app.cart_call(
+            cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-address", cart.id),
+            Some(&address),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn zones_price_every_kind_of_rate() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let us = zone(&app, &admin, "United States", json!(["US"])).await;
+    let flat = method(&app, &admin, &us, json!({"name": "Standard", "kind": "flat", "rates": {"kind": "flat", "amount": 700}, "min_days": 3, "max_days": 5})).await;
+    let by_weight = method(
+        &app,
+        &admin,
+        &us,
+        json!({"name": "Economy", "kind": "weight", "rates": {"kind": "weight", "tiers": [
+        {"up_to_grams": 1000, "amount": 500}, {"up_to_grams": 5000, "amount": 1200}]}}),
+    )
+    .await;
+    let by_total = method(
+        &app,
+        &admin,
+        &us,
+        json!({"name": "Saver", "kind": "subtotal", "rates": {"kind": "subtotal", "tiers": [
+        {"from": 0, "amount": 900}, {"from": 10000, "amount": 300}]}}),
+    )
+    .await;
+    let express = method(&app, &admin, &us, json!({"name": "Express", "kind": "flat", "rates": {"kind": "flat", "amount": 1500}, "free_over": 20000})).await;
+
+    let variant = weighed_product(&app, &admin, 400).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &variant, 2).await, 200).await; // 800 g, 50.00
+    // No address yet: nothing to quote, and shipping is counted later.
+    assert!(options(&app, &cart).await.is_empty());
+    set_address(&app, &cart, us_address("NY", "10001")).await;
+    let listed = options(&app, &cart).await;
+    assert_eq!(listed.len(), 4);
+    assert_eq!(
+        [&flat, &by_weight, &by_total, &express].map(|id| price_of(&listed, id)),
+        [Some(700), Some(500), Some(900), Some(1500)]
+    );
+    assert_eq!(
+        (listed[0]["min_days"].clone(), listed[0]["max_days"].clone()),
+        (json!(3), json!(5))
+    );
+    assert!(listed.iter().all(|o| o["source"] == "table"));
+    // With no choice made, the cart counts the first method.
+    let view = json_of(
+        app.cart_call(
+            &cart,
+            Method::GET,
+            &format!("/api/v1/carts/{}", cart.id),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["totals"]["shipping"]["amount"], 700);
+
+    json_of(app.add_to_cart(&cart, &variant, 2).await, 200).await; // 1600 g, 100.00
+    let listed = options(&app, &cart).await;
+    assert_eq!(
+        [&by_weight, &by_total].map(|id| price_of(&listed, id)),
+        [Some(1200), Some(300)]
+    );
+    json_of(app.add_to_cart(&cart, &variant, 4).await, 200).await; // 3200 g, 200.00: express is free
+    let listed = options(&app, &cart).await;
+    assert_eq!(price_of(&listed, &express), Some(0));
+    json_of(app.add_to_cart(&cart, &variant, 5).await, 200).await; // 5200 g: too heavy for Economy
+    let listed = options(&app, &cart).await;
+    assert_eq!(price_of(&listed, &by_weight), None);
+    assert_eq!(listed.len(), 3);
+
+    // The choice prices the cart and the order.
+    let bad = problem(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-option", cart.id),
+            Some(&json!({"id": by_weight})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "id");
+    let chosen = json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-option", cart.id),
+            Some(&json!({"id": by_total})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(chosen["totals"]["shipping"]["amount"], 300);
+    let placed = json_of(
+        app.request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
+            .header("x-cart-token", &cart.token)
+            .header("idempotency-key", "zones")
+            .json(&json!({"email": "z@example.com", "shipping_address": us_address("NY", "10001"), "payment_provider": "manual"}))
+            .send()
+            .await
+            .expect("sent"),
+        201,
+    )
+    .await;
+    assert_eq!(placed["order"]["totals"]["shipping"]["amount"], 300);
+    assert_eq!(placed["order"]["shipping_option"], by_total);
+
+    // A region's zone wins over its country's.
+    let california = zone(&app, &admin, "California", json!(["us-ca"])).await;
+    let local = method(
+        &app,
+        &admin,
+        &california,
+        json!({"name": "Local courier", "kind": "flat", "rates": {"kind": "flat", "amount": 100}}),
+    )
+    .await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &variant, 1).await, 200).await;
+    set_address(&app, &cart, us_address("CA", "94105")).await;
+    let listed = options(&app, &cart).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(price_of(&listed, &local), Some(100));
+
+    // Nowhere covers Britain: no options, and checkout says so.
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &variant, 1).await, 200).await;
+    let gb = json!({"name": "Ada", "line1": "10 Downing St", "city": "London", "postal_code": "SW1A 2AA", "country": "GB"});
+    set_address(&app, &cart, gb.clone()).await;
+    assert!(options(&app, &cart).await.is_empty());
+    let refused = problem(
+        app.request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
+            .header("x-cart-token", &cart.token)
+            .header("idempotency-key", "gb")
+            .json(&json!({"email": "z@example.com", "shipping_address": gb, "payment_provider": "manual"}))
+            .send()
+            .await
+            .expect("sent"),
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "shipping_address.country");
+}
+
+#[tokio::test]
+async fn bad_zones_and_methods_are_field_errors() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let bad = problem(
+        as_user(
+            &app,
+            &admin,
+            Method::POST,
+            "/api/v1/admin/shipping-zones",
+            Some(json!({"name": "", "countries": ["USA", "US-"]})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&bad), vec!["name", "countries[0]", "countries[1]"]);
+    let us = zone(&app, &admin, "US", json!(["US"])).await;
+    let bad = problem(
+        as_user(&app, &admin, Method::POST, format!("/api/v1/admin/shipping-zones/{us}/methods"), Some(json!({
+            "name": "Heavy", "kind": "weight", "rates": {"kind": "weight", "tiers": [{"up_to_grams": null, "amount": 1}, {"up_to_grams": 10, "amount": -5}]},
+            "min_days": 5, "max_days": 2}))).await,
+        422,
+    )
+    .await;
+    let named = fields(&bad);
+    assert!(
+        named.contains(&"rates.tiers".to_string())
+            && named.contains(&"rates.tiers[1].amount".to_string())
+            && named.contains(&"max_days".to_string()),
+        "{named:?}"
+    );
+    let bad = problem(
+        as_user(&app, &admin, Method::POST, format!("/api/v1/admin/shipping-zones/{us}/methods"), Some(json!({
+            "name": "Courier", "kind": "carrier", "rates": {"kind": "flat", "amount": 100}, "carrier": "pigeon"}))).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&bad), vec!["carrier"]);
+    let mismatch = problem(
+        as_user(&app, &admin, Method::POST, format!("/api/v1/admin/shipping-zones/{us}/methods"), Some(json!({
+            "name": "Flat", "kind": "flat", "rates": {"kind": "subtotal", "tiers": [{"from": 0, "amount": 1}]}}))).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&mismatch), vec!["rates.kind"]);
+    let missing = as_user(
+        &app,
+        &admin,
+        Method::POST,
+        format!(
+            "/api/v1/admin/shipping-zones/{}/methods",
+            uuid::Uuid::now_v7()
+        ),
+        Some(json!({
+        "name": "Flat", "kind": "flat", "rates": {"kind": "flat", "amount": 1}})),
+    )
+    .await;
+    assert_eq!(missing.status(), 404);
+    // Changing one field keeps the rest.
+    let id = method(&app, &admin, &us, json!({"name": "Flat", "kind": "flat", "rates": {"kind": "flat", "amount": 400}, "free_over": 5000})).await;
+    let changed = json_of(
+        as_user(
+            &app,
+            &admin,
+            Method::PATCH,
+            format!("/api/v1/admin/shipping-methods/{id}"),
+            Some(json!({"name": "Ground"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            changed["name"].clone(),
+            changed["free_over"].clone(),
+            changed["rates"]["amount"].clone()
+        ),
+        (json!("Ground"), json!(5000), json!(400))
+    );
+    let cleared = json_of(
+        as_user(
+            &app,
+            &admin,
+            Method::PATCH,
+            format!("/api/v1/admin/shipping-methods/{id}"),
+            Some(json!({"free_over": null})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(cleared["free_over"], Value::Null);
+    let zones = json_of(
+        as_user(
+            &app,
+            &admin,
+            Method::GET,
+            "/api/v1/admin/shipping-zones",
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(zones[0]["methods"][0]["name"], "Ground");
+    assert_eq!(
+        as_user(
+            &app,
+            &admin,
+            Method::DELETE,
+            format!("/api/v1/admin/shipping-zones/{us}"),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        as_user(
+            &app,
+            &admin,
+            Method::DELETE,
+            format!("/api/v1/admin/shipping-methods/{id}"),
+            None
+        )
+        .await
+        .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn carriers_quote_live_and_fall_back_to_the_table_when_slow_or_down() {
+    use emporium_testkit::carriers::*;
+    let ups = FakeCarrier::ups("23.45").await;
+    let fedex = FakeCarrier::fedex("18.20").await;
+    let dhl = FakeCarrier::dhl("31.00").await;
+    let (ups_base, fedex_base, dhl_base) = (ups.base(), fedex.base(), dhl.base());
+    let app = TestApp::spawn_with(emporium_testkit::TestOptions {
+        configure: Box::new(move |config| {
+            let s = &mut config.shipping;
+            s.carrier_timeout_ms = 400;
+            s.ups_client_id = Some(UPS_CLIENT_ID.into());
+            s.ups_client_secret = Some(UPS_CLIENT_SECRET.into());
+            s.ups_account_number = Some("A1B2C3".into());
+            s.ups_api_base = ups_base;
+            s.fedex_client_id = Some(FEDEX_CLIENT_ID.into());
+            s.fedex_client_secret = Some(FEDEX_CLIENT_SECRET.into());
+            s.fedex_account_number = Some("740561073".into());
+            s.fedex_api_base = fedex_base;
+            s.dhl_username = Some(DHL_USERNAME.into());
+            s.dhl_password = Some(DHL_PASSWORD.into());
+            s.dhl_account_number = Some("123456789".into());
+            s.dhl_api_base = dhl_base;
+        }),
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let us = zone(&app, &admin, "US", json!(["US"])).await;
+    let by_ups = method(&app, &admin, &us, json!({"name": "UPS Ground", "kind": "carrier", "carrier": "ups", "service": "03", "rates": {"kind": "flat", "amount": 1999}})).await;
+    let by_fedex = method(&app, &admin, &us, json!({"name": "FedEx Ground", "kind": "carrier", "carrier": "fedex", "rates": {"kind": "flat", "amount": 1888}})).await;
+    let by_dhl = method(&app, &admin, &us, json!({"name": "DHL Express", "kind": "carrier", "carrier": "dhl", "service": "P", "rates": {"kind": "flat", "amount": 2999}})).await;
+    let variant = weighed_product(&app, &admin, 1250).await;
+
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &variant, 2).await, 200).await;
+    set_address(&app, &cart, us_address("NY", "10001")).await;
+    let listed = options(&app, &cart).await;
+    assert_eq!(
+        [&by_ups, &by_fedex, &by_dhl].map(|id| price_of(&listed, id)),
+        [Some(2345), Some(1820), Some(3100)]
+    );
+    assert!(
+        listed.iter().all(|o| o["source"] == "carrier"),
+        "{listed:?}"
+    );
+    assert_eq!(listed[0]["min_days"], 3);
+    // What each carrier was sent.
+    let rate = &ups.rate_requests()[0];
+    let shipment = &rate.json()["RateRequest"]["Shipment"];
+    assert_eq!(shipment["Package"]["PackageWeight"]["Weight"], "2.50");
+    assert_eq!(shipment["ShipTo"]["Address"]["PostalCode"], "10001");
+    assert_eq!(shipment["Shipper"]["ShipperNumber"], "A1B2C3");
+    assert_eq!(
+        fedex.rate_requests()[0].json()["accountNumber"]["value"],
+        "740561073"
+    );
+    let query = dhl.rate_requests()[0].query_fields();
+    assert_eq!(
+        (
+            query["weight"].as_str(),
+            query["destinationCountryCode"].as_str()
+        ),
+        ("2.50", "US")
+    );
+
+    // Asked again for the same cart and address: from the cache.
+    options(&app, &cart).await;
+    assert_eq!(
+        (
+            ups.rate_requests().len(),
+            fedex.rate_requests().len(),
+            dhl.rate_requests().len()
+        ),
+        (1, 1, 1)
+    );
+
+    // The shopper picks UPS: checkout charges that quote without asking UPS again.
+    let chosen = json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-option", cart.id),
+            Some(&json!({"id": by_ups})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(chosen["totals"]["shipping"]["amount"], 2345);
+    let placed = json_of(
+        app.request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
+            .header("x-cart-token", &cart.token)
+            .header("idempotency-key", "ups")
+            .json(&json!({"email": "c@example.com", "shipping_address": us_address("NY", "10001"), "payment_provider": "manual"}))
+            .send()
+            .await
+            .expect("sent"),
+        201,
+    )
+    .await;
+    assert_eq!(placed["order"]["totals"]["shipping"]["amount"], 2345);
+    assert_eq!(ups.rate_requests().len(), 1);
+    assert_eq!(ups.tokens_issued(), 1);
+
+    // UPS turns slow and FedEx fails: within the timeout, their table rates stand in.
+    ups.set_delay(std::time::Duration::from_secs(3));
+    fedex.set_failing(true);
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &variant, 1).await, 200).await;
+    set_address(&app, &cart, us_address("NY", "10001")).await;
+    let started = std::time::Instant::now();
+    let listed = options(&app, &cart).await;
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_millis(1500),
+        "waited {waited:?}"
+    );
+    assert_eq!(
+        [&by_ups, &by_fedex, &by_dhl].map(|id| price_of(&listed, id)),
+        [Some(1999), Some(1888), Some(3100)]
+    );
+    let sources: Vec<&str> = listed.iter().filter_map(|o| o["source"].as_str()).collect();
+    assert_eq!(sources, vec!["table", "table", "carrier"]);
+    // A fallback-priced choice checks out at the table rate.
+    json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-option", cart.id),
+            Some(&json!({"id": by_fedex})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let view = json_of(
+        app.cart_call(
+            &cart,
+            Method::GET,
+            &format!("/api/v1/carts/{}", cart.id),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["totals"]["shipping"]["amount"], 1888);
+}

@@ -15,8 +15,20 @@ pub struct Dhl {
 }
 
 impl Dhl {
-    pub fn new(username: String, password: String, account: String, base: String, http: reqwest::Client) -> Self {
-        Self { username, password, account, base: base.trim_end_matches('/').to_string(), http }
+    pub fn new(
+        username: String,
+        password: String,
+        account: String,
+        base: String,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            username,
+            password,
+            account,
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        }
     }
 }
 
@@ -34,10 +46,16 @@ impl CarrierRates for Dhl {
         let query: Vec<(&str, String)> = vec![
             ("accountNumber", self.account.clone()),
             ("originCountryCode", o.country.clone()),
-            ("originPostalCode", o.postal_code.clone().unwrap_or_default()),
+            (
+                "originPostalCode",
+                o.postal_code.clone().unwrap_or_default(),
+            ),
             ("originCityName", o.city.clone().unwrap_or_default()),
             ("destinationCountryCode", d.country.clone()),
-            ("destinationPostalCode", d.postal_code.clone().unwrap_or_default()),
+            (
+                "destinationPostalCode",
+                d.postal_code.clone().unwrap_or_default(),
+            ),
             ("destinationCityName", d.city.clone().unwrap_or_default()),
             ("weight", kilos),
             ("length", "30".into()),
@@ -62,16 +80,28 @@ impl CarrierRates for Dhl {
             .iter()
             .filter_map(|p| {
                 // The price billed to the shipper's account.
-                let price = p["totalPrice"].as_array()?.iter().find(|t| {
-                    t["currencyType"].as_str() == Some("BILLC")
-                })?;
+                let price = p["totalPrice"]
+                    .as_array()?
+                    .iter()
+                    .find(|t| t["currencyType"].as_str() == Some("BILLC"))?;
                 let currency = Currency::parse(price["priceCurrency"].as_str()?)?;
                 let amount = minor_units(&price["price"], currency)?;
                 let transit_days = p["deliveryCapabilities"]["totalTransitDays"]
                     .as_str()
                     .and_then(|d| d.parse().ok())
-                    .or_else(|| p["deliveryCapabilities"]["totalTransitDays"].as_i64().map(|d| d as i32));
-                Some((p["productCode"].as_str(), CarrierQuote { amount, currency, transit_days }))
+                    .or_else(|| {
+                        p["deliveryCapabilities"]["totalTransitDays"]
+                            .as_i64()
+                            .map(|d| d as i32)
+                    });
+                Some((
+                    p["productCode"].as_str(),
+                    CarrierQuote {
+                        amount,
+                        currency,
+                        transit_days,
+                    },
+                ))
             })
             .collect();
         let chosen = match &request.service {

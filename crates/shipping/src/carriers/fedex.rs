@@ -17,8 +17,21 @@ pub struct FedEx {
 }
 
 impl FedEx {
-    pub fn new(client_id: String, client_secret: String, account: String, base: String, http: reqwest::Client) -> Self {
-        Self { client_id, client_secret, account, base: base.trim_end_matches('/').to_string(), http, token: TokenCache::default() }
+    pub fn new(
+        client_id: String,
+        client_secret: String,
+        account: String,
+        base: String,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            client_id,
+            client_secret,
+            account,
+            base: base.trim_end_matches('/').to_string(),
+            http,
+            token: TokenCache::default(),
+        }
     }
 
     async fn token(&self) -> Result<String, CarrierError> {
@@ -85,16 +98,21 @@ impl CarrierRates for FedEx {
             .ok_or_else(|| CarrierError::Protocol("no ratedShipmentDetails.currency".into()))?;
         let amount = minor_units(&detail["totalNetCharge"], currency)
             .ok_or_else(|| CarrierError::Protocol("no totalNetCharge".into()))?;
-        let transit_days = reply["output"]["rateReplyDetails"][0]["commit"]["transitDays"]["minimumTransitTime"]
-            .as_str()
-            .and_then(|t| match t {
-                "ONE_DAY" => Some(1),
-                "TWO_DAYS" => Some(2),
-                "THREE_DAYS" => Some(3),
-                "FOUR_DAYS" => Some(4),
-                "FIVE_DAYS" => Some(5),
-                _ => None,
-            });
-        Ok(CarrierQuote { amount, currency, transit_days })
+        let transit_days =
+            reply["output"]["rateReplyDetails"][0]["commit"]["transitDays"]["minimumTransitTime"]
+                .as_str()
+                .and_then(|t| match t {
+                    "ONE_DAY" => Some(1),
+                    "TWO_DAYS" => Some(2),
+                    "THREE_DAYS" => Some(3),
+                    "FOUR_DAYS" => Some(4),
+                    "FIVE_DAYS" => Some(5),
+                    _ => None,
+                });
+        Ok(CarrierQuote {
+            amount,
+            currency,
+            transit_days,
+        })
     }
 }

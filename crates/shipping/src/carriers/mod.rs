@@ -72,7 +72,10 @@ pub trait CarrierRates: Send + Sync {
 }
 
 /// Sends a request and reads a 2xx JSON body.
-pub(crate) async fn send(carrier: &'static str, request: reqwest::RequestBuilder) -> Result<Value, CarrierError> {
+pub(crate) async fn send(
+    carrier: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<Value, CarrierError> {
     let response = request.send().await.map_err(|e| {
         if e.is_timeout() {
             CarrierError::Timeout
@@ -81,16 +84,19 @@ pub(crate) async fn send(carrier: &'static str, request: reqwest::RequestBuilder
         }
     })?;
     let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .map_err(|_| CarrierError::Protocol(format!("{carrier} answered {status} with non-JSON")))?;
+    let body: Value = response.json().await.map_err(|_| {
+        CarrierError::Protocol(format!("{carrier} answered {status} with non-JSON"))
+    })?;
     if status.is_success() {
         Ok(body)
     } else if status.is_server_error() || status.as_u16() == 429 {
-        Err(CarrierError::Unavailable(format!("{carrier} answered {status}")))
+        Err(CarrierError::Unavailable(format!(
+            "{carrier} answered {status}"
+        )))
     } else {
-        Err(CarrierError::Refused(format!("{carrier} answered {status}")))
+        Err(CarrierError::Refused(format!(
+            "{carrier} answered {status}"
+        )))
     }
 }
 

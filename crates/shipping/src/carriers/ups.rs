@@ -18,8 +18,21 @@ pub struct Ups {
 }
 
 impl Ups {
-    pub fn new(client_id: String, client_secret: String, account: String, base: String, http: reqwest::Client) -> Self {
-        Self { client_id, client_secret, account, base: base.trim_end_matches('/').to_string(), http, token: TokenCache::default() }
+    pub fn new(
+        client_id: String,
+        client_secret: String,
+        account: String,
+        base: String,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            client_id,
+            client_secret,
+            account,
+            base: base.trim_end_matches('/').to_string(),
+            http,
+            token: TokenCache::default(),
+        }
     }
 
     async fn token(&self) -> Result<String, CarrierError> {
@@ -98,6 +111,10 @@ impl CarrierRates for Ups {
         let transit_days = rated["GuaranteedDelivery"]["BusinessDaysInTransit"]
             .as_str()
             .and_then(|d| d.parse().ok());
-        Ok(CarrierQuote { amount, currency, transit_days })
+        Ok(CarrierQuote {
+            amount,
+            currency,
+            transit_days,
+        })
     }
 }
