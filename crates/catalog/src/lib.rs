@@ -7,6 +7,7 @@ mod assemble;
 mod cache;
 mod categories;
 mod collections;
+mod csv_io;
 mod documents;
 pub mod model;
 mod pricing;
@@ -19,6 +20,7 @@ mod state;
 mod views;
 
 pub use cache::ReadCache;
+pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use routes::{Locale, router};
 pub use sellable::{Converter, SellableVariant, record_variant_change, variant_exists};

@@ -177,6 +177,8 @@ where
         .routes(routes!(list_categories))
         .routes(routes!(get_category))
         .routes(routes!(admin_list_products, create_product))
+        .routes(routes!(export_products))
+        .routes(routes!(import_products))
         .routes(routes!(admin_get_product, update_product, delete_product))
         .routes(routes!(publish_product))
         .routes(routes!(unpublish_product))
@@ -771,4 +773,71 @@ async fn set_rate(
     Json(body): Json<RateBody>,
 ) -> AppResult<axum::Json<RateView>> {
     Ok(axum::Json(catalog.set_rate(&currency, &body.rate).await?))
+}
+
+/// The largest CSV import accepted (about 200,000 rows of typical width).
+const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Every product as CSV, one row per variant (the columns the import reads).
+#[utoipa::path(get, path = "/api/v1/admin/products/export", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "text/csv", content_type = "text/csv"), (status = 403, body = Problem)))]
+async fn export_products(
+    _staff: Staff<perm::ProductsRead>,
+    State(catalog): State<Catalog>,
+) -> AppResult<Response> {
+    let csv = catalog.export_csv().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"products.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// Imports products from CSV (the body, `text/csv`), one row per variant. Rows are
+/// checked one by one; a product with a bad row is refused whole and its rows are listed
+/// with the reason, while the other products go in. A handle that exists updates that
+/// product (variants matched by SKU).
+#[utoipa::path(post, path = "/api/v1/admin/products/import", tag = "admin", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = crate::csv_io::ImportReport), (status = 413, body = Problem),
+        (status = 415, body = Problem), (status = 422, body = Problem)))]
+async fn import_products(
+    _staff: Staff<perm::ProductsWrite>,
+    State(catalog): State<Catalog>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> AppResult<axum::Json<crate::csv_io::ImportReport>> {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(kind.starts_with("text/csv")
+        || kind.starts_with("application/csv")
+        || kind.starts_with("text/plain"))
+    {
+        return Err(AppError::UnsupportedMediaType {
+            detail: "send the file as text/csv".into(),
+        });
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || AppError::PayloadTooLarge {
+        detail: format!("an import is at most {} MiB", IMPORT_LIMIT / 1024 / 1024),
+    };
+    // Refused on its declared length before a byte is read, and cut off if it lies.
+    if declared.is_some_and(|n| n > IMPORT_LIMIT) {
+        return Err(too_large());
+    }
+    let data = axum::body::to_bytes(body, IMPORT_LIMIT)
+        .await
+        .map_err(|_| too_large())?;
+    Ok(axum::Json(catalog.import_csv(&data, &|_, _| {}).await?))
 }

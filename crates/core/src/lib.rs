@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 pub mod crypto;
+pub mod decimal;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -12,5 +13,6 @@ pub mod outbox;
 pub mod pagination;
 
 pub use config::Config;
+pub use decimal::{from_decimal, to_decimal};
 pub use error::{AppError, AppResult, FieldError};
 pub use money::{Currency, Money, apply_ppm, div_round};

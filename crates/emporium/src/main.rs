@@ -66,6 +66,20 @@ enum Command {
     /// Rebuild this node's search index from the database. A running node on the same
     /// data directory switches to the new index within a second.
     Reindex,
+    /// Bulk imports.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Products from a CSV file, one row per variant (Shopify-like columns; see
+    /// `GET /api/v1/admin/products/export`). Bad rows are listed; their products are
+    /// skipped whole, the rest go in.
+    Products {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +199,42 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             println!(
                 "seeded {products} products in {:.1} s",
                 started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Import(ImportCommand::Products { file }) => {
+            let data = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let db = Db::connect(&config).await?;
+            emporium_server::migrate(&db).await?;
+            let catalog = emporium_catalog::Catalog::new(db.clone(), std::sync::Arc::new(config));
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "importing {bar:40} {pos}/{len} rows, {per_sec}, eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let result = catalog
+                .import_csv(&data, &|done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })
+                .await;
+            bar.finish();
+            db.close().await;
+            let report = result.map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+            for e in &report.errors {
+                eprintln!("row {} ({}): {}: {}", e.row, e.handle, e.field, e.message);
+            }
+            println!(
+                "{} rows in {:.1} s: {} products created, {} updated, {} rows refused",
+                report.rows,
+                started.elapsed().as_secs_f64(),
+                report.products_created,
+                report.products_updated,
+                report.rows_refused
             );
             Ok(())
         }

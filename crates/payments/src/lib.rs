@@ -7,7 +7,6 @@
 //! This crate knows gateways, not orders: the checkout crate records attempts, applies
 //! webhook events to orders and issues refunds through it.
 
-mod amount;
 mod http_client;
 pub mod manual;
 pub mod paypal;
@@ -21,7 +20,7 @@ use http::HeaderMap;
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use amount::{from_decimal, to_decimal};
+pub use emporium_core::{from_decimal, to_decimal};
 pub use registry::{GatewayBody, GatewayView, Gateways};
 
 /// Every provider name a checkout may ask for.

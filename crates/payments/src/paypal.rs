@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::amount::{from_decimal, to_decimal};
 use crate::http_client::{send, text};
 use crate::*;
+use emporium_core::{from_decimal, to_decimal};
 
 #[derive(Clone)]
 pub struct PayPalKeys {

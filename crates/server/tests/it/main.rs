@@ -7,6 +7,7 @@ mod catalog;
 mod checkout;
 mod collections;
 mod foundation;
+mod import;
 mod inventory;
 mod oauth;
 mod outbox;

@@ -1,7 +1,7 @@
-//! Gateways that speak decimal strings (PayPal's `"12.34"`) against our integer minor
+//! Decimal strings (PayPal's `"12.34"`, a CSV price column) against our integer minor
 //! units, with each currency's own number of decimals (JPY 0, KWD 3).
 
-use emporium_core::Currency;
+use crate::Currency;
 
 /// `1234` USD -> `"12.34"`; `500` JPY -> `"500"`; `1234` KWD -> `"1.234"`.
 pub fn to_decimal(amount: i64, currency: Currency) -> String {
