@@ -107,12 +107,14 @@ pub async fn summaries<C: ConnectionTrait>(
     lang: &Lang<'_>,
     prices: &PriceContext,
     stock: Option<&Arc<dyn StockSource>>,
+    media_base: &str,
 ) -> AppResult<Vec<ProductSummaryView>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
     let texts = translations(conn, &ids).await?;
+    let mut images = crate::media::images_of(conn, &ids, lang, media_base).await?;
     let (variant_map, price_rows) = variants_with_prices(conn, &ids).await?;
     let sellable = sellable(stock, &variant_map).await?;
     let price_map = by_variant(&price_rows);
@@ -143,7 +145,9 @@ pub async fn summaries<C: ConnectionTrait>(
                 available: variant_map
                     .get(&p.id)
                     .is_some_and(|v| v.iter().any(|v| can_sell(&sellable, v.id))),
-                image: None,
+                image: images
+                    .get_mut(&p.id)
+                    .and_then(|i| (!i.is_empty()).then(|| i.remove(0))),
             }
         })
         .collect())
@@ -157,12 +161,14 @@ pub async fn full<C: ConnectionTrait>(
     prices: &PriceContext,
     admin: bool,
     stock: Option<&Arc<dyn StockSource>>,
+    media_base: &str,
 ) -> AppResult<Vec<ProductView>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|p| p.id).collect();
     let texts = translations(conn, &ids).await?;
+    let mut images = crate::media::images_of(conn, &ids, lang, media_base).await?;
     let (variant_map, price_rows) = variants_with_prices(conn, &ids).await?;
     let sellable = sellable(stock, &variant_map).await?;
     let price_map = by_variant(&price_rows);
@@ -272,7 +278,7 @@ pub async fn full<C: ConnectionTrait>(
                 tax_class: p.tax_class.clone(),
                 categories,
                 options,
-                images: Vec::new(),
+                images: images.remove(&p.id).unwrap_or_default(),
                 available: variant_views.iter().any(|v| v.available),
                 variants: variant_views,
                 price,

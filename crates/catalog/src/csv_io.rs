@@ -438,7 +438,11 @@ impl Catalog {
                 "Option1 Name",
                 format!(
                     "the product's options are {}; an import cannot change them",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 ),
             ));
         }

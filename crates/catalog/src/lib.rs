@@ -9,6 +9,7 @@ mod categories;
 mod collections;
 mod csv_io;
 mod documents;
+pub mod media;
 pub mod model;
 mod pricing;
 mod products;

@@ -217,7 +217,15 @@ impl Catalog {
             None
         };
         Ok((
-            assemble::summaries(conn, &rows, lang, prices, self.stock_source()).await?,
+            assemble::summaries(
+                conn,
+                &rows,
+                lang,
+                prices,
+                self.stock_source(),
+                &self.media_base(),
+            )
+            .await?,
             next,
         ))
     }
@@ -239,8 +247,16 @@ impl Catalog {
             None => select.filter(products::Column::Slug.eq(id_or_slug)),
         };
         if let Some(row) = select.one(conn).await? {
-            let mut views =
-                assemble::full(conn, &[row], lang, prices, false, self.stock_source()).await?;
+            let mut views = assemble::full(
+                conn,
+                &[row],
+                lang,
+                prices,
+                false,
+                self.stock_source(),
+                &self.media_base(),
+            )
+            .await?;
             return views
                 .pop()
                 .map(|v| Found::Product(Box::new(v)))
@@ -275,10 +291,18 @@ impl Catalog {
             .await?
             .filter(|p| p.deleted_at.is_none())
             .ok_or_else(|| AppError::not_found("no such product"))?;
-        assemble::full(conn, &[row], lang, prices, true, self.stock_source())
-            .await?
-            .pop()
-            .ok_or_else(|| AppError::not_found("no such product"))
+        assemble::full(
+            conn,
+            &[row],
+            lang,
+            prices,
+            true,
+            self.stock_source(),
+            &self.media_base(),
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("no such product"))
     }
 
     /// Sets the exchange rate of `currency` against the default currency.

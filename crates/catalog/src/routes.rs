@@ -179,6 +179,14 @@ where
         .routes(routes!(admin_list_products, create_product))
         .routes(routes!(export_products))
         .routes(routes!(import_products))
+        .routes(routes!(update_image, delete_image))
+        .routes(routes!(media_file))
+        .merge(
+            // Uploads are limited by `[media] max_upload_bytes`, checked in the handler.
+            OpenApiRouter::new()
+                .routes(routes!(upload_image))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .routes(routes!(admin_get_product, update_product, delete_product))
         .routes(routes!(publish_product))
         .routes(routes!(unpublish_product))
@@ -840,4 +848,176 @@ async fn import_products(
         .await
         .map_err(|_| too_large())?;
     Ok(axum::Json(catalog.import_csv(&data, &|_, _| {}).await?))
+}
+
+/// Adds an image to a product (`multipart/form-data`): `file` (JPEG, PNG or WebP, checked
+/// by content), `alt` (default language) or `alt.<lang>`, `variant_ids` (comma-separated)
+/// and `position`. Too large is 413 before the file is read whole; not an image, or too
+/// many pixels, is 422. Thumbnails follow shortly.
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/images", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "file, alt, alt.<lang>, variant_ids, position"),
+    responses((status = 201, body = ImageView), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn upload_image(
+    _staff: Staff<perm::ProductsWrite>,
+    State(catalog): State<Catalog>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let max = catalog.config.media.max_upload_bytes;
+    let too_large = || AppError::PayloadTooLarge {
+        detail: format!("an image upload is at most {max} bytes"),
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // The declared length is checked before any of the body is read.
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return Err(too_large());
+    }
+    let bad_form = |e: axum::extract::multipart::MultipartError| {
+        AppError::invalid(
+            "file",
+            format!("the form cannot be read: {}", e.body_text()),
+        )
+    };
+    let mut file: Option<Vec<u8>> = None;
+    let mut meta = crate::media::UploadMeta::default();
+    let mut errors = Vec::new();
+    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let mut data = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+                if (data.len() + chunk.len()) as u64 > max {
+                    return Err(too_large());
+                }
+                data.extend_from_slice(&chunk);
+            }
+            file = Some(data);
+            continue;
+        }
+        let text = field.text().await.map_err(bad_form)?;
+        if text.len() > 10_000 {
+            errors.push(emporium_core::FieldError::new(name.clone(), "is too long"));
+            continue;
+        }
+        match name.as_str() {
+            "alt" => {
+                meta.alt
+                    .insert(catalog.default_language().to_string(), text);
+            }
+            n if n.starts_with("alt.") => {
+                meta.alt.insert(n["alt.".len()..].to_string(), text);
+            }
+            "variant_ids" => {
+                for (i, part) in text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .enumerate()
+                {
+                    match Uuid::parse_str(part) {
+                        Ok(v) => meta.variant_ids.push(v),
+                        Err(_) => errors.push(emporium_core::FieldError::new(
+                            format!("variant_ids[{i}]"),
+                            "is not a variant id",
+                        )),
+                    }
+                }
+            }
+            "position" => match text.trim().parse::<i32>() {
+                Ok(p) if p >= 0 => meta.position = Some(p),
+                _ => errors.push(emporium_core::FieldError::new(
+                    "position",
+                    "must be a whole number, 0 or more",
+                )),
+            },
+            _ => {}
+        }
+    }
+    let Some(file) = file.filter(|f| !f.is_empty()) else {
+        errors.push(emporium_core::FieldError::new("file", "is required"));
+        return Err(AppError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let view = catalog
+        .add_image(id, bytes::Bytes::from(file), meta)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+/// Changes an image's alt text per language (an empty text removes it), the variants it
+/// shows, or its position.
+#[utoipa::path(patch, path = "/api/v1/admin/products/{id}/images/{image_id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("image_id" = Uuid, Path)), request_body = crate::media::ImagePatchBody,
+    responses((status = 200, body = ImageView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_image(
+    _staff: Staff<perm::ProductsWrite>,
+    State(catalog): State<Catalog>,
+    Path((id, image_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<crate::media::ImagePatchBody>,
+) -> AppResult<axum::Json<ImageView>> {
+    Ok(axum::Json(catalog.update_image(id, image_id, body).await?))
+}
+
+/// Removes an image from a product.
+#[utoipa::path(delete, path = "/api/v1/admin/products/{id}/images/{image_id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("image_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_image(
+    _staff: Staff<perm::ProductsWrite>,
+    State(catalog): State<Catalog>,
+    Path((id, image_id)): Path<(Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    catalog.delete_image(id, image_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A stored image or thumbnail. Names are content hashes, so a file never changes: it is
+/// served with an immutable, year-long cache lifetime (a CDN may sit in front).
+#[utoipa::path(get, path = "/media/images/{name}", tag = "catalog",
+    params(("name" = String, Path, description = "<sha256>[-<width>].<ext>")),
+    responses((status = 200, description = "The image"), (status = 304), (status = 404, body = Problem)))]
+async fn media_file(
+    State(catalog): State<Catalog>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let key = format!("images/{name}");
+    let etag = format!("\"{name}\"");
+    let cache = "public, max-age=31536000, immutable";
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, etag),
+                (header::CACHE_CONTROL, cache.to_string()),
+            ],
+        )
+            .into_response());
+    }
+    let Some(data) = catalog.media_file(&key).await? else {
+        return Err(AppError::not_found("no such file"));
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                crate::media::content_type_of(&key).to_string(),
+            ),
+            (header::CACHE_CONTROL, cache.to_string()),
+            (header::ETAG, etag),
+        ],
+        data,
+    )
+        .into_response())
 }

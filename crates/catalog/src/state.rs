@@ -28,15 +28,29 @@ pub struct Catalog {
     pub(crate) config: Arc<Config>,
     pub(crate) cache: ReadCache,
     pub(crate) stock: Arc<OnceLock<Arc<dyn StockSource>>>,
+    pub(crate) media: Option<crate::media::MediaStore>,
 }
 
 impl Catalog {
     pub fn new(db: Db, config: Arc<Config>) -> Self {
+        let dir = config
+            .media
+            .dir
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("media"));
+        let media = match crate::media::MediaStore::local(&dir) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::error!(dir = %dir.display(), error = %e, "the media directory cannot be used; image uploads will fail");
+                None
+            }
+        };
         Self {
             db,
             config,
             cache: ReadCache::default(),
             stock: Arc::new(OnceLock::new()),
+            media,
         }
     }
 

@@ -43,7 +43,15 @@ pub struct CategoryText {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ImageView {
     pub url: String,
+    /// In the asked language, else the default.
     pub alt: Option<String>,
+    pub id: Option<Uuid>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    /// The variants it shows (a red shirt's images); empty for all.
+    pub variant_ids: Vec<Uuid>,
+    /// WebP thumbnails by width, once made.
+    pub thumbnails: BTreeMap<String, String>,
 }
 
 /// A variant as shoppers see it.

@@ -59,6 +59,35 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub inventory: InventoryConfig,
     pub shipping: ShippingConfig,
+    pub media: MediaConfig,
+}
+
+/// Product images: where they are kept, how large they may be, and where they are served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaConfig {
+    /// A local directory (`<data_dir>/media` when unset).
+    pub dir: Option<PathBuf>,
+    /// Uploads larger than this are refused (413) before they are read.
+    pub max_upload_bytes: u64,
+    /// Images with more pixels than this are refused (422) before they are decoded.
+    pub max_pixels: u64,
+    /// Widths of the WebP thumbnails made after an upload.
+    pub thumbnail_widths: Vec<u32>,
+    /// Serve image URLs from this base (a CDN in front of `/media`) instead of this node.
+    pub cdn_base_url: Option<String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_pixels: 40_000_000,
+            thumbnail_widths: vec![200, 600, 1200],
+            cdn_base_url: None,
+        }
+    }
 }
 
 /// Stock rules that apply to every variant unless it sets its own.
@@ -311,6 +340,7 @@ impl Default for Config {
             payments: PaymentsConfig::default(),
             inventory: InventoryConfig::default(),
             shipping: ShippingConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }

@@ -217,6 +217,10 @@ impl Node {
         let mut jobs = options.jobs;
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
         let catalog = Catalog::new(db.clone(), config.clone());
+        jobs.register(
+            emporium_catalog::media::THUMBNAIL_TOPIC,
+            Arc::new(emporium_catalog::media::ThumbnailJob(catalog.clone())),
+        );
         let inventory = Inventory::new(db.clone(), config.clone());
         catalog.set_stock_source(Arc::new(inventory.clone()));
         let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;

@@ -23,6 +23,8 @@ pub mod payment_events;
 pub mod payment_gateways;
 pub mod payments;
 pub mod product_categories;
+pub mod product_image_alts;
+pub mod product_images;
 pub mod product_options;
 pub mod product_slug_redirects;
 pub mod product_translations;

@@ -12,6 +12,7 @@ mod m20261127_000006_checkout;
 mod m20261127_000007_collections;
 mod m20261127_000008_payments;
 mod m20261127_000009_shipping;
+mod m20261127_000010_media;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_collections::Migration),
             Box::new(m20261127_000008_payments::Migration),
             Box::new(m20261127_000009_shipping::Migration),
+            Box::new(m20261127_000010_media::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod collections;
 mod foundation;
 mod import;
 mod inventory;
+mod media;
 mod oauth;
 mod outbox;
 mod payments;

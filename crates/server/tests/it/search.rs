@@ -85,6 +85,12 @@ async fn words_are_found_despite_typos_and_in_each_language() {
         ids(r) == [jacket.clone()]
     })
     .await;
+    // Both are indexed before the queries below (a loaded machine may index them in two
+    // batches).
+    within(&base, &client, "q=cotton", Duration::from_secs(5), |r| {
+        ids(r) == [tee.clone()]
+    })
+    .await;
 
     for (query, want) in [
         ("q=jaket", &jacket),      // one letter missing
