@@ -168,11 +168,7 @@ async fn transition_order(
             "refund states are reached by issuing a refund",
         ));
     }
-    let actor = Actor {
-        user_id: Some(staff.user_id),
-        staff: true,
-        ip: client.ip,
-    };
+    let actor = Actor::staff(staff.user_id, client.ip);
     checkout
         .transition(
             id,

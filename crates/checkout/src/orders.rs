@@ -51,6 +51,17 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
+impl Actor {
+    /// A staff member acting through the admin API.
+    pub fn staff(user_id: Uuid, ip: Option<String>) -> Self {
+        Self {
+            user_id: Some(user_id),
+            staff: true,
+            ip,
+        }
+    }
+}
+
 /// Optional particulars of a transition.
 #[derive(Debug, Clone, Default)]
 pub struct TransitionDetail {

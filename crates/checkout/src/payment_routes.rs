@@ -361,21 +361,11 @@ async fn refund_order(
     Json(value): Json<serde_json::Value>,
 ) -> AppResult<Response> {
     let key = idempotency::key_from(&headers)?;
-    let canonical = value.to_string();
-    let hash = idempotency::request_hash(canonical.as_bytes());
+    let (canonical, hash) = idempotency::canonical(&value);
     let body: RefundBody = parse_json(canonical.as_bytes())?;
-    let actor = Actor {
-        user_id: Some(staff.user_id),
-        staff: true,
-        ip: client.ip,
-    };
+    let actor = Actor::staff(staff.user_id, client.ip);
     let replay = checkout.refund(id, body, &actor, &key, &hash).await?;
-    Ok((
-        StatusCode::from_u16(replay.status).unwrap_or(StatusCode::CREATED),
-        [(header::CONTENT_TYPE, "application/json")],
-        replay.body,
-    )
-        .into_response())
+    Ok(replay.into_response())
 }
 
 /// Every payment provider, enabled or not, with where its keys come from. Secrets are

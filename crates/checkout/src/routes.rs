@@ -315,18 +315,10 @@ async fn checkout_cart(
     Json(value): Json<serde_json::Value>,
 ) -> AppResult<Response> {
     let key = idempotency::key_from(&headers)?;
-    // Keys are sorted in a serde_json map, so equal bodies hash equal whatever their
-    // field order or spacing.
-    let canonical = value.to_string();
-    let hash = idempotency::request_hash(canonical.as_bytes());
+    let (canonical, hash) = idempotency::canonical(&value);
     let body: CheckoutBody = parse_json(canonical.as_bytes())?;
     let replay = checkout.place_order(id, &access, body, &key, &hash).await?;
-    Ok((
-        StatusCode::from_u16(replay.status).unwrap_or(StatusCode::CREATED),
-        [(header::CONTENT_TYPE, "application/json")],
-        replay.body,
-    )
-        .into_response())
+    Ok(replay.into_response())
 }
 
 /// The signed-in customer's orders, newest first.

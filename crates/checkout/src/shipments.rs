@@ -516,11 +516,7 @@ async fn create_shipment(
     Path(id): Path<Uuid>,
     Json(body): Json<ShipmentBody>,
 ) -> AppResult<(StatusCode, axum::Json<ShipmentView>)> {
-    let actor = Actor {
-        user_id: Some(staff.user_id),
-        staff: true,
-        ip: client.ip,
-    };
+    let actor = Actor::staff(staff.user_id, client.ip);
     Ok((
         StatusCode::CREATED,
         axum::Json(checkout.create_shipment(id, body, &actor).await?),
@@ -539,11 +535,7 @@ async fn add_tracking_event(
     Path(id): Path<Uuid>,
     Json(body): Json<TrackingBody>,
 ) -> AppResult<axum::Json<ShipmentView>> {
-    let actor = Actor {
-        user_id: Some(staff.user_id),
-        staff: true,
-        ip: client.ip,
-    };
+    let actor = Actor::staff(staff.user_id, client.ip);
     Ok(axum::Json(checkout.track(id, body, "admin", &actor).await?))
 }
 

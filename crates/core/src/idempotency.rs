@@ -40,6 +40,26 @@ pub fn key_from(headers: &HeaderMap) -> AppResult<String> {
     Ok(key.to_string())
 }
 
+/// A JSON request body in canonical form and its fingerprint: keys are sorted in a
+/// `serde_json` map, so equal bodies hash equal whatever their field order or spacing.
+pub fn canonical(value: &serde_json::Value) -> (String, String) {
+    let text = value.to_string();
+    let hash = request_hash(text.as_bytes());
+    (text, hash)
+}
+
+impl axum::response::IntoResponse for Replay {
+    /// The stored response, as first sent.
+    fn into_response(self) -> axum::response::Response {
+        (
+            axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::OK),
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response()
+    }
+}
+
 /// The fingerprint of a request body, compared on repeats.
 pub fn request_hash(body: &[u8]) -> String {
     Sha256::digest(body)
