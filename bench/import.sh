@@ -25,7 +25,7 @@ while n < rows:
             break
         first = i == 0
         title = f"Everyday Shirt {p}" if first else ""
-        body = "<p>Soft cotton, cut for every day.</p>" if first else ""
+        body = "\"<p>Soft cotton, cut for every day.</p>\"" if first else ""
         vendor = "Emporium Basics" if first else ""
         tags = '"cotton, shirts"' if first else ""
         status = "active" if first else ""
@@ -39,7 +39,7 @@ echo "$(wc -l < "$WORK/products.csv") lines, $(du -h "$WORK/products.csv" | cut 
 run() {
   local label="$1"; shift
   local started=$(date +%s.%N)
-  "$@" "$BIN" --data-dir "$WORK/data-$label" import products "$WORK/products.csv" 2>&1 | tail -1
+  EMPORIUM_LOG=warn "$@" "$BIN" --data-dir "$WORK/data-$label" import products "$WORK/products.csv" 2>&1 | grep -v "^importing" | tail -3
   echo "$label: $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f} s wall')" "$started" "$(date +%s.%N)")"
 }
 run sqlite env
