@@ -3,6 +3,8 @@
 //! in USD with some explicit EUR prices, German translations and exchange rates.
 
 use emporium_core::AppResult;
+use emporium_db::entity::{product_image_alts, product_images};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -27,6 +29,20 @@ const COLORS: &[(&str, &str)] = &[
     ("Beige", "Beige"),
     ("Yellow", "Gelb"),
 ];
+/// The demo pictures' base colours, one per entry of [`COLORS`].
+const SHADES: [[u8; 3]; 10] = [
+    [178, 34, 34],
+    [40, 80, 170],
+    [34, 120, 60],
+    [30, 30, 30],
+    [215, 215, 210],
+    [120, 120, 120],
+    [20, 30, 80],
+    [95, 100, 40],
+    [200, 180, 140],
+    [220, 190, 40],
+];
+
 /// (noun, German noun, category slug)
 const NOUNS: &[(&str, &str, &str)] = &[
     ("Jacket", "Jacke", "jackets"),
@@ -87,6 +103,7 @@ impl Catalog {
                 self.set_rate(currency, rate).await?;
             }
         }
+        let mut pictures: BTreeMap<usize, Option<product_images::Model>> = BTreeMap::new();
         for n in 0..products {
             let i = n as usize;
             let adjective = ADJECTIVES[i % ADJECTIVES.len()];
@@ -124,49 +141,127 @@ impl Catalog {
                 height_mm: None,
                 tax_class: None,
             };
-            self.create_product(ProductBody {
-                slug: None,
-                status: Some(ProductStatus::Published),
-                brand: Some(["Acme", "Northwind", "Globex", "Initech"][i % 4].to_string()),
-                tags: vec![color.to_lowercase(), noun.to_lowercase()],
-                attributes: BTreeMap::from([
-                    ("color".to_string(), color.to_lowercase()),
-                    (
-                        "material".to_string(),
-                        ["cotton", "wool", "linen", "leather"][i % 4].to_string(),
-                    ),
-                ]),
-                tax_class: None,
-                translations: texts(
-                    ProductText {
-                        title: title.clone(),
-                        description: format!(
-                            "A {} {} {} for every day. {}",
-                            adjective.to_lowercase(),
-                            color.to_lowercase(),
-                            noun.to_lowercase(),
-                            json!({"n": n + 1})
+            let product_id = self
+                .create_product(ProductBody {
+                    slug: None,
+                    status: Some(ProductStatus::Published),
+                    brand: Some(["Acme", "Northwind", "Globex", "Initech"][i % 4].to_string()),
+                    tags: vec![color.to_lowercase(), noun.to_lowercase()],
+                    attributes: BTreeMap::from([
+                        ("color".to_string(), color.to_lowercase()),
+                        (
+                            "material".to_string(),
+                            ["cotton", "wool", "linen", "leather"][i % 4].to_string(),
                         ),
-                        meta_title: None,
-                        meta_description: None,
-                    },
-                    ProductText {
-                        title: format!("{adjective} {color_de} {noun_de} {}", n + 1),
-                        description: format!("{noun_de} in {color_de}."),
-                        meta_title: None,
-                        meta_description: None,
-                    },
-                ),
-                options: vec![OptionSpec {
-                    name: "size".into(),
-                    values: vec!["S".into(), "M".into()],
-                }],
-                category_ids: category_ids.get(category).copied().into_iter().collect(),
-                variants: vec![variant("S", 0), variant("M", 100)],
-            })
-            .await?;
+                    ]),
+                    tax_class: None,
+                    translations: texts(
+                        ProductText {
+                            title: title.clone(),
+                            description: format!(
+                                "A {} {} {} for every day. {}",
+                                adjective.to_lowercase(),
+                                color.to_lowercase(),
+                                noun.to_lowercase(),
+                                json!({"n": n + 1})
+                            ),
+                            meta_title: None,
+                            meta_description: None,
+                        },
+                        ProductText {
+                            title: format!("{adjective} {color_de} {noun_de} {}", n + 1),
+                            description: format!("{noun_de} in {color_de}."),
+                            meta_title: None,
+                            meta_description: None,
+                        },
+                    ),
+                    options: vec![OptionSpec {
+                        name: "size".into(),
+                        values: vec!["S".into(), "M".into()],
+                    }],
+                    category_ids: category_ids.get(category).copied().into_iter().collect(),
+                    variants: vec![variant("S", 0), variant("M", 100)],
+                })
+                .await?;
+            let shade = (i / ADJECTIVES.len()) % COLORS.len();
+            self.seed_picture(&mut pictures, shade, product_id, &title)
+                .await?;
             progress(n + 1);
         }
+        Ok(())
+    }
+
+    /// Gives a demo product its colour's picture: drawn here (no download) and uploaded
+    /// with thumbnails for the first product of each colour; the others share its files.
+    async fn seed_picture(
+        &self,
+        pictures: &mut BTreeMap<usize, Option<product_images::Model>>,
+        shade: usize,
+        product_id: Uuid,
+        title: &str,
+    ) -> AppResult<()> {
+        if self.media.is_none() {
+            return Ok(());
+        }
+        let meta = crate::media::UploadMeta {
+            alt: BTreeMap::from([(self.default_language().to_string(), title.to_string())]),
+            ..Default::default()
+        };
+        if let Some(Some(model)) = pictures.get(&shade) {
+            let txn = self.db.begin().await?;
+            let id = Uuid::now_v7();
+            product_images::ActiveModel {
+                id: Set(id),
+                product_id: Set(product_id),
+                key: Set(model.key.clone()),
+                content_type: Set(model.content_type.clone()),
+                width: Set(model.width),
+                height: Set(model.height),
+                bytes: Set(model.bytes),
+                position: Set(0),
+                variant_ids: Set("[]".into()),
+                thumbnails: Set(model.thumbnails.clone()),
+                created_at: Set(chrono::Utc::now()),
+            }
+            .insert(&txn)
+            .await?;
+            product_image_alts::ActiveModel {
+                image_id: Set(id),
+                lang: Set(self.default_language().to_string()),
+                alt: Set(title.to_string()),
+            }
+            .insert(&txn)
+            .await?;
+            crate::products::record_change(&txn, "product", product_id).await?;
+            self.commit(txn).await?;
+            return Ok(());
+        }
+        let [r, g, b] = SHADES[shade % SHADES.len()];
+        let picture = image::RgbImage::from_fn(640, 640, |x, y| {
+            let light = (x + y) / 10;
+            image::Rgb([
+                r.saturating_add(light as u8 / 2),
+                g.saturating_add(light as u8 / 2),
+                b.saturating_add(light as u8 / 2),
+            ])
+        });
+        let mut png = std::io::Cursor::new(Vec::new());
+        picture
+            .write_to(&mut png, image::ImageFormat::Png)
+            .map_err(|e| anyhow::anyhow!("drawing a demo picture: {e}"))?;
+        let view = self
+            .add_image(product_id, bytes::Bytes::from(png.into_inner()), meta)
+            .await?;
+        let Some(id) = view.id else {
+            return Ok(());
+        };
+        self.make_thumbnails(id).await?;
+        pictures.insert(
+            shade,
+            product_images::Entity::find_by_id(id)
+                .one(self.db.current())
+                .await?,
+        );
         Ok(())
     }
 }

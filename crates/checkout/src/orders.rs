@@ -211,13 +211,18 @@ impl Checkout {
         }
         let priced = self.price(&txn, &priced_cart, lines).await?;
         let shipping_option = match &priced.shipment {
-            Shipment::Option(id) => id.clone(),
-            Shipment::UnknownOption => {
+            Shipment::Option(id)
+                if body
+                    .shipping_option_id
+                    .as_ref()
+                    .is_some_and(|asked| asked != id) =>
+            {
                 return Err(AppError::invalid(
                     "shipping_option_id",
                     "is not one of this cart's shipping options",
                 ));
             }
+            Shipment::Option(id) => id.clone(),
             Shipment::NotShipped | Shipment::NoAddress => {
                 return Err(AppError::invalid(
                     "shipping_address.country",

@@ -27,8 +27,6 @@ pub(crate) enum Shipment {
     NoAddress,
     /// No zone covers the address, or no method can take the parcel.
     NotShipped,
-    /// The option asked for is not one of this address's.
-    UnknownOption,
 }
 
 /// The tax class of goods with none set.
@@ -201,9 +199,6 @@ impl Checkout {
             .await?
         {
             Coverage::NoZones => {
-                if chosen.is_some_and(|c| !SHIPPING_OPTIONS.contains(&c)) {
-                    return Ok((0, Shipment::UnknownOption));
-                }
                 return Ok((
                     self.shipping_price(conn, currency, parcel.subtotal).await?,
                     Shipment::Option(SHIPPING_OPTIONS[0].into()),
@@ -219,13 +214,10 @@ impl Checkout {
                 .convert(a)
                 .unwrap_or_else(|| rescale(a, default, currency))
         };
-        let method = match chosen {
-            Some(id) => match methods.iter().find(|m| m.id.to_string() == id) {
-                Some(m) => Some(m),
-                None => return Ok((0, Shipment::UnknownOption)),
-            },
-            None => None,
-        };
+        // A choice that no longer applies (another address, zones changed, too heavy now)
+        // gives way to the first method that can take the parcel; checkout refuses an
+        // option it was explicitly asked for and could not use.
+        let method = chosen.and_then(|id| methods.iter().find(|m| m.id.to_string() == id));
         let key = quote_key(address, parcel.weight_grams, currency);
         let price_of = |m: &emporium_db::entity::shipping_methods::Model| {
             if m.kind == "carrier"
@@ -240,10 +232,9 @@ impl Checkout {
             }
             self.shipping.table_price(m, parcel, &to_cart)
         };
-        let picked = match method {
-            Some(m) => price_of(m).map(|p| (p, m)),
-            None => methods.iter().find_map(|m| price_of(m).map(|p| (p, m))),
-        };
+        let picked = method
+            .and_then(|m| price_of(m).map(|p| (p, m)))
+            .or_else(|| methods.iter().find_map(|m| price_of(m).map(|p| (p, m))));
         Ok(match picked {
             Some((price, m)) => (price, Shipment::Option(m.id.to_string())),
             None => (0, Shipment::NotShipped),

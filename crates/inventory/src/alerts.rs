@@ -17,14 +17,40 @@ use emporium_notify::{EmailJob, enqueue_email};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
-    QueryFilter, Statement,
+    QueryFilter, QuerySelect, Statement,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::service::{locations, net_of};
 use crate::state::Inventory;
+
+/// The outbox topic of back-in-stock emails: `{"variant_id"}`.
+pub const BACK_IN_STOCK_TOPIC: &str = "stock.back_in_stock";
+
+/// Runs [`Inventory::send_back_in_stock`] for a job.
+pub struct BackInStockJob(pub Inventory);
+
+#[async_trait::async_trait]
+impl emporium_core::outbox::JobHandler for BackInStockJob {
+    async fn run(&self, job: &emporium_core::outbox::Job) -> anyhow::Result<()> {
+        let Some(id) = job.payload["variant_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+        else {
+            anyhow::bail!("a back-in-stock job without a variant id");
+        };
+        let sent = self
+            .0
+            .send_back_in_stock(id)
+            .await
+            .map_err(|e| anyhow::anyhow!("back-in-stock emails for {id}: {e}"))?;
+        tracing::info!(variant_id = %id, sent, "back-in-stock emails queued");
+        Ok(())
+    }
+}
 
 /// A variant at or under its low-stock threshold.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -121,7 +147,14 @@ impl Inventory {
             emporium_catalog::record_variant_change(conn, variant_id).await?;
         }
         if before <= 0 && after > 0 {
-            self.notify_back_in_stock(conn, variant_id).await?;
+            // Emails go out from a job, not this (request) transaction: a popular variant
+            // may have thousands of requests waiting.
+            emporium_core::outbox::enqueue(
+                conn,
+                BACK_IN_STOCK_TOPIC,
+                &serde_json::json!({"variant_id": variant_id}),
+            )
+            .await?;
         }
         if delta < 0 {
             let threshold = stock_policies::Entity::find_by_id(variant_id)
@@ -167,48 +200,63 @@ impl Inventory {
         Ok((variant.sku, slug, title))
     }
 
-    async fn notify_back_in_stock<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        variant_id: Uuid,
-    ) -> AppResult<()> {
-        let waiting = stock_notifications::Entity::find()
-            .filter(stock_notifications::Column::VariantId.eq(variant_id))
-            .filter(stock_notifications::Column::NotifiedAt.is_null())
-            .all(conn)
-            .await?;
+    /// Emails everyone waiting for `variant_id`, once each (a guarded claim per request),
+    /// if it is still in stock; a variant that sold out again keeps its requests for the
+    /// next time. Answers how many were emailed.
+    pub async fn send_back_in_stock(&self, variant_id: Uuid) -> AppResult<usize> {
         let base = self.config.public_base_url();
-        for request in waiting {
-            // Guarded: a request is emailed once, even if two nodes saw the crossing.
-            let claimed = stock_notifications::Entity::update_many()
-                .col_expr(
-                    stock_notifications::Column::NotifiedAt,
-                    Expr::value(Utc::now()),
-                )
-                .filter(stock_notifications::Column::Id.eq(request.id))
-                .filter(stock_notifications::Column::NotifiedAt.is_null())
-                .exec(conn)
-                .await?;
-            if claimed.rows_affected == 0 {
-                continue;
+        let mut sent = 0;
+        let mut described: HashMap<String, (String, String, String)> = HashMap::new();
+        loop {
+            let txn = self.db.begin().await?;
+            if net_of(&txn, variant_id).await? <= 0 {
+                return Ok(sent);
             }
-            let (sku, slug, title) = self.describe(conn, variant_id, &request.lang).await?;
-            enqueue_email(
-                conn,
-                &EmailJob {
-                    to: request.email.clone(),
-                    template: "back_in_stock".into(),
-                    context: serde_json::json!({
-                        "shop": "Emporium",
-                        "title": title,
-                        "sku": sku,
-                        "link": format!("{base}/api/v1/products/{slug}"),
-                    }),
-                },
-            )
-            .await?;
+            let waiting = stock_notifications::Entity::find()
+                .filter(stock_notifications::Column::VariantId.eq(variant_id))
+                .filter(stock_notifications::Column::NotifiedAt.is_null())
+                .limit(200)
+                .all(&txn)
+                .await?;
+            if waiting.is_empty() {
+                return Ok(sent);
+            }
+            for request in waiting {
+                let claimed = stock_notifications::Entity::update_many()
+                    .col_expr(
+                        stock_notifications::Column::NotifiedAt,
+                        Expr::value(Utc::now()),
+                    )
+                    .filter(stock_notifications::Column::Id.eq(request.id))
+                    .filter(stock_notifications::Column::NotifiedAt.is_null())
+                    .exec(&txn)
+                    .await?;
+                if claimed.rows_affected == 0 {
+                    continue;
+                }
+                if !described.contains_key(&request.lang) {
+                    let text = self.describe(&txn, variant_id, &request.lang).await?;
+                    described.insert(request.lang.clone(), text);
+                }
+                let (sku, slug, title) = &described[&request.lang];
+                enqueue_email(
+                    &txn,
+                    &EmailJob {
+                        to: request.email.clone(),
+                        template: "back_in_stock".into(),
+                        context: serde_json::json!({
+                            "shop": "Emporium",
+                            "title": title,
+                            "sku": sku,
+                            "link": format!("{base}/api/v1/products/{slug}"),
+                        }),
+                    },
+                )
+                .await?;
+                sent += 1;
+            }
+            txn.commit().await?;
         }
-        Ok(())
     }
 
     async fn alert_low_stock<C: ConnectionTrait>(

@@ -4,7 +4,7 @@
 //! can never take the last unit twice. Locations ship to the countries they list; staff
 //! hear when stock runs low, shoppers when a variant is back.
 
-mod alerts;
+pub mod alerts;
 pub mod model;
 mod routes;
 mod service;

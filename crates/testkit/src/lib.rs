@@ -214,11 +214,21 @@ impl TestApp {
 
     /// Runs every due outbox job now, as the worker would; returns how many ran.
     pub async fn drain_outbox(&self) -> usize {
-        self.node()
-            .worker
-            .drain(emporium_core::outbox::now_ms())
-            .await
-            .expect("outbox drains")
+        // Jobs may queue more jobs (a back-in-stock job queues emails), due when queued:
+        // drain again with the clock moved on until nothing is left.
+        let mut total = 0;
+        loop {
+            let ran = self
+                .node()
+                .worker
+                .drain(emporium_core::outbox::now_ms())
+                .await
+                .expect("outbox drains");
+            if ran == 0 {
+                return total;
+            }
+            total += ran;
+        }
     }
 
     /// Stops the server gracefully (dropping the app also stops it).

@@ -694,6 +694,20 @@ async fn the_demo_seed_builds_a_browsable_catalog() {
     assert_eq!(first["title"], "Relaxed Rot Jacke 1");
     assert_eq!(first["variants"].as_array().expect("variants").len(), 2);
     assert_eq!(first["price"]["currency"], "EUR");
+    // Pictures drawn locally, one per colour, each with its thumbnails.
+    let picture = &first["images"][0];
+    assert_eq!(picture["alt"], "Relaxed Red Jacket 1");
+    assert_eq!(
+        picture["thumbnails"].as_object().expect("thumbnails").len(),
+        2
+    );
+    let served = app
+        .client
+        .get(picture["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("image");
+    assert_eq!(served.headers()["content-type"], "image/png");
     let men: Value = app
         .get("/api/v1/products?category=men&limit=100")
         .await

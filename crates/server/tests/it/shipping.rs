@@ -661,6 +661,22 @@ async fn zones_price_every_kind_of_rate() {
     )
     .await;
     assert_eq!(chosen["totals"]["shipping"]["amount"], 300);
+    // Asking checkout for a method that cannot take the parcel is a field error.
+    let refused = problem(
+        app.request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
+            .header("x-cart-token", &cart.token)
+            .header("idempotency-key", "too-heavy")
+            .json(
+                &json!({"email": "z@example.com", "shipping_address": us_address("NY", "10001"),
+                "shipping_option_id": by_weight, "payment_provider": "manual"}),
+            )
+            .send()
+            .await
+            .expect("sent"),
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "shipping_option_id");
     let placed = json_of(
         app.request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
             .header("x-cart-token", &cart.token)
