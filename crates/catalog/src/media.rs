@@ -57,6 +57,35 @@ pub struct MediaStore {
 }
 
 impl MediaStore {
+    /// The configured store: an S3-compatible bucket when one is named, else the local
+    /// directory.
+    pub fn from_config(config: &emporium_core::Config) -> anyhow::Result<Self> {
+        let media = &config.media;
+        let Some(bucket) = &media.s3_bucket else {
+            let dir = media
+                .dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("media"));
+            return Self::local(&dir);
+        };
+        use secrecy::ExposeSecret;
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(&media.s3_region)
+            .with_allow_http(media.s3_allow_http);
+        if let Some(endpoint) = &media.s3_endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let (Some(id), Some(secret)) = (&media.s3_access_key_id, &media.s3_secret_access_key) {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret.expose_secret());
+        }
+        Ok(Self {
+            store: Arc::new(builder.build()?),
+        })
+    }
+
     /// The local directory store (created when missing).
     pub fn local(dir: &std::path::Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;

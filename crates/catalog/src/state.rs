@@ -33,15 +33,10 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(db: Db, config: Arc<Config>) -> Self {
-        let dir = config
-            .media
-            .dir
-            .clone()
-            .unwrap_or_else(|| config.data_dir.join("media"));
-        let media = match crate::media::MediaStore::local(&dir) {
+        let media = match crate::media::MediaStore::from_config(&config) {
             Ok(store) => Some(store),
             Err(e) => {
-                tracing::error!(dir = %dir.display(), error = %e, "the media directory cannot be used; image uploads will fail");
+                tracing::error!(error = %e, "the media store cannot be used; image uploads will fail");
                 None
             }
         };

@@ -63,7 +63,7 @@ pub struct Config {
 }
 
 /// Product images: where they are kept, how large they may be, and where they are served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MediaConfig {
     /// A local directory (`<data_dir>/media` when unset).
@@ -76,6 +76,17 @@ pub struct MediaConfig {
     pub thumbnail_widths: Vec<u32>,
     /// Serve image URLs from this base (a CDN in front of `/media`) instead of this node.
     pub cdn_base_url: Option<String>,
+    /// Keep images in this S3-compatible bucket instead of `dir` (AWS S3, MinIO, R2...).
+    pub s3_bucket: Option<String>,
+    /// The S3 API endpoint; AWS's for the region when unset.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    /// `EMPORIUM_MEDIA__S3_SECRET_ACCESS_KEY`.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Allow a plain-HTTP endpoint (a local MinIO).
+    pub s3_allow_http: bool,
 }
 
 impl Default for MediaConfig {
@@ -86,6 +97,12 @@ impl Default for MediaConfig {
             max_pixels: 40_000_000,
             thumbnail_widths: vec![200, 600, 1200],
             cdn_base_url: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod gateways;
 pub mod identity;
 mod proxy;
 pub mod rfc6238;
+pub mod s3;
 pub mod session;
 pub mod shop;
 mod smtp;

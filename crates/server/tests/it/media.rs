@@ -340,3 +340,49 @@ async fn bad_uploads_are_refused_with_the_reason() {
         403
     );
 }
+
+#[tokio::test]
+async fn images_can_live_in_an_s3_compatible_bucket() {
+    use emporium_testkit::s3::*;
+    let s3 = FakeS3::start().await;
+    let endpoint = s3.endpoint();
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(move |config| {
+            let m = &mut config.media;
+            m.s3_bucket = Some(S3_BUCKET.into());
+            m.s3_endpoint = Some(endpoint);
+            m.s3_allow_http = true;
+            m.s3_access_key_id = Some(S3_ACCESS_KEY.into());
+            m.s3_secret_access_key = Some(S3_SECRET_KEY.into());
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Lamp", &["one"], 3000, 1).await;
+    let picture = png(800, 600);
+    let image = json_of(
+        upload(
+            &app,
+            &admin,
+            &product.id,
+            &[("file", Some("lamp.png"), &picture)],
+        )
+        .await,
+        201,
+    )
+    .await;
+    let url = image["url"].as_str().expect("url");
+    let key = url.split("/media/").nth(1).expect("key").to_string();
+    assert_eq!(s3.keys(), vec![key]);
+    app.drain_outbox().await;
+    // Thumbnails under 800 px went to the bucket too, and everything is served from it.
+    assert_eq!(s3.keys().len(), 3, "{:?}", s3.keys());
+    let served = app.client.get(url).send().await.expect("get");
+    assert_eq!(served.status(), 200);
+    assert_eq!(
+        served.bytes().await.expect("bytes").as_ref(),
+        picture.as_slice()
+    );
+    assert_eq!(app.get("/media/images/00ff.png").await.status(), 404);
+}
