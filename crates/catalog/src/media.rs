@@ -464,10 +464,7 @@ impl Catalog {
             !name.is_empty()
                 && name.len() <= 100
                 && name.bytes().all(|b| {
-                    b.is_ascii_hexdigit()
-                        || matches!(b, b'-' | b'.')
-                        || b.is_ascii_lowercase()
-                        || b.is_ascii_digit()
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.')
                 })
                 && !name.contains("..")
         });

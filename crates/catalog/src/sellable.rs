@@ -49,10 +49,6 @@ impl Converter {
         self.rate_e9
             .and_then(|rate| crate::model::convert(amount, self.default, self.target, rate))
     }
-
-    pub fn target(&self) -> Currency {
-        self.target
-    }
 }
 
 impl Catalog {

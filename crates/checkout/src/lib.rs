@@ -20,7 +20,7 @@ mod views;
 
 pub use carts::{CartAccess, SweepReport};
 pub use orders::{Actor, CheckoutBody, TransitionDetail};
-pub use payment_flow::{ManualOutcome, RefundBody, payment_status};
+pub use payment_flow::{ManualOutcome, RefundBody};
 pub use routes::router;
 pub use shipments::{ShipmentView, tracking_url};
 pub use state::Checkout;

@@ -42,11 +42,6 @@ impl Checkout {
         }
     }
 
-    /// The shop's payment gateways.
-    pub fn gateways(&self) -> &Gateways {
-        &self.gateways
-    }
-
     pub(crate) fn default_currency(&self) -> Currency {
         Currency::parse(&self.config.store.default_currency).unwrap_or(Currency::USD)
     }

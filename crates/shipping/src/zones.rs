@@ -650,15 +650,6 @@ impl Shipping {
         }
         Ok(())
     }
-
-    /// A method by id.
-    pub async fn method<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        id: Uuid,
-    ) -> AppResult<Option<shipping_methods::Model>> {
-        Ok(shipping_methods::Entity::find_by_id(id).one(conn).await?)
-    }
 }
 
 fn free_over(
