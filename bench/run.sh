@@ -34,10 +34,19 @@ trap cleanup EXIT
 rss() { awk '/^VmRSS/ {printf "%d", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # One measured wrk run: system scenario pid wrk-args...; appends a JSON row.
+# WARM (a wrk script) replaces the 5 s warm-up with a pass of that script for WARM_S seconds;
+# COLD=S measures S seconds with no warm-up at all.
 measure() {
   local system=$1 scenario=$2 pid=$3; shift 3
-  wrk -t$T -c$C -d5s --timeout 30s "$@" >/dev/null 2>&1 || true
-  wrk -t$T -c$C -d"${D}s" --timeout 30s --latency "$@" >"$raw/wrk-$system-$scenario.txt" 2>&1 || true
+  local seconds=$D
+  if [ -n "${COLD:-}" ]; then
+    seconds=$COLD
+  elif [ -n "${WARM:-}" ]; then
+    wrk -t$T -c$C -d"${WARM_S}s" --timeout 30s -s "$WARM" "${@: -1}" >/dev/null 2>&1 || true
+  else
+    wrk -t$T -c$C -d5s --timeout 30s "$@" >/dev/null 2>&1 || true
+  fi
+  wrk -t$T -c$C -d"${seconds}s" --timeout 30s --latency "$@" >"$raw/wrk-$system-$scenario.txt" 2>&1 || true
   python3 - "$system" "$scenario" "$(rss "$pid")" "$raw/wrk-$system-$scenario.txt" >>"$rows" <<'PY'
 import json, re, sys
 system, scenario, rss, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -98,7 +107,7 @@ while True:
     page = call("GET", "/api/v1/products?limit=100" + (f"&cursor={cursor}" if cursor else ""))
     slugs += [p["slug"] for p in page["data"]]
     cursor = page["next_cursor"]
-    if not cursor or len(slugs) >= 20000:
+    if not cursor:
         break
 open(f"{dir}.slugs", "w").write("\n".join(slugs) + "\n")
 token = call("POST", "/api/v1/auth/login", {"email": "bench@example.com", "password": "bench admin passphrase 2026"})["access_token"]
@@ -110,6 +119,28 @@ with open(f"{dir}.carts", "w") as f:
     for i in range(400):
         cart = call("POST", "/api/v1/carts")
         f.write(f"{cart['id']} {cart['token']} {variants[i % 4]}\n")
+PY
+}
+
+# Product pages on a node that has cached none: first visits for 2 s (each page once, in
+# order), then a pass that caches every page, then random pages: system pid url slugs.
+product_pages() {
+  local system=$1 pid=$2 url=$3 slugs=$4 count
+  count=$(wc -l <"$slugs")
+  SLUGS=$slugs COLD=2 measure "$system" product-page-uncached "$pid" -s "$root/bench/wrk/product-once.lua" "$url"
+  SLUGS=$slugs WARM="$root/bench/wrk/product-once.lua" WARM_S=$((count / 1000 + 3)) \
+    measure "$system" product-page "$pid" -s "$root/bench/wrk/product.lua" "$url"
+}
+
+# Both catalogs hold the same products: every slug the peer's seed wrote is one of ours.
+same_catalog() {
+  python3 - "$vhome/products-$N.csv" "$1" <<'PY'
+import csv, sys
+peer = {row["slug"] for row in csv.DictReader(open(sys.argv[1])) if row["slug"]}
+ours = set(open(sys.argv[2]).read().split())
+missing = peer - ours
+print(f"same catalog: {len(peer)} peer products, {len(ours)} of ours, {len(missing)} of the peer's missing")
+sys.exit(1 if missing or len(peer) != len(ours) else 0)
 PY
 }
 
@@ -125,6 +156,7 @@ vpid=$(cat "$vhome/server.pid"); V="http://127.0.0.1:3000"
 echo "== Emporium with $N products (SQLite, and PostgreSQL for checkout)"
 start_emporium pg "${pg_admin%/*}/emporium_compare" "$N"; pg_pid=$E_PID; pg_url=$E_URL
 start_emporium sqlite "" "$N"; e_pid=$E_PID; e_url=$E_URL
+same_catalog "$work/sqlite.slugs"
 
 echo "== scenarios, peer then Emporium"
 measure vendure bare "$vpid" "$V/health"
@@ -132,32 +164,37 @@ measure emporium bare "$e_pid" "$e_url/healthz"
 measure vendure product-list "$vpid" -s "$vhome/products.lua" "$V/shop-api"
 measure emporium product-list "$e_pid" "$e_url/api/v1/products?limit=20"
 CATALOG_N=$N measure vendure product-page "$vpid" -s "$vhome/product.lua" "$V/shop-api"
-SLUGS="$work/sqlite.slugs" measure emporium product-page "$e_pid" -s "$root/bench/wrk/product.lua" "$e_url"
+product_pages emporium "$e_pid" "$e_url" "$work/sqlite.slugs"
 measure vendure search-one-word "$vpid" -s "$vhome/search.lua" "$V/shop-api"
 measure emporium search-one-word "$e_pid" "$e_url/api/v1/search?q=jacket"
 cannot vendure search-typo-filter "no typo tolerance (DefaultSearchPlugin)"
 measure emporium search-typo-filter "$e_pid" "$e_url/api/v1/search?q=relaxd%20jaket&category=men"
 (cd "$vhome" && TOKENS="$vhome/tokens.txt" measure vendure add-to-cart "$vpid" -s "$vhome/add-item.lua" "$V/shop-api")
 CARTS="$work/sqlite.carts" measure emporium add-to-cart "$e_pid" -s "$root/bench/wrk/add-item.lua" "$e_url"
-cannot vendure checkout "not scripted for the peer"
-for target in "sqlite $e_url $e_pid" "postgresql $pg_url $pg_pid"; do
-  set -- $target
-  line=$("$load" --url "$2" --scenario checkout-distinct --connections $C --duration "$D" --admin-email bench@example.com)
-  python3 - "$1" "$line" "$(rss "$3")" >>"$rows" <<'PY'
+# A purchase is several requests on each side (Emporium: cart, line, checkout; the peer:
+# six Shop API calls); req/s is purchases/s and the latency is a whole purchase's.
+checkout_row() {
+  python3 - "$1" "$2" "$3" >>"$rows" <<'PY'
 import json, sys
 r = json.loads(sys.argv[2])
-system = "emporium" if sys.argv[1] == "sqlite" else "emporium-postgresql"
-print(json.dumps({"system": system, "scenario": "checkout", "rps": r["rps"], "p50_ms": r["p50_ms"],
-                  "p99_ms": r["p99_ms"], "errors": r["errors"], "rss_mib": int(sys.argv[3])}))
+print(json.dumps({"system": sys.argv[1], "scenario": "checkout", "rps": r["rps"], "p50_ms": r["purchase_p50_ms"],
+                  "p99_ms": r["purchase_p99_ms"], "errors": r["errors"], "rss_mib": int(sys.argv[3])}))
 PY
   tail -1 "$rows"
+}
+line=$("$load" --url "$V" --scenario vendure-checkout --connections $C --duration "$D")
+checkout_row vendure "$line" "$(rss "$vpid")"
+for target in "emporium $e_url $e_pid" "emporium-postgresql $pg_url $pg_pid"; do
+  set -- $target
+  line=$("$load" --url "$2" --scenario checkout-distinct --connections $C --duration "$D" --admin-email bench@example.com)
+  checkout_row "$1" "$line" "$(rss "$3")"
 done
 
 if [ "$BIG" -gt 0 ]; then
   echo "== Emporium alone with $BIG products"
   start_emporium big "" "$BIG"
   measure emporium-100k product-list "$E_PID" "$E_URL/api/v1/products?limit=20"
-  SLUGS="$work/big.slugs" measure emporium-100k product-page "$E_PID" -s "$root/bench/wrk/product.lua" "$E_URL"
+  product_pages emporium-100k "$E_PID" "$E_URL" "$work/big.slugs"
   measure emporium-100k search-one-word "$E_PID" "$E_URL/api/v1/search?q=jacket"
   measure emporium-100k search-varied "$E_PID" -s "$root/bench/wrk/search-mix.lua" "$E_URL"
 fi

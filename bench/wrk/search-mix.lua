@@ -1,9 +1,9 @@
 -- Varied searches so that the node's result cache rarely helps: a random adjective and
 -- noun from the demo catalog, often with a typo, with random filters and pages.
-local adjectives = {"relaxed", "classic", "slim", "vintage", "urban", "cozy", "sporty", "elegant", "rugged", "light"}
-local nouns = {"jacket", "shirt", "trousers", "dress", "top", "sneakers", "bag", "hat", "hoodie", "coat"}
-local colors = {"red", "blue", "green", "black", "white", "grey", "navy", "olive", "beige", "yellow"}
-local categories = {"men", "women", "accessories", "jackets", "shirts", "tops"}
+local adjectives = {"classic", "slim", "relaxed", "vintage", "everyday", "organic", "premium", "light", "warm", "urban"}
+local nouns = {"shirt", "jacket", "sweater", "hoodie", "jeans", "dress", "scarf", "sneaker", "backpack", "watch"}
+local colors = {"red", "blue", "black", "white", "green", "grey", "navy", "beige"}
+local categories = {"men", "women", "accessories", "jackets", "shirts", "dresses"}
 
 local function typo(word)
   if #word < 5 or math.random() < 0.5 then return word end

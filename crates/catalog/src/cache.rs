@@ -30,12 +30,6 @@ pub struct ReadCache {
     seen_seq: Arc<AtomicI64>,
 }
 
-impl Default for ReadCache {
-    fn default() -> Self {
-        Self::new(64 * 1024 * 1024)
-    }
-}
-
 impl ReadCache {
     /// A cache holding at most `max_bytes` of rendered bodies.
     pub fn new(max_bytes: u64) -> Self {

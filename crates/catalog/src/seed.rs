@@ -1,11 +1,10 @@
 //! `emporium seed --demo`: a realistic catalog for trying the shop and for benchmarks:
-//! a category tree, products named like "Relaxed Red Jacket 12" with sizes S and M, prices
+//! a category tree, products named like "Relaxed Red Jacket 2" with sizes S and M, prices
 //! in USD with some explicit EUR prices, German translations and exchange rates.
 
 use emporium_core::AppResult;
 use emporium_db::entity::{product_image_alts, product_images};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
-use serde_json::json;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -13,61 +12,62 @@ use crate::model::{OptionSpec, ProductStatus};
 use crate::state::Catalog;
 use crate::views::{CategoryBody, CategoryText, PriceBody, ProductBody, ProductText, VariantBody};
 
+// The same catalog the benchmark peer seeds (../shared/peers/vendure/seed.js), so both
+// systems answer with the same text: product `i` is "<adjective> <colour> <noun> <i>",
+// priced (10 + i mod 90).99 in both sizes, with SKUs SKU-i-S and SKU-i-M.
 const ADJECTIVES: &[&str] = &[
-    "Relaxed", "Classic", "Slim", "Vintage", "Urban", "Cozy", "Sporty", "Elegant", "Rugged",
-    "Light",
+    "Classic", "Slim", "Relaxed", "Vintage", "Everyday", "Organic", "Premium", "Light", "Warm",
+    "Urban",
 ];
 const COLORS: &[(&str, &str)] = &[
     ("Red", "Rot"),
     ("Blue", "Blau"),
-    ("Green", "Grün"),
     ("Black", "Schwarz"),
     ("White", "Weiß"),
+    ("Green", "Grün"),
     ("Grey", "Grau"),
     ("Navy", "Marine"),
-    ("Olive", "Oliv"),
     ("Beige", "Beige"),
-    ("Yellow", "Gelb"),
 ];
 /// The demo pictures' base colours, one per entry of [`COLORS`].
-const SHADES: [[u8; 3]; 10] = [
+const SHADES: [[u8; 3]; 8] = [
     [178, 34, 34],
     [40, 80, 170],
-    [34, 120, 60],
     [30, 30, 30],
     [215, 215, 210],
+    [34, 120, 60],
     [120, 120, 120],
     [20, 30, 80],
-    [95, 100, 40],
     [200, 180, 140],
-    [220, 190, 40],
 ];
 
 /// (noun, German noun, category slug)
 const NOUNS: &[(&str, &str, &str)] = &[
-    ("Jacket", "Jacke", "jackets"),
     ("Shirt", "Hemd", "shirts"),
-    ("Trousers", "Hose", "trousers"),
+    ("Jacket", "Jacke", "jackets"),
+    ("Sweater", "Pullover", "sweaters"),
+    ("Hoodie", "Kapuzenpulli", "hoodies"),
+    ("Jeans", "Jeans", "jeans"),
     ("Dress", "Kleid", "dresses"),
-    ("Top", "Oberteil", "tops"),
-    ("Sneakers", "Turnschuhe", "shoes"),
-    ("Bag", "Tasche", "bags"),
-    ("Hat", "Hut", "hats"),
-    ("Hoodie", "Kapuzenpulli", "tops"),
-    ("Coat", "Mantel", "jackets"),
+    ("Scarf", "Schal", "scarves"),
+    ("Sneaker", "Turnschuh", "sneakers"),
+    ("Backpack", "Rucksack", "backpacks"),
+    ("Watch", "Uhr", "watches"),
 ];
 const TREE: &[(&str, &str, &str, Option<&str>)] = &[
     ("men", "Men", "Herren", None),
     ("women", "Women", "Damen", None),
     ("accessories", "Accessories", "Accessoires", None),
-    ("jackets", "Jackets", "Jacken", Some("men")),
     ("shirts", "Shirts", "Hemden", Some("men")),
-    ("trousers", "Trousers", "Hosen", Some("men")),
+    ("jackets", "Jackets", "Jacken", Some("men")),
+    ("sweaters", "Sweaters", "Pullover", Some("men")),
+    ("hoodies", "Hoodies", "Kapuzenpullis", Some("men")),
+    ("jeans", "Jeans", "Jeans", Some("men")),
     ("dresses", "Dresses", "Kleider", Some("women")),
-    ("tops", "Tops", "Oberteile", Some("women")),
-    ("shoes", "Shoes", "Schuhe", Some("women")),
-    ("bags", "Bags", "Taschen", Some("accessories")),
-    ("hats", "Hats", "Hüte", Some("accessories")),
+    ("sneakers", "Sneakers", "Turnschuhe", Some("women")),
+    ("scarves", "Scarves", "Schals", Some("accessories")),
+    ("backpacks", "Backpacks", "Rucksäcke", Some("accessories")),
+    ("watches", "Watches", "Uhren", Some("accessories")),
 ];
 
 fn texts<T>(en: T, de: T) -> BTreeMap<String, T> {
@@ -107,20 +107,20 @@ impl Catalog {
         for n in 0..products {
             let i = n as usize;
             let adjective = ADJECTIVES[i % ADJECTIVES.len()];
-            let (color, color_de) = COLORS[(i / ADJECTIVES.len()) % COLORS.len()];
-            let (noun, noun_de, category) =
-                NOUNS[(i / (ADJECTIVES.len() * COLORS.len())) % NOUNS.len()];
-            let title = format!("{adjective} {color} {noun} {}", n + 1);
-            let price = 1099 + ((n * 7919) % 8900) as i64;
-            let variant = |size: &str, extra: i64| VariantBody {
-                sku: format!("DEMO-{}-{size}", n + 1),
+            let shade = (i >> 3) % COLORS.len();
+            let (color, color_de) = COLORS[shade];
+            let (noun, noun_de, category) = NOUNS[(i >> 1) % NOUNS.len()];
+            let title = format!("{adjective} {color} {noun} {n}");
+            let price = 1099 + (n % 90) as i64 * 100;
+            let variant = |size: &str| VariantBody {
+                sku: format!("SKU-{n}-{size}"),
                 barcode: None,
                 options: BTreeMap::from([("size".to_string(), size.to_string())]),
                 prices: {
                     let mut prices = BTreeMap::from([(
                         "USD".to_string(),
                         PriceBody {
-                            amount: price + extra,
+                            amount: price,
                             compare_at: None,
                         },
                     )]);
@@ -128,7 +128,7 @@ impl Catalog {
                         prices.insert(
                             "EUR".into(),
                             PriceBody {
-                                amount: (price + extra) * 9 / 10,
+                                amount: price * 9 / 10,
                                 compare_at: None,
                             },
                         );
@@ -159,17 +159,16 @@ impl Catalog {
                         ProductText {
                             title: title.clone(),
                             description: format!(
-                                "A {} {} {} for every day. {}",
+                                "A {} {} in {}, made to last.",
                                 adjective.to_lowercase(),
-                                color.to_lowercase(),
                                 noun.to_lowercase(),
-                                json!({"n": n + 1})
+                                color.to_lowercase(),
                             ),
                             meta_title: None,
                             meta_description: None,
                         },
                         ProductText {
-                            title: format!("{adjective} {color_de} {noun_de} {}", n + 1),
+                            title: format!("{adjective} {color_de} {noun_de} {n}"),
                             description: format!("{noun_de} in {color_de}."),
                             meta_title: None,
                             meta_description: None,
@@ -180,10 +179,9 @@ impl Catalog {
                         values: vec!["S".into(), "M".into()],
                     }],
                     category_ids: category_ids.get(category).copied().into_iter().collect(),
-                    variants: vec![variant("S", 0), variant("M", 100)],
+                    variants: vec![variant("S"), variant("M")],
                 })
                 .await?;
-            let shade = (i / ADJECTIVES.len()) % COLORS.len();
             self.seed_picture(&mut pictures, shade, product_id, &title)
                 .await?;
             progress(n + 1);

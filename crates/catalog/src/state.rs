@@ -40,10 +40,11 @@ impl Catalog {
                 None
             }
         };
+        let cache = ReadCache::new(config.http.read_cache_mb.saturating_mul(1024 * 1024));
         Self {
             db,
             config,
-            cache: ReadCache::default(),
+            cache,
             stock: Arc::new(OnceLock::new()),
             media,
         }

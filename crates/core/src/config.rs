@@ -386,6 +386,9 @@ pub struct HttpConfig {
     pub shutdown_grace_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Memory for rendered store reads (product pages, lists) per node, in MiB. A product
+    /// page is about 1.5 KiB, so the default holds every page of a 100,000-product shop.
+    pub read_cache_mb: u64,
 }
 
 impl Default for HttpConfig {
@@ -396,6 +399,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             shutdown_grace_secs: 20,
             trust_forwarded_for: false,
+            read_cache_mb: 256,
         }
     }
 }

@@ -183,7 +183,8 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             }
             let db = Db::connect(&config).await?;
             emporium_server::migrate(&db).await?;
-            let catalog = emporium_catalog::Catalog::new(db.clone(), std::sync::Arc::new(config));
+            let config = std::sync::Arc::new(config);
+            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
             let bar = indicatif::ProgressBar::new(products);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -192,8 +193,24 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             let started = std::time::Instant::now();
-            let result = catalog.seed_demo(products, |n| bar.set_position(n)).await;
+            let mut result = catalog.seed_demo(products, |n| bar.set_position(n)).await;
             bar.finish();
+            if result.is_ok() {
+                // 100 units of every new variant, as the benchmark peer's seed has.
+                let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
+                let bar = indicatif::ProgressBar::new(products * 2);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "stocking {bar:40} {pos}/{len} variants",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                result = inventory
+                    .seed_stock(100, |n| bar.set_position(n))
+                    .await
+                    .map(|_| ());
+                bar.finish();
+            }
             db.close().await;
             result.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
             println!(

@@ -615,6 +615,59 @@ impl Inventory {
         Ok(())
     }
 
+    /// Gives every variant that has no stock yet `units` on hand at the first location,
+    /// with its ledger rows, in batches (the demo seed; `progress` gets the count done).
+    pub async fn seed_stock(&self, units: i64, progress: impl Fn(u64)) -> AppResult<u64> {
+        use emporium_db::entity::variants;
+        let conn = self.db.writer();
+        let location = locations(conn)
+            .await?
+            .first()
+            .ok_or_else(|| AppError::not_found("no stock location is set up"))?
+            .id;
+        let stocked = sea_orm::sea_query::Query::select()
+            .column(stock_levels::Column::VariantId)
+            .from(stock_levels::Entity)
+            .to_owned();
+        let ids: Vec<Uuid> = variants::Entity::find()
+            .select_only()
+            .column(variants::Column::Id)
+            .filter(variants::Column::Id.not_in_subquery(stocked))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        let mut done = 0;
+        for batch in ids.chunks(500) {
+            let txn = self.db.begin().await?;
+            let now = Utc::now();
+            stock_levels::Entity::insert_many(batch.iter().map(|&id| stock_levels::ActiveModel {
+                variant_id: Set(id),
+                location_id: Set(location),
+                on_hand: Set(units),
+                reserved: Set(0),
+                updated_at: Set(now),
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+            stock_ledger::Entity::insert_many(batch.iter().map(|&id| stock_ledger::ActiveModel {
+                variant_id: Set(id),
+                location_id: Set(location),
+                on_hand_delta: Set(units),
+                reserved_delta: Set(0),
+                reason: Set(reason::ADJUSTMENT.to_string()),
+                note: Set(Some("demo seed".into())),
+                created_at: Set(now),
+                ..Default::default()
+            }))
+            .exec_without_returning(&txn)
+            .await?;
+            txn.commit().await?;
+            done += batch.len() as u64;
+            progress(done);
+        }
+        Ok(done)
+    }
+
     /// Sets a variant's backorder policy.
     pub async fn set_policy(
         &self,

@@ -42,6 +42,10 @@ enum Scenario {
     CheckoutDistinct,
     /// The same, every buyer racing for one hot variant.
     CheckoutHot,
+    /// The benchmark peer (Vendure's Shop API at --url): a guest buys one unit of its own
+    /// variant through the documented flow (add item, customer, address, shipping method,
+    /// ArrangingPayment, payment); the latency is the whole purchase's.
+    VendureCheckout,
 }
 
 impl Scenario {
@@ -51,6 +55,7 @@ impl Scenario {
             Self::Refresh => "refresh",
             Self::CheckoutDistinct => "checkout-distinct",
             Self::CheckoutHot => "checkout-hot",
+            Self::VendureCheckout => "vendure-checkout",
         }
     }
 }
@@ -59,6 +64,7 @@ impl Scenario {
 enum Client {
     Account { email: String, refresh: String },
     Buyer { variant: String },
+    VendureBuyer { variant: u64, shop: Vendure },
 }
 
 const PASSWORD: &str = "load test passphrase 2026";
@@ -102,6 +108,16 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .collect()
         }
+        Scenario::VendureCheckout => {
+            let shop = Vendure::discover(&client, &args.url).await?;
+            // Every buyer its own variant, spread over the catalog (ids start at 1).
+            (0..args.connections as u64)
+                .map(|i| Client::VendureBuyer {
+                    variant: 1 + i * 7,
+                    shop: shop.clone(),
+                })
+                .collect()
+        }
     };
     let warmup = Duration::from_secs((args.duration / 5).max(1));
     let measure = Duration::from_secs(args.duration);
@@ -112,67 +128,79 @@ async fn main() -> anyhow::Result<()> {
         let url = args.url.clone();
         let run = run.clone();
         tasks.push(tokio::spawn(async move {
-            let mut histogram =
-                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            let new = || Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+            let (mut step, mut whole) = (new(), new());
             let mut errors = 0u64;
             let mut state = state;
             let mut n = 0u64;
             while started.elapsed() < warmup + measure {
                 n += 1;
-                let (ok, took) = match &mut state {
+                let t = Instant::now();
+                // The measured request's time (the checkout alone, for a purchase).
+                let took: anyhow::Result<Duration> = match &mut state {
                     Client::Account { email, refresh } => {
-                        let t = Instant::now();
-                        let ok = if refresh.is_empty() {
-                            login(&client, &url, email).await.is_ok()
+                        if refresh.is_empty() {
+                            login(&client, &url, email).await.map(|_| t.elapsed())
                         } else {
-                            match rotate(&client, &url, refresh).await {
-                                Ok(next) => {
-                                    *refresh = next;
-                                    true
-                                }
-                                Err(_) => false,
-                            }
-                        };
-                        (ok, t.elapsed())
+                            rotate(&client, &url, refresh).await.map(|next| {
+                                *refresh = next;
+                                t.elapsed()
+                            })
+                        }
                     }
                     Client::Buyer { variant } => {
                         let key = format!("{run}-{worker}-{n}");
-                        match buy(&client, &url, variant, &key).await {
-                            Ok(took) => (true, took),
-                            Err(_) => (false, Duration::ZERO),
-                        }
+                        buy(&client, &url, variant, &key).await
                     }
+                    Client::VendureBuyer { variant, shop } => shop
+                        .buy(&client, *variant, worker)
+                        .await
+                        .map(|()| t.elapsed()),
                 };
                 if started.elapsed() > warmup {
-                    if ok {
-                        let _ = histogram.record(took.as_micros().max(1) as u64);
-                    } else {
-                        errors += 1;
+                    match took {
+                        Ok(took) => {
+                            let _ = step.record(took.as_micros().max(1) as u64);
+                            let _ = whole.record(t.elapsed().as_micros().max(1) as u64);
+                        }
+                        Err(e) => {
+                            if errors == 0 {
+                                eprintln!("worker {worker}: {e:#}");
+                            }
+                            errors += 1;
+                        }
                     }
                 }
             }
-            (histogram, errors)
+            (step, whole, errors)
         }));
     }
-    let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut step = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut whole = step.clone();
     let mut errors = 0;
     for task in tasks {
-        let (h, e) = task.await?;
-        total.add(h)?;
+        let (s, w, e) = task.await?;
+        step.add(s)?;
+        whole.add(w)?;
         errors += e;
     }
-    let rps = total.len() as f64 / measure.as_secs_f64();
-    let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
+    let rps = step.len() as f64 / measure.as_secs_f64();
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     println!(
-        "{{\"scenario\":\"{}\",\"connections\":{},\"seconds\":{},\"requests\":{},\"rps\":{:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"errors\":{}}}",
-        args.scenario.name(),
-        args.connections,
-        args.duration,
-        total.len(),
-        rps,
-        ms(0.5),
-        ms(0.99),
-        errors
+        "{}",
+        json!({
+            "scenario": args.scenario.name(),
+            "connections": args.connections,
+            "seconds": args.duration,
+            "requests": step.len(),
+            "rps": (rps * 10.0).round() / 10.0,
+            "p50_ms": ms(&step, 0.5),
+            "p99_ms": ms(&step, 0.99),
+            // A purchase is several requests; this is the whole of one.
+            "purchase_p50_ms": ms(&whole, 0.5),
+            "purchase_p99_ms": ms(&whole, 0.99),
+            "errors": errors,
+        })
     );
     Ok(())
 }
@@ -363,4 +391,110 @@ async fn rotate(client: &reqwest::Client, url: &str, refresh: &str) -> anyhow::R
         .as_str()
         .unwrap_or_default()
         .to_string())
+}
+
+/// A guest purchase on Vendure's Shop API (GraphQL), with the shipping and payment
+/// methods its seed sets up.
+#[derive(Clone)]
+struct Vendure {
+    endpoint: String,
+    shipping_method: String,
+    payment_method: String,
+}
+
+const VENDURE_ADDRESS: &str = r#"{fullName: "Load Test", streetLine1: "1 High Street", city: "London", postalCode: "SW1A 1AA", countryCode: "GB"}"#;
+
+impl Vendure {
+    /// Finds the method ids by walking one purchase up to the payment step.
+    async fn discover(client: &reqwest::Client, url: &str) -> anyhow::Result<Self> {
+        let endpoint = format!("{url}/shop-api");
+        let mut token = None;
+        gql(client, &endpoint, &mut token, r#"mutation { addItemToOrder(productVariantId: "1", quantity: 1) { __typename ... on ErrorResult { errorCode message } } }"#).await?;
+        gql(client, &endpoint, &mut token, &format!("mutation {{ setOrderShippingAddress(input: {VENDURE_ADDRESS}) {{ __typename ... on ErrorResult {{ errorCode message }} }} }}")).await?;
+        let shipping = gql(
+            client,
+            &endpoint,
+            &mut token,
+            "{ eligibleShippingMethods { id } }",
+        )
+        .await?;
+        let payment = gql(
+            client,
+            &endpoint,
+            &mut token,
+            "{ eligiblePaymentMethods { code isEligible } }",
+        )
+        .await?;
+        let shipping_method = shipping["eligibleShippingMethods"][0]["id"]
+            .as_str()
+            .context("the peer offers no shipping method")?
+            .to_string();
+        let payment_method = payment["eligiblePaymentMethods"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["isEligible"] == true))
+            .and_then(|m| m["code"].as_str())
+            .context("the peer offers no payment method")?
+            .to_string();
+        Ok(Self {
+            endpoint,
+            shipping_method,
+            payment_method,
+        })
+    }
+
+    /// One purchase in a new session: six Shop API calls, ending with a settled payment.
+    async fn buy(
+        &self,
+        client: &reqwest::Client,
+        variant: u64,
+        worker: usize,
+    ) -> anyhow::Result<()> {
+        let mut token = None;
+        let e = &self.endpoint;
+        let steps = [
+            format!(r#"mutation {{ addItemToOrder(productVariantId: "{variant}", quantity: 1) {{ __typename ... on ErrorResult {{ errorCode message }} }} }}"#),
+            format!(r#"mutation {{ setCustomerForOrder(input: {{emailAddress: "load-{worker}@example.com", firstName: "Load", lastName: "Test"}}) {{ __typename ... on ErrorResult {{ errorCode message }} }} }}"#),
+            format!("mutation {{ setOrderShippingAddress(input: {VENDURE_ADDRESS}) {{ __typename ... on ErrorResult {{ errorCode message }} }} }}"),
+            format!(r#"mutation {{ setOrderShippingMethod(shippingMethodId: ["{}"]) {{ __typename ... on ErrorResult {{ errorCode message }} }} }}"#, self.shipping_method),
+            r#"mutation { transitionOrderToState(state: "ArrangingPayment") { __typename ... on ErrorResult { errorCode message } } }"#.to_string(),
+            format!(r#"mutation {{ addPaymentToOrder(input: {{method: "{}", metadata: {{}}}}) {{ __typename ... on Order {{ state }} ... on ErrorResult {{ errorCode message }} }} }}"#, self.payment_method),
+        ];
+        let mut last = Value::Null;
+        for step in &steps {
+            last = gql(client, e, &mut token, step).await?;
+        }
+        match last["addPaymentToOrder"]["state"].as_str() {
+            Some("PaymentSettled") => Ok(()),
+            _ => bail!("payment not settled: {last}"),
+        }
+    }
+}
+
+/// One GraphQL call; keeps the session token the peer hands out, and fails on GraphQL
+/// errors and on error results.
+async fn gql(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &mut Option<String>,
+    query: &str,
+) -> anyhow::Result<Value> {
+    let mut request = client.post(endpoint).json(&json!({ "query": query }));
+    if let Some(t) = token.as_deref() {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await?;
+    if let Some(t) = response.headers().get("vendure-auth-token") {
+        *token = Some(t.to_str()?.to_string());
+    }
+    let body: Value = expect_ok(response, "graphql").await?;
+    if body.get("errors").is_some() {
+        bail!("graphql errors: {}", body["errors"]);
+    }
+    let data = body["data"].clone();
+    if let Some(result) = data.as_object().and_then(|d| d.values().next())
+        && result.get("errorCode").is_some()
+    {
+        bail!("error result: {result}");
+    }
+    Ok(data)
 }

@@ -686,17 +686,17 @@ async fn the_demo_seed_builds_a_browsable_catalog() {
         .expect("list");
     assert_eq!(page["data"].as_array().expect("data").len(), 12);
     let first: Value = app
-        .get("/api/v1/products/relaxed-red-jacket-1?lang=de&currency=EUR")
+        .get("/api/v1/products/relaxed-red-jacket-2?lang=de&currency=EUR")
         .await
         .json()
         .await
         .expect("product");
-    assert_eq!(first["title"], "Relaxed Rot Jacke 1");
+    assert_eq!(first["title"], "Relaxed Rot Jacke 2");
     assert_eq!(first["variants"].as_array().expect("variants").len(), 2);
     assert_eq!(first["price"]["currency"], "EUR");
     // Pictures drawn locally, one per colour, each with its thumbnails.
     let picture = &first["images"][0];
-    assert_eq!(picture["alt"], "Relaxed Red Jacket 1");
+    assert_eq!(picture["alt"], "Relaxed Red Jacket 2");
     assert_eq!(
         picture["thumbnails"].as_object().expect("thumbnails").len(),
         2
@@ -716,9 +716,30 @@ async fn the_demo_seed_builds_a_browsable_catalog() {
         .expect("list");
     assert_eq!(
         men["data"].as_array().expect("data").len(),
-        12,
-        "jackets are under men"
+        10,
+        "shirts, jackets, sweaters, hoodies and jeans are under men; dresses are not"
     );
+    // Every variant gets 100 units, once, with its ledger rows.
+    let inventory = &app.state().inventory;
+    assert_eq!(
+        inventory.seed_stock(100, |_| {}).await.expect("stocked"),
+        24
+    );
+    assert_eq!(inventory.seed_stock(100, |_| {}).await.expect("again"), 0);
+    let admin = app.admin().await;
+    let variant = first["variants"][0]["id"].as_str().expect("variant");
+    let levels: Value = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/admin/inventory/{variant}"),
+            Some(&admin.access_token),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("levels");
+    assert_eq!(levels["on_hand"], 100, "{levels}");
 }
 
 #[tokio::test]
