@@ -34,11 +34,29 @@ trap cleanup EXIT
 rss() { awk '/^VmRSS/ {printf "%d", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # One measured wrk run: system scenario pid wrk-args...; appends a JSON row.
+# Waits until the machine is idle (under 10% of its CPU busy over half a second, for at most
+# 120 s): a peer keeps working on requests wrk has given up on (its search queue runs for
+# many seconds after a run), and the next run must not pay for that.
+settle() {
+  python3 - <<'PY'
+import time
+def busy():
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(v) - v[3] - v[4], sum(v)
+deadline = time.time() + 120
+while time.time() < deadline:
+    b0, t0 = busy(); time.sleep(0.5); b1, t1 = busy()
+    if (b1 - b0) / max(t1 - t0, 1) < 0.10:
+        break
+PY
+}
+
 # WARM (a wrk script) replaces the 5 s warm-up with a pass of that script for WARM_S seconds;
 # COLD=S measures S seconds with no warm-up at all.
 measure() {
   local system=$1 scenario=$2 pid=$3; shift 3
   local seconds=$D
+  settle
   if [ -n "${COLD:-}" ]; then
     seconds=$COLD
   elif [ -n "${WARM:-}" ]; then
@@ -182,10 +200,12 @@ print(json.dumps({"system": sys.argv[1], "scenario": "checkout", "rps": r["rps"]
 PY
   tail -1 "$rows"
 }
+settle
 line=$("$load" --url "$V" --scenario vendure-checkout --connections $C --duration "$D")
 checkout_row vendure "$line" "$(rss "$vpid")"
 for target in "emporium $e_url $e_pid" "emporium-postgresql $pg_url $pg_pid"; do
   set -- $target
+  settle
   line=$("$load" --url "$2" --scenario checkout-distinct --connections $C --duration "$D" --admin-email bench@example.com)
   checkout_row "$1" "$line" "$(rss "$3")"
 done

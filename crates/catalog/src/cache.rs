@@ -1,33 +1,58 @@
 //! An in-process cache of rendered store reads (product pages, lists, the category tree).
 //!
-//! Every node follows the catalog change log: when its highest `seq` moves, the node
-//! drops its cached reads. A write also clears the writing node's cache at once, so a
-//! shop owner sees their own change immediately; other nodes follow within the poll
-//! interval. Entries are whole rendered bodies with their ETag, so a hit costs a hash
-//! lookup and a copy.
+//! Every node follows the catalog change log. A change to a product drops that product's
+//! pages and every list (any list may show it); the other product pages stay, so an edit
+//! or a sell-out during a sale does not send every page back to the database. A change of
+//! any other kind (categories, collections, exchange rates) drops everything. A write
+//! syncs the writing node at once, so a shop owner sees their own change immediately;
+//! other nodes follow within the poll interval. Entries are whole rendered bodies with
+//! their ETag, so a hit costs a hash lookup and a copy.
 
 use axum::body::Bytes;
 use emporium_db::Db;
 use emporium_db::entity::catalog_changes;
 use moka::sync::Cache;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// A rendered answer.
 #[derive(Clone)]
 pub struct Rendered {
     pub body: Bytes,
     pub etag: Arc<str>,
+    /// The product a product page shows; `None` for lists and everything else.
+    pub product: Option<Uuid>,
+}
+
+/// How far back each sync looks again for changes that committed after a later one (two
+/// writers take sequence numbers in one order and may commit in the other).
+const LOOKBACK: i64 = 1000;
+/// More new changes than this in one sync drop everything instead.
+const MAX_BATCH: u64 = 5000;
+
+/// Which changes this node has applied.
+#[derive(Default)]
+struct Followed {
+    /// The highest applied `seq`; -1 before the first sync.
+    seen: i64,
+    /// Changes at or below this were settled before this node looked (or in a drop-all).
+    floor: i64,
+    /// Applied changes within [`LOOKBACK`] of `seen`.
+    recent: BTreeSet<i64>,
 }
 
 /// The cache of one node.
 #[derive(Clone)]
 pub struct ReadCache {
     entries: Cache<String, Rendered>,
-    seen_seq: Arc<AtomicI64>,
+    /// Moves on every invalidation, so a read computed across one is not cached.
+    generation: Arc<AtomicU64>,
+    followed: Arc<tokio::sync::Mutex<Followed>>,
 }
 
 impl ReadCache {
@@ -41,10 +66,15 @@ impl ReadCache {
                     .unwrap_or(u32::MAX)
             })
             .time_to_live(Duration::from_secs(300))
+            .support_invalidation_closures()
             .build();
         Self {
             entries,
-            seen_seq: Arc::new(AtomicI64::new(-1)),
+            generation: Arc::new(AtomicU64::new(0)),
+            followed: Arc::new(tokio::sync::Mutex::new(Followed {
+                seen: -1,
+                ..Default::default()
+            })),
         }
     }
 
@@ -52,26 +82,89 @@ impl ReadCache {
         self.entries.get(key)
     }
 
-    pub fn put(&self, key: String, value: Rendered) {
-        self.entries.insert(key, value);
+    /// What to hand to [`put`](Self::put) for a read about to be computed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches a read computed since `generation`, unless something was invalidated
+    /// meanwhile (the read may predate that change).
+    pub fn put(&self, key: String, value: Rendered, generation: u64) {
+        if self.generation() != generation {
+            return;
+        }
+        self.entries.insert(key.clone(), value);
+        if self.generation() != generation {
+            self.entries.invalidate(&key);
+        }
     }
 
     /// Drops every cached read.
     pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
     }
 
-    /// Clears the cache if the change log moved past what this node has seen.
-    pub async fn sync(&self, db: &Db) -> Result<(), sea_orm::DbErr> {
-        let latest = catalog_changes::Entity::find()
-            .order_by_desc(catalog_changes::Column::Seq)
-            .one(db.reader())
-            .await?
-            .map_or(0, |c| c.seq);
-        let previous = self.seen_seq.swap(latest, Ordering::AcqRel);
-        if previous != latest {
-            self.clear();
+    /// Drops the pages of `products` and every read that is not a product page.
+    fn drop_products(&self, products: HashSet<Uuid>) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let dropped = self.entries.invalidate_entries_if(move |_, value| {
+            value.product.is_none_or(|p| products.contains(&p))
+        });
+        if dropped.is_err() {
+            self.entries.invalidate_all();
         }
+    }
+
+    /// Applies the changes logged since the last sync.
+    pub async fn sync(&self, db: &Db) -> Result<(), sea_orm::DbErr> {
+        // The writer: a replica may not have the change its own node just made yet.
+        let conn = db.writer();
+        let mut followed = self.followed.lock().await;
+        if followed.seen < 0 {
+            let latest = catalog_changes::Entity::find()
+                .order_by_desc(catalog_changes::Column::Seq)
+                .one(conn)
+                .await?
+                .map_or(0, |c| c.seq);
+            *followed = Followed {
+                seen: latest,
+                floor: latest,
+                recent: BTreeSet::new(),
+            };
+            self.clear();
+            return Ok(());
+        }
+        let from = (followed.seen - LOOKBACK).max(followed.floor);
+        let rows = catalog_changes::Entity::find()
+            .filter(catalog_changes::Column::Seq.gt(from))
+            .order_by_asc(catalog_changes::Column::Seq)
+            .limit(MAX_BATCH + LOOKBACK as u64)
+            .all(conn)
+            .await?;
+        let fresh: Vec<&catalog_changes::Model> = rows
+            .iter()
+            .filter(|c| c.seq > followed.seen || !followed.recent.contains(&c.seq))
+            .collect();
+        let Some(last) = fresh.iter().map(|c| c.seq).max() else {
+            return Ok(());
+        };
+        if fresh.len() as u64 > MAX_BATCH || fresh.iter().any(|c| c.entity != "product") {
+            self.clear();
+            let top = last.max(followed.seen);
+            *followed = Followed {
+                seen: top,
+                floor: top,
+                recent: BTreeSet::new(),
+            };
+            return Ok(());
+        }
+        self.drop_products(fresh.iter().map(|c| c.entity_id).collect());
+        let seqs: Vec<i64> = fresh.iter().map(|c| c.seq).collect();
+        followed.recent.extend(seqs);
+        followed.seen = followed.seen.max(last);
+        let keep_above = followed.seen - LOOKBACK;
+        followed.recent.retain(|s| *s > keep_above);
         Ok(())
     }
 

@@ -95,6 +95,7 @@ fn render<T: Serialize>(value: &T) -> Rendered {
     Rendered {
         body: body.into(),
         etag: format!("W/\"{etag}\"").into(),
+        product: None,
     }
 }
 
@@ -125,8 +126,9 @@ where
     let rendered = match catalog.cache().get(&key) {
         Some(hit) => hit,
         None => {
+            let generation = catalog.cache().generation();
             let rendered = render(&compute.await?);
-            catalog.cache().put(key, rendered.clone());
+            catalog.cache().put(key, rendered.clone(), generation);
             rendered
         }
     };
@@ -414,14 +416,18 @@ async fn get_product(
     if let Some(hit) = catalog.cache().get(&key) {
         return Ok(cached(&headers, &locale, hit));
     }
+    let generation = catalog.cache().generation();
     let prices = catalog.prices(locale.currency).await?;
     match catalog
         .store_product(&id_or_slug, &locale.lang(), &prices)
         .await?
     {
         Found::Product(view) => {
-            let rendered = render(&view);
-            catalog.cache().put(key, rendered.clone());
+            let rendered = Rendered {
+                product: Some(view.id),
+                ..render(&view)
+            };
+            catalog.cache().put(key, rendered.clone(), generation);
             Ok(cached(&headers, &locale, rendered))
         }
         Found::Moved(slug) => Ok((

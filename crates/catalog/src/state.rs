@@ -60,13 +60,15 @@ impl Catalog {
         self.stock.get()
     }
 
-    /// Commits a catalog write and drops this node's cached reads.
+    /// Commits a catalog write and drops the cached reads it changes on this node.
     pub(crate) async fn commit(
         &self,
         txn: sea_orm::DatabaseTransaction,
     ) -> emporium_core::AppResult<()> {
         txn.commit().await?;
-        self.cache.clear();
+        if self.cache.sync(&self.db).await.is_err() {
+            self.cache.clear();
+        }
         Ok(())
     }
 

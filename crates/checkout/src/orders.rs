@@ -155,30 +155,34 @@ impl Checkout {
         let body = self.check_checkout(body)?;
         let gateway = self.gateway_for(&body.payment_provider).await?;
         let order_id = Uuid::now_v7();
-        // A gateway is called before the transaction, never inside it: its session is
-        // opened for the total as priced now, and the order must come to the same.
+        let mut priced_cart = cart.clone();
+        priced_cart.shipping_address = Some(json_text(&body.shipping_address)?);
+        if body.shipping_option_id.is_some() {
+            priced_cart.shipping_option = body.shipping_option_id.clone();
+        }
+        // Priced before the transaction: on SQLite every write waits for the one writer,
+        // so the transaction should hold only what must be atomic. It prices again only
+        // if the lines moved meanwhile. A gateway is called here too, never inside the
+        // transaction: its session is opened for this total, and the order must come to
+        // the same.
+        let seen_lines = lines_of(reader, cart.id).await?;
+        let mut pre_priced = Some(self.price(reader, &priced_cart, seen_lines.clone()).await?);
         let mut opened = None;
-        if gateway.name() != "manual" {
-            let mut quoted = cart.clone();
-            quoted.shipping_address = Some(json_text(&body.shipping_address)?);
-            if body.shipping_option_id.is_some() {
-                quoted.shipping_option = body.shipping_option_id.clone();
-            }
-            let lines = lines_of(reader, cart.id).await?;
-            let priced = self.price(reader, &quoted, lines).await?;
-            if priced.lines.iter().any(|l| l.amounts.is_some()) {
-                opened = Some(
-                    self.open_payment(
-                        gateway.as_ref(),
-                        order_id,
-                        priced.totals.total,
-                        priced.currency,
-                        &body.email,
-                        &format!("{scope}|{key}"),
-                    )
-                    .await?,
-                );
-            }
+        if gateway.name() != "manual"
+            && let Some(priced) = &pre_priced
+            && priced.lines.iter().any(|l| l.amounts.is_some())
+        {
+            opened = Some(
+                self.open_payment(
+                    gateway.as_ref(),
+                    order_id,
+                    priced.totals.total,
+                    priced.currency,
+                    &body.email,
+                    &format!("{scope}|{key}"),
+                )
+                .await?,
+            );
         }
         let txn = self.db.begin().await?;
         // Claiming the cart first makes a concurrent duplicate wait here, then find the
@@ -204,12 +208,10 @@ impl Checkout {
         if lines.is_empty() {
             return Err(AppError::conflict("cart_empty", "the cart has no lines"));
         }
-        let mut priced_cart = cart.clone();
-        priced_cart.shipping_address = Some(json_text(&body.shipping_address)?);
-        if body.shipping_option_id.is_some() {
-            priced_cart.shipping_option = body.shipping_option_id.clone();
-        }
-        let priced = self.price(&txn, &priced_cart, lines).await?;
+        let priced = match pre_priced.take() {
+            Some(priced) if lines == seen_lines => priced,
+            _ => self.price(&txn, &priced_cart, lines).await?,
+        };
         let shipping_option = match &priced.shipment {
             Shipment::Option(id)
                 if body

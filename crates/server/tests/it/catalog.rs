@@ -802,6 +802,83 @@ async fn every_node_drops_cached_pages_after_a_change_elsewhere() {
 }
 
 #[tokio::test]
+async fn a_product_change_drops_its_pages_and_the_lists_and_keeps_other_pages() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let kept = create(&app, &admin, shirt("kept-shirt", 1999)).await;
+    let kept_id = kept["id"].as_str().expect("id").to_string();
+    publish(&app, &admin, &kept_id).await;
+    let edited = create(&app, &admin, shirt("edited-shirt", 2999)).await;
+    let edited_id = edited["id"].as_str().expect("id").to_string();
+    publish(&app, &admin, &edited_id).await;
+    let read = |path: &'static str| {
+        let app = &app;
+        async move { app.get(path).await.json::<Value>().await.expect("json") }
+    };
+    let brands = |list: &Value| -> Vec<String> {
+        list["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|p| p["brand"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(read("/api/v1/products/kept-shirt").await["brand"], "Acme");
+    assert_eq!(brands(&read("/api/v1/products").await), ["Acme", "Acme"]);
+
+    // Behind the cache's back (no change logged), so only a dropped entry shows it.
+    let kept_uuid: uuid::Uuid = kept_id.parse().expect("uuid");
+    emporium_db::entity::products::Entity::update_many()
+        .col_expr(
+            emporium_db::entity::products::Column::Brand,
+            Expr::value("Unlogged"),
+        )
+        .filter(emporium_db::entity::products::Column::Id.eq(kept_uuid))
+        .exec(app.state().db.writer())
+        .await
+        .expect("direct update");
+    let patched = call(
+        &app,
+        &admin,
+        Method::PATCH,
+        &format!("/api/v1/admin/products/{edited_id}"),
+        Some(json!({"brand": "Globex"})),
+    )
+    .await;
+    assert_eq!(patched.status(), 200);
+    assert_eq!(
+        read("/api/v1/products/edited-shirt").await["brand"],
+        "Globex"
+    );
+    assert_eq!(
+        read("/api/v1/products/kept-shirt").await["brand"],
+        "Acme",
+        "another product's page stays cached"
+    );
+    assert_eq!(
+        brands(&read("/api/v1/products").await),
+        ["Globex", "Unlogged"],
+        "lists are read again"
+    );
+
+    // A change of another kind (a category) drops everything.
+    let category = call(
+        &app,
+        &admin,
+        Method::POST,
+        "/api/v1/admin/categories",
+        Some(json!({"translations": {"en": {"name": "Tees"}}})),
+    )
+    .await;
+    assert_eq!(category.status(), 201);
+    assert_eq!(
+        read("/api/v1/products/kept-shirt").await["brand"],
+        "Unlogged"
+    );
+}
+
+#[tokio::test]
 async fn admin_title_search_treats_wildcards_as_text() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
