@@ -6,7 +6,10 @@ use emporium_db::entity::{
     categories, category_translations, product_categories, product_options, product_translations,
     products, variant_prices, variants,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationDef,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -49,7 +52,8 @@ async fn translations<C: ConnectionTrait>(
     Ok(map)
 }
 
-/// Variants and their prices for `ids`.
+/// Variants and their prices for `ids`, in one query (a left join: a variant without a
+/// price still comes back).
 async fn variants_with_prices<C: ConnectionTrait>(
     conn: &C,
     ids: &[Uuid],
@@ -57,24 +61,27 @@ async fn variants_with_prices<C: ConnectionTrait>(
     HashMap<Uuid, Vec<variants::Model>>,
     Vec<variant_prices::Model>,
 )> {
+    let join: RelationDef = variants::Entity::belongs_to(variant_prices::Entity)
+        .from(variants::Column::Id)
+        .to(variant_prices::Column::VariantId)
+        .into();
     let rows = variants::Entity::find()
+        .join(JoinType::LeftJoin, join)
+        .select_also(variant_prices::Entity)
         .filter(variants::Column::ProductId.is_in(ids.to_vec()))
         .order_by_asc(variants::Column::Position)
         .order_by_asc(variants::Column::Id)
         .all(conn)
         .await?;
-    let variant_ids: Vec<Uuid> = rows.iter().map(|v| v.id).collect();
-    let prices = if variant_ids.is_empty() {
-        Vec::new()
-    } else {
-        variant_prices::Entity::find()
-            .filter(variant_prices::Column::VariantId.is_in(variant_ids))
-            .all(conn)
-            .await?
-    };
     let mut map: HashMap<Uuid, Vec<variants::Model>> = HashMap::new();
-    for row in rows {
-        map.entry(row.product_id).or_default().push(row);
+    let mut prices = Vec::new();
+    for (variant, price) in rows {
+        prices.extend(price);
+        let list = map.entry(variant.product_id).or_default();
+        // One row per price: a variant's rows are adjacent (ordered by its id last).
+        if list.last().is_none_or(|v| v.id != variant.id) {
+            list.push(variant);
+        }
     }
     Ok((map, prices))
 }
@@ -153,16 +160,62 @@ pub async fn summaries<C: ConnectionTrait>(
         .collect())
 }
 
+/// Every category's slug and names, which product views refer to. Small, so a node keeps
+/// it in its read cache until a category changes.
+pub(crate) struct CategoryNames {
+    by_id: HashMap<Uuid, (String, Vec<category_translations::Model>)>,
+}
+
+impl CategoryNames {
+    pub(crate) async fn load<C: ConnectionTrait>(conn: &C) -> AppResult<Self> {
+        let mut by_id: HashMap<Uuid, (String, Vec<category_translations::Model>)> =
+            categories::Entity::find()
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, (c.slug, Vec::new())))
+                .collect();
+        for text in category_translations::Entity::find().all(conn).await? {
+            if let Some((_, texts)) = by_id.get_mut(&text.category_id) {
+                texts.push(text);
+            }
+        }
+        Ok(Self { by_id })
+    }
+
+    fn refer(&self, id: Uuid, lang: &Lang<'_>) -> Option<CategoryRef> {
+        let (slug, texts) = self.by_id.get(&id)?;
+        Some(CategoryRef {
+            id,
+            slug: slug.clone(),
+            name: pick(texts, lang, |t| &t.lang)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// What full views are built with besides the rows.
+pub(crate) struct Sources<'a> {
+    pub stock: Option<&'a Arc<dyn StockSource>>,
+    pub media_base: &'a str,
+    pub categories: &'a CategoryNames,
+}
+
 /// Full views for `rows` (product pages, admin).
-pub async fn full<C: ConnectionTrait>(
+pub(crate) async fn full<C: ConnectionTrait>(
     conn: &C,
     rows: &[products::Model],
     lang: &Lang<'_>,
     prices: &PriceContext,
     admin: bool,
-    stock: Option<&Arc<dyn StockSource>>,
-    media_base: &str,
+    sources: Sources<'_>,
 ) -> AppResult<Vec<ProductView>> {
+    let Sources {
+        stock,
+        media_base,
+        categories,
+    } = sources;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -181,36 +234,7 @@ pub async fn full<C: ConnectionTrait>(
         .filter(product_categories::Column::ProductId.is_in(ids.clone()))
         .all(conn)
         .await?;
-    let category_ids: Vec<Uuid> = links.iter().map(|l| l.category_id).collect();
-    let (category_rows, category_texts) = if category_ids.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        (
-            categories::Entity::find()
-                .filter(categories::Column::Id.is_in(category_ids.clone()))
-                .all(conn)
-                .await?,
-            category_translations::Entity::find()
-                .filter(category_translations::Column::CategoryId.is_in(category_ids))
-                .all(conn)
-                .await?,
-        )
-    };
-    let category_ref = |id: Uuid| -> Option<CategoryRef> {
-        let row = category_rows.iter().find(|c| c.id == id)?;
-        let texts: Vec<&category_translations::Model> = category_texts
-            .iter()
-            .filter(|t| t.category_id == id)
-            .collect();
-        let name = pick(&texts, lang, |t| &t.lang)
-            .map(|t| t.name.clone())
-            .unwrap_or_default();
-        Some(CategoryRef {
-            id,
-            slug: row.slug.clone(),
-            name,
-        })
-    };
+    let category_ref = |id: Uuid| categories.refer(id, lang);
     Ok(rows
         .iter()
         .map(|p| {

@@ -14,11 +14,13 @@ use emporium_db::entity::catalog_changes;
 use moka::sync::Cache;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeSet, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::assemble::CategoryNames;
 
 /// A rendered answer.
 #[derive(Clone)]
@@ -52,6 +54,8 @@ pub struct ReadCache {
     entries: Cache<String, Rendered>,
     /// Moves on every invalidation, so a read computed across one is not cached.
     generation: Arc<AtomicU64>,
+    /// Category names for product views; dropped with everything else.
+    categories: Arc<RwLock<Option<Arc<CategoryNames>>>>,
     followed: Arc<tokio::sync::Mutex<Followed>>,
 }
 
@@ -71,6 +75,7 @@ impl ReadCache {
         Self {
             entries,
             generation: Arc::new(AtomicU64::new(0)),
+            categories: Arc::new(RwLock::new(None)),
             followed: Arc::new(tokio::sync::Mutex::new(Followed {
                 seen: -1,
                 ..Default::default()
@@ -99,10 +104,34 @@ impl ReadCache {
         }
     }
 
+    pub(crate) fn category_names(&self) -> Option<Arc<CategoryNames>> {
+        self.categories.read().ok().and_then(|c| c.clone())
+    }
+
+    /// Keeps category names loaded since `generation` (as [`put`](Self::put)).
+    pub(crate) fn keep_category_names(&self, names: Arc<CategoryNames>, generation: u64) {
+        if self.generation() != generation {
+            return;
+        }
+        if let Ok(mut slot) = self.categories.write() {
+            *slot = Some(names);
+        }
+        if self.generation() != generation {
+            self.forget_categories();
+        }
+    }
+
+    fn forget_categories(&self) {
+        if let Ok(mut slot) = self.categories.write() {
+            *slot = None;
+        }
+    }
+
     /// Drops every cached read.
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
+        self.forget_categories();
     }
 
     /// Drops the pages of `products` and every read that is not a product page.

@@ -14,7 +14,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -486,22 +486,28 @@ pub(crate) async fn images_of<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = product_images::Entity::find()
+    // One query: images left-joined to their alt texts, one row per alt.
+    let join: sea_orm::RelationDef = product_images::Entity::belongs_to(product_image_alts::Entity)
+        .from(product_images::Column::Id)
+        .to(product_image_alts::Column::ImageId)
+        .into();
+    let joined = product_images::Entity::find()
+        .join(sea_orm::JoinType::LeftJoin, join)
+        .select_also(product_image_alts::Entity)
         .filter(product_images::Column::ProductId.is_in(ids.to_vec()))
         .order_by_asc(product_images::Column::Position)
         .order_by_asc(product_images::Column::Id)
         .all(conn)
         .await?;
-    if rows.is_empty() {
-        return Ok(HashMap::new());
-    }
+    let mut rows: Vec<product_images::Model> = Vec::new();
     let mut alts: HashMap<Uuid, Vec<product_image_alts::Model>> = HashMap::new();
-    for a in product_image_alts::Entity::find()
-        .filter(product_image_alts::Column::ImageId.is_in(rows.iter().map(|r| r.id)))
-        .all(conn)
-        .await?
-    {
-        alts.entry(a.image_id).or_default().push(a);
+    for (image, alt) in joined {
+        if let Some(alt) = alt {
+            alts.entry(image.id).or_default().push(alt);
+        }
+        if rows.last().is_none_or(|r| r.id != image.id) {
+            rows.push(image);
+        }
     }
     let mut out: HashMap<Uuid, Vec<ImageView>> = HashMap::new();
     for row in rows {

@@ -253,8 +253,11 @@ impl Catalog {
                 lang,
                 prices,
                 false,
-                self.stock_source(),
-                &self.media_base(),
+                assemble::Sources {
+                    stock: self.stock_source(),
+                    media_base: &self.media_base(),
+                    categories: &*self.category_names(conn).await?,
+                },
             )
             .await?;
             return views
@@ -278,6 +281,20 @@ impl Catalog {
         Err(AppError::not_found("no such product"))
     }
 
+    /// Category names for product views, from the node's read cache when it has them.
+    async fn category_names<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+    ) -> AppResult<std::sync::Arc<assemble::CategoryNames>> {
+        if let Some(names) = self.cache.category_names() {
+            return Ok(names);
+        }
+        let generation = self.cache.generation();
+        let names = std::sync::Arc::new(assemble::CategoryNames::load(conn).await?);
+        self.cache.keep_category_names(names.clone(), generation);
+        Ok(names)
+    }
+
     /// Any product by id, with every translation and price (admin).
     pub async fn admin_product(
         &self,
@@ -297,8 +314,12 @@ impl Catalog {
             lang,
             prices,
             true,
-            self.stock_source(),
-            &self.media_base(),
+            assemble::Sources {
+                stock: self.stock_source(),
+                media_base: &self.media_base(),
+                // Staff see every write at once, so not the node's cached copy.
+                categories: &assemble::CategoryNames::load(conn).await?,
+            },
         )
         .await?
         .pop()
