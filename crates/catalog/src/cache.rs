@@ -31,9 +31,9 @@ pub struct Rendered {
     pub product: Option<Uuid>,
 }
 
-/// How far back each sync looks again for changes that committed after a later one (two
-/// writers take sequence numbers in one order and may commit in the other).
-const LOOKBACK: i64 = 1000;
+/// How far back the follower looks again for changes that committed after a later one
+/// (two writers take sequence numbers in one order and may commit in the other).
+const LOOKBACK: i64 = 200;
 /// More new changes than this in one sync drop everything instead.
 const MAX_BATCH: u64 = 5000;
 
@@ -145,8 +145,9 @@ impl ReadCache {
         }
     }
 
-    /// Applies the changes logged since the last sync.
-    pub async fn sync(&self, db: &Db) -> Result<(), sea_orm::DbErr> {
+    /// Applies the changes logged since the last sync. The follower also looks
+    /// [`LOOKBACK`] changes back; a write's own sync reads only what is new.
+    pub async fn sync(&self, db: &Db, look_back: bool) -> Result<(), sea_orm::DbErr> {
         // The writer: a replica may not have the change its own node just made yet.
         let conn = db.writer();
         let mut followed = self.followed.lock().await;
@@ -164,7 +165,8 @@ impl ReadCache {
             self.clear();
             return Ok(());
         }
-        let from = (followed.seen - LOOKBACK).max(followed.floor);
+        let back = if look_back { LOOKBACK } else { 0 };
+        let from = (followed.seen - back).max(followed.floor);
         let rows = catalog_changes::Entity::find()
             .filter(catalog_changes::Column::Seq.gt(from))
             .order_by_asc(catalog_changes::Column::Seq)
@@ -200,7 +202,7 @@ impl ReadCache {
     /// Follows the change log every `interval` until `shutdown`.
     pub async fn follow(self, db: Db, interval: Duration, shutdown: CancellationToken) {
         loop {
-            if let Err(err) = self.sync(&db).await {
+            if let Err(err) = self.sync(&db, true).await {
                 tracing::debug!(error = %err, "catalog cache could not read the change log");
                 self.clear();
             }

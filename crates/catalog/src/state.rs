@@ -66,7 +66,7 @@ impl Catalog {
         txn: sea_orm::DatabaseTransaction,
     ) -> emporium_core::AppResult<()> {
         txn.commit().await?;
-        if self.cache.sync(&self.db).await.is_err() {
+        if self.cache.sync(&self.db, false).await.is_err() {
             self.cache.clear();
         }
         Ok(())
