@@ -259,18 +259,6 @@ impl Checkout {
         quantity: i32,
     ) -> AppResult<carts::Model> {
         check_quantity(quantity)?;
-        // Whether the variant is for sale and in stock is read before the write
-        // transaction: on SQLite every write waits for the one writer, so the transaction
-        // holds only what must be atomic. It checks again only if the line moved meanwhile.
-        let seen = find_cart(self.db.current(), cart_id, access).await?;
-        let held = lines_of(self.db.current(), seen.id)
-            .await?
-            .iter()
-            .find(|l| l.variant_id == variant_id)
-            .map_or(0, |l| l.quantity);
-        check_quantity(held + quantity)?;
-        self.check_sellable(self.db.current(), &seen, variant_id, held + quantity)
-            .await?;
         let txn = self.db.begin().await?;
         let cart = find_cart(&txn, cart_id, access).await?;
         touch(&txn, cart.id).await?;
@@ -284,9 +272,7 @@ impl Checkout {
         }
         let total = current.map_or(0, |l| l.quantity) + quantity;
         check_quantity(total)?;
-        if total != held + quantity || cart.currency != seen.currency || cart.lang != seen.lang {
-            self.check_sellable(&txn, &cart, variant_id, total).await?;
-        }
+        self.check_sellable(&txn, &cart, variant_id, total).await?;
         match current {
             Some(line) => {
                 let mut active = line.clone().into_active_model();
