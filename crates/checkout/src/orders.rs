@@ -166,18 +166,15 @@ impl Checkout {
         // transaction: its session is opened for this total, and the order must come to
         // the same.
         let seen_lines = lines_of(reader, cart.id).await?;
-        let mut pre_priced = Some(self.price(reader, &priced_cart, seen_lines.clone()).await?);
+        let pre_priced = self.price(reader, &priced_cart, seen_lines.clone()).await?;
         let mut opened = None;
-        if gateway.name() != "manual"
-            && let Some(priced) = &pre_priced
-            && priced.lines.iter().any(|l| l.amounts.is_some())
-        {
+        if gateway.name() != "manual" && pre_priced.lines.iter().any(|l| l.amounts.is_some()) {
             opened = Some(
                 self.open_payment(
                     gateway.as_ref(),
                     order_id,
-                    priced.totals.total,
-                    priced.currency,
+                    pre_priced.totals.total,
+                    pre_priced.currency,
                     &body.email,
                     &format!("{scope}|{key}"),
                 )
@@ -208,9 +205,10 @@ impl Checkout {
         if lines.is_empty() {
             return Err(AppError::conflict("cart_empty", "the cart has no lines"));
         }
-        let priced = match pre_priced.take() {
-            Some(priced) if lines == seen_lines => priced,
-            _ => self.price(&txn, &priced_cart, lines).await?,
+        let priced = if lines == seen_lines {
+            pre_priced
+        } else {
+            self.price(&txn, &priced_cart, lines).await?
         };
         let shipping_option = match &priced.shipment {
             Shipment::Option(id)
