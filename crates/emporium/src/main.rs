@@ -185,12 +185,9 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             emporium_server::migrate(&db).await?;
             let config = std::sync::Arc::new(config);
             let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
-            let bar = indicatif::ProgressBar::new(products);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "seeding {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            let bar = progress_bar(
+                products,
+                "seeding {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
             );
             let started = std::time::Instant::now();
             let mut result = catalog.seed_demo(products, |n| bar.set_position(n)).await;
@@ -198,13 +195,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             if result.is_ok() {
                 // 100 units of every new variant, as the benchmark peer's seed has.
                 let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
-                let bar = indicatif::ProgressBar::new(products * 2);
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template(
-                        "stocking {bar:40} {pos}/{len} variants",
-                    )
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                );
+                let bar = progress_bar(products * 2, "stocking {bar:40} {pos}/{len} variants");
                 result = inventory
                     .seed_stock(100, |n| bar.set_position(n))
                     .await
@@ -225,12 +216,9 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             let db = Db::connect(&config).await?;
             emporium_server::migrate(&db).await?;
             let catalog = emporium_catalog::Catalog::new(db.clone(), std::sync::Arc::new(config));
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "importing {bar:40} {pos}/{len} rows, {per_sec}, eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            let bar = progress_bar(
+                0,
+                "importing {bar:40} {pos}/{len} rows, {per_sec}, eta {eta}",
             );
             let started = std::time::Instant::now();
             let result = catalog
@@ -262,12 +250,9 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
             let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
             let search = emporium_search::Search::open(&config, db.clone(), catalog, inventory)?;
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "indexing {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            let bar = progress_bar(
+                0,
+                "indexing {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
             );
             let report = search
                 .rebuild(|done, total| {
@@ -349,4 +334,14 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         LogFormat::Pretty => builder.init(),
     }
     Ok(())
+}
+
+/// A progress bar for a long operation, drawn with `template`.
+fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
