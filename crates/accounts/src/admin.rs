@@ -220,14 +220,32 @@ impl Accounts {
         Ok(())
     }
 
-    /// Creates an admin, or promotes an existing account (CLI `emporium admin create`).
-    pub async fn create_admin(&self, email: &str, password: &str) -> AppResult<users::Model> {
+    /// Creates an admin for the operator's CLI. An existing account is changed only when
+    /// `promote` is given (then it becomes an active admin with the given password and its
+    /// sessions are revoked); without it the call refuses, so a typo'd or reused email can
+    /// never take over a customer's account silently.
+    pub async fn create_admin(
+        &self,
+        email: &str,
+        password: &str,
+        promote: bool,
+    ) -> AppResult<AdminCreated> {
         let email = Email::parse(email).map_err(|e| AppError::Validation(vec![e]))?;
         model::check_password(password, Some(&email), "password")
             .map_err(|e| AppError::Validation(vec![e]))?;
         let hash = self.hasher().hash(password).await?;
         let txn = self.db().begin().await?;
-        let user = match store::find_user_by_email(&txn, email.as_str()).await? {
+        let created = match store::find_user_by_email(&txn, email.as_str()).await? {
+            Some(existing) if !promote => {
+                return Err(AppError::conflict(
+                    "user_exists",
+                    format!(
+                        "{} already has an account ({}); pass --promote to make it an admin \
+                         with this password",
+                        existing.email, existing.role
+                    ),
+                ));
+            }
             Some(existing) => {
                 let mut active = existing.clone().into_active_model();
                 active.role = Set(Role::Admin.as_str().into());
@@ -235,18 +253,23 @@ impl Accounts {
                 active.status = Set(status::ACTIVE.into());
                 active.token_version = Set(existing.token_version + 1);
                 active.updated_at = Set(Utc::now());
-                store::update_user(&txn, active).await?
+                store::revoke_user_sessions(&txn, existing.id, Utc::now()).await?;
+                AdminCreated::Promoted(store::update_user(&txn, active).await?)
             }
             None => {
                 let mut row = new_user_row(&email, Some(hash), None, Role::Admin);
                 row.email_verified_at = Set(Some(Utc::now()));
-                store::insert_user(&txn, row).await?
+                AdminCreated::Created(store::insert_user(&txn, row).await?)
             }
         };
+        let user = created.user();
         audit::record(
             &txn,
             AuditEntry {
-                action: "cli.admin.create",
+                action: match created {
+                    AdminCreated::Created(_) => "cli.admin.create",
+                    AdminCreated::Promoted(_) => "cli.admin.promote",
+                },
                 target_type: Some("user"),
                 target_id: Some(user.id.to_string()),
                 ..AuditEntry::default()
@@ -254,7 +277,24 @@ impl Accounts {
         )
         .await?;
         txn.commit().await?;
-        Ok(user)
+        Ok(created)
+    }
+}
+
+/// What `create_admin` did.
+#[derive(Debug)]
+pub enum AdminCreated {
+    /// A new admin account.
+    Created(users::Model),
+    /// An existing account made an admin (password replaced, sessions revoked).
+    Promoted(users::Model),
+}
+
+impl AdminCreated {
+    pub fn user(&self) -> &users::Model {
+        match self {
+            Self::Created(user) | Self::Promoted(user) => user,
+        }
     }
 }
 

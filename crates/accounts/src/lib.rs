@@ -1,9 +1,14 @@
 //! Accounts and access: registration, sessions (JWT access tokens, rotating refresh
 //! tokens with theft detection), email verification and password reset, TOTP two-factor,
 //! roles and permissions, admin user management, abuse protection and the audit log.
+//!
+//! Owns the `users`, `refresh_tokens`, `one_time_tokens` and `recovery_codes` tables.
+//! May call: `core`, `db`, `auth` (token keys, roles, the extractors) and `notify`.
+//! Implements `auth`'s [`AccessDirectory`](emporium_auth::AccessDirectory) as
+//! [`UserDirectory`], so no other domain depends on this crate.
 
 mod admin;
-pub mod extract;
+mod directory;
 mod limits;
 pub mod model;
 mod oauth;
@@ -12,13 +17,11 @@ mod routes;
 mod service;
 mod state;
 mod store;
-mod tokens;
 mod totp;
 mod views;
 
-pub use admin::UserChanges;
-pub use extract::{Permission, Principal, Staff, perm};
+pub use admin::{AdminCreated, UserChanges};
+pub use directory::UserDirectory;
 pub use routes::router;
 pub use service::{LoginOutcome, NewUser, RequestMeta, TokenPair};
 pub use state::Accounts;
-pub use tokens::Claims;

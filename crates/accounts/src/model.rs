@@ -1,11 +1,9 @@
 //! Account rules that need no I/O: emails, the password policy, roles and permissions.
 
 use emporium_core::FieldError;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::OnceLock;
-use utoipa::ToSchema;
 
 /// A normalised email address: trimmed, lower case, one `@`, a dotted domain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -101,50 +99,7 @@ fn common_passwords() -> &'static BTreeSet<&'static str> {
     })
 }
 
-/// What kind of user someone is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Customer,
-    Staff,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Staff => "staff",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "customer" => Some(Self::Customer),
-            "staff" => Some(Self::Staff),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// Every named permission a staff member can be given. Admins hold all of them.
-pub const PERMISSIONS: &[&str] = &[
-    "products.read",
-    "products.write",
-    "orders.read",
-    "orders.write",
-    "orders.refund",
-    "inventory.write",
-    "users.read",
-    "users.manage",
-    "reviews.moderate",
-    "discounts.write",
-    "tickets.manage",
-    "reports.read",
-    "settings.manage",
-];
+pub use emporium_auth::{PERMISSIONS, Role, allows};
 
 /// Checks a requested permission set; unknown names are a field error.
 pub fn parse_permissions(names: &[String]) -> Result<Vec<String>, FieldError> {
@@ -162,15 +117,6 @@ pub fn parse_permissions(names: &[String]) -> Result<Vec<String>, FieldError> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Whether `role` with `granted` may do what `permission` names.
-pub fn allows(role: Role, granted: &[String], permission: &str) -> bool {
-    match role {
-        Role::Admin => true,
-        Role::Staff => granted.iter().any(|p| p == permission),
-        Role::Customer => false,
-    }
 }
 
 /// Account states.

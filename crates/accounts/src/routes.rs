@@ -13,12 +13,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::admin::UserChanges;
-use crate::extract::{Principal, Staff, perm};
 use crate::model::Email;
 use crate::service::{LoginOutcome, NewUser, RequestMeta};
 use crate::state::Accounts;
 use crate::store;
 use crate::views::*;
+use emporium_auth::{Auth, Principal, Staff, perm};
 
 type Problem = emporium_core::error::Problem;
 
@@ -33,6 +33,7 @@ fn meta(client: ClientInfo) -> RequestMeta {
 pub fn router<S>() -> OpenApiRouter<S>
 where
     Accounts: axum::extract::FromRef<S>,
+    Auth: axum::extract::FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -1,6 +1,7 @@
 //! The accounts domain's state: what its services and extractors need, built once per
 //! node from the configuration.
 
+use emporium_auth::{Auth, TokenKeys};
 use emporium_core::Config;
 use emporium_core::crypto::MasterKey;
 use emporium_db::Db;
@@ -10,7 +11,6 @@ use std::sync::Arc;
 use crate::limits::AuthLimits;
 use crate::oauth::DiscoveryCache;
 use crate::password::PasswordHasher;
-use crate::tokens::TokenKeys;
 
 /// The accounts domain. Cheap to clone.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct Accounts {
 struct Inner {
     db: Db,
     config: Arc<Config>,
-    keys: TokenKeys,
+    auth: Auth,
     hasher: PasswordHasher,
     master: MasterKey,
     limits: AuthLimits,
@@ -31,8 +31,7 @@ struct Inner {
 }
 
 impl Accounts {
-    pub fn new(db: Db, config: Arc<Config>) -> anyhow::Result<Self> {
-        let keys = TokenKeys::from_config(&config)?;
+    pub fn new(db: Db, config: Arc<Config>, auth: Auth) -> anyhow::Result<Self> {
         let hasher = PasswordHasher::new(&config.auth)?;
         let master = MasterKey::load(
             config.master_key.as_ref().map(|k| k.expose_secret()),
@@ -50,7 +49,7 @@ impl Accounts {
             inner: Arc::new(Inner {
                 db,
                 config,
-                keys,
+                auth,
                 hasher,
                 master,
                 limits,
@@ -70,7 +69,7 @@ impl Accounts {
     }
 
     pub fn keys(&self) -> &TokenKeys {
-        &self.inner.keys
+        self.inner.auth.keys()
     }
 
     pub(crate) fn hasher(&self) -> &PasswordHasher {

@@ -51,6 +51,12 @@ impl Slug {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `self-suffix`, for a generated slug that is already taken. `suffix` is lower-case
+    /// ASCII letters and digits, so the result is still a valid slug.
+    pub fn with_suffix(&self, suffix: &str) -> Self {
+        Self(format!("{}-{suffix}", self.0))
+    }
 }
 
 fn deaccent(c: char) -> char {

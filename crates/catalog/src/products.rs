@@ -128,6 +128,11 @@ impl Catalog {
                     format!("{f}.compare_at"),
                     "must be between 0 and 10^12 minor units",
                 ));
+            } else if price.compare_at.is_some_and(|c| c < price.amount) {
+                errors.push(FieldError::new(
+                    format!("{f}.compare_at"),
+                    "is the price before a reduction, so it cannot be below the price",
+                ));
             }
         }
     }
@@ -139,6 +144,7 @@ impl Catalog {
         if let Err(e) = model::check_options(&body.options) {
             errors.push(e);
         }
+        let generated = body.slug.is_none();
         let slug = match &body.slug {
             Some(raw) => Slug::parse(raw, "slug").map_err(|e| errors.push(e)).ok(),
             None => body
@@ -164,6 +170,11 @@ impl Catalog {
                 true,
                 &mut errors,
             );
+            check_weight(
+                variant.weight_grams,
+                &format!("{field}.weight_grams"),
+                &mut errors,
+            );
             match model::combination_key(
                 &body.options,
                 &variant.options,
@@ -180,6 +191,9 @@ impl Catalog {
                 Err(e) => errors.push(e),
             }
         }
+        if body.status == Some(ProductStatus::Published) && body.variants.is_empty() {
+            errors.extend(no_variants_field());
+        }
         let skus: HashSet<&str> = body.variants.iter().map(|v| v.sku.as_str()).collect();
         if skus.len() != body.variants.len() {
             errors.push(FieldError::new("variants", "two variants share a SKU"));
@@ -188,7 +202,14 @@ impl Catalog {
             return Err(AppError::Validation(errors));
         };
         let txn = self.db.begin().await?;
-        self.ensure_slug_free(&txn, slug.as_str(), None).await?;
+        // A slug made from the title gives way with a suffix; one the caller chose is theirs
+        // to change, so a clash is reported.
+        let slug = if generated {
+            self.free_slug(&txn, slug).await?
+        } else {
+            self.ensure_slug_free(&txn, slug.as_str(), None).await?;
+            slug
+        };
         self.ensure_categories(&txn, &body.category_ids).await?;
         let now = Utc::now();
         let id = Uuid::now_v7();
@@ -228,6 +249,25 @@ impl Catalog {
         record_change(&txn, "product", id).await?;
         self.commit(txn).await?;
         Ok(id)
+    }
+
+    /// `base`, or the first of `base-2`, `base-3`, ... that no product holds or redirects from.
+    async fn free_slug(&self, txn: &DatabaseTransaction, base: Slug) -> AppResult<Slug> {
+        for n in 1..=50u32 {
+            let candidate = if n == 1 {
+                base.clone()
+            } else {
+                base.with_suffix(&n.to_string())
+            };
+            if self
+                .ensure_slug_free(txn, candidate.as_str(), None)
+                .await
+                .is_ok()
+            {
+                return Ok(candidate);
+            }
+        }
+        Ok(base.with_suffix(&Uuid::now_v7().simple().to_string()[20..]))
     }
 
     async fn ensure_slug_free(
@@ -335,6 +375,7 @@ impl Catalog {
             active.slug = Set(slug.as_str().to_string());
         }
         if let Some(status) = body.status {
+            ensure_publishable(&txn, id, status).await?;
             apply_status(&mut active, &product, status, now);
         }
         if let Some(brand) = body.brand {
@@ -407,6 +448,7 @@ impl Catalog {
     pub async fn set_status(&self, id: Uuid, status: ProductStatus) -> AppResult<()> {
         let txn = self.db.begin().await?;
         let product = self.product_for_update(&txn, id).await?;
+        ensure_publishable(&txn, id, status).await?;
         let mut active = product.clone().into_active_model();
         apply_status(&mut active, &product, status, Utc::now());
         active.updated_at = Set(Utc::now());
@@ -437,6 +479,7 @@ impl Catalog {
             errors.push(e);
         }
         self.check_prices(&body.prices, "prices", true, &mut errors);
+        check_weight(body.weight_grams, "weight_grams", &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
@@ -472,9 +515,7 @@ impl Catalog {
         if let Some(prices) = &body.prices {
             self.check_prices(prices, "prices", false, &mut errors);
         }
-        if body.weight_grams.is_some_and(|w| w < 0) {
-            errors.push(FieldError::new("weight_grams", "must not be negative"));
-        }
+        check_weight(body.weight_grams, "weight_grams", &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
@@ -567,6 +608,38 @@ impl Catalog {
             .exec(txn)
             .await?;
         Ok(())
+    }
+}
+
+fn no_variants_field() -> Vec<FieldError> {
+    vec![FieldError::new(
+        "variants",
+        "a product needs at least one variant to be published",
+    )]
+}
+
+/// A product goes on sale only with something to sell.
+async fn ensure_publishable(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    status: ProductStatus,
+) -> AppResult<()> {
+    if status != ProductStatus::Published {
+        return Ok(());
+    }
+    let count = variants::Entity::find()
+        .filter(variants::Column::ProductId.eq(id))
+        .count(txn)
+        .await?;
+    if count == 0 {
+        return Err(AppError::Validation(no_variants_field()));
+    }
+    Ok(())
+}
+
+fn check_weight(grams: Option<i32>, field: &str, errors: &mut Vec<FieldError>) {
+    if grams.is_some_and(|w| w < 0) {
+        errors.push(FieldError::new(field, "must not be negative"));
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use emporium_accounts::{Staff, perm};
+use emporium_auth::{Staff, perm};
 use emporium_core::extract::Json;
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult, Currency};
@@ -170,7 +170,7 @@ fn cached(headers: &HeaderMap, locale: &Locale, rendered: Rendered) -> Response 
 pub fn router<S>() -> OpenApiRouter<S>
 where
     Catalog: FromRef<S>,
-    emporium_accounts::Accounts: FromRef<S>,
+    emporium_auth::Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -12,7 +12,7 @@ use crate::model::{OptionSpec, ProductStatus};
 use crate::state::Catalog;
 use crate::views::{CategoryBody, CategoryText, PriceBody, ProductBody, ProductText, VariantBody};
 
-// The same catalog the benchmark peer seeds (../shared/peers/vendure/seed.js), so both
+// The same catalog the benchmark peer seeds (its `seed.js`), so both
 // systems answer with the same text: product `i` is "<adjective> <colour> <noun> <i>",
 // priced (10 + i mod 90).99 in both sizes, with SKUs SKU-i-S and SKU-i-M.
 const ADJECTIVES: &[&str] = &[

@@ -4,7 +4,7 @@
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
-use emporium_accounts::{Accounts, Principal};
+use emporium_auth::{Auth, Principal};
 use emporium_core::extract::Json;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::customer_addresses;
@@ -118,6 +118,15 @@ impl Checkout {
             .into_iter()
             .map(view)
             .collect()
+    }
+
+    async fn address_of(&self, user_id: Uuid, id: Uuid) -> AppResult<SavedAddressView> {
+        customer_addresses::Entity::find_by_id(id)
+            .one(self.db.current())
+            .await?
+            .filter(|a| a.user_id == user_id)
+            .ok_or_else(|| AppError::not_found("no such address"))
+            .and_then(view)
     }
 
     async fn save_address(
@@ -297,12 +306,12 @@ impl Checkout {
 pub(crate) fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()
         .routes(routes!(list_addresses, create_address))
-        .routes(routes!(update_address, delete_address))
+        .routes(routes!(get_address, update_address, delete_address))
 }
 
 /// The signed-in customer's saved addresses, the default shipping address first.
@@ -331,6 +340,22 @@ async fn create_address(
     Ok((
         StatusCode::CREATED,
         axum::Json(checkout.save_address(principal.user_id, None, body).await?),
+    ))
+}
+
+/// One saved address (another customer's is 404).
+#[utoipa::path(get, path = "/api/v1/me/addresses/{id}", tag = "accounts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = SavedAddressView), (status = 401, body = Problem),
+        (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+async fn get_address(
+    State(checkout): State<Checkout>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> AppResult<axum::Json<SavedAddressView>> {
+    Ok(axum::Json(
+        checkout.address_of(principal.user_id, id).await?,
     ))
 }
 

@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
-use emporium_accounts::{Accounts, Staff, perm};
+use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::{AppError, AppResult, FieldError};
 use serde::Deserialize;
@@ -54,7 +54,7 @@ pub struct TransitionBody {
 pub(crate) fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

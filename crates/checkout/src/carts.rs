@@ -27,6 +27,8 @@ pub const MAX_LINES: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct CartAccess {
     pub user_id: Option<Uuid>,
+    /// The signed-in customer's email (set together with `user_id`).
+    pub email: Option<String>,
     pub token: Option<String>,
 }
 
@@ -179,17 +181,17 @@ impl Checkout {
             }
             (Some(mine), None) => mine,
             (None, Some(guest)) => {
-                // The guest cart becomes the customer's.
-                let email = self.accounts.get_user(user_id).await?.email;
+                // The guest cart becomes the customer's, and its guest token stops working:
+                // whoever else holds it must not read or buy into the customer's cart.
                 let mut active = guest.into_active_model();
                 active.customer_id = Set(Some(user_id));
-                active.email = Set(Some(email));
+                active.token_hash = Set(None);
+                active.email = Set(access.email.clone());
                 active.updated_at = Set(Utc::now());
                 active.update(&txn).await?
             }
             (None, None) => {
-                let email = self.accounts.get_user(user_id).await?.email;
-                let (model, _) = new_cart(Some(user_id), Some(email), currency, lang);
+                let (model, _) = new_cart(Some(user_id), access.email.clone(), currency, lang);
                 model.insert(&txn).await?
             }
         };
@@ -238,6 +240,8 @@ impl Checkout {
             }
         }
         let mut closed = guest.clone().into_active_model();
+        // The closed guest cart keeps its token: it holds nothing of the customer's, and
+        // its holder learns `cart_not_active` rather than a bare 404.
         closed.status = Set(cart_status::MERGED.into());
         closed.updated_at = Set(Utc::now());
         closed.update(conn).await?;

@@ -92,9 +92,12 @@ pub enum ManualOutcome {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
-    /// Minor units. Unset: the value of `lines`, or else everything not yet refunded.
+    /// Minor units, for a refund not tied to lines (a goodwill or shipping refund). Unset:
+    /// the value of `lines`, or else everything not yet refunded. Not allowed together
+    /// with `lines`, which price themselves.
     pub amount: Option<i64>,
-    /// The lines (and how many units) the refund covers.
+    /// The lines (and how many units) the refund covers: each refunds what the shopper
+    /// paid for those units, tax included, less any discount on the line.
     #[serde(default)]
     pub lines: Vec<RefundLine>,
     /// Put the refunded units back in stock (all of the order's when no lines are named).
@@ -983,6 +986,13 @@ impl Checkout {
                 "must be a positive amount in minor units",
             ));
         }
+        if body.amount.is_some() && !body.lines.is_empty() {
+            errors.push(FieldError::new(
+                "amount",
+                "give either an amount or lines, not both: lines are refunded at what \
+                 the shopper paid for them",
+            ));
+        }
         if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
             errors.push(FieldError::new("reason", "must be at most 500 characters"));
         }
@@ -1049,7 +1059,7 @@ impl Checkout {
                 continue;
             }
             from_lines += div_round(
-                i128::from(line.total) * i128::from(wanted.quantity),
+                i128::from(line_paid(line, order.tax_inclusive)) * i128::from(wanted.quantity),
                 i128::from(Ord::max(line.quantity, 1)),
             );
         }
@@ -1331,6 +1341,12 @@ impl Checkout {
 /// Adds `delta` to a payment's refunded total; when `capped`, only if the total stays
 /// within what was captured (checked by the update itself, so concurrent refunds cannot
 /// both pass). Answers whether it did.
+/// What the shopper paid for a whole order line: its price less its discount, plus its tax
+/// when prices were shown without tax.
+fn line_paid(line: &order_lines::Model, tax_inclusive: bool) -> i64 {
+    line.total - line.discount + if tax_inclusive { 0 } else { line.tax }
+}
+
 async fn shift_refunded<C: ConnectionTrait>(
     conn: &C,
     payment_id: Uuid,

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use emporium_accounts::{Accounts, Staff, perm};
+use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json, parse_json};
 use emporium_core::{AppResult, Money, idempotency};
 use emporium_payments::{ConfirmParams, GatewayBody, GatewayView};
@@ -66,7 +66,7 @@ pub struct WebhookReceipt {
 pub(crate) fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use emporium_accounts::{Accounts, Principal};
+use emporium_auth::{Auth, Principal};
 use emporium_catalog::{Catalog, Locale};
 use emporium_core::extract::{Json, parse_json};
 use emporium_core::idempotency;
@@ -29,16 +29,17 @@ type Problem = emporium_core::error::Problem;
 
 impl<S> FromRequestParts<S> for CartAccess
 where
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user_id = if parts.headers.contains_key(header::AUTHORIZATION) {
-            Some(Principal::from_request_parts(parts, state).await?.user_id)
+        let (user_id, email) = if parts.headers.contains_key(header::AUTHORIZATION) {
+            let principal = Principal::from_request_parts(parts, state).await?;
+            (Some(principal.user_id), Some(principal.email))
         } else {
-            None
+            (None, None)
         };
         let token = parts
             .headers
@@ -46,7 +47,11 @@ where
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty() && v.len() <= 200);
-        Ok(Self { user_id, token })
+        Ok(Self {
+            user_id,
+            email,
+            token,
+        })
     }
 }
 
@@ -113,7 +118,7 @@ pub fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
     Catalog: FromRef<S>,
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()
@@ -175,6 +180,7 @@ async fn get_my_cart(
 ) -> AppResult<axum::Json<CartView>> {
     let access = CartAccess {
         user_id: Some(principal.user_id),
+        email: Some(principal.email),
         ..access
     };
     let (cart, _) = checkout

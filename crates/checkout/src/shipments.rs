@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
-use emporium_accounts::{Accounts, Staff, perm};
+use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{order_lines, orders, shipment_events, shipments};
@@ -475,7 +475,7 @@ impl Checkout {
 pub(crate) fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

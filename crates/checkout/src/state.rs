@@ -1,6 +1,5 @@
 //! The checkout domain's state.
 
-use emporium_accounts::Accounts;
 use emporium_catalog::Catalog;
 use emporium_core::{Config, Currency};
 use emporium_db::Db;
@@ -14,7 +13,6 @@ use std::sync::Arc;
 pub struct Checkout {
     pub(crate) db: Db,
     pub(crate) config: Arc<Config>,
-    pub(crate) accounts: Accounts,
     pub(crate) catalog: Catalog,
     pub(crate) inventory: Inventory,
     pub(crate) gateways: Gateways,
@@ -25,7 +23,6 @@ impl Checkout {
     pub fn new(
         db: Db,
         config: Arc<Config>,
-        accounts: Accounts,
         catalog: Catalog,
         inventory: Inventory,
         gateways: Gateways,
@@ -34,7 +31,6 @@ impl Checkout {
         Self {
             db,
             config,
-            accounts,
             catalog,
             inventory,
             gateways,

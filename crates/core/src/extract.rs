@@ -82,7 +82,19 @@ fn body_rejection(rejection: BytesRejection) -> AppError {
 }
 
 /// Parses a JSON body into `T`, mapping syntax errors to 400 and shape errors to 422.
+/// A NUL character in any string is refused (422 naming where): PostgreSQL cannot store
+/// it, and no name, address or text of a shop has a use for it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if contains_nul_escape(bytes)
+        && let Some(field) = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|value| nul_path(&value, String::new()))
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            field,
+            "must not contain a NUL character",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
@@ -111,6 +123,38 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 )]))
             }
         }
+    }
+}
+
+/// JSON can only carry NUL as the escape `\u0000`; looking for it first keeps the common
+/// case to one pass over the bytes.
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    bytes
+        .windows(6)
+        .any(|w| w[0] == b'\\' && w[1] == b'u' && w[2..].iter().all(|&b| b == b'0'))
+}
+
+/// The path (`a.b[2].c`) of the first string or key holding a NUL, if any.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let here = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                nul_path(item, here)
+            }
+        }),
+        _ => None,
     }
 }
 

@@ -90,6 +90,10 @@ enum AdminCommand {
         /// The admin's email address.
         #[arg(long)]
         email: String,
+        /// Make an existing account with this email an admin (its password is replaced
+        /// and its sessions end). Without it, an existing account is left alone.
+        #[arg(long)]
+        promote: bool,
     },
 }
 
@@ -149,7 +153,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { email }) => {
+        Command::Admin(AdminCommand::Create { email, promote }) => {
             let password = match std::env::var("EMPORIUM_ADMIN_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
                 _ => rpassword::prompt_password(format!("Password for {email}: ")).context(
@@ -158,13 +162,25 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             };
             let db = Db::connect(&config).await?;
             emporium_server::migrate(&db).await?;
+            let auth = emporium_auth::Auth::new(
+                &config,
+                std::sync::Arc::new(emporium_accounts::UserDirectory::new(db.clone())),
+            )?;
             let accounts =
-                emporium_accounts::Accounts::new(db.clone(), std::sync::Arc::new(config))?;
-            let result = accounts.create_admin(&email, &password).await;
+                emporium_accounts::Accounts::new(db.clone(), std::sync::Arc::new(config), auth)?;
+            let result = accounts.create_admin(&email, &password, promote).await;
             db.close().await;
             match result {
-                Ok(user) => {
-                    println!("admin {} ready (id {})", user.email, user.id);
+                Ok(emporium_accounts::AdminCreated::Created(user)) => {
+                    println!("admin {} created (id {})", user.email, user.id);
+                    Ok(())
+                }
+                Ok(emporium_accounts::AdminCreated::Promoted(user)) => {
+                    println!(
+                        "existing account {} promoted to admin (id {}); its password was \
+                         replaced and its sessions ended",
+                        user.email, user.id
+                    );
                     Ok(())
                 }
                 Err(emporium_core::AppError::Validation(errors)) => {

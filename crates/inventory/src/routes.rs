@@ -3,7 +3,7 @@
 //! shoppers, back-in-stock requests.
 
 use axum::extract::{FromRef, Path, Query, State};
-use emporium_accounts::{Staff, perm};
+use emporium_auth::{Staff, perm};
 use emporium_core::extract::Json;
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult, FieldError};
@@ -116,7 +116,7 @@ pub struct LedgerPageView {
 pub fn router<S>() -> OpenApiRouter<S>
 where
     Inventory: FromRef<S>,
-    emporium_accounts::Accounts: FromRef<S>,
+    emporium_auth::Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -253,6 +253,11 @@ fn build(
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     match text_query(replica, searcher, params) {
         Some(q) => clauses.push((Occur::Must, q)),
+        // Text with no searchable word in it (`*`, `-`, an emoji) matches nothing rather
+        // than the whole catalog: the shopper asked for something we cannot read.
+        None if !params.q.trim().is_empty() => {
+            clauses.push((Occur::Must, Box::new(tantivy::query::EmptyQuery)));
+        }
         None => clauses.push((Occur::Must, Box::new(AllQuery))),
     }
     if let Some(path) = &params.category {

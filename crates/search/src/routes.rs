@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRef, Query, State};
 use axum::http::StatusCode;
-use emporium_accounts::{Staff, perm};
+use emporium_auth::{Staff, perm};
 use emporium_catalog::{Catalog, Locale};
 use emporium_core::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
@@ -60,7 +60,7 @@ pub fn router<S>() -> OpenApiRouter<S>
 where
     Search: FromRef<S>,
     Catalog: FromRef<S>,
-    emporium_accounts::Accounts: FromRef<S>,
+    emporium_auth::Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -212,7 +212,11 @@ impl Node {
     ) -> anyhow::Result<Self> {
         let addr = listener.local_addr()?;
         let config = Arc::new(config);
-        let accounts = Accounts::new(db.clone(), config.clone())?;
+        let auth = emporium_auth::Auth::new(
+            &config,
+            Arc::new(emporium_accounts::UserDirectory::new(db.clone())),
+        )?;
+        let accounts = Accounts::new(db.clone(), config.clone(), auth.clone())?;
         let mailer = Mailer::from_config(&config)?;
         let mut jobs = options.jobs;
         jobs.register(EMAIL_TOPIC, Arc::new(mailer));
@@ -234,7 +238,6 @@ impl Node {
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),
-            accounts.clone(),
             catalog.clone(),
             inventory.clone(),
             gateways,
@@ -245,6 +248,7 @@ impl Node {
             config: config.clone(),
             db: db.clone(),
             metrics: metrics::recorder(),
+            auth,
             accounts,
             catalog,
             inventory,

@@ -18,6 +18,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide recorder; every server in the process (tests start many) shares it.
 pub fn recorder() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -28,6 +31,19 @@ pub fn recorder() -> PrometheusHandle {
                 .map(PrometheusBuilder::build_recorder)
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
+            // Histogram samples pile up in memory until upkeep folds them into buckets,
+            // and the exporter only does that when scraped: a node nobody scrapes would
+            // grow without bound. A thread, not a task, because the recorder outlives any
+            // one runtime (tests start many).
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                });
             // Another recorder may already be installed (an embedding program's); then
             // ours still renders what is recorded through it.
             let _ = metrics::set_global_recorder(recorder);

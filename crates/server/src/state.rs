@@ -3,6 +3,7 @@
 
 use axum::extract::FromRef;
 use emporium_accounts::Accounts;
+use emporium_auth::Auth;
 use emporium_catalog::Catalog;
 use emporium_checkout::Checkout;
 use emporium_core::Config;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub metrics: PrometheusHandle,
+    pub auth: Auth,
     pub accounts: Accounts,
     pub catalog: Catalog,
     pub inventory: Inventory,
@@ -60,6 +62,12 @@ impl FromRef<AppState> for Checkout {
 impl FromRef<AppState> for Accounts {
     fn from_ref(state: &AppState) -> Self {
         state.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
-use emporium_accounts::{Accounts, Staff, perm};
+use emporium_auth::{Auth, Staff, perm};
 use emporium_core::AppResult;
 use emporium_core::extract::Json;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +17,7 @@ type Problem = emporium_core::error::Problem;
 pub fn router<S>() -> OpenApiRouter<S>
 where
     Shipping: FromRef<S>,
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -83,7 +83,7 @@ impl TestApp {
         let email = self.unique_email("admin");
         self.state()
             .accounts
-            .create_admin(&email, PASSWORD)
+            .create_admin(&email, PASSWORD, false)
             .await
             .expect("admin created");
         self.login(&email, PASSWORD).await

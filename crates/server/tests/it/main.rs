@@ -17,3 +17,5 @@ mod search;
 mod shipping;
 mod stock;
 mod support;
+mod sweep;
+mod walkthrough;

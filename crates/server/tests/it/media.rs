@@ -386,3 +386,35 @@ async fn images_can_live_in_an_s3_compatible_bucket() {
     );
     assert_eq!(app.get("/media/images/00ff.png").await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_truncated_image_is_refused_before_it_is_stored() {
+    let app = TestApp::spawn_with(small_limits()).await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Desk Lamp", &["one"], 3000, 1).await;
+    let whole = png(400, 300);
+    // The header (and so the dimensions) survive; most of the pixel data does not.
+    let truncated = &whole[..whole.len() / 3];
+    let refused = problem(
+        upload(
+            &app,
+            &admin,
+            &product.id,
+            &[("file", Some("lamp.png"), truncated)],
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["field"], "file");
+    let detail = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/admin/products/{}", product.id),
+            Some(&admin.access_token),
+            None,
+        )
+        .await;
+    let detail = json_of(detail, 200).await;
+    assert_eq!(detail["images"], json!([]), "nothing was stored");
+}

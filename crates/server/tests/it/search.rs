@@ -119,6 +119,12 @@ async fn words_are_found_despite_typos_and_in_each_language() {
     let result = search(&base, &client, "sort=newest").await;
     assert_eq!(result["total"], 2);
     assert_eq!(ids(&result), [tee.clone(), jacket.clone()]);
+    // Text with no word in it finds nothing, not the whole catalog.
+    for query in ["q=*", "q=-", "q=(", "q=%F0%9F%A7%A5", "q=%21%3F"] {
+        let result = search(&base, &client, query).await;
+        assert_eq!(result["total"], 0, "{query}: {result}");
+        assert!(ids(&result).is_empty(), "{query}: {result}");
+    }
 }
 
 #[tokio::test]

@@ -140,6 +140,19 @@ async fn the_address_book_checks_addresses_and_keeps_one_default_of_each_kind() 
     .await;
     assert_eq!(moved["line1"], "Pariser Platz 1");
     assert_eq!(moved["city"], "Berlin");
+    let one = json_of(
+        as_user(
+            &app,
+            &ada,
+            Method::GET,
+            &format!("/api/v1/me/addresses/{id}"),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(one, moved, "one address reads as it was saved");
     let wrong = problem(
         as_user(
             &app,
@@ -156,6 +169,18 @@ async fn the_address_book_checks_addresses_and_keeps_one_default_of_each_kind() 
 
     // Nobody else sees or touches it.
     let grace = app.customer().await;
+    assert_eq!(
+        as_user(
+            &app,
+            &grace,
+            Method::GET,
+            &format!("/api/v1/me/addresses/{id}"),
+            None
+        )
+        .await
+        .status(),
+        404
+    );
     assert_eq!(
         as_user(
             &app,

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::model::Role;
+use crate::role::Role;
 
 /// What an access token says.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! Authentication as extractors: [`Principal`] for any signed-in user, [`Staff`] for
-//! admin routes, checking a named permission against the stored user on every request.
+//! admin routes. Both check the stored user on every request: a suspended user or a token
+//! from before a session revocation is refused at once, on store and admin routes alike.
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
@@ -8,17 +9,19 @@ use emporium_core::AppError;
 use std::marker::PhantomData;
 use uuid::Uuid;
 
-use crate::model::{self, Role, status};
-use crate::state::Accounts;
-use crate::store;
+use crate::role::{self, Role};
+use crate::state::{Access, Auth};
 use crate::tokens::Claims;
 
-/// A signed-in user, from a valid access token.
+/// A signed-in, active user, from a valid access token whose session was not revoked.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user_id: Uuid,
     pub role: Role,
+    pub email: String,
     pub claims: Claims,
+    /// The stored user's permissions (empty for customers; admins hold all implicitly).
+    pub permissions: Vec<String>,
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -33,26 +36,43 @@ fn bearer(parts: &Parts) -> Option<&str> {
 
 impl<S> FromRequestParts<S> for Principal
 where
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let accounts = Accounts::from_ref(state);
+        let auth = Auth::from_ref(state);
         let token = bearer(parts).ok_or_else(|| {
             AppError::unauthorized(
                 "unauthenticated",
                 "sign in: send Authorization: Bearer <access token>",
             )
         })?;
-        let claims = accounts.keys().verify(token).ok_or_else(|| {
+        let claims = auth.keys().verify(token).ok_or_else(|| {
             AppError::unauthorized("invalid_token", "the access token is invalid or expired")
         })?;
+        let Access {
+            active,
+            token_version,
+            role,
+            permissions,
+            email,
+        } = auth.directory().access(claims.sub).await?.ok_or_else(|| {
+            AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+        })?;
+        if !active || token_version != claims.ver {
+            return Err(AppError::unauthorized(
+                "stale_token",
+                "your access changed since this token was issued; refresh it",
+            ));
+        }
         Ok(Self {
             user_id: claims.sub,
-            role: claims.role,
+            role,
+            email,
             claims,
+            permissions,
         })
     }
 }
@@ -102,7 +122,7 @@ pub struct Staff<P: Permission> {
 
 impl<S, P> FromRequestParts<S> for Staff<P>
 where
-    Accounts: FromRef<S>,
+    Auth: FromRef<S>,
     S: Send + Sync,
     P: Permission,
 {
@@ -110,30 +130,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        let denied = || AppError::forbidden(format!("this needs the {} permission", P::NAME));
-        if principal.role == Role::Customer {
-            return Err(denied());
-        }
-        let accounts = Accounts::from_ref(state);
-        let user = store::find_user(accounts.db().writer(), principal.user_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::unauthorized("invalid_token", "the access token is invalid or expired")
-            })?;
-        if user.status != status::ACTIVE || user.token_version != principal.claims.ver {
-            return Err(AppError::unauthorized(
-                "stale_token",
-                "your access changed since this token was issued; refresh it",
-            ));
-        }
-        let role = Role::parse(&user.role).unwrap_or(Role::Customer);
-        let granted: Vec<String> = serde_json::from_str(&user.permissions).unwrap_or_default();
-        if !model::allows(role, &granted, P::NAME) {
-            return Err(denied());
+        if !role::allows(principal.role, &principal.permissions, P::NAME) {
+            return Err(AppError::forbidden(format!(
+                "this needs the {} permission",
+                P::NAME
+            )));
         }
         Ok(Self {
-            user_id: user.id,
-            role,
+            user_id: principal.user_id,
+            role: principal.role,
             _permission: PhantomData,
         })
     }

@@ -1,0 +1,379 @@
+//! The correctness sweep: money and trust defects found by trying the shop as a new user
+//! would. Each test failed before its fix.
+
+use emporium_testkit::{Session, TestApp, problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn json_of(response: reqwest::Response, status: u16) -> Value {
+    let code = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(code, status, "unexpected status, body: {text}");
+    serde_json::from_str(&text).expect("json body")
+}
+
+fn cart_read(app: &TestApp, cart_id: &str, token: &str) -> reqwest::RequestBuilder {
+    app.request(Method::GET, &format!("/api/v1/carts/{cart_id}"))
+        .header("x-cart-token", token)
+}
+
+#[tokio::test]
+async fn an_adopted_guest_cart_no_longer_answers_its_guest_token() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Linen Shirt", &["M"], 3900, 5).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+
+    // The shopper signs in with the guest cart's token: the cart becomes theirs.
+    let customer = app.customer().await;
+    let mine = json_of(
+        app.request(Method::GET, "/api/v1/cart")
+            .bearer_auth(&customer.access_token)
+            .header("x-cart-token", &cart.token)
+            .send()
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    assert_eq!(mine["id"], cart.id.as_str());
+    assert_eq!(mine["lines"].as_array().map(Vec::len), Some(1));
+
+    // The old token now opens nothing, for an anonymous caller or another customer.
+    let anonymous = cart_read(&app, &cart.id, &cart.token)
+        .send()
+        .await
+        .expect("sent");
+    problem(anonymous, 404).await;
+    let other = app.customer().await;
+    let as_other = cart_read(&app, &cart.id, &cart.token)
+        .bearer_auth(&other.access_token)
+        .send()
+        .await
+        .expect("sent");
+    problem(as_other, 404).await;
+    let add = app.add_to_cart(&cart, &product.variants[0], 1).await;
+    problem(add, 404).await;
+    // The owner still reads it by their own sign-in.
+    let owner = app
+        .request(Method::GET, &format!("/api/v1/carts/{}", cart.id))
+        .bearer_auth(&customer.access_token)
+        .send()
+        .await
+        .expect("sent");
+    json_of(owner, 200).await;
+}
+
+#[tokio::test]
+async fn suspension_ends_a_customers_access_on_store_routes_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let customer = app.customer().await;
+    let me = app
+        .call(
+            Method::GET,
+            "/api/v1/me",
+            Some(&customer.access_token),
+            None,
+        )
+        .await;
+    json_of(me, 200).await;
+    let suspend = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/admin/users/{}/suspend", customer.user_id),
+            Some(&admin.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(suspend.status(), 200);
+    for path in [
+        "/api/v1/me",
+        "/api/v1/cart",
+        "/api/v1/orders",
+        "/api/v1/me/addresses",
+    ] {
+        let response = app
+            .call(Method::GET, path, Some(&customer.access_token), None)
+            .await;
+        let body = problem(response, 401).await;
+        assert_eq!(body["code"], "stale_token", "{path}");
+    }
+    let open = app
+        .request(Method::POST, "/api/v1/carts")
+        .bearer_auth(&customer.access_token)
+        .send()
+        .await
+        .expect("sent");
+    problem(open, 401).await;
+}
+
+#[tokio::test]
+async fn admin_create_never_takes_over_an_existing_account_unasked() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer().await;
+    let accounts = &app.state().accounts;
+    let refused = accounts
+        .create_admin(&customer.email, "a brand new admin password", false)
+        .await
+        .expect_err("an existing customer is not silently replaced");
+    assert_eq!(refused.code(), "user_exists");
+    // The customer's password and role are as they were.
+    let again = app.login(&customer.email, &customer.password).await;
+    let me = json_of(
+        app.call(Method::GET, "/api/v1/me", Some(&again.access_token), None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(me["role"], "customer");
+
+    // Asked to promote, it does, and says so.
+    let promoted = accounts
+        .create_admin(&customer.email, "a brand new admin password", true)
+        .await
+        .expect("promoted");
+    assert!(matches!(
+        promoted,
+        emporium_accounts::AdminCreated::Promoted(_)
+    ));
+    let old = app
+        .call(Method::GET, "/api/v1/me", Some(&again.access_token), None)
+        .await;
+    problem(old, 401).await;
+    let admin = app
+        .login(&customer.email, "a brand new admin password")
+        .await;
+    let users = app
+        .call(
+            Method::GET,
+            "/api/v1/admin/users",
+            Some(&admin.access_token),
+            None,
+        )
+        .await;
+    json_of(users, 200).await;
+}
+
+async fn paid_order_with_tax(app: &TestApp, admin: &Session) -> Value {
+    json_of(
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/tax-rates",
+            Some(&admin.access_token),
+            Some(&json!({"country": "US", "region": "CA", "rate": "7.25", "name": "California"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let product = app.product(admin, "Canvas Tote", &["one"], 2700, 10).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 2).await, 200).await;
+    let placed = json_of(app.checkout(&cart, "taxed-order", "US").await, 201).await;
+    // 27.00 at 7.25% is 1.9575, so 1.96 a unit: 3.92 on the line of two.
+    assert_eq!(placed["order"]["lines"][0]["tax"]["amount"], 392);
+    let payment = &placed["payment"];
+    let paid = app
+        .request(
+            Method::POST,
+            &format!(
+                "/api/v1/payments/{}/pay",
+                payment["id"].as_str().expect("id")
+            ),
+        )
+        .form(&[
+            ("access", payment["access"].as_str().expect("access")),
+            ("card_number", "4242424242424242"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert!(paid.status().is_success(), "{}", paid.status());
+    placed["order"].clone()
+}
+
+async fn refund(
+    app: &TestApp,
+    admin: &Session,
+    order: &str,
+    key: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.request(
+        Method::POST,
+        &format!("/api/v1/admin/orders/{order}/refunds"),
+    )
+    .bearer_auth(&admin.access_token)
+    .header("idempotency-key", key)
+    .json(&body)
+    .send()
+    .await
+    .expect("sent")
+}
+
+#[tokio::test]
+async fn a_line_refund_returns_what_the_shopper_paid_tax_included() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let order = paid_order_with_tax(&app, &admin).await;
+    let order_id = order["id"].as_str().expect("order id");
+    let line = order["lines"][0]["id"].as_str().expect("line id");
+
+    // Both an amount and lines: refused, and no line is used up.
+    let both = problem(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "both",
+            json!({"amount": 100, "lines": [{"line_id": line, "quantity": 1}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(both["errors"][0]["field"], "amount");
+
+    let one = json_of(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "one-unit",
+            json!({"lines": [{"line_id": line, "quantity": 1}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        one["amount"]["amount"],
+        2700 + 196,
+        "the unit's price and its tax"
+    );
+    let two = json_of(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "other-unit",
+            json!({"lines": [{"line_id": line, "quantity": 1}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(two["amount"]["amount"], 2700 + 196);
+}
+
+fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn catalog_input_that_makes_no_sense_is_refused_by_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let create = |body: Value| {
+        let app = &app;
+        let token = admin.access_token.clone();
+        async move {
+            app.call(
+                Method::POST,
+                "/api/v1/admin/products",
+                Some(&token),
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let bad = problem(
+        create(json!({
+            "translations": {"en": {"title": "Wool\u{0}Coat", "description": ""}},
+            "options": [{"name": "size", "values": ["M"]}],
+            "variants": [{"sku": "COAT-M", "options": {"size": "M"}, "weight_grams": -5,
+                          "prices": {"USD": {"amount": 2000, "compare_at": 1500}}}],
+        }))
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        fields(&bad),
+        ["translations.en.title"],
+        "NUL is refused first"
+    );
+    let bad = problem(
+        create(json!({
+            "translations": {"en": {"title": "Wool Coat", "description": ""}},
+            "options": [{"name": "size", "values": ["M"]}],
+            "variants": [{"sku": "COAT-M", "options": {"size": "M"}, "weight_grams": -5,
+                          "prices": {"USD": {"amount": 2000, "compare_at": 1500}}}],
+        }))
+        .await,
+        422,
+    )
+    .await;
+    let mut got = fields(&bad);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "variants[0].prices.USD.compare_at",
+            "variants[0].weight_grams"
+        ]
+    );
+
+    // Nothing to sell: it can be drafted, never published.
+    let empty = json_of(
+        create(json!({"translations": {"en": {"title": "Gift Box", "description": ""}}})).await,
+        201,
+    )
+    .await;
+    let publish = app
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/admin/products/{}/publish",
+                empty["id"].as_str().expect("id")
+            ),
+            Some(&admin.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(fields(&problem(publish, 422).await), ["variants"]);
+    let published_empty = problem(
+        create(json!({"status": "published", "translations": {"en": {"title": "Gift Box", "description": ""}}})).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&published_empty), ["variants"]);
+
+    // The same title twice without a slug: the second gets a suffix, not a conflict.
+    let first = json_of(
+        create(json!({"translations": {"en": {"title": "Plain Mug", "description": ""}}})).await,
+        201,
+    )
+    .await;
+    let second = json_of(
+        create(json!({"translations": {"en": {"title": "Plain Mug", "description": ""}}})).await,
+        201,
+    )
+    .await;
+    assert_eq!(first["slug"], "plain-mug");
+    assert_eq!(second["slug"], "plain-mug-2");
+    // A slug the caller chose is still theirs to change.
+    let taken = problem(
+        create(json!({"slug": "plain-mug", "translations": {"en": {"title": "Other", "description": ""}}})).await,
+        409,
+    )
+    .await;
+    assert_eq!(taken["code"], "slug_taken");
+}
