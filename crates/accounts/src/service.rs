@@ -154,6 +154,7 @@ impl Accounts {
                 to: user.email.clone(),
                 template: template.into(),
                 context,
+                lang: None,
             },
         )
         .await?;
@@ -648,6 +649,7 @@ impl Accounts {
                 to: user.email.clone(),
                 template: "password_changed".into(),
                 context: json!({"name": user.name}),
+                lang: None,
             },
         )
         .await?;

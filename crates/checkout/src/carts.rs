@@ -499,10 +499,10 @@ impl Checkout {
                         to: email.clone(),
                         template: "cart_recovery".into(),
                         context: serde_json::json!({
-                            "shop": "Emporium",
                             "link": link,
                             "hours": settings.recovery_ttl_hours,
                         }),
+                        lang: Some(cart.lang.clone()),
                     },
                 )
                 .await?;

@@ -2,16 +2,40 @@
 //! staff lists with filters, and the customer's own moves (cancel, ask for a return).
 
 use chrono::{DateTime, Utc};
+use emporium_core::config::PaidCancellation;
 use emporium_core::crypto::{constant_time_eq, token_hash};
+use emporium_core::events::{self, CancellationRequested};
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::orders;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use crate::events::order_ref;
 use crate::model::OrderStatus;
 use crate::orders::{Actor, TransitionDetail};
+use crate::payment_flow::RefundBody;
 use crate::state::Checkout;
 use crate::views::*;
+
+/// What a customer's cancel did.
+pub enum Cancellation {
+    /// The order is cancelled (and refunded, if it was paid).
+    Cancelled(OrderView),
+    /// The order was paid; staff were asked to cancel it.
+    Requested(OrderView),
+}
+
+/// The order's shopper as the actor of a change.
+fn shopper(viewer: &Viewer) -> Actor {
+    Actor {
+        user_id: match viewer {
+            Viewer::Customer(id) => Some(*id),
+            _ => None,
+        },
+        shopper: true,
+        ..Actor::default()
+    }
+}
 
 /// Who is reading an order.
 #[derive(Debug, Clone)]
@@ -163,13 +187,16 @@ impl Checkout {
         self.order_view(conn, order).await
     }
 
-    /// The customer cancels before anything ships; the stock goes back.
+    /// The customer cancels before anything ships; the stock goes back. A paid order is
+    /// refunded in full through its gateway at once, or, when the store says
+    /// `paid_cancellation = "request"`, stays as it is while staff are asked to decide
+    /// (answered as [`Cancellation::Requested`]). Either way the shopper and staff hear of it.
     pub async fn cancel_order(
         &self,
         id: Uuid,
         viewer: &Viewer,
         reason: Option<String>,
-    ) -> AppResult<OrderView> {
+    ) -> AppResult<Cancellation> {
         let order = self.order_for(id, viewer).await?;
         if !order.status.customer_may_cancel() {
             return Err(AppError::conflict(
@@ -177,8 +204,93 @@ impl Checkout {
                 "this order has shipped or is closed and can no longer be cancelled",
             ));
         }
-        self.customer_move(id, viewer, OrderStatus::Cancelled, reason)
-            .await
+        let paid = order.status != OrderStatus::PendingPayment;
+        if paid && self.config.store.paid_cancellation == PaidCancellation::Request {
+            return self
+                .request_cancellation(id, viewer, reason)
+                .await
+                .map(Cancellation::Requested);
+        }
+        let cancelled = self
+            .customer_move(id, viewer, OrderStatus::Cancelled, reason)
+            .await?;
+        if !paid {
+            return Ok(Cancellation::Cancelled(cancelled));
+        }
+        let actor = shopper(viewer);
+        let body = RefundBody {
+            reason: Some("cancelled by the customer".into()),
+            ..RefundBody::default()
+        };
+        // One key per order: a retried cancel can never refund twice.
+        let key = format!("customer-cancel:{id}");
+        match self.refund(id, body, &actor, &key, "customer-cancel").await {
+            Ok(_) => {}
+            // Nothing was captured after all (a manual order never paid online).
+            Err(AppError::Conflict { code, .. }) if code == "nothing_captured" => {}
+            Err(err) => {
+                // The cancel stands; staff finish the refund from the admin, and the order's
+                // history says why.
+                tracing::error!(order_id = %id, error = %err, "refund of a customer's cancellation failed");
+                self.note_on_order(
+                    id,
+                    OrderStatus::Cancelled,
+                    &actor,
+                    format!("automatic refund failed ({err}); refund it from the admin"),
+                )
+                .await?;
+            }
+        }
+        Ok(Cancellation::Cancelled(
+            self.order_for(id, &Viewer::Staff).await?,
+        ))
+    }
+
+    /// Records the customer's wish to cancel a paid order and tells staff.
+    async fn request_cancellation(
+        &self,
+        id: Uuid,
+        viewer: &Viewer,
+        reason: Option<String>,
+    ) -> AppResult<OrderView> {
+        let txn = self.db.begin().await?;
+        let order = orders::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::not_found("no such order"))?;
+        let status = OrderStatus::parse(&order.status)
+            .ok_or_else(|| anyhow::anyhow!("order {id} has unknown status"))?;
+        let note = match &reason {
+            Some(r) => format!("cancellation requested: {r}"),
+            None => "cancellation requested".into(),
+        };
+        self.record_event(&txn, id, Some(status), status, &shopper(viewer), Some(note))
+            .await?;
+        events::publish(
+            &txn,
+            CancellationRequested {
+                order: order_ref(&order),
+                reason,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.order_for(id, &Viewer::Staff).await
+    }
+
+    /// A history row that changes nothing: a note for staff on the order.
+    async fn note_on_order(
+        &self,
+        id: Uuid,
+        status: OrderStatus,
+        actor: &Actor,
+        note: String,
+    ) -> AppResult<()> {
+        let txn = self.db.begin().await?;
+        self.record_event(&txn, id, Some(status), status, actor, Some(note))
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The customer asks to return a shipped or delivered order.
@@ -200,13 +312,7 @@ impl Checkout {
         to: OrderStatus,
         reason: Option<String>,
     ) -> AppResult<OrderView> {
-        let actor = Actor {
-            user_id: match viewer {
-                Viewer::Customer(id) => Some(*id),
-                _ => None,
-            },
-            ..Actor::default()
-        };
+        let actor = shopper(viewer);
         let order = self
             .transition(
                 id,

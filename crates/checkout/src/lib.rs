@@ -6,6 +6,7 @@
 mod address_book;
 mod admin_routes;
 mod carts;
+mod events;
 mod history;
 pub mod model;
 mod orders;

@@ -7,10 +7,10 @@
 use chrono::Utc;
 use emporium_core::audit::{self, AuditEntry};
 use emporium_core::crypto::{random_token, token_hash};
+use emporium_core::events::{self, OrderCancelled, OrderPlaced};
 use emporium_core::idempotency::{self, Replay};
-use emporium_core::{AppError, AppResult, FieldError, Money};
+use emporium_core::{AppError, AppResult, Currency, FieldError, Money};
 use emporium_db::entity::{carts, order_events, order_lines, orders};
-use emporium_notify::{EmailJob, enqueue_email};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::carts::{CartAccess, find_cart, lines_of};
+use crate::events::{event_lines, initiator, order_ref};
 use crate::model::{self, Address, OrderStatus, cart_status};
 use crate::pricing::{Priced, Shipment};
 use crate::state::Checkout;
@@ -48,6 +49,9 @@ pub struct Actor {
     pub user_id: Option<Uuid>,
     /// Staff act with the admin API's rules; customers with the store's.
     pub staff: bool,
+    /// The order's own shopper (signed in, or a guest holding the order's token).
+    /// Neither staff nor shopper: the system (expiry, webhooks).
+    pub shopper: bool,
     pub ip: Option<String>,
 }
 
@@ -57,6 +61,7 @@ impl Actor {
         Self {
             user_id: Some(user_id),
             staff: true,
+            shopper: false,
             ip,
         }
     }
@@ -335,6 +340,7 @@ impl Checkout {
                 OrderStatus::PendingPayment,
                 &Actor {
                     user_id: cart.customer_id,
+                    shopper: true,
                     ..Actor::default()
                 },
                 Some("placed".into()),
@@ -415,8 +421,9 @@ impl Checkout {
                 priced.currency,
             )
             .await?;
+        let placed = self.order_placed(&order, &line_rows, &order_token);
         let view = self.view_from(order, line_rows, vec![event])?;
-        self.queue_confirmation(&txn, &view, &order_token).await?;
+        events::publish(&txn, placed).await?;
         let response = CheckoutView {
             payment: self.payment_view(&payment, Some(opened.access.clone())),
             order_token: cart.customer_id.is_none().then(|| order_token.clone()),
@@ -433,51 +440,32 @@ impl Checkout {
         })
     }
 
-    async fn queue_confirmation<C: ConnectionTrait>(
+    /// `order.placed`, with what the confirmation needs and the order's private link.
+    fn order_placed(
         &self,
-        conn: &C,
-        order: &OrderView,
+        order: &orders::Model,
+        lines: &[order_lines::Model],
         token: &str,
-    ) -> AppResult<()> {
-        let lines: Vec<serde_json::Value> = order
-            .lines
-            .iter()
-            .map(|l| {
-                let options: Vec<String> = l.options.values().cloned().collect();
-                serde_json::json!({
-                    "title": l.title,
-                    "sku": l.sku,
-                    "options": options.join(", "),
-                    "quantity": l.quantity,
-                    "total": l.total.to_string(),
-                })
-            })
-            .collect();
-        let t = &order.totals;
-        enqueue_email(
-            conn,
-            &EmailJob {
-                to: order.email.clone(),
-                template: "order_confirmation".into(),
-                context: serde_json::json!({
-                    "shop": "Emporium",
-                    "number": order.number,
-                    "name": order.shipping_address.name,
-                    "lines": lines,
-                    "subtotal": t.subtotal.to_string(),
-                    "shipping": t.shipping.to_string(),
-                    "tax": t.tax.to_string(),
-                    "total": t.total.to_string(),
-                    "tax_inclusive": order.tax_inclusive,
-                    "link": format!("{}/api/v1/orders/{}?token={token}", self.public_url(), order.id),
-                }),
-            },
-        )
-        .await?;
-        Ok(())
+    ) -> OrderPlaced {
+        let currency = Currency::parse(&order.currency).unwrap_or(self.default_currency());
+        let money = |amount| Money::new(amount, currency);
+        OrderPlaced {
+            order: order_ref(order),
+            lines: event_lines(lines, currency),
+            subtotal: money(order.subtotal),
+            shipping: money(order.shipping),
+            tax: money(order.tax),
+            total: money(order.total),
+            tax_inclusive: order.tax_inclusive,
+            link: format!(
+                "{}/api/v1/orders/{}?token={token}",
+                self.public_url(),
+                order.id
+            ),
+        }
     }
 
-    async fn record_event<C: ConnectionTrait>(
+    pub(crate) async fn record_event<C: ConnectionTrait>(
         &self,
         conn: &C,
         order_id: Uuid,
@@ -577,6 +565,18 @@ impl Checkout {
                     .release_order(txn, order_id, actor.user_id)
                     .await?;
                 self.close_open_payments(txn, order_id).await?;
+                let by = initiator(actor);
+                events::publish(
+                    txn,
+                    OrderCancelled {
+                        order: order_ref(&order),
+                        by,
+                        reason: detail.reason.clone(),
+                        expired: by == events::Initiator::System,
+                        paid: from != OrderStatus::PendingPayment,
+                    },
+                )
+                .await?;
             }
             _ => {}
         }

@@ -8,10 +8,10 @@
 
 use chrono::Utc;
 use emporium_core::crypto::{constant_time_eq, random_token, token_hash};
+use emporium_core::events::{self, OrderPaid, RefundCreated};
 use emporium_core::idempotency::{self, Replay};
 use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
 use emporium_db::entity::{order_lines, orders, payment_events, payments, refunds};
-use emporium_notify::{EmailJob, enqueue_email};
 use emporium_payments::{
     ConfirmParams, GatewayError, PaymentProvider, PaymentState, RefundNotice, RefundRequest,
     RefundState, RemotePayment, Session, SessionRequest, WebhookAction, WebhookError,
@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
 
+use crate::events::order_ref;
 use crate::model::OrderStatus;
 use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
@@ -447,7 +448,17 @@ impl Checkout {
                         },
                     )
                     .await?;
-                    self.queue_payment_email(conn, &order, captured).await?;
+                    let currency =
+                        Currency::parse(&order.currency).unwrap_or(self.default_currency());
+                    events::publish(
+                        conn,
+                        OrderPaid {
+                            order: order_ref(&order),
+                            amount: Money::new(captured, currency),
+                            provider: payment.provider.clone(),
+                        },
+                    )
+                    .await?;
                     metrics::counter!("payments_succeeded_total", "provider" => payment.provider.clone())
                         .increment(1);
                 }
@@ -484,29 +495,6 @@ impl Checkout {
             }
             PaymentState::RequiresAction => {}
         }
-        Ok(())
-    }
-
-    async fn queue_payment_email<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        order: &orders::Model,
-        amount: i64,
-    ) -> AppResult<()> {
-        let currency = Currency::parse(&order.currency).unwrap_or(self.default_currency());
-        enqueue_email(
-            conn,
-            &EmailJob {
-                to: order.email.clone(),
-                template: "payment_received".into(),
-                context: serde_json::json!({
-                    "shop": "Emporium",
-                    "number": order.number,
-                    "amount": Money::new(amount, currency).to_string(),
-                }),
-            },
-        )
-        .await?;
         Ok(())
     }
 
@@ -1206,7 +1194,11 @@ impl Checkout {
             &txn,
             emporium_core::audit::AuditEntry {
                 actor: actor.user_id,
-                action: "admin.order.refund",
+                action: if actor.staff {
+                    "admin.order.refund"
+                } else {
+                    "order.refund"
+                },
                 target_type: Some("order"),
                 target_id: Some(order_id.to_string()),
                 ip: actor.ip.clone(),
@@ -1214,17 +1206,13 @@ impl Checkout {
             },
         )
         .await?;
-        enqueue_email(
+        events::publish(
             &txn,
-            &EmailJob {
-                to: order.email.clone(),
-                template: "refund_issued".into(),
-                context: serde_json::json!({
-                    "shop": "Emporium",
-                    "number": order.number,
-                    "amount": Money::new(amount, currency).to_string(),
-                    "reason": reason,
-                }),
+            RefundCreated {
+                order: order_ref(&order),
+                refund_id,
+                amount: Money::new(amount, currency),
+                reason: reason.clone(),
             },
         )
         .await?;

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::carts::CartAccess;
-use crate::history::{Viewer, parse_cursor};
+use crate::history::{Cancellation, Viewer, parse_cursor};
 use crate::model::Address;
 use crate::orders::CheckoutBody;
 use crate::state::Checkout;
@@ -371,22 +371,27 @@ async fn get_order(
     Ok(axum::Json(checkout.order_for(id, &viewer).await?))
 }
 
-/// Cancels an order that has not shipped; its stock goes back.
+/// Cancels an order that has not shipped; its stock goes back. A paid order is refunded
+/// in full through its gateway (200), or, when the store has staff decide, the request is
+/// recorded and the order is answered unchanged (202). The shopper and staff are emailed.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders",
     params(("id" = Uuid, Path), OrderTokenQuery), request_body(content = ReasonBody, description = "Optional"),
-    responses((status = 200, body = OrderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = OrderView, description = "Cancelled (and refunded, if it was paid)"),
+        (status = 202, body = OrderView, description = "Paid: staff were asked to cancel it"),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn cancel_order(
     State(checkout): State<Checkout>,
     access: CartAccess,
     Path(id): Path<Uuid>,
     Query(q): Query<OrderTokenQuery>,
     body: Bytes,
-) -> AppResult<axum::Json<OrderView>> {
+) -> AppResult<(StatusCode, axum::Json<OrderView>)> {
     let viewer = viewer(&access, q.token)?;
     let reason = reason_from(&body)?;
-    Ok(axum::Json(
-        checkout.cancel_order(id, &viewer, reason).await?,
-    ))
+    Ok(match checkout.cancel_order(id, &viewer, reason).await? {
+        Cancellation::Cancelled(view) => (StatusCode::OK, axum::Json(view)),
+        Cancellation::Requested(view) => (StatusCode::ACCEPTED, axum::Json(view)),
+    })
 }
 
 /// Asks to return a shipped or delivered order.

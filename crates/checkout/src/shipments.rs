@@ -9,10 +9,10 @@ use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use emporium_auth::{Auth, Staff, perm};
+use emporium_core::events::{self, OrderShipped};
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{order_lines, orders, shipment_events, shipments};
-use emporium_notify::{EmailJob, enqueue_email};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -26,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::events::order_ref;
 use crate::model::OrderStatus;
 use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
@@ -311,19 +312,15 @@ impl Checkout {
             )
             .await?;
         }
-        enqueue_email(
+        events::publish(
             &txn,
-            &EmailJob {
-                to: order.email.clone(),
-                template: "order_shipped".into(),
-                context: serde_json::json!({
-                    "shop": "Emporium",
-                    "number": order.number,
-                    "carrier": carrier,
-                    "tracking_number": number,
-                    "tracking_url": url,
-                    "complete": complete,
-                }),
+            OrderShipped {
+                order: order_ref(&order),
+                shipment_id: shipment.id,
+                carrier: carrier.clone(),
+                tracking_number: number.clone(),
+                tracking_url: url.clone(),
+                complete,
             },
         )
         .await?;

@@ -311,6 +311,17 @@ impl Default for CheckoutConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StoreConfig {
+    /// The shop's name in emails and pages (default: the display name of `mail_from`).
+    pub name: Option<String>,
+    /// The storefront's address, where emails and the hosted payment page send shoppers
+    /// back to (default: this node's public URL).
+    pub url: Option<String>,
+    /// Where staff notices go (a customer's cancellation, a cancellation request);
+    /// default: the `mail_from` address.
+    pub staff_email: Option<String>,
+    /// What a customer's cancel of a paid, unshipped order does: `refund` (cancel and
+    /// refund it in full at once) or `request` (ask staff, who decide).
+    pub paid_cancellation: PaidCancellation,
     /// Prices are entered in this currency; others are converted unless set explicitly.
     pub default_currency: String,
     /// Currencies shoppers may choose (`?currency=`), the default included.
@@ -321,9 +332,22 @@ pub struct StoreConfig {
     pub languages: Vec<String>,
 }
 
+/// See [`StoreConfig::paid_cancellation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaidCancellation {
+    #[default]
+    Refund,
+    Request,
+}
+
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
+            name: None,
+            url: None,
+            staff_email: None,
+            paid_cancellation: PaidCancellation::Refund,
             default_currency: "USD".into(),
             currencies: vec!["USD".into(), "EUR".into(), "GBP".into(), "JPY".into()],
             default_language: "en".into(),

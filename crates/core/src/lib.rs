@@ -1,11 +1,13 @@
 //! The kernel every Emporium crate uses: the error type rendered as problem+json, typed
-//! configuration, money, pagination and the outbox writer.
+//! configuration, money, pagination, the outbox writer and the domain events that travel
+//! through it.
 
 pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod decimal;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod money;

@@ -92,11 +92,39 @@ pub trait JobHandler: Send + Sync {
 #[derive(Clone, Default)]
 pub struct JobRegistry {
     handlers: HashMap<String, Arc<dyn JobHandler>>,
+    /// Event name -> the topics of its subscribers' copies.
+    subscriptions: HashMap<String, Vec<String>>,
 }
 
 impl JobRegistry {
     pub fn register(&mut self, topic: impl Into<String>, handler: Arc<dyn JobHandler>) {
         self.handlers.insert(topic.into(), handler);
+    }
+
+    /// Subscribes `subscriber` (a domain's name, e.g. `notify`) to event `E`: each event
+    /// published from now on reaches it as its own job.
+    pub fn subscribe<E, S>(&mut self, subscriber: &str, handler: S)
+    where
+        E: crate::events::Event,
+        S: crate::events::Subscriber<E>,
+    {
+        let topic = crate::events::subscriber_topic(subscriber, E::NAME);
+        self.handlers.insert(
+            topic.clone(),
+            Arc::new(crate::events::Typed {
+                subscriber: handler,
+                event: std::marker::PhantomData::<fn() -> E>,
+            }),
+        );
+        let topics = self.subscriptions.entry(E::NAME.to_string()).or_default();
+        if !topics.contains(&topic) {
+            topics.push(topic);
+        }
+    }
+
+    /// The subscriber topics of event `name` (empty when nobody listens).
+    pub fn subscribers(&self, name: &str) -> &[String] {
+        self.subscriptions.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The handler of `topic`, if one is registered.

@@ -245,11 +245,11 @@ impl Inventory {
                         to: request.email.clone(),
                         template: "back_in_stock".into(),
                         context: serde_json::json!({
-                            "shop": "Emporium",
                             "title": title,
                             "sku": sku,
                             "link": format!("{base}/api/v1/products/{slug}"),
                         }),
+                        lang: None,
                     },
                 )
                 .await?;
@@ -279,13 +279,13 @@ impl Inventory {
                     to: member.email,
                     template: "low_stock".into(),
                     context: serde_json::json!({
-                        "shop": "Emporium",
                         "title": title,
                         "sku": sku,
                         "available": available,
                         "threshold": threshold,
                         "link": format!("{}/api/v1/admin/inventory/{variant_id}", self.config.public_base_url()),
                     }),
+                    lang: None,
                 },
             )
             .await?;

@@ -3,6 +3,7 @@
 //! `.eml` files when no SMTP server is configured. Emails are sent only by the outbox
 //! worker, never inside a request.
 
+pub mod jobs;
 mod mailer;
 mod templates;
 

@@ -19,6 +19,9 @@ pub struct EmailJob {
     pub to: String,
     pub template: String,
     pub context: serde_json::Value,
+    /// The language to write in (`<template>.<lang>.txt` when there is one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// Queues an email inside the caller's transaction; it is sent after commit.
@@ -63,7 +66,11 @@ impl Mailer {
             transport,
             from,
             templates: Templates::new(Some(overrides)),
-            shop: from_display_name(&config.mail_from),
+            shop: config
+                .store
+                .name
+                .clone()
+                .unwrap_or_else(|| from_display_name(&config.mail_from)),
         })
     }
 
@@ -75,14 +82,20 @@ impl Mailer {
         }
     }
 
-    /// Renders `job` and sends it.
+    /// The address emails are sent from, without its display name.
+    pub fn from_address(&self) -> String {
+        self.from.email.to_string()
+    }
+
+    /// Renders `job` and sends it. The shop's name always comes from the store settings.
     pub async fn send(&self, job: &EmailJob) -> anyhow::Result<()> {
         let mut context = job.context.clone();
         if let Some(map) = context.as_object_mut() {
-            map.entry("shop")
-                .or_insert_with(|| serde_json::Value::String(self.shop.clone()));
+            map.insert("shop".into(), serde_json::Value::String(self.shop.clone()));
         }
-        let rendered = self.templates.render(&job.template, &context)?;
+        let rendered = self
+            .templates
+            .render_in(&job.template, job.lang.as_deref(), &context)?;
         let to: Mailbox = job.to.parse()?;
         let builder = Message::builder()
             .from(self.from.clone())

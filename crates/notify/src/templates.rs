@@ -43,6 +43,30 @@ const BUILT_IN: &[(&str, &str)] = &[
         "order_shipped.txt",
         include_str!("../templates/order_shipped.txt"),
     ),
+    (
+        "order_cancelled.txt",
+        include_str!("../templates/order_cancelled.txt"),
+    ),
+    (
+        "cancellation_requested.txt",
+        include_str!("../templates/cancellation_requested.txt"),
+    ),
+    (
+        "staff_order_cancelled.txt",
+        include_str!("../templates/staff_order_cancelled.txt"),
+    ),
+    (
+        "staff_cancellation_requested.txt",
+        include_str!("../templates/staff_cancellation_requested.txt"),
+    ),
+    (
+        "order_confirmation.de.txt",
+        include_str!("../templates/order_confirmation.de.txt"),
+    ),
+    (
+        "order_cancelled.de.txt",
+        include_str!("../templates/order_cancelled.de.txt"),
+    ),
 ];
 
 /// The rendered parts of one email.
@@ -82,8 +106,24 @@ impl Templates {
         Self { env }
     }
 
-    /// Renders email `name` with `context`.
+    /// Renders email `name` with `context` in the default language.
     pub fn render(&self, name: &str, context: &serde_json::Value) -> anyhow::Result<Rendered> {
+        self.render_in(name, None, context)
+    }
+
+    /// Renders email `name` in `lang` when a `<name>.<lang>.txt` exists (an override or a
+    /// built-in), else in the default language.
+    pub fn render_in(
+        &self,
+        name: &str,
+        lang: Option<&str>,
+        context: &serde_json::Value,
+    ) -> anyhow::Result<Rendered> {
+        let localized = lang
+            .filter(|l| l.len() <= 16 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+            .map(|l| format!("{name}.{l}"))
+            .filter(|n| self.env.get_template(&format!("{n}.txt")).is_ok());
+        let name = localized.as_deref().unwrap_or(name);
         let text = self
             .env
             .get_template(&format!("{name}.txt"))?

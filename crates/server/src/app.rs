@@ -219,7 +219,9 @@ impl Node {
         let accounts = Accounts::new(db.clone(), config.clone(), auth.clone())?;
         let mailer = Mailer::from_config(&config)?;
         let mut jobs = options.jobs;
-        jobs.register(EMAIL_TOPIC, Arc::new(mailer));
+        let mailer = Arc::new(mailer);
+        jobs.register(EMAIL_TOPIC, mailer.clone());
+        emporium_notify::jobs::subscribe(&mut jobs, mailer, config.store.staff_email.clone());
         let catalog = Catalog::new(db.clone(), config.clone());
         jobs.register(
             emporium_catalog::media::THUMBNAIL_TOPIC,

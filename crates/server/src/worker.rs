@@ -55,6 +55,17 @@ impl Worker {
         futures::stream::iter(jobs)
             .for_each_concurrent(8, |job| async move {
                 let started = std::time::Instant::now();
+                if let Some(name) = job.topic.strip_prefix("event:") {
+                    // A published event becomes one job per subscriber, atomically with
+                    // its own removal; only a failure goes through the retry path.
+                    if let Err(err) = self.fan_out(&job, name, now_ms).await {
+                        let result = Err(anyhow::anyhow!("fanning out {name}: {err}"));
+                        if let Err(err) = self.finish(&job, result, now_ms).await {
+                            tracing::warn!(job_id = job.id, error = %err, "could not record job outcome");
+                        }
+                    }
+                    return;
+                }
                 let result = match self.registry.handler(&job.topic) {
                     Some(handler) => handler.run(&job).await,
                     None => Err(anyhow::anyhow!("no handler for topic {}", job.topic)),
@@ -69,6 +80,36 @@ impl Worker {
             })
             .await;
         Ok(count)
+    }
+
+    /// Replaces a claimed event row by one job per subscriber, in one transaction, so
+    /// each subscriber gets the event exactly once from here (and at least once overall).
+    async fn fan_out(&self, job: &Job, name: &str, now_ms: i64) -> Result<(), DbErr> {
+        let txn = self.db.begin().await?;
+        let backend = txn.get_database_backend();
+        let sql = if self.db.backend() == Backend::Postgres {
+            "DELETE FROM outbox WHERE id = $1 AND locked_by = $2"
+        } else {
+            "DELETE FROM outbox WHERE id = ?1 AND locked_by = ?2"
+        };
+        let deleted = txn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [job.id.into(), self.id.clone().into()],
+            ))
+            .await?;
+        if deleted.rows_affected() == 0 {
+            // Our lease ran out and another worker took the row: it fans out instead.
+            return txn.rollback().await;
+        }
+        for topic in self.registry.subscribers(name) {
+            // Due as of this round, so a drain at `now_ms` runs them too.
+            outbox::enqueue_at(&txn, topic, &job.payload, now_ms).await?;
+        }
+        txn.commit().await?;
+        metrics::counter!("events_published_total", "event" => name.to_string()).increment(1);
+        Ok(())
     }
 
     async fn claim(&self, now_ms: i64) -> Result<Vec<Job>, DbErr> {

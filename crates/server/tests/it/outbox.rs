@@ -181,3 +181,88 @@ async fn the_background_worker_runs_jobs_by_itself() {
     }
     assert_eq!(recorder.runs().len(), 1);
 }
+
+/// A test-only event: domain events are any `Event` type, published in a transaction.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Happened {
+    n: u32,
+}
+
+impl emporium_core::events::Event for Happened {
+    const NAME: &'static str = "test.happened";
+    const VERSION: u32 = 1;
+}
+
+/// Records each envelope it is handed; fails when asked to.
+#[derive(Clone, Default)]
+struct Listener {
+    seen: Arc<std::sync::Mutex<Vec<(uuid::Uuid, u32)>>>,
+    fail: bool,
+}
+
+#[async_trait::async_trait]
+impl emporium_core::events::Subscriber<Happened> for Listener {
+    async fn handle(
+        &self,
+        event: &emporium_core::events::Envelope<Happened>,
+    ) -> anyhow::Result<()> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .push((event.id, event.data.n));
+        if self.fail {
+            anyhow::bail!("listener refused");
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_event_reaches_each_subscriber_once_and_a_failing_one_retries_alone() {
+    let good = Listener::default();
+    let bad = Listener {
+        fail: true,
+        ..Listener::default()
+    };
+    let mut jobs = JobRegistry::default();
+    jobs.subscribe::<Happened, _>("good", good.clone());
+    jobs.subscribe::<Happened, _>("bad", bad.clone());
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(|c| c.outbox.backoff_base_ms = 1_000),
+        ..TestOptions::default()
+    })
+    .await;
+    let worker = Worker::new(
+        app.db().clone(),
+        Arc::new(jobs),
+        app.config().outbox.clone(),
+    );
+
+    // Rolled back: never published.
+    let txn = app.db().begin().await.expect("begin");
+    emporium_core::events::publish(&txn, Happened { n: 1 })
+        .await
+        .expect("publish");
+    txn.rollback().await.expect("rollback");
+    let txn = app.db().begin().await.expect("begin");
+    emporium_core::events::publish(&txn, Happened { n: 2 })
+        .await
+        .expect("publish");
+    txn.commit().await.expect("commit");
+
+    let t0 = outbox::now_ms();
+    // Round one fans the event out; round two runs both subscribers.
+    assert_eq!(worker.drain(t0).await.expect("drain"), 3);
+    let first = good.seen.lock().expect("lock").clone();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1, 2);
+    assert_eq!(bad.seen.lock().expect("lock").len(), 1);
+
+    // Only the failing subscriber runs again, with the same envelope.
+    assert_eq!(worker.drain(t0 + 1_000).await.expect("drain"), 1);
+    assert_eq!(good.seen.lock().expect("lock").len(), 1);
+    let retried = bad.seen.lock().expect("lock").clone();
+    assert_eq!(retried.len(), 2);
+    assert_eq!(retried[0].0, retried[1].0, "the envelope id is stable");
+    assert_eq!(retried[0].0, first[0].0);
+}

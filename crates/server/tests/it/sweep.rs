@@ -377,3 +377,219 @@ async fn catalog_input_that_makes_no_sense_is_refused_by_field() {
     .await;
     assert_eq!(taken["code"], "slug_taken");
 }
+
+/// A guest's order for two units at 25.00 USD, paid on the test page.
+async fn paid_guest_order(app: &TestApp, admin: &Session) -> (Value, String, String) {
+    let product = app.product(admin, "Wool Scarf", &["one"], 2500, 10).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 2).await, 200).await;
+    let placed = json_of(app.checkout(&cart, "paid-guest", "US").await, 201).await;
+    let payment = &placed["payment"];
+    let paid = app
+        .request(
+            Method::POST,
+            &format!(
+                "/api/v1/payments/{}/pay",
+                payment["id"].as_str().expect("id")
+            ),
+        )
+        .form(&[
+            ("access", payment["access"].as_str().expect("access")),
+            ("card_number", "4242424242424242"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert!(paid.status().is_success(), "{}", paid.status());
+    let token = placed["order_token"].as_str().expect("token").to_string();
+    (placed["order"].clone(), token, product.variants[0].clone())
+}
+
+async fn cancel_as_guest(app: &TestApp, order: &Value, token: &str) -> reqwest::Response {
+    app.request(
+        Method::POST,
+        &format!(
+            "/api/v1/orders/{}/cancel?token={token}",
+            order["id"].as_str().expect("id")
+        ),
+    )
+    .json(&json!({"reason": "ordered the wrong size"}))
+    .send()
+    .await
+    .expect("sent")
+}
+
+#[tokio::test]
+async fn a_customers_cancel_of_a_paid_order_refunds_it_in_full_and_tells_everyone() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (order, token, variant) = paid_guest_order(&app, &admin).await;
+    let order_id = order["id"].as_str().expect("id");
+    app.drain_outbox().await;
+    let before = app.smtp.mails().len();
+
+    let cancelled = json_of(cancel_as_guest(&app, &order, &token).await, 200).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    // The money went back through the refund flow, once.
+    let payments = json_of(
+        app.call(
+            Method::GET,
+            &format!("/api/v1/admin/orders/{order_id}/payments"),
+            Some(&admin.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let refunds = payments["refunds"].as_array().expect("refunds");
+    assert_eq!(refunds.len(), 1, "{payments}");
+    assert_eq!(refunds[0]["amount"]["amount"], 5500);
+    assert_eq!(refunds[0]["status"], "succeeded");
+    // The stock is back, and a second cancel changes nothing.
+    let stock = app.stock(&admin, &variant).await;
+    assert_eq!(stock["on_hand"], 10, "{stock}");
+    problem(cancel_as_guest(&app, &order, &token).await, 409).await;
+
+    app.drain_outbox().await;
+    let mails = app.smtp.mails();
+    let new: Vec<_> = mails[before..].iter().collect();
+    let to_shopper: Vec<String> = new
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t == "buyer@example.com"))
+        .map(|m| m.subject())
+        .collect();
+    let number = order["number"].as_i64().expect("number");
+    assert!(
+        to_shopper.contains(&format!("Your Emporium order #{number} is cancelled")),
+        "{to_shopper:?}"
+    );
+    assert!(
+        to_shopper.contains(&format!("A refund for your Emporium order #{number}")),
+        "{to_shopper:?}"
+    );
+    let to_staff: Vec<String> = new
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t == "shop@localhost"))
+        .map(|m| m.subject())
+        .collect();
+    assert_eq!(
+        to_staff,
+        [format!("Order #{number} was cancelled by the customer")]
+    );
+}
+
+#[tokio::test]
+async fn a_store_can_have_staff_decide_on_cancelling_paid_orders() {
+    let app = TestApp::spawn_with(emporium_testkit::TestOptions {
+        configure: Box::new(|config| {
+            config.store.paid_cancellation = emporium_core::config::PaidCancellation::Request;
+            config.store.staff_email = Some("orders@example.com".into());
+            config.store.name = Some("Ada's Attic".into());
+        }),
+        ..emporium_testkit::TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let (order, token, _) = paid_guest_order(&app, &admin).await;
+    let requested = json_of(cancel_as_guest(&app, &order, &token).await, 202).await;
+    assert_eq!(
+        requested["status"], "paid",
+        "nothing changes until staff decide"
+    );
+    let last = requested["events"]
+        .as_array()
+        .and_then(|e| e.last())
+        .expect("history");
+    assert_eq!(
+        last["reason"],
+        "cancellation requested: ordered the wrong size"
+    );
+    app.drain_outbox().await;
+    let number = order["number"].as_i64().expect("number");
+    let staff = app.smtp.mails_to("orders@example.com");
+    assert_eq!(staff.len(), 1);
+    assert_eq!(
+        staff[0].subject(),
+        format!("Order #{number}: the customer asks to cancel")
+    );
+    assert!(staff[0].text().contains("ordered the wrong size"));
+    let shopper: Vec<String> = app
+        .smtp
+        .mails_to("buyer@example.com")
+        .iter()
+        .map(|m| m.subject())
+        .collect();
+    assert!(
+        shopper.contains(&format!(
+            "We received your request to cancel order #{number}"
+        )),
+        "{shopper:?}"
+    );
+    // The store's name, not ours, in every email.
+    assert!(
+        shopper.contains(&format!("Your Ada's Attic order #{number}")),
+        "{shopper:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_expires_unpaid_tells_the_shopper() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Tea Tin", &["one"], 900, 5).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+    let placed = json_of(app.checkout(&cart, "never-paid", "US").await, 201).await;
+    let later = chrono::Utc::now().timestamp_millis() + 31 * 60 * 1000;
+    let expired = app
+        .state()
+        .checkout
+        .expire_unpaid(later)
+        .await
+        .expect("sweep");
+    assert_eq!(expired, 1);
+    app.drain_outbox().await;
+    let number = placed["order"]["number"].as_i64().expect("number");
+    let mail = app
+        .smtp
+        .mails_to("buyer@example.com")
+        .into_iter()
+        .find(|m| m.subject() == format!("Your Emporium order #{number} is cancelled"))
+        .expect("a cancellation email");
+    assert!(
+        mail.text().contains("payment did not arrive in time"),
+        "{}",
+        mail.text()
+    );
+}
+
+#[tokio::test]
+async fn order_emails_are_written_in_the_orders_language() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Teekanne", &["one"], 3000, 5).await;
+    let created = json_of(
+        app.request(Method::POST, "/api/v1/carts?lang=de")
+            .send()
+            .await
+            .expect("sent"),
+        201,
+    )
+    .await;
+    let cart = emporium_testkit::GuestCart {
+        id: created["id"].as_str().expect("id").to_string(),
+        token: created["token"].as_str().expect("token").to_string(),
+    };
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+    let placed = json_of(app.checkout(&cart, "german", "DE").await, 201).await;
+    app.drain_outbox().await;
+    let number = placed["order"]["number"].as_i64().expect("number");
+    let mails = app.smtp.mails_to("buyer@example.com");
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0].subject(),
+        format!("Ihre Bestellung #{number} bei Emporium")
+    );
+    assert!(mails[0].text().contains("Hallo Ada Lovelace"));
+}

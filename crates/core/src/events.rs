@@ -1,0 +1,299 @@
+//! Domain events: facts a service publishes into the outbox in the same transaction as
+//! the change that made them true, so that a rolled-back change publishes nothing and a
+//! committed one is always delivered (at least once) to every subscriber.
+//!
+//! How delivery works: [`publish`] writes one outbox row on the topic `event:<name>`. The
+//! worker fans that row out, in one transaction, into one job per subscriber
+//! (`<subscriber>@<name>`), so each subscriber retries on its own and one failing
+//! subscriber never makes another run twice. Subscribers register in their crate's
+//! `jobs.rs` through [`JobRegistry::subscribe`](crate::outbox::JobRegistry::subscribe).
+//!
+//! The payloads below are the contract between domains. They live in the kernel so that a
+//! subscriber below its publisher (notify under checkout) can read them without depending
+//! upwards. Every payload is versioned: a change that removes or retypes a field bumps
+//! [`Event::VERSION`]; adding an optional field does not.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::marker::PhantomData;
+use uuid::Uuid;
+
+use crate::money::Money;
+use crate::outbox::{self, Job, JobHandler};
+
+/// A domain event type: its name (`order.placed`), payload version and publisher.
+pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const NAME: &'static str;
+    const VERSION: u32;
+}
+
+/// What travels in the outbox: the payload with its name, version and time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope<E> {
+    pub event: String,
+    pub version: u32,
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub data: E,
+}
+
+/// One row per event type: name, payload version, the crate that publishes it, and what
+/// it means. [`EVENT_TYPES`] is checked against every [`Event`] impl by a test.
+pub struct EventType {
+    pub name: &'static str,
+    pub version: u32,
+    pub publisher: &'static str,
+    pub meaning: &'static str,
+}
+
+/// Every domain event, in one table.
+pub const EVENT_TYPES: &[EventType] = &[
+    EventType {
+        name: OrderPlaced::NAME,
+        version: OrderPlaced::VERSION,
+        publisher: "checkout",
+        meaning: "an order was placed: stock reserved, payment opened",
+    },
+    EventType {
+        name: OrderPaid::NAME,
+        version: OrderPaid::VERSION,
+        publisher: "checkout (payments)",
+        meaning: "an order's payment was captured in full",
+    },
+    EventType {
+        name: OrderCancelled::NAME,
+        version: OrderCancelled::VERSION,
+        publisher: "checkout (orders)",
+        meaning: "an order was cancelled by its customer, by staff or by expiry",
+    },
+    EventType {
+        name: CancellationRequested::NAME,
+        version: CancellationRequested::VERSION,
+        publisher: "checkout (orders)",
+        meaning: "a customer asked to cancel a paid order; staff decide",
+    },
+    EventType {
+        name: OrderShipped::NAME,
+        version: OrderShipped::VERSION,
+        publisher: "checkout (shipments)",
+        meaning: "a parcel of an order left with a carrier",
+    },
+    EventType {
+        name: RefundCreated::NAME,
+        version: RefundCreated::VERSION,
+        publisher: "checkout (payments)",
+        meaning: "money went back to the shopper",
+    },
+];
+
+/// The outbox topic an event is published on.
+pub fn topic(name: &str) -> String {
+    format!("event:{name}")
+}
+
+/// The outbox topic of one subscriber's copy of an event.
+pub fn subscriber_topic(subscriber: &str, name: &str) -> String {
+    format!("{subscriber}@{name}")
+}
+
+/// Publishes `event` inside the caller's transaction.
+pub async fn publish<C: ConnectionTrait, E: Event>(conn: &C, event: E) -> Result<(), DbErr> {
+    let envelope = Envelope {
+        event: E::NAME.to_string(),
+        version: E::VERSION,
+        id: Uuid::now_v7(),
+        occurred_at: Utc::now(),
+        data: event,
+    };
+    outbox::enqueue(conn, &topic(E::NAME), &envelope).await
+}
+
+/// A domain's reaction to one event type. Delivery is at least once: handling the same
+/// envelope twice must leave the same result as once (the envelope `id` is stable).
+#[async_trait]
+pub trait Subscriber<E: Event>: Send + Sync + 'static {
+    async fn handle(&self, event: &Envelope<E>) -> anyhow::Result<()>;
+}
+
+/// Adapts a typed [`Subscriber`] to the outbox's [`JobHandler`].
+pub(crate) struct Typed<E, S> {
+    pub(crate) subscriber: S,
+    pub(crate) event: PhantomData<fn() -> E>,
+}
+
+#[async_trait]
+impl<E: Event, S: Subscriber<E>> JobHandler for Typed<E, S> {
+    async fn run(&self, job: &Job) -> anyhow::Result<()> {
+        let envelope: Envelope<E> = serde_json::from_value(job.payload.clone())?;
+        if envelope.version > E::VERSION {
+            anyhow::bail!(
+                "{} v{} is newer than this node understands (v{})",
+                E::NAME,
+                envelope.version,
+                E::VERSION
+            );
+        }
+        self.subscriber.handle(&envelope).await
+    }
+}
+
+/// An order line as events carry it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventLine {
+    pub sku: String,
+    pub title: String,
+    /// The chosen options, for people: `M, Red`.
+    #[serde(default)]
+    pub options: String,
+    pub quantity: i32,
+    pub total: Money,
+}
+
+/// Who or what made a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Initiator {
+    Customer,
+    Staff,
+    System,
+}
+
+/// An order, as every order event names it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderRef {
+    pub order_id: Uuid,
+    pub number: i64,
+    pub email: String,
+    /// The shopper's name from the shipping address.
+    pub name: Option<String>,
+    /// The order's language: emails about it are written in it.
+    pub lang: String,
+    pub customer_id: Option<Uuid>,
+}
+
+/// `order.placed`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderPlaced {
+    pub order: OrderRef,
+    pub lines: Vec<EventLine>,
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub tax_inclusive: bool,
+    /// Where the shopper sees the order (carries the order's private token).
+    pub link: String,
+}
+
+impl Event for OrderPlaced {
+    const NAME: &'static str = "order.placed";
+    const VERSION: u32 = 1;
+}
+
+/// `order.paid`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderPaid {
+    pub order: OrderRef,
+    pub amount: Money,
+    pub provider: String,
+}
+
+impl Event for OrderPaid {
+    const NAME: &'static str = "order.paid";
+    const VERSION: u32 = 1;
+}
+
+/// `order.cancelled`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderCancelled {
+    pub order: OrderRef,
+    pub by: Initiator,
+    pub reason: Option<String>,
+    /// True when the order expired unpaid.
+    pub expired: bool,
+    /// True when money had been captured for it (a customer's cancel then refunds it).
+    pub paid: bool,
+}
+
+impl Event for OrderCancelled {
+    const NAME: &'static str = "order.cancelled";
+    const VERSION: u32 = 1;
+}
+
+/// `order.cancellation_requested`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CancellationRequested {
+    pub order: OrderRef,
+    pub reason: Option<String>,
+}
+
+impl Event for CancellationRequested {
+    const NAME: &'static str = "order.cancellation_requested";
+    const VERSION: u32 = 1;
+}
+
+/// `order.shipped`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderShipped {
+    pub order: OrderRef,
+    pub shipment_id: Uuid,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+    /// True when this parcel completes the order.
+    pub complete: bool,
+}
+
+impl Event for OrderShipped {
+    const NAME: &'static str = "order.shipped";
+    const VERSION: u32 = 1;
+}
+
+/// `refund.created`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundCreated {
+    pub order: OrderRef,
+    pub refund_id: Uuid,
+    pub amount: Money,
+    pub reason: Option<String>,
+}
+
+impl Event for RefundCreated {
+    const NAME: &'static str = "refund.created";
+    const VERSION: u32 = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_type_is_in_the_table_once() {
+        let names = [
+            (OrderPlaced::NAME, OrderPlaced::VERSION),
+            (OrderPaid::NAME, OrderPaid::VERSION),
+            (OrderCancelled::NAME, OrderCancelled::VERSION),
+            (CancellationRequested::NAME, CancellationRequested::VERSION),
+            (OrderShipped::NAME, OrderShipped::VERSION),
+            (RefundCreated::NAME, RefundCreated::VERSION),
+        ];
+        assert_eq!(names.len(), EVENT_TYPES.len());
+        for (name, version) in names {
+            let rows: Vec<_> = EVENT_TYPES.iter().filter(|t| t.name == name).collect();
+            assert_eq!(rows.len(), 1, "{name}");
+            assert_eq!(rows[0].version, version, "{name}");
+        }
+    }
+
+    #[test]
+    fn topics_name_the_event_and_the_subscriber() {
+        assert_eq!(topic("order.placed"), "event:order.placed");
+        assert_eq!(
+            subscriber_topic("notify", "order.placed"),
+            "notify@order.placed"
+        );
+    }
+}
