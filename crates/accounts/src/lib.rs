@@ -7,6 +7,7 @@
 //! Implements `auth`'s [`AccessDirectory`](emporium_auth::AccessDirectory) as
 //! [`UserDirectory`], so no other domain depends on this crate.
 
+mod account_changes;
 mod admin;
 mod directory;
 mod limits;

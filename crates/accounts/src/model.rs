@@ -130,6 +130,7 @@ pub mod purpose {
     pub const VERIFY_EMAIL: &str = "verify_email";
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const MFA: &str = "mfa";
+    pub const CHANGE_EMAIL: &str = "change_email";
 }
 
 #[cfg(test)]

@@ -48,6 +48,9 @@ where
         .routes(routes!(start_oauth))
         .routes(routes!(finish_oauth))
         .routes(routes!(get_me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(change_email))
+        .routes(routes!(confirm_email))
         .routes(routes!(setup_totp))
         .routes(routes!(enable_totp))
         .routes(routes!(disable_totp))
@@ -310,6 +313,68 @@ async fn update_me(
             body.name.as_deref(),
             body.phone.as_deref(),
         )
+        .await?;
+    Ok(axum::Json(user.into()))
+}
+
+/// Change the password (the current one is required). Every session ends; the answer is
+/// a new token pair for this one.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "me", security(("bearer" = [])),
+    request_body = ChangePasswordBody,
+    responses((status = 200, body = TokensView), (status = 401, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn change_password(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+    client: ClientInfo,
+    Json(body): Json<ChangePasswordBody>,
+) -> AppResult<axum::Json<TokensView>> {
+    let pair = accounts
+        .change_password(
+            principal.user_id,
+            &body.current_password,
+            &body.new_password,
+            &meta(client),
+        )
+        .await?;
+    Ok(axum::Json(pair.into()))
+}
+
+/// Ask to change the email address (the password is required): a confirmation link goes
+/// to the new address, and the account changes only once it is opened (202).
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "me", security(("bearer" = [])),
+    request_body = ChangeEmailBody,
+    responses((status = 202, description = "A confirmation link was sent to the new address"),
+        (status = 401, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+async fn change_email(
+    State(accounts): State<Accounts>,
+    principal: Principal,
+    client: ClientInfo,
+    Json(body): Json<ChangeEmailBody>,
+) -> AppResult<StatusCode> {
+    accounts
+        .request_email_change(
+            principal.user_id,
+            &body.email,
+            body.password.as_deref().unwrap_or(""),
+            &meta(client),
+        )
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Confirm a new email address with the token from the link sent to it.
+#[utoipa::path(post, path = "/api/v1/auth/confirm-email", tag = "auth", request_body = TokenBody,
+    responses((status = 200, body = UserView), (status = 400, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn confirm_email(
+    State(accounts): State<Accounts>,
+    client: ClientInfo,
+    Json(body): Json<TokenBody>,
+) -> AppResult<axum::Json<UserView>> {
+    let user = accounts
+        .confirm_email_change(&body.token, &meta(client))
         .await?;
     Ok(axum::Json(user.into()))
 }

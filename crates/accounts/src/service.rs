@@ -41,7 +41,7 @@ pub enum LoginOutcome {
     },
 }
 
-fn invalid_credentials() -> AppError {
+pub(crate) fn invalid_credentials() -> AppError {
     AppError::unauthorized("invalid_credentials", "the email or password is wrong")
 }
 
@@ -61,7 +61,7 @@ pub struct NewUser<'a> {
 }
 
 impl Accounts {
-    async fn begin(&self) -> AppResult<DatabaseTransaction> {
+    pub(crate) async fn begin(&self) -> AppResult<DatabaseTransaction> {
         Ok(self.db().begin().await?)
     }
 
@@ -128,7 +128,7 @@ impl Accounts {
 
     /// Issues a single-use token of `purpose` and emails its link: `page` is the
     /// storefront path under `/account/`, `template` the email, `extra` more values.
-    async fn email_token_link(
+    pub(crate) async fn email_token_link(
         &self,
         txn: &DatabaseTransaction,
         user: &users::Model,
@@ -161,7 +161,7 @@ impl Accounts {
         Ok(())
     }
 
-    async fn issue_one_time_token(
+    pub(crate) async fn issue_one_time_token(
         &self,
         txn: &DatabaseTransaction,
         user: Uuid,
@@ -300,7 +300,7 @@ impl Accounts {
 
     /// Counts a failed attempt; past the threshold the account locks, each lock twice as
     /// long as the one before.
-    async fn record_failure(
+    pub(crate) async fn record_failure(
         &self,
         user: &users::Model,
         meta: &RequestMeta,
@@ -429,7 +429,7 @@ impl Accounts {
     }
 
     /// Issues an access token and a new refresh token (in `family`, or a new family).
-    async fn issue_tokens(
+    pub(crate) async fn issue_tokens(
         &self,
         txn: &DatabaseTransaction,
         user: &users::Model,
@@ -844,7 +844,7 @@ impl Accounts {
 }
 
 /// Uses up an emailed link's token of `purpose` and answers its user.
-async fn redeem_link(
+pub(crate) async fn redeem_link(
     txn: &DatabaseTransaction,
     hash: &str,
     purpose: &str,
@@ -885,6 +885,7 @@ pub(crate) fn new_user_row(
         locked_until: Set(None),
         token_version: Set(0),
         last_login_at: Set(None),
+        pending_email: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

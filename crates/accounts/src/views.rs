@@ -75,6 +75,7 @@ pub struct MfaRequiredView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     pub email: String,
     /// At least 10 characters, not a common password, not the email.
@@ -83,6 +84,7 @@ pub struct RegisterBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginBody {
     pub email: String,
     pub password: String,
@@ -91,6 +93,7 @@ pub struct LoginBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MfaLoginBody {
     pub mfa_token: String,
     /// The 6-digit TOTP code.
@@ -100,29 +103,53 @@ pub struct MfaLoginBody {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// The token from the emailed link.
     pub token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ForgotBody {
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetBody {
     pub token: String,
     pub password: String,
 }
 
-/// Profile changes; absent fields stay, an empty string clears.
+/// `POST /me/password`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /me/email`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailBody {
+    /// The new address.
+    pub email: String,
+    /// The current password (not needed for accounts that only use a social login).
+    pub password: Option<String>,
+}
+
+/// Profile changes; absent fields stay, an empty string clears. The email address changes
+/// through `POST /me/email`, the password through `POST /me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProfilePatchBody {
     pub name: Option<String>,
     /// E.164, e.g. `+4915112345678`.
@@ -138,6 +165,7 @@ pub struct TotpSetupView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TotpCodeBody {
     pub code: Option<String>,
     pub recovery_code: Option<String>,
@@ -156,6 +184,7 @@ pub struct VerifiedView {
 
 /// Staff changes to a user.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserPatchBody {
     pub role: Option<Role>,
     pub permissions: Option<Vec<String>>,

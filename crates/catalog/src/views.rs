@@ -35,6 +35,7 @@ pub struct CategoryView {
 
 /// A category's text in one language.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CategoryText {
     pub name: String,
     pub description: Option<String>,
@@ -127,6 +128,7 @@ pub struct ProductPageView {
 
 /// A product's text in one language.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProductText {
     pub title: String,
     #[serde(default)]
@@ -137,6 +139,7 @@ pub struct ProductText {
 
 /// A price in one currency, minor units.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PriceBody {
     pub amount: i64,
     pub compare_at: Option<i64>,
@@ -144,6 +147,7 @@ pub struct PriceBody {
 
 /// A new variant.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VariantBody {
     pub sku: String,
     pub barcode: Option<String>,
@@ -160,6 +164,7 @@ pub struct VariantBody {
 
 /// Changes to a variant; absent fields stay. `prices` sets the given currencies.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VariantPatchBody {
     pub sku: Option<String>,
     pub barcode: Option<String>,
@@ -170,6 +175,7 @@ pub struct VariantPatchBody {
 
 /// A new product.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProductBody {
     /// Made from the default-language title when absent.
     pub slug: Option<String>,
@@ -193,6 +199,7 @@ pub struct ProductBody {
 /// Changes to a product; absent fields stay. `translations` upserts the given languages;
 /// `category_ids` and `options` replace.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProductPatchBody {
     pub slug: Option<String>,
     pub status: Option<ProductStatus>,
@@ -207,6 +214,7 @@ pub struct ProductPatchBody {
 
 /// A new category.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CategoryBody {
     pub slug: Option<String>,
     pub parent_id: Option<Uuid>,
@@ -217,6 +225,7 @@ pub struct CategoryBody {
 
 /// Changes to a category; absent fields stay.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CategoryPatchBody {
     pub slug: Option<String>,
     /// Move under another category (`null` keeps the parent; use `move_to_root`).
@@ -229,6 +238,7 @@ pub struct CategoryPatchBody {
 
 /// An exchange rate: units of the currency per unit of the default currency.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RateBody {
     /// A decimal string such as `"0.92"`; at most 9 decimals.
     pub rate: String,

@@ -573,7 +573,9 @@ pub struct ConfigError(String);
 impl Config {
     /// Loads defaults, then `file` (if it exists), then the environment, then `overrides`.
     pub fn load(file: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
-        Self::figment(file, overrides)
+        let figment = Self::figment(file, overrides);
+        refuse_unknown_keys(&figment)?;
+        figment
             .extract::<Config>()
             .map_err(|err| ConfigError(one_line(&err)))
             .and_then(|config| config.check().map(|()| config))
@@ -672,6 +674,63 @@ impl Config {
     }
 }
 
+/// `EMPORIUM_*` variables that are read by commands or the test harness, not by the
+/// configuration, and so are not typos.
+const NOT_CONFIG: &[&str] = &[
+    "admin_password",
+    "config",
+    "require_browser",
+    "test_database_url",
+    "test_log",
+];
+
+/// A key no setting has (a typo such as `unpaid_expiry_minutes`) stops the start with the
+/// key named and the nearest known key suggested, instead of being silently ignored.
+fn refuse_unknown_keys(figment: &Figment) -> Result<(), ConfigError> {
+    let known = serde_json::to_value(Config::default())
+        .map_err(|e| ConfigError(format!("defaults: {e}")))?;
+    let merged: figment::value::Dict = figment.extract().map_err(|e| ConfigError(one_line(&e)))?;
+    check_keys(&merged, &known, "")
+}
+
+fn check_keys(
+    dict: &figment::value::Dict,
+    known: &serde_json::Value,
+    prefix: &str,
+) -> Result<(), ConfigError> {
+    let Some(known) = known.as_object() else {
+        return Ok(());
+    };
+    // A map whose keys the shop chooses (`auth.oauth.<name>`).
+    if known.is_empty() {
+        return Ok(());
+    }
+    for (key, value) in dict {
+        let path = format!("{prefix}{key}");
+        match known.get(key) {
+            Some(inner) => {
+                if let figment::value::Value::Dict(_, nested) = value {
+                    check_keys(nested, inner, &format!("{path}."))?;
+                }
+            }
+            None if prefix.is_empty() && NOT_CONFIG.contains(&key.as_str()) => {}
+            None => {
+                let nearest = known
+                    .keys()
+                    .map(|k| (strsim::damerau_levenshtein(k, key), k))
+                    .min()
+                    .filter(|(distance, k)| *distance <= k.len().max(key.len()) / 2)
+                    .map(|(_, k)| format!("; did you mean {prefix}{k}?"))
+                    .unwrap_or_default();
+                return Err(ConfigError(format!(
+                    "{path}: no such setting{nearest} (see emporium.example.toml)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn is_gateway_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     GATEWAY_ENV_PREFIXES.iter().any(|p| key.starts_with(p))
@@ -763,6 +822,43 @@ mod tests {
             assert_eq!(stripe.expose_secret(), "sk_test_123");
             assert_eq!(config.payments.paypal_api_base, "http://127.0.0.1:1");
             assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_nearest_one_suggested() {
+        Jail::expect_with(|jail| {
+            jail.create_file("emporium.toml", "[payments]\nunpaid_expiry_minutes = 10\n")?;
+            let err = Config::load(Path::new("emporium.toml"), &Overrides::default())
+                .expect_err("a typo must not be ignored");
+            let message = err.to_string();
+            assert!(
+                message.contains("payments.unpaid_expiry_minutes: no such setting"),
+                "{message}"
+            );
+            assert!(
+                message.contains("did you mean payments.unpaid_expiry_mins?"),
+                "{message}"
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("EMPORIUM_UNPAID_EXPIRY_MINUTES", "10");
+            let err = Config::load(Path::new("missing.toml"), &Overrides::default())
+                .expect_err("an unknown variable must not be ignored");
+            assert!(
+                err.to_string()
+                    .contains("unpaid_expiry_minutes: no such setting"),
+                "{err}"
+            );
+            // Variables the commands and tests read are not settings, and not typos.
+            jail.clear_env();
+            jail.set_env("EMPORIUM_ADMIN_PASSWORD", "x");
+            jail.set_env("EMPORIUM_TEST_DATABASE_URL", "postgres://x");
+            jail.set_env("EMPORIUM_REQUIRE_BROWSER", "1");
+            Config::load(Path::new("missing.toml"), &Overrides::default())
+                .map_err(|e| figment::Error::from(e.to_string()))?;
             Ok(())
         });
     }

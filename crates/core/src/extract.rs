@@ -158,12 +158,12 @@ fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
     }
 }
 
-/// serde reports a missing field at the parent's path; name the field itself.
+/// serde reports a missing or unknown field at the parent's path; name the field itself.
 fn missing_field(err: &serde_json::Error) -> String {
     let message = err.to_string();
-    message
-        .split("missing field `")
-        .nth(1)
+    ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|marker| message.split(marker).nth(1))
         .and_then(|rest| rest.split('`').next())
         .map_or_else(|| "body".to_string(), str::to_string)
 }
@@ -231,5 +231,13 @@ mod tests {
     fn missing_fields_are_named() {
         let err = parse_json::<Body>(br#"{"name":"a"}"#).expect_err("fails");
         assert_eq!(err.problem().errors[0].field, "qty");
+    }
+
+    #[test]
+    fn nul_characters_are_refused_where_they_are() {
+        let err =
+            parse_json::<serde_json::Value>(br#"{"a":[{"b":"x\u0000y"}]}"#).expect_err("fails");
+        assert_eq!(err.problem().errors[0].field, "a[0].b");
+        assert!(parse_json::<serde_json::Value>(br#"{"a":"\\u0000"}"#).is_ok());
     }
 }

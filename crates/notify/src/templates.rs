@@ -44,6 +44,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/order_shipped.txt"),
     ),
     (
+        "confirm_email_change.txt",
+        include_str!("../templates/confirm_email_change.txt"),
+    ),
+    (
+        "email_changed.txt",
+        include_str!("../templates/email_changed.txt"),
+    ),
+    (
         "order_cancelled.txt",
         include_str!("../templates/order_cancelled.txt"),
     ),

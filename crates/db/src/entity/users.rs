@@ -32,6 +32,8 @@ pub struct Model {
     pub token_version: i32,
     pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// An address the user asked to change to, until confirmed from the link sent there.
+    pub pending_email: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -13,6 +13,7 @@ mod m20261127_000007_collections;
 mod m20261127_000008_payments;
 mod m20261127_000009_shipping;
 mod m20261127_000010_media;
+mod m20261130_000011_account_changes;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_payments::Migration),
             Box::new(m20261127_000009_shipping::Migration),
             Box::new(m20261127_000010_media::Migration),
+            Box::new(m20261130_000011_account_changes::Migration),
         ]
     }
 }

@@ -593,3 +593,147 @@ async fn order_emails_are_written_in_the_orders_language() {
     );
     assert!(mails[0].text().contains("Hallo Ada Lovelace"));
 }
+
+#[tokio::test]
+async fn unknown_fields_are_refused_by_name_and_the_email_changes_only_when_confirmed() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer().await;
+    let token = Some(customer.access_token.as_str());
+    let patched = problem(
+        app.call(
+            Method::PATCH,
+            "/api/v1/me",
+            token,
+            Some(&json!({"name": "Ada", "email": "new@example.com"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&patched), ["email"]);
+    let product = problem(
+        app.call(
+            Method::POST,
+            "/api/v1/admin/products",
+            Some(&app.admin().await.access_token),
+            Some(&json!({"titel": "typo", "translations": {"en": {"title": "T", "description": ""}}})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&product), ["titel"]);
+
+    // The current password is required, then a link goes to the new address.
+    let wrong = problem(
+        app.call(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({"email": "ada.new@example.com", "password": "not it"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&wrong), ["password"]);
+    let asked = app
+        .call(
+            Method::POST,
+            "/api/v1/me/email",
+            token,
+            Some(&json!({"email": "ada.new@example.com", "password": customer.password})),
+        )
+        .await;
+    assert_eq!(asked.status(), 202);
+    app.drain_outbox().await;
+    let me = json_of(app.call(Method::GET, "/api/v1/me", token, None).await, 200).await;
+    assert_eq!(
+        me["email"],
+        customer.email.as_str(),
+        "unchanged until confirmed"
+    );
+    let link = app.smtp.mails_to("ada.new@example.com");
+    assert_eq!(link.len(), 1);
+    let code = link[0].link_param("token").expect("link");
+    let confirmed = json_of(
+        app.post_json("/api/v1/auth/confirm-email", &json!({"token": code}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(confirmed["email"], "ada.new@example.com");
+    app.drain_outbox().await;
+    assert_eq!(
+        app.smtp
+            .mails_to(&customer.email)
+            .last()
+            .map(|m| m.subject()),
+        Some("Your Emporium account now uses another email address".to_string())
+    );
+    // Used once.
+    problem(
+        app.post_json("/api/v1/auth/confirm-email", &json!({"token": code}))
+            .await,
+        400,
+    )
+    .await;
+    app.login("ada.new@example.com", &customer.password).await;
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer().await;
+    let other_device = app.login(&customer.email, &customer.password).await;
+    let wrong = problem(
+        app.call(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&customer.access_token),
+            Some(&json!({"current_password": "guess", "new_password": "a much better passphrase"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&wrong), ["current_password"]);
+    let fresh = json_of(
+        app.call(
+            Method::POST,
+            "/api/v1/me/password",
+            Some(&customer.access_token),
+            Some(&json!({"current_password": customer.password, "new_password": "a much better passphrase"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let new_token = fresh["access_token"].as_str().expect("token");
+    json_of(
+        app.call(Method::GET, "/api/v1/me", Some(new_token), None)
+            .await,
+        200,
+    )
+    .await;
+    // The old access token and the other device's refresh token are done.
+    problem(
+        app.call(
+            Method::GET,
+            "/api/v1/me",
+            Some(&other_device.access_token),
+            None,
+        )
+        .await,
+        401,
+    )
+    .await;
+    let refresh = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": other_device.refresh_token}),
+        )
+        .await;
+    assert_eq!(refresh.status(), 401);
+    app.login(&customer.email, "a much better passphrase").await;
+}
