@@ -32,9 +32,16 @@ pub struct Locale {
     pub lang: String,
     pub default_lang: String,
     pub currency: Currency,
+    /// The request named its currency (`?currency=`) rather than taking the default.
+    pub currency_asked: bool,
 }
 
 impl Locale {
+    /// The currency the request named, if it named one.
+    pub fn asked_currency(&self) -> Option<Currency> {
+        self.currency_asked.then_some(self.currency)
+    }
+
     pub fn lang(&self) -> Lang<'_> {
         Lang {
             asked: &self.lang,
@@ -83,6 +90,7 @@ where
             lang,
             default_lang: store.default_language.clone(),
             currency,
+            currency_asked: query.currency.is_some(),
         })
     }
 }

@@ -41,6 +41,12 @@ pub struct Converter {
 }
 
 impl Converter {
+    /// Whether amounts in the default currency can be converted (same currency, or a rate
+    /// is stored).
+    pub fn can_convert(&self) -> bool {
+        self.default == self.target || self.rate_e9.is_some()
+    }
+
     /// `None` when no rate is stored for a foreign currency.
     pub fn convert(&self, amount: i64) -> Option<i64> {
         if self.default == self.target {

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::model::{Address, cart_status};
 use crate::state::Checkout;
+use crate::views::CartNotice;
 
 /// Most units of one variant in a cart line.
 pub const MAX_LINE_QUANTITY: i32 = 999;
@@ -43,6 +44,28 @@ impl CartAccess {
         };
         by_owner || by_token
     }
+}
+
+/// A cart as opened: the secret token of a new guest cart, and what changed on the way
+/// that the shopper should be told.
+pub struct OpenedCart {
+    pub cart: carts::Model,
+    pub token: Option<String>,
+    pub notices: Vec<CartNotice>,
+}
+
+async fn set_currency<C: ConnectionTrait>(
+    conn: &C,
+    cart: &carts::Model,
+    currency: &str,
+) -> AppResult<carts::Model> {
+    let mut active = cart.clone().into_active_model();
+    active.currency = Set(currency.to_string());
+    // A carrier quote was in the old currency.
+    active.shipping_quote = Set(None);
+    active.shipping_quote_key = Set(None);
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(conn).await?)
 }
 
 /// What a sweep did.
@@ -142,19 +165,27 @@ fn check_quantity(quantity: i32) -> AppResult<()> {
 impl Checkout {
     /// A new guest cart (with its token), or the signed-in customer's active cart (made
     /// if they have none). A guest token sent along by a signed-in customer merges that
-    /// guest cart into theirs: this is how a cart survives signing in.
+    /// guest cart into theirs: this is how a cart survives signing in. `currency` is the
+    /// one asked for (`?currency=`), if any: an existing cart moves to it. Whatever
+    /// changed that the shopper did not ask for comes back as notices.
     pub async fn open_cart(
         &self,
         access: &CartAccess,
-        currency: Currency,
+        currency: Option<Currency>,
         lang: &str,
-    ) -> AppResult<(carts::Model, Option<String>)> {
+    ) -> AppResult<OpenedCart> {
+        let fallback = currency.unwrap_or(self.default_currency());
+        self.ensure_priceable(fallback).await?;
         let Some(user_id) = access.user_id else {
-            let (model, token) = new_cart(None, None, currency, lang);
+            let (model, token) = new_cart(None, None, fallback, lang);
             let txn = self.db.begin().await?;
             let cart = model.insert(&txn).await?;
             txn.commit().await?;
-            return Ok((cart, token));
+            return Ok(OpenedCart {
+                cart,
+                token,
+                notices: Vec::new(),
+            });
         };
         let txn = self.db.begin().await?;
         let existing = carts::Entity::find()
@@ -174,10 +205,20 @@ impl Checkout {
             }
             None => None,
         };
-        let cart = match (existing, guest) {
+        let mut notices = Vec::new();
+        let mut cart = match (existing, guest) {
             (Some(mine), Some(guest)) => {
-                self.merge_lines(&txn, &guest, &mine).await?;
-                mine
+                notices.extend(self.merge_lines(&txn, &guest, &mine).await?);
+                // The shopper was just shopping in the guest cart's currency: keep it.
+                if guest.currency != mine.currency && currency.is_none() {
+                    notices.push(CartNotice::currency_changed(
+                        &mine.currency,
+                        &guest.currency,
+                    ));
+                    set_currency(&txn, &mine, &guest.currency).await?
+                } else {
+                    mine
+                }
             }
             (Some(mine), None) => mine,
             (None, Some(guest)) => {
@@ -191,12 +232,39 @@ impl Checkout {
                 active.update(&txn).await?
             }
             (None, None) => {
-                let (model, _) = new_cart(Some(user_id), access.email.clone(), currency, lang);
+                let (model, _) = new_cart(Some(user_id), access.email.clone(), fallback, lang);
                 model.insert(&txn).await?
             }
         };
+        if let Some(asked) = currency
+            && cart.currency != asked.code()
+        {
+            cart = set_currency(&txn, &cart, asked.code()).await?;
+        }
         txn.commit().await?;
-        Ok((cart, None))
+        Ok(OpenedCart {
+            cart,
+            token: None,
+            notices,
+        })
+    }
+
+    /// Refuses a currency the store cannot price in: one without an exchange rate from the
+    /// default currency, whose shipping rates and converted prices would be guesses.
+    pub(crate) async fn ensure_priceable(&self, currency: Currency) -> AppResult<()> {
+        let converter = self.catalog.converter(self.db.current(), currency).await?;
+        if converter.can_convert() {
+            Ok(())
+        } else {
+            Err(AppError::invalid(
+                "currency",
+                format!(
+                    "the store has no exchange rate from {} to {}; choose another currency",
+                    self.default_currency().code(),
+                    currency.code()
+                ),
+            ))
+        }
     }
 
     /// Moves the guest cart's lines into the customer's: quantities add up, capped by
@@ -206,17 +274,25 @@ impl Checkout {
         conn: &C,
         guest: &carts::Model,
         mine: &carts::Model,
-    ) -> AppResult<()> {
+    ) -> AppResult<Vec<CartNotice>> {
+        let mut notices = Vec::new();
         let theirs = lines_of(conn, guest.id).await?;
         let ours = lines_of(conn, mine.id).await?;
         let ids: Vec<Uuid> = theirs.iter().map(|l| l.variant_id).collect();
         let stock = self.inventory.availability(conn, &ids).await?;
         for line in theirs {
             let current = ours.iter().find(|l| l.variant_id == line.variant_id);
-            let mut quantity =
-                (current.map_or(0, |l| l.quantity) + line.quantity).min(MAX_LINE_QUANTITY);
+            let wanted = (current.map_or(0, |l| l.quantity) + line.quantity).min(MAX_LINE_QUANTITY);
+            let mut quantity = wanted;
             if let Some(cap) = stock.get(&line.variant_id).and_then(|a| a.sellable()) {
                 quantity = quantity.min(i32::try_from(cap).unwrap_or(i32::MAX));
+            }
+            if quantity < wanted {
+                notices.push(CartNotice::quantity_reduced(
+                    line.variant_id,
+                    wanted,
+                    quantity,
+                ));
             }
             match current {
                 Some(l) if quantity > 0 => {
@@ -245,7 +321,8 @@ impl Checkout {
         closed.status = Set(cart_status::MERGED.into());
         closed.updated_at = Set(Utc::now());
         closed.update(conn).await?;
-        touch(conn, mine.id).await
+        touch(conn, mine.id).await?;
+        Ok(notices)
     }
 
     /// A cart its holder may see.
@@ -311,11 +388,23 @@ impl Checkout {
             .catalog
             .sellable_variants(conn, &[variant_id], &cart.lang, currency)
             .await?;
-        let on_sale = sellable
-            .get(&variant_id)
-            .is_some_and(|v| v.on_sale && v.price.is_some());
-        if !on_sale {
+        let Some(variant) = sellable.get(&variant_id).filter(|v| v.on_sale) else {
             return Err(AppError::invalid("variant_id", "is not for sale"));
+        };
+        if variant.price.is_none() {
+            return Err(AppError::conflict_with(
+                "no_price_in_currency",
+                format!(
+                    "this variant has no price in {} (none is set, and there is no exchange \
+                     rate to convert its {} price)",
+                    currency.code(),
+                    self.default_currency().code()
+                ),
+                vec![FieldError::new(
+                    "variant_id",
+                    "has no price in the cart's currency",
+                )],
+            ));
         }
         let stock = self.inventory.availability(conn, &[variant_id]).await?;
         let availability = stock.get(&variant_id).copied().unwrap_or_default();

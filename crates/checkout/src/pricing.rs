@@ -3,7 +3,7 @@
 //! prices again inside its transaction.
 
 use emporium_catalog::SellableVariant;
-use emporium_core::{AppResult, Currency, Money};
+use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::{cart_lines, carts, tax_rates};
 use emporium_inventory::Want;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -91,13 +91,20 @@ async fn rates_for<C: ConnectionTrait>(
 
 /// Moves an amount between currencies by their minor digits only (5.00 USD -> 5.00 EUR):
 /// the fallback for a flat rate when no exchange rate is stored.
-fn rescale(amount: i64, from: Currency, to: Currency) -> i64 {
-    let (f, t) = (from.minor_units(), to.minor_units());
-    if t >= f {
-        amount.saturating_mul(10i64.pow(t - f))
-    } else {
-        amount / 10i64.pow(f - t)
-    }
+/// A cart in a currency the store has no exchange rate for: amounts set in the default
+/// currency (shipping rates, thresholds) cannot be priced in it.
+pub(crate) fn no_rate(default: Currency, currency: Currency) -> AppError {
+    AppError::conflict(
+        "no_exchange_rate",
+        format!(
+            "the store has no exchange rate from {} to {}, so this cart cannot be priced in \
+             {}; set a rate or use {}",
+            default.code(),
+            currency.code(),
+            currency.code(),
+            default.code()
+        ),
+    )
 }
 
 impl Checkout {
@@ -107,23 +114,19 @@ impl Checkout {
             .and_then(|a| serde_json::from_str(a).ok())
     }
 
-    /// An amount set in the default currency, in `currency`.
+    /// An amount set in the default currency, in `currency`: converted at the stored rate
+    /// with the currency's rounding, never taken over 1:1.
     async fn default_to<C: ConnectionTrait>(
         &self,
         conn: &C,
         amount: i64,
         currency: Currency,
     ) -> AppResult<i64> {
-        Ok(
-            match self
-                .catalog
-                .convert_from_default(conn, amount, currency)
-                .await?
-            {
-                Some(m) => m.amount,
-                None => rescale(amount, self.default_currency(), currency),
-            },
-        )
+        self.catalog
+            .convert_from_default(conn, amount, currency)
+            .await?
+            .map(|m| m.amount)
+            .ok_or_else(|| no_rate(self.default_currency(), currency))
     }
 
     /// The flat shipping price for a subtotal, in `currency`.
@@ -208,12 +211,10 @@ impl Checkout {
             Coverage::Zone(methods) => methods,
         };
         let converter = self.catalog.converter(conn, currency).await?;
-        let default = self.default_currency();
-        let to_cart = |a: i64| {
-            converter
-                .convert(a)
-                .unwrap_or_else(|| rescale(a, default, currency))
-        };
+        if !converter.can_convert() {
+            return Err(no_rate(self.default_currency(), currency));
+        }
+        let to_cart = |a: i64| converter.convert(a).unwrap_or(a);
         // A choice that no longer applies (another address, zones changed, too heavy now)
         // gives way to the first method that can take the parcel; checkout refuses an
         // option it was explicitly asked for and could not use.
@@ -380,6 +381,7 @@ impl Checkout {
             shipping_address: priced.address,
             shipping_option: cart.shipping_option.clone(),
             order_id: cart.order_id,
+            notices: Vec::new(),
         })
     }
 
@@ -411,12 +413,10 @@ impl Checkout {
         };
         let currency = priced.currency;
         let converter = self.catalog.converter(conn, currency).await?;
-        let default = self.default_currency();
-        let to_cart = move |a: i64| {
-            converter
-                .convert(a)
-                .unwrap_or_else(|| rescale(a, default, currency))
-        };
+        if !converter.can_convert() {
+            return Err(no_rate(self.default_currency(), currency));
+        }
+        let to_cart = move |a: i64| converter.convert(a).unwrap_or(a);
         let parcel = self.parcel(&priced.lines, priced.totals.subtotal);
         let destination = Place {
             country: address.country.clone(),
@@ -432,7 +432,7 @@ impl Checkout {
                 parcel,
                 &CartMoney {
                     currency,
-                    default,
+                    default: self.default_currency(),
                     to_cart: &to_cart,
                 },
                 &cart.id.to_string(),
@@ -486,17 +486,4 @@ pub(crate) fn quote_key(address: &Address, weight_grams: i64, currency: Currency
         address.region.as_deref().unwrap_or(""),
         currency.code()
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rescale_moves_by_minor_digits() {
-        let jpy = Currency::parse("JPY").expect("JPY");
-        assert_eq!(rescale(500, Currency::USD, jpy), 5);
-        assert_eq!(rescale(5, jpy, Currency::USD), 500);
-        assert_eq!(rescale(500, Currency::USD, Currency::USD), 500);
-    }
 }

@@ -150,6 +150,15 @@ async fn respond(
     Ok(axum::Json(checkout.cart_view(cart, token).await?))
 }
 
+async fn respond_opened(
+    checkout: &Checkout,
+    opened: crate::carts::OpenedCart,
+) -> AppResult<axum::Json<CartView>> {
+    let mut view = checkout.cart_view(&opened.cart, opened.token).await?;
+    view.notices = opened.notices;
+    Ok(axum::Json(view))
+}
+
 /// A new cart in the asked currency. A guest gets the cart's secret token (send it as
 /// `X-Cart-Token`); a signed-in customer gets their cart, into which a guest cart named
 /// by `X-Cart-Token` is merged.
@@ -161,10 +170,13 @@ async fn create_cart(
     access: CartAccess,
     locale: Locale,
 ) -> AppResult<(StatusCode, axum::Json<CartView>)> {
-    let (cart, token) = checkout
-        .open_cart(&access, locale.currency, &locale.lang)
+    let opened = checkout
+        .open_cart(&access, locale.asked_currency(), &locale.lang)
         .await?;
-    Ok((StatusCode::CREATED, respond(&checkout, &cart, token).await?))
+    Ok((
+        StatusCode::CREATED,
+        respond_opened(&checkout, opened).await?,
+    ))
 }
 
 /// The signed-in customer's cart (made when they have none; a guest cart named by
@@ -183,10 +195,10 @@ async fn get_my_cart(
         email: Some(principal.email),
         ..access
     };
-    let (cart, _) = checkout
-        .open_cart(&access, locale.currency, &locale.lang)
+    let opened = checkout
+        .open_cart(&access, locale.asked_currency(), &locale.lang)
         .await?;
-    respond(&checkout, &cart, None).await
+    respond_opened(&checkout, opened).await
 }
 
 /// A cart with lines, current prices and totals.

@@ -74,6 +74,39 @@ pub struct CartView {
     pub shipping_address: Option<Address>,
     pub shipping_option: Option<String>,
     pub order_id: Option<Uuid>,
+    /// What changed without being asked (currency switched at sign-in, quantities cut to
+    /// stock when carts merged): shown once, on the answer that made the change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<CartNotice>,
+}
+
+/// Something the shopper should be told about their cart.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CartNotice {
+    /// `currency_changed` or `quantity_reduced`.
+    pub code: String,
+    pub message: String,
+    pub variant_id: Option<Uuid>,
+}
+
+impl CartNotice {
+    pub(crate) fn currency_changed(from: &str, to: &str) -> Self {
+        Self {
+            code: "currency_changed".into(),
+            message: format!("your cart is now priced in {to} (it was in {from})"),
+            variant_id: None,
+        }
+    }
+
+    pub(crate) fn quantity_reduced(variant_id: Uuid, wanted: i32, kept: i32) -> Self {
+        Self {
+            code: "quantity_reduced".into(),
+            message: format!(
+                "only {kept} of the {wanted} you had could stay: that is all in stock"
+            ),
+            variant_id: Some(variant_id),
+        }
+    }
 }
 
 /// A way to ship a cart, with its price.

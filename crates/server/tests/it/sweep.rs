@@ -737,3 +737,136 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(refresh.status(), 401);
     app.login(&customer.email, "a much better passphrase").await;
 }
+
+async fn open_cart(
+    app: &TestApp,
+    query: &str,
+    bearer: Option<&str>,
+    guest: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app.request(Method::POST, &format!("/api/v1/carts{query}"));
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(token) = guest {
+        request = request.header("x-cart-token", token);
+    }
+    request.send().await.expect("sent")
+}
+
+#[tokio::test]
+async fn every_amount_in_a_cart_converts_at_the_stored_rate_or_the_currency_is_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Linen Apron", &["one"], 2000, 3).await;
+    // No EUR rate: a EUR cart would charge shipping 1:1, so it is refused.
+    let refused = problem(open_cart(&app, "?currency=EUR", None, None).await, 422).await;
+    assert_eq!(fields(&refused), ["currency"]);
+    for (currency, rate) in [("EUR", "0.9"), ("GBP", "0.8")] {
+        let set = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/admin/exchange-rates/{currency}"),
+                Some(&admin.access_token),
+                Some(&json!({"rate": rate})),
+            )
+            .await;
+        assert_eq!(set.status(), 200);
+    }
+    let created = json_of(open_cart(&app, "?currency=EUR", None, None).await, 201).await;
+    let cart = emporium_testkit::GuestCart {
+        id: created["id"].as_str().expect("id").to_string(),
+        token: created["token"].as_str().expect("token").to_string(),
+    };
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+    let view = json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-address", cart.id),
+            Some(&emporium_testkit::address("US")),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let totals = &view["totals"];
+    assert_eq!(
+        totals["subtotal"],
+        json!({"amount": 1800, "currency": "EUR"})
+    );
+    assert_eq!(
+        totals["shipping"],
+        json!({"amount": 450, "currency": "EUR"}),
+        "the 5.00 USD flat rate at 0.9, not 500 EUR"
+    );
+
+    // A signed-in shopper who asks for another currency gets their cart in it.
+    let customer = app.customer().await;
+    let usd = json_of(
+        open_cart(&app, "", Some(&customer.access_token), None).await,
+        201,
+    )
+    .await;
+    assert_eq!(usd["currency"], "USD");
+    let eur = json_of(
+        open_cart(&app, "?currency=EUR", Some(&customer.access_token), None).await,
+        201,
+    )
+    .await;
+    assert_eq!(eur["id"], usd["id"]);
+    assert_eq!(eur["currency"], "EUR");
+    let mine = emporium_testkit::GuestCart {
+        id: eur["id"].as_str().expect("id").to_string(),
+        token: String::new(),
+    };
+    let added = app
+        .request(Method::POST, &format!("/api/v1/carts/{}/items", mine.id))
+        .bearer_auth(&customer.access_token)
+        .json(&json!({"variant_id": product.variants[0], "quantity": 1}))
+        .send()
+        .await
+        .expect("sent");
+    json_of(added, 200).await;
+
+    // A guest GBP cart with all three units merges in at sign-in: the cart follows the
+    // currency the shopper was using, the quantity is cut to stock, and both are said.
+    let guest = json_of(open_cart(&app, "?currency=GBP", None, None).await, 201).await;
+    let guest = emporium_testkit::GuestCart {
+        id: guest["id"].as_str().expect("id").to_string(),
+        token: guest["token"].as_str().expect("token").to_string(),
+    };
+    json_of(app.add_to_cart(&guest, &product.variants[0], 3).await, 200).await;
+    let merged = json_of(
+        app.request(Method::GET, "/api/v1/cart")
+            .bearer_auth(&customer.access_token)
+            .header("x-cart-token", &guest.token)
+            .send()
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    assert_eq!(merged["currency"], "GBP");
+    assert_eq!(merged["lines"][0]["quantity"], 3);
+    let codes: Vec<&str> = merged["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .filter_map(|n| n["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["quantity_reduced", "currency_changed"]);
+    // Told once.
+    let again = json_of(
+        app.call(
+            Method::GET,
+            "/api/v1/cart",
+            Some(&customer.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(again.get("notices").is_none(), "{again}");
+}
