@@ -120,6 +120,16 @@ impl Checkout {
             .collect()
     }
 
+    /// A saved address to ship to, for checkout (422 when it is not the customer's).
+    pub(crate) async fn saved_address(&self, user_id: Uuid, id: Uuid) -> AppResult<Address> {
+        self.address_of(user_id, id)
+            .await
+            .map(|saved| saved.address)
+            .map_err(|_| {
+                AppError::invalid("shipping_address_id", "is not one of your saved addresses")
+            })
+    }
+
     async fn address_of(&self, user_id: Uuid, id: Uuid) -> AppResult<SavedAddressView> {
         customer_addresses::Entity::find_by_id(id)
             .one(self.db.current())

@@ -498,6 +498,29 @@ impl Checkout {
         Ok(cart)
     }
 
+    /// Sets the email the order confirmation goes to (a guest's; a signed-in customer's
+    /// cart starts with their account's).
+    pub async fn set_cart_email(
+        &self,
+        cart_id: Uuid,
+        access: &CartAccess,
+        email: &str,
+    ) -> AppResult<carts::Model> {
+        let mut errors = Vec::new();
+        let email = crate::model::check_email(email, &mut errors);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let txn = self.db.begin().await?;
+        let cart = find_cart(&txn, cart_id, access).await?;
+        touch(&txn, cart.id).await?;
+        let mut active = cart.into_active_model();
+        active.email = Set(Some(email));
+        let cart = active.update(&txn).await?;
+        txn.commit().await?;
+        Ok(cart)
+    }
+
     /// Chooses one of the cart's shipping options (as `GET .../shipping-options` lists
     /// them for its address). A carrier's live quote is kept with the cart, so checkout
     /// charges what the shopper saw without asking the carrier again.

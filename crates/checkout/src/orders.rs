@@ -30,17 +30,43 @@ use crate::views::*;
 /// Payment providers a checkout may name (API.md); each must also be enabled.
 pub const PAYMENT_PROVIDERS: [&str; 4] = emporium_payments::PROVIDERS;
 
-/// `POST /carts/{id}/checkout`.
+/// `POST /carts/{id}/checkout`. What the body leaves out comes from the cart (its email,
+/// shipping address and chosen shipping option), so a storefront that set them step by
+/// step sends only the payment provider.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutBody {
-    pub email: String,
-    pub shipping_address: Address,
+    /// Default: the cart's email (for a signed-in customer, their account's).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Default: the cart's shipping address.
+    #[serde(default)]
+    pub shipping_address: Option<Address>,
+    /// A saved address of the signed-in customer, instead of `shipping_address`.
+    #[serde(default)]
+    pub shipping_address_id: Option<Uuid>,
     #[serde(default)]
     pub billing_address: Option<Address>,
+    /// Default: the cart's chosen shipping option.
     #[serde(default)]
     pub shipping_option_id: Option<String>,
     pub payment_provider: String,
+    /// The total the shopper was shown, in the cart's minor units. When the order would
+    /// come to anything else, checkout answers 409 `price_changed` with the new `totals`
+    /// and places nothing.
+    #[serde(default)]
+    pub expected_total: Option<i64>,
+}
+
+/// A checkout with every detail settled, from the body or else the cart.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckoutRequest {
+    pub email: String,
+    pub shipping_address: Address,
+    pub billing_address: Option<Address>,
+    pub shipping_option_id: Option<String>,
+    pub payment_provider: String,
+    pub expected_total: Option<i64>,
 }
 
 /// Who changes an order.
@@ -79,6 +105,29 @@ fn json_text<T: serde::Serialize>(value: &T) -> AppResult<String> {
     Ok(serde_json::to_string(value).map_err(anyhow::Error::from)?)
 }
 
+/// 409 `price_changed` with the new totals when the order would not come to what the
+/// shopper was shown (an address or option that prices differently, a price edit).
+fn ensure_expected_total(expected: i64, priced: &Priced) -> AppResult<()> {
+    if priced.totals.total == expected {
+        return Ok(());
+    }
+    let totals = TotalsView::new(priced.totals, priced.currency);
+    let mut extensions = serde_json::Map::new();
+    extensions.insert(
+        "totals".into(),
+        serde_json::to_value(&totals).map_err(anyhow::Error::from)?,
+    );
+    Err(AppError::conflict_carrying(
+        "price_changed",
+        format!(
+            "the order comes to {}, not the {} expected; show the new total and confirm",
+            Money::new(priced.totals.total, priced.currency),
+            Money::new(expected, priced.currency)
+        ),
+        extensions,
+    ))
+}
+
 /// The next order number: a sequence on PostgreSQL (concurrent checkouts never wait on
 /// each other for it), MAX + 1 on SQLite, whose single writer already serialises them.
 async fn next_number<C: ConnectionTrait>(conn: &C) -> AppResult<i64> {
@@ -103,10 +152,49 @@ fn line_label(priced: &Priced, index: usize) -> String {
 }
 
 impl Checkout {
-    fn check_checkout(&self, body: CheckoutBody) -> AppResult<CheckoutBody> {
+    /// Settles the checkout's details (the body's, else the cart's) and checks them,
+    /// reporting every missing or bad field at once.
+    async fn check_checkout(
+        &self,
+        body: CheckoutBody,
+        cart: &carts::Model,
+    ) -> AppResult<CheckoutRequest> {
         let mut errors = Vec::new();
-        let email = model::check_email(&body.email, &mut errors);
-        let shipping = body.shipping_address.check("shipping_address", &mut errors);
+        let email = match body.email.as_deref().or(cart.email.as_deref()) {
+            Some(email) => model::check_email(email, &mut errors),
+            None => {
+                errors.push(FieldError::new(
+                    "email",
+                    "is required (in the body, or set on the cart)",
+                ));
+                String::new()
+            }
+        };
+        let saved = match (body.shipping_address_id, cart.customer_id) {
+            (Some(id), Some(customer)) => Some(self.saved_address(customer, id).await?),
+            (Some(_), None) => {
+                errors.push(FieldError::new(
+                    "shipping_address_id",
+                    "saved addresses are for signed-in customers",
+                ));
+                None
+            }
+            (None, _) => None,
+        };
+        let shipping = match body
+            .shipping_address
+            .or(saved)
+            .or_else(|| Self::cart_address(cart))
+        {
+            Some(address) => Some(address.check("shipping_address", &mut errors)),
+            None => {
+                errors.push(FieldError::new(
+                    "shipping_address",
+                    "is required (in the body, as a saved address id, or set on the cart)",
+                ));
+                None
+            }
+        };
         let billing = body
             .billing_address
             .map(|b| b.check("billing_address", &mut errors));
@@ -126,15 +214,22 @@ impl Checkout {
                 format!("must be one of: {}", PAYMENT_PROVIDERS.join(", ")),
             ));
         }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
+        if body.expected_total.is_some_and(|t| t < 0) {
+            errors.push(FieldError::new(
+                "expected_total",
+                "must be an amount in minor units",
+            ));
         }
-        Ok(CheckoutBody {
+        let (Some(shipping_address), true) = (shipping, errors.is_empty()) else {
+            return Err(AppError::Validation(errors));
+        };
+        Ok(CheckoutRequest {
             email,
-            shipping_address: shipping,
+            shipping_address,
             billing_address: billing,
             shipping_option_id: body.shipping_option_id,
             payment_provider: body.payment_provider,
+            expected_total: body.expected_total,
         })
     }
 
@@ -157,7 +252,7 @@ impl Checkout {
         if let Some(replay) = idempotency::find(reader, &scope, key, hash).await? {
             return Ok(replay);
         }
-        let body = self.check_checkout(body)?;
+        let body = self.check_checkout(body, &cart).await?;
         let gateway = self.gateway_for(&body.payment_provider).await?;
         let order_id = Uuid::now_v7();
         let mut priced_cart = cart.clone();
@@ -172,6 +267,9 @@ impl Checkout {
         // the same.
         let seen_lines = lines_of(reader, cart.id).await?;
         let pre_priced = self.price(reader, &priced_cart, seen_lines.clone()).await?;
+        if let Some(expected) = body.expected_total {
+            ensure_expected_total(expected, &pre_priced)?;
+        }
         let mut opened = None;
         if gateway.name() != "manual" && pre_priced.lines.iter().any(|l| l.amounts.is_some()) {
             opened = Some(
@@ -213,7 +311,11 @@ impl Checkout {
         let priced = if lines == seen_lines {
             pre_priced
         } else {
-            self.price(&txn, &priced_cart, lines).await?
+            let priced = self.price(&txn, &priced_cart, lines).await?;
+            if let Some(expected) = body.expected_total {
+                ensure_expected_total(expected, &priced)?;
+            }
+            priced
         };
         let shipping_option = match &priced.shipment {
             Shipment::Option(id)

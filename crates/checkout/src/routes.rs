@@ -128,6 +128,7 @@ where
         .routes(routes!(add_cart_item))
         .routes(routes!(update_cart_item, delete_cart_item))
         .routes(routes!(set_shipping_address))
+        .routes(routes!(set_cart_email))
         .routes(routes!(list_shipping_options))
         .routes(routes!(set_shipping_option))
         .routes(routes!(recover_cart))
@@ -258,6 +259,28 @@ async fn delete_cart_item(
     Path((id, line_id)): Path<(Uuid, Uuid)>,
 ) -> AppResult<axum::Json<CartView>> {
     let cart = checkout.remove_item(id, &access, line_id).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// `PUT /carts/{id}/email`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartEmailBody {
+    pub email: String,
+}
+
+/// Sets the email the order confirmation goes to.
+#[utoipa::path(put, path = "/api/v1/carts/{id}/email", tag = "checkout",
+    params(("id" = Uuid, Path)), request_body = CartEmailBody,
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_cart_email(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Json(body): Json<CartEmailBody>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.set_cart_email(id, &access, &body.email).await?;
     respond(&checkout, &cart, None).await
 }
 

@@ -45,6 +45,11 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// What a client needs to recover, named by the problem (`totals` for
+    /// `price_changed`): RFC 9457 extension members.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Every failure a request can end in.
@@ -72,6 +77,8 @@ pub enum AppError {
         detail: String,
         /// What conflicted, when it is more than one thing (the lines out of stock).
         errors: Vec<FieldError>,
+        /// Extension members of the problem (see [`Problem::extensions`]).
+        extensions: serde_json::Map<String, serde_json::Value>,
     },
     #[error("payload too large")]
     PayloadTooLarge { detail: String },
@@ -110,6 +117,21 @@ impl AppError {
             code: code.into(),
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
+        }
+    }
+
+    /// A 409 carrying what the client needs to recover, as top-level members.
+    pub fn conflict_carrying(
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+        extensions: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        Self::Conflict {
+            code: code.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            extensions,
         }
     }
 
@@ -123,6 +145,7 @@ impl AppError {
             code: code.into(),
             detail: detail.into(),
             errors,
+            extensions: serde_json::Map::new(),
         }
     }
 
@@ -220,7 +243,11 @@ impl AppError {
             Self::Validation(errors) | Self::Conflict { errors, .. } => errors.clone(),
             _ => Vec::new(),
         };
-        problem_body(status, self.code(), detail, errors)
+        let mut problem = problem_body(status, self.code(), detail, errors);
+        if let Self::Conflict { extensions, .. } = self {
+            problem.extensions = extensions.clone();
+        }
+        problem
     }
 
     fn retry_after(&self) -> Option<u64> {
@@ -250,6 +277,7 @@ pub fn problem_body(
         detail: detail.into(),
         code: code.to_string(),
         errors,
+        extensions: serde_json::Map::new(),
     }
 }
 

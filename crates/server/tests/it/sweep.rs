@@ -870,3 +870,177 @@ async fn every_amount_in_a_cart_converts_at_the_stored_rate_or_the_currency_is_r
     .await;
     assert!(again.get("notices").is_none(), "{again}");
 }
+
+async fn checkout_with(
+    app: &TestApp,
+    cart: &emporium_testkit::GuestCart,
+    key: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
+        .header("x-cart-token", &cart.token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent")
+}
+
+#[tokio::test]
+async fn checkout_takes_what_the_cart_holds_and_never_charges_a_total_nobody_saw() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    json_of(
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/tax-rates",
+            Some(&admin.access_token),
+            Some(&json!({"country": "US", "region": "CA", "rate": "7.25", "name": "California"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let product = app.product(&admin, "Desk Clock", &["one"], 2599, 5).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+
+    // Nothing on the cart and nothing in the body: every missing field at once.
+    let missing = problem(
+        checkout_with(&app, &cart, "k0", json!({"payment_provider": "manual"})).await,
+        422,
+    )
+    .await;
+    let mut missing = fields(&missing);
+    missing.sort();
+    assert_eq!(missing, ["email", "shipping_address"]);
+
+    json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/email", cart.id),
+            Some(&json!({"email": "steps@example.com"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let quoted = json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-address", cart.id),
+            Some(&emporium_testkit::address("US")),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let shown = quoted["totals"]["total"]["amount"].as_i64().expect("total");
+    assert_eq!(shown, 2599 + 188 + 500);
+
+    // Another address in the body with the total the shopper saw: refused, with the
+    // totals it would have charged, and nothing placed.
+    let changed = problem(
+        checkout_with(
+            &app,
+            &cart,
+            "k1",
+            json!({"payment_provider": "manual", "shipping_address": emporium_testkit::address("DE"),
+                   "expected_total": shown}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(changed["code"], "price_changed");
+    assert_eq!(changed["totals"]["total"]["amount"], 2599 + 500);
+    assert_eq!(changed["totals"]["tax"]["amount"], 0);
+
+    // The cart's own email and address, at the total shown.
+    let placed = json_of(
+        checkout_with(
+            &app,
+            &cart,
+            "k2",
+            json!({"payment_provider": "manual", "expected_total": shown}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(placed["order"]["email"], "steps@example.com");
+    assert_eq!(placed["order"]["totals"]["total"]["amount"], shown);
+    assert_eq!(placed["order"]["shipping_address"]["region"], "CA");
+}
+
+#[tokio::test]
+async fn a_signed_in_customer_checks_out_to_a_saved_address() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let customer = app.customer().await;
+    let product = app.product(&admin, "Wall Hook", &["one"], 499, 5).await;
+    let saved = json_of(
+        app.call(
+            Method::POST,
+            "/api/v1/me/addresses",
+            Some(&customer.access_token),
+            Some(&emporium_testkit::address("GB")),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let cart = json_of(
+        open_cart(&app, "", Some(&customer.access_token), None).await,
+        201,
+    )
+    .await;
+    let cart_id = cart["id"].as_str().expect("id");
+    json_of(
+        app.request(Method::POST, &format!("/api/v1/carts/{cart_id}/items"))
+            .bearer_auth(&customer.access_token)
+            .json(&json!({"variant_id": product.variants[0], "quantity": 2}))
+            .send()
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    let checkout = |body: Value, key: &'static str| {
+        let app = &app;
+        let token = customer.access_token.clone();
+        let path = format!("/api/v1/carts/{cart_id}/checkout");
+        async move {
+            app.request(Method::POST, &path)
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&body)
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let wrong = problem(
+        checkout(
+            json!({"payment_provider": "manual", "shipping_address_id": uuid::Uuid::now_v7()}),
+            "s1",
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&wrong), ["shipping_address_id"]);
+    let placed = json_of(
+        checkout(
+            json!({"payment_provider": "manual", "shipping_address_id": saved["id"]}),
+            "s2",
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(placed["order"]["shipping_address"]["country"], "GB");
+    assert_eq!(placed["order"]["email"], customer.email.as_str());
+}
