@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use uuid::Uuid;
 
 use crate::events::order_ref;
-use crate::model::OrderStatus;
+use crate::model::{FulfillmentStatus, OrderStatus, PaymentStatus};
 use crate::orders::{Actor, TransitionDetail};
 use crate::payment_flow::RefundBody;
 use crate::state::Checkout;
@@ -78,6 +78,9 @@ fn summary(o: orders::Model, default: Currency) -> OrderSummaryView {
         id: o.id,
         number: o.number,
         status: OrderStatus::parse(&o.status).unwrap_or(OrderStatus::PendingPayment),
+        payment_status: PaymentStatus::parse(&o.payment_status).unwrap_or(PaymentStatus::Unpaid),
+        fulfillment_status: FulfillmentStatus::parse(&o.fulfillment_status)
+            .unwrap_or(FulfillmentStatus::Unfulfilled),
         email: o.email,
         customer_id: o.customer_id,
         total: Money::new(o.total, currency),

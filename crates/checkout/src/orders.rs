@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::carts::{CartAccess, find_cart, lines_of};
 use crate::events::{event_lines, initiator, order_ref};
-use crate::model::{self, Address, OrderStatus, cart_status};
+use crate::model::{self, Address, FulfillmentStatus, OrderStatus, PaymentStatus, cart_status};
 use crate::pricing::{Priced, Shipment};
 use crate::state::Checkout;
 use crate::views::*;
@@ -406,6 +406,8 @@ impl Checkout {
             carrier: Set(None),
             tracking_number: Set(None),
             backordered: Set(false),
+            payment_status: Set(PaymentStatus::Unpaid.as_str().into()),
+            fulfillment_status: Set(FulfillmentStatus::Unfulfilled.as_str().into()),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -647,6 +649,21 @@ impl Checkout {
                 Expr::value(tracking.clone()),
             );
         }
+        let fulfillment = match to {
+            OrderStatus::Shipped => Some(FulfillmentStatus::Shipped),
+            OrderStatus::Delivered => Some(FulfillmentStatus::Delivered),
+            OrderStatus::Returned => Some(FulfillmentStatus::Returned),
+            _ => None,
+        };
+        if let Some(f) = fulfillment {
+            update = update.col_expr(orders::Column::FulfillmentStatus, Expr::value(f.as_str()));
+        }
+        if to == OrderStatus::Paid {
+            update = update.col_expr(
+                orders::Column::PaymentStatus,
+                Expr::value(PaymentStatus::Paid.as_str()),
+            );
+        }
         if update.exec(txn).await?.rows_affected == 0 {
             return Err(AppError::conflict(
                 "order_changed",
@@ -782,6 +799,10 @@ impl Checkout {
             id: order.id,
             number: order.number,
             status: OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment),
+            payment_status: PaymentStatus::parse(&order.payment_status)
+                .unwrap_or(PaymentStatus::Unpaid),
+            fulfillment_status: FulfillmentStatus::parse(&order.fulfillment_status)
+                .unwrap_or(FulfillmentStatus::Unfulfilled),
             email: order.email,
             customer_id: order.customer_id,
             currency: order.currency,

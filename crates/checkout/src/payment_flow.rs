@@ -26,7 +26,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::events::order_ref;
-use crate::model::OrderStatus;
+use crate::model::{OrderStatus, PaymentStatus};
 use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
 use crate::views::{OrderPaymentsView, PaymentView, RefundLine, RefundView};
@@ -874,15 +874,21 @@ impl Checkout {
         else {
             return Ok(());
         };
-        let to = if payment.refunded >= payment.captured && payment.captured > 0 {
-            OrderStatus::Refunded
-        } else if payment.refunded > 0 {
-            OrderStatus::PartiallyRefunded
-        } else {
+        // Money is the payment status's business; only a full refund also closes the
+        // order, and only from a state that may close that way.
+        let money = PaymentStatus::of(payment.captured, payment.refunded);
+        if money == PaymentStatus::Paid || money == PaymentStatus::Unpaid {
             return Ok(());
-        };
+        }
+        orders::Entity::update_many()
+            .col_expr(orders::Column::PaymentStatus, Expr::value(money.as_str()))
+            .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(orders::Column::Id.eq(order.id))
+            .exec(conn)
+            .await?;
+        let to = OrderStatus::Refunded;
         let from = OrderStatus::parse(&order.status);
-        if from.is_some_and(|f| f.can_transition_to(to)) {
+        if money == PaymentStatus::Refunded && from.is_some_and(|f| f.can_transition_to(to)) {
             self.transition_in(
                 conn,
                 order.id,
@@ -1061,8 +1067,7 @@ impl Checkout {
             from_lines
         });
         let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-        let refundable = status == OrderStatus::Cancelled
-            || status.can_transition_to(OrderStatus::PartiallyRefunded);
+        let refundable = status.refundable();
         if amount > 0 && amount <= remaining && !refundable {
             return Err(AppError::conflict(
                 "invalid_transition",

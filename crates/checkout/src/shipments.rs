@@ -27,7 +27,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::events::order_ref;
-use crate::model::OrderStatus;
+use crate::model::{FulfillmentStatus, OrderStatus};
 use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
 use crate::views::RefundLine;
@@ -287,6 +287,16 @@ impl Checkout {
         }
         .insert(&txn)
         .await?;
+        if !complete {
+            orders::Entity::update_many()
+                .col_expr(
+                    orders::Column::FulfillmentStatus,
+                    Expr::value(FulfillmentStatus::PartiallyShipped.as_str()),
+                )
+                .filter(orders::Column::Id.eq(order_id))
+                .exec(&txn)
+                .await?;
+        }
         let to = if complete {
             Some(OrderStatus::Shipped)
         } else if status == OrderStatus::Paid {

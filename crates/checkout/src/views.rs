@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::model::{Address, OrderStatus, Totals};
+use crate::model::{Address, FulfillmentStatus, OrderStatus, PaymentStatus, Totals};
 
 /// Totals, each in the cart's or order's currency.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -159,6 +159,10 @@ pub struct OrderView {
     pub id: Uuid,
     pub number: i64,
     pub status: OrderStatus,
+    /// Where its money stands (refunds move this, not `status`).
+    pub payment_status: PaymentStatus,
+    /// Where its goods stand.
+    pub fulfillment_status: FulfillmentStatus,
     pub email: String,
     pub customer_id: Option<Uuid>,
     pub currency: String,
@@ -186,6 +190,8 @@ pub struct OrderSummaryView {
     pub id: Uuid,
     pub number: i64,
     pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub fulfillment_status: FulfillmentStatus,
     pub email: String,
     pub customer_id: Option<Uuid>,
     pub total: Money,

@@ -29,6 +29,10 @@ pub struct Model {
     pub tracking_number: Option<String>,
     /// Some line was ordered beyond stock.
     pub backordered: bool,
+    /// `unpaid`, `paid`, `partially_refunded`, `refunded`.
+    pub payment_status: String,
+    /// `unfulfilled`, `partially_shipped`, `shipped`, `delivered`, `returned`.
+    pub fulfillment_status: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -526,7 +526,6 @@ async fn every_illegal_transition_is_409_and_each_move_is_recorded() {
         "delivered",
         "cancelled",
         "refunded",
-        "partially_refunded",
         "return_requested",
         "returned",
     ];

@@ -1044,3 +1044,108 @@ async fn a_signed_in_customer_checks_out_to_a_saved_address() {
     assert_eq!(placed["order"]["shipping_address"]["country"], "GB");
     assert_eq!(placed["order"]["email"], customer.email.as_str());
 }
+
+#[tokio::test]
+async fn a_partial_refund_never_blocks_shipping_delivery_or_a_return() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (order, token, _) = paid_guest_order(&app, &admin).await;
+    let id = order["id"].as_str().expect("id");
+    json_of(
+        refund(
+            &app,
+            &admin,
+            id,
+            "goodwill",
+            json!({"amount": 500, "reason": "late"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let staff_view = || {
+        let app = &app;
+        let token = admin.access_token.clone();
+        let path = format!("/api/v1/admin/orders/{id}");
+        async move { json_of(app.call(Method::GET, &path, Some(&token), None).await, 200).await }
+    };
+    let after_refund = staff_view().await;
+    assert_eq!(after_refund["status"], "paid");
+    assert_eq!(after_refund["payment_status"], "partially_refunded");
+    assert_eq!(after_refund["fulfillment_status"], "unfulfilled");
+
+    let line = order["lines"][0]["id"].as_str().expect("line");
+    json_of(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/admin/orders/{id}/shipments"),
+            Some(&admin.access_token),
+            Some(
+                &json!({"carrier": "UPS", "tracking_number": "1Z999AA10123456784",
+                         "lines": [{"line_id": line, "quantity": 1}]}),
+            ),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        staff_view().await["fulfillment_status"],
+        "partially_shipped"
+    );
+    json_of(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/admin/orders/{id}/shipments"),
+            Some(&admin.access_token),
+            Some(&json!({"carrier": "UPS", "tracking_number": "1Z999AA10123456785"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let shipped = staff_view().await;
+    assert_eq!(
+        (
+            shipped["status"].as_str(),
+            shipped["fulfillment_status"].as_str()
+        ),
+        (Some("shipped"), Some("shipped"))
+    );
+    json_of(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/admin/orders/{id}/transitions"),
+            Some(&admin.access_token),
+            Some(&json!({"to": "delivered", "reason": "signed for"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let returned = json_of(
+        app.request(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/returns?token={token}"),
+        )
+        .json(&json!({"reason": "too small"}))
+        .send()
+        .await
+        .expect("sent"),
+        200,
+    )
+    .await;
+    assert_eq!(returned["status"], "return_requested");
+    assert_eq!(returned["payment_status"], "partially_refunded");
+    assert_eq!(returned["fulfillment_status"], "delivered");
+    // The rest of the money goes back; the order closes as refunded.
+    let rest = json_of(
+        refund(&app, &admin, id, "rest", json!({"restock": true})).await,
+        201,
+    )
+    .await;
+    assert_eq!(rest["amount"]["amount"], 5500 - 500);
+    let closed = staff_view().await;
+    assert_eq!(closed["status"], "refunded");
+    assert_eq!(closed["payment_status"], "refunded");
+}
