@@ -1,9 +1,10 @@
 //! HTTP handlers of the accounts domain: parse, call one service function, shape the view.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use emporium_core::extract::{ClientInfo, Json};
+use emporium_core::extract::{Path, Query};
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult, FieldError};
 use serde::Deserialize;

@@ -1,12 +1,13 @@
 //! HTTP handlers of the catalog: the store reads (with ETag, `Content-Language` and
 //! currency negotiation) and the admin writes.
 
-use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use emporium_auth::{Staff, perm};
 use emporium_core::extract::Json;
+use emporium_core::extract::{Path, Query};
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult, Currency};
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,12 @@
 //! The customer's address book (`/me/addresses`): saved addresses checked per country
 //! like checkout's, with one default for shipping and one for billing.
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use emporium_auth::{Auth, Principal};
 use emporium_core::extract::Json;
+use emporium_core::extract::Path;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::customer_addresses;
 use sea_orm::sea_query::Expr;

@@ -1,9 +1,10 @@
 //! Admin routes of checkout: orders (list with filters, view, transitions) and tax rates.
 
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json};
+use emporium_core::extract::{Path, Query};
 use emporium_core::{AppError, AppResult, FieldError};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,8 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::history::{OrderFilter, Viewer, parse_cursor};
-use crate::model::OrderStatus;
+use crate::history::{AdminOrder, OrderFilter, Viewer, parse_cursor};
+use crate::model::{FulfillmentStatus, OrderStatus, PaymentStatus};
 use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
 use crate::tax::TaxRateBody;
@@ -22,7 +23,14 @@ type Problem = emporium_core::error::Problem;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 struct AdminOrderQuery {
+    /// An order number (`1001` or `#1001`), or part of the customer's email address.
+    q: Option<String>,
+    /// `unpaid`, `paid`, `partially_refunded` or `refunded`.
+    payment_status: Option<String>,
+    /// `unfulfilled`, `partially_shipped`, `shipped`, `delivered` or `returned`.
+    fulfillment_status: Option<String>,
     /// One of the order statuses.
     status: Option<String>,
     customer_id: Option<Uuid>,
@@ -97,7 +105,27 @@ async fn admin_list_orders(
                 .ok_or_else(|| AppError::invalid("status", "is not an order status"))
         })
         .transpose()?;
+    let payment_status = q
+        .payment_status
+        .as_deref()
+        .map(|s| {
+            PaymentStatus::parse(s)
+                .ok_or_else(|| AppError::invalid("payment_status", "is not a payment status"))
+        })
+        .transpose()?;
+    let fulfillment_status = q
+        .fulfillment_status
+        .as_deref()
+        .map(|s| {
+            FulfillmentStatus::parse(s).ok_or_else(|| {
+                AppError::invalid("fulfillment_status", "is not a fulfillment status")
+            })
+        })
+        .transpose()?;
     let filter = OrderFilter {
+        q: q.q,
+        payment_status,
+        fulfillment_status,
         status,
         customer_id: q.customer_id,
         email: q.email,
@@ -115,13 +143,13 @@ async fn admin_list_orders(
 
 /// One order with lines and history.
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}", tag = "orders",
-    params(("id" = Uuid, Path)),
+    params(("id" = String, Path, description = "The order's id, or its number")),
     responses((status = 200, body = OrderView), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn admin_get_order(
     _staff: Staff<perm::OrdersRead>,
     State(checkout): State<Checkout>,
-    Path(id): Path<Uuid>,
+    AdminOrder(id): AdminOrder,
 ) -> AppResult<axum::Json<OrderView>> {
     Ok(axum::Json(checkout.order_for(id, &Viewer::Staff).await?))
 }
@@ -129,7 +157,7 @@ async fn admin_get_order(
 /// Moves an order to another status with a reason; an illegal transition is 409.
 /// Refund states are reached through refunds, which move money.
 #[utoipa::path(post, path = "/api/v1/admin/orders/{id}/transitions", tag = "orders",
-    params(("id" = Uuid, Path)), request_body = TransitionBody,
+    params(("id" = String, Path, description = "The order's id, or its number")), request_body = TransitionBody,
     responses((status = 200, body = OrderView), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -137,7 +165,7 @@ async fn transition_order(
     staff: Staff<perm::OrdersWrite>,
     State(checkout): State<Checkout>,
     client: ClientInfo,
-    Path(id): Path<Uuid>,
+    AdminOrder(id): AdminOrder,
     Json(body): Json<TransitionBody>,
 ) -> AppResult<axum::Json<OrderView>> {
     let mut errors = Vec::new();

@@ -7,6 +7,7 @@ use emporium_core::crypto::{constant_time_eq, token_hash};
 use emporium_core::events::{self, CancellationRequested};
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::orders;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -61,6 +62,10 @@ impl Viewer {
 /// Filters of the staff order list.
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
+    /// An order number (`1001`, `#1001`) or part of an email address.
+    pub q: Option<String>,
+    pub payment_status: Option<PaymentStatus>,
+    pub fulfillment_status: Option<FulfillmentStatus>,
     pub status: Option<OrderStatus>,
     pub customer_id: Option<Uuid>,
     pub email: Option<String>,
@@ -87,6 +92,51 @@ fn summary(o: orders::Model, default: Currency) -> OrderSummaryView {
         backordered: o.backordered,
         created_at: o.created_at,
     }
+}
+
+/// An order named in an admin path by its id or by its number (`1001` or `#1001`), as
+/// staff read it off an email or a packing slip.
+pub struct AdminOrder(pub Uuid);
+
+impl<S> axum::extract::FromRequestParts<S> for AdminOrder
+where
+    Checkout: axum::extract::FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let emporium_core::extract::Path(raw) =
+            emporium_core::extract::Path::<String>::from_request_parts(parts, state).await?;
+        if let Ok(id) = raw.parse::<Uuid>() {
+            return Ok(Self(id));
+        }
+        let number: i64 = raw.trim_start_matches('#').parse().map_err(|_| {
+            AppError::invalid("id", "must be an order id (UUID) or an order number")
+        })?;
+        let checkout = <Checkout as axum::extract::FromRef<S>>::from_ref(state);
+        let order = orders::Entity::find()
+            .filter(orders::Column::Number.eq(number))
+            .one(checkout.db.current())
+            .await?
+            .ok_or_else(|| AppError::not_found("no such order"))?;
+        Ok(Self(order.id))
+    }
+}
+
+/// `%`, `_` and the escape itself taken literally in a LIKE pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Parses a list cursor (the last order number seen).
@@ -151,6 +201,22 @@ impl Checkout {
         limit: u32,
     ) -> AppResult<OrderPageView> {
         let mut c = Condition::all();
+        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            c = c.add(match q.trim_start_matches('#').parse::<i64>() {
+                Ok(number) => orders::Column::Number.eq(number),
+                Err(_) => {
+                    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+                    Expr::expr(Func::lower(Expr::col(orders::Column::Email)))
+                        .like(LikeExpr::new(pattern).escape('\\'))
+                }
+            });
+        }
+        if let Some(p) = filter.payment_status {
+            c = c.add(orders::Column::PaymentStatus.eq(p.as_str()));
+        }
+        if let Some(f) = filter.fulfillment_status {
+            c = c.add(orders::Column::FulfillmentStatus.eq(f.as_str()));
+        }
         if let Some(status) = filter.status {
             c = c.add(orders::Column::Status.eq(status.as_str()));
         }

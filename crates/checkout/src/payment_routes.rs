@@ -4,11 +4,12 @@
 
 use axum::Form;
 use axum::body::Bytes;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json, parse_json};
+use emporium_core::extract::{Path, Query};
 use emporium_core::{AppResult, Money, idempotency};
 use emporium_payments::{ConfirmParams, GatewayBody, GatewayView};
 use serde::Deserialize;
@@ -17,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::history::AdminOrder;
 use crate::orders::Actor;
 use crate::payment_flow::{ManualOutcome, RefundBody};
 use crate::state::Checkout;
@@ -332,13 +334,13 @@ async fn payment_webhook(
 
 /// An order's payments and refunds.
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}/payments", tag = "payments",
-    params(("id" = Uuid, Path)),
+    params(("id" = String, Path, description = "The order's id, or its number")),
     responses((status = 200, body = OrderPaymentsView), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn admin_order_payments(
     _staff: Staff<perm::OrdersRead>,
     State(checkout): State<Checkout>,
-    Path(id): Path<Uuid>,
+    AdminOrder(id): AdminOrder,
 ) -> AppResult<axum::Json<OrderPaymentsView>> {
     Ok(axum::Json(checkout.order_payments(id).await?))
 }
@@ -347,7 +349,7 @@ async fn admin_order_payments(
 /// by lines (their value), or everything left. Never more than was captured (409);
 /// optionally restocks the refunded units; emails the customer. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/admin/orders/{id}/refunds", tag = "payments",
-    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Unique per refund")),
+    params(("id" = String, Path, description = "The order's id, or its number"), ("Idempotency-Key" = String, Header, description = "Unique per refund")),
     request_body = RefundBody,
     responses((status = 201, body = RefundView), (status = 400, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)),
@@ -356,7 +358,7 @@ async fn refund_order(
     staff: Staff<perm::OrdersRefund>,
     State(checkout): State<Checkout>,
     client: ClientInfo,
-    Path(id): Path<Uuid>,
+    AdminOrder(id): AdminOrder,
     headers: HeaderMap,
     Json(value): Json<serde_json::Value>,
 ) -> AppResult<Response> {

@@ -2,13 +2,14 @@
 //! checkout with `Idempotency-Key`, and the customer's orders.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use emporium_auth::{Auth, Principal};
 use emporium_catalog::{Catalog, Locale};
 use emporium_core::extract::{Json, parse_json};
+use emporium_core::extract::{Path, Query};
 use emporium_core::idempotency;
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult};

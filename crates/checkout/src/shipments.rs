@@ -5,11 +5,12 @@
 //! it delivered.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::events::{self, OrderShipped};
+use emporium_core::extract::Path;
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{order_lines, orders, shipment_events, shipments};
@@ -27,6 +28,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::events::order_ref;
+use crate::history::AdminOrder;
 use crate::model::{FulfillmentStatus, OrderStatus};
 use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
@@ -493,13 +495,13 @@ where
 
 /// An order's shipments with their tracking.
 #[utoipa::path(get, path = "/api/v1/admin/orders/{id}/shipments", tag = "shipping",
-    params(("id" = Uuid, Path)),
+    params(("id" = String, Path, description = "The order's id, or its number")),
     responses((status = 200, body = [ShipmentView]), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn list_shipments(
     _staff: Staff<perm::OrdersRead>,
     State(checkout): State<Checkout>,
-    Path(id): Path<Uuid>,
+    AdminOrder(id): AdminOrder,
 ) -> AppResult<axum::Json<Vec<ShipmentView>>> {
     let conn = checkout.db.current();
     orders::Entity::find_by_id(id)
@@ -512,7 +514,7 @@ async fn list_shipments(
 /// Ships some lines (or all that is left) with a carrier and tracking number; the
 /// tracking link is built from the carrier's pattern and the customer is emailed.
 #[utoipa::path(post, path = "/api/v1/admin/orders/{id}/shipments", tag = "shipping",
-    params(("id" = Uuid, Path)), request_body = ShipmentBody,
+    params(("id" = String, Path, description = "The order's id, or its number")), request_body = ShipmentBody,
     responses((status = 201, body = ShipmentView), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -520,7 +522,7 @@ async fn create_shipment(
     staff: Staff<perm::OrdersWrite>,
     State(checkout): State<Checkout>,
     client: ClientInfo,
-    Path(id): Path<Uuid>,
+    AdminOrder(id): AdminOrder,
     Json(body): Json<ShipmentBody>,
 ) -> AppResult<(StatusCode, axum::Json<ShipmentView>)> {
     let actor = Actor::staff(staff.user_id, client.ip);

@@ -35,6 +35,116 @@ where
     }
 }
 
+/// Query string parameters: a parameter of the wrong type or a missing one is 422 naming
+/// it (`?limit=abc` names `limit`), never a bare 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(de)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                let field = if path == "." {
+                    named_in(&message).unwrap_or_else(|| "query".into())
+                } else {
+                    path
+                };
+                AppError::Validation(vec![FieldError::new(field, message)])
+            })
+    }
+}
+
+/// Path parameters: one that does not parse (an id that is not a UUID) is 422 naming it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => {
+                let names = path_param_names(parts);
+                let (field, message) = match err.kind() {
+                    ErrorKind::ParseErrorAtKey {
+                        key, expected_type, ..
+                    } => (
+                        key.clone(),
+                        format!("must be a {}", type_word(expected_type)),
+                    ),
+                    ErrorKind::ParseErrorAtIndex {
+                        index,
+                        expected_type,
+                        ..
+                    } => (
+                        names.get(*index).cloned().unwrap_or_else(|| "path".into()),
+                        format!("must be a {}", type_word(expected_type)),
+                    ),
+                    ErrorKind::ParseError { expected_type, .. } => (
+                        names.first().cloned().unwrap_or_else(|| "path".into()),
+                        format!("must be a {}", type_word(expected_type)),
+                    ),
+                    // A type's own parse error (a malformed UUID) names no key; with one
+                    // parameter in the route there is no doubt which.
+                    other => (
+                        match names.as_slice() {
+                            [only] => only.clone(),
+                            _ => "path".into(),
+                        },
+                        other.to_string(),
+                    ),
+                };
+                Err(AppError::Validation(vec![FieldError::new(field, message)]))
+            }
+            Err(other) => Err(AppError::bad_request("bad_path", other.body_text())),
+        }
+    }
+}
+
+/// The `{name}`s of the matched route, in order.
+fn path_param_names(parts: &Parts) -> Vec<String> {
+    parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| {
+            m.as_str()
+                .split('/')
+                .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `uuid::Uuid` -> "UUID", `u32` -> "whole number", for people.
+fn type_word(rust_type: &str) -> &'static str {
+    match rust_type.rsplit("::").next().unwrap_or(rust_type) {
+        "Uuid" => "UUID",
+        "u8" | "u16" | "u32" | "u64" | "usize" => "whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "whole number",
+        "bool" => "true or false",
+        _ => "value of the right form",
+    }
+}
+
 /// The client's address as the server determined it (from the socket, or from
 /// `X-Forwarded-For` when the node is configured to trust its proxy). Put on every request
 /// by the server's middleware.
@@ -160,12 +270,16 @@ fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
 
 /// serde reports a missing or unknown field at the parent's path; name the field itself.
 fn missing_field(err: &serde_json::Error) -> String {
-    let message = err.to_string();
+    named_in(&err.to_string()).unwrap_or_else(|| "body".to_string())
+}
+
+/// The field a serde "missing field `x`" or "unknown field `x`" message names.
+fn named_in(message: &str) -> Option<String> {
     ["missing field `", "unknown field `"]
         .iter()
         .find_map(|marker| message.split(marker).nth(1))
         .and_then(|rest| rest.split('`').next())
-        .map_or_else(|| "body".to_string(), str::to_string)
+        .map(str::to_string)
 }
 
 fn strip_position(message: &str) -> String {

@@ -2,9 +2,10 @@
 //! restock dates, the ledger, low-stock alerts and report, stock locations; and for
 //! shoppers, back-in-stock requests.
 
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use emporium_auth::{Staff, perm};
 use emporium_core::extract::Json;
+use emporium_core::extract::{Path, Query};
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult, FieldError};
 use serde::{Deserialize, Serialize};

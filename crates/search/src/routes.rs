@@ -1,9 +1,10 @@
 //! Search routes: `GET /search`, `GET /search/suggest`, and the admin rebuild.
 
-use axum::extract::{FromRef, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use emporium_auth::{Staff, perm};
 use emporium_catalog::{Catalog, Locale};
+use emporium_core::extract::Query;
 use emporium_core::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

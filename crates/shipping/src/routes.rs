@@ -1,10 +1,11 @@
 //! Admin routes of shipping: zones and their methods.
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::AppResult;
 use emporium_core::extract::Json;
+use emporium_core::extract::Path;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;

@@ -1149,3 +1149,93 @@ async fn a_partial_refund_never_blocks_shipping_delivery_or_a_return() {
     assert_eq!(closed["status"], "refunded");
     assert_eq!(closed["payment_status"], "refunded");
 }
+
+#[tokio::test]
+async fn bad_query_and_path_parameters_are_named_and_staff_find_orders_by_number() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let token = Some(admin.access_token.as_str());
+    for (path, field) in [
+        ("/api/v1/admin/orders?limit=-1", "limit"),
+        ("/api/v1/admin/orders?limit=abc", "limit"),
+        ("/api/v1/admin/orders?limit=500", "limit"),
+        ("/api/v1/admin/orders?numbr=1001", "numbr"),
+        ("/api/v1/admin/orders/not-an-order", "id"),
+        ("/api/v1/admin/tax-rates/not-a-uuid", "id"),
+    ] {
+        let method = if path.contains("tax-rates") {
+            Method::DELETE
+        } else {
+            Method::GET
+        };
+        let body = problem(app.call(method, path, token, None).await, 422).await;
+        assert_eq!(fields(&body), [field], "{path}");
+    }
+    let anonymous = problem(app.get("/api/v1/products?limit=abc").await, 422).await;
+    assert_eq!(fields(&anonymous), ["limit"]);
+    let order = problem(app.get("/api/v1/orders/1001").await, 422).await;
+    assert_eq!(fields(&order), ["id"]);
+    let payment = problem(
+        app.get(&format!("/api/v1/payments/{}/pay", uuid::Uuid::now_v7()))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&payment), ["access"]);
+
+    let (order, _, _) = paid_guest_order(&app, &admin).await;
+    let number = order["number"].as_i64().expect("number");
+    for key in [number.to_string(), format!("%23{number}")] {
+        let found = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/admin/orders/{key}"),
+                token,
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(found["id"], order["id"], "{key}");
+    }
+    problem(
+        app.call(Method::GET, "/api/v1/admin/orders/999999", token, None)
+            .await,
+        404,
+    )
+    .await;
+    for q in [number.to_string(), "BUYER@example".to_string()] {
+        let page = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/admin/orders?q={q}"),
+                token,
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(page["data"].as_array().map(Vec::len), Some(1), "{q}");
+    }
+    let none = json_of(
+        app.call(Method::GET, "/api/v1/admin/orders?q=nobody%25", token, None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(none["data"].as_array().map(Vec::len), Some(0));
+    let paid = json_of(
+        app.call(
+            Method::GET,
+            "/api/v1/admin/orders?payment_status=paid",
+            token,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(paid["data"].as_array().map(Vec::len), Some(1));
+}
