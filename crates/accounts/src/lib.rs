@@ -9,6 +9,7 @@
 
 mod account_changes;
 mod admin;
+mod audit_log;
 mod directory;
 mod limits;
 pub mod model;

@@ -48,6 +48,7 @@ where
         .routes(routes!(reset_password))
         .routes(routes!(start_oauth))
         .routes(routes!(finish_oauth))
+        .merge(crate::audit_log::router())
         .routes(routes!(get_me, update_me))
         .routes(routes!(change_password))
         .routes(routes!(change_email))

@@ -109,6 +109,7 @@ pub mod perm {
         InventoryWrite => "inventory.write",
         ReportsRead => "reports.read",
         SettingsManage => "settings.manage",
+        AuditRead => "audit.read",
     }
 }
 

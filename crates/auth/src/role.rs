@@ -46,6 +46,7 @@ pub const PERMISSIONS: &[&str] = &[
     "tickets.manage",
     "reports.read",
     "settings.manage",
+    "audit.read",
 ];
 
 /// Whether `role` with `granted` may do what `permission` names.

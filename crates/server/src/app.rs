@@ -107,7 +107,11 @@ pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
             Duration::from_secs(http.request_timeout_secs.max(1)),
         ))
         .layer(DefaultBodyLimit::max(http.body_limit_bytes))
-        .layer(axum::middleware::from_fn(metrics::track_requests));
+        .layer(axum::middleware::from_fn(metrics::track_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::audit_admin_writes,
+        ));
     routes
         .merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, api))
         .fallback(layers::fallback)

@@ -101,3 +101,74 @@ pub async fn problem_safety_net(request: Request, next: Next) -> Response {
     let (_, body) = rewritten.into_parts();
     Response::from_parts(parts, body)
 }
+
+/// Records every staff write through the admin API in the audit log, after it succeeded:
+/// who (from the access token the route accepted), the route, the record it named and the
+/// address it came from. Services add their own, more detailed entries inside their
+/// transactions (a refund's amount, a suspension's reason); this one makes sure that no
+/// admin write, present or future, goes unrecorded.
+pub async fn audit_admin_writes(
+    axum::extract::State(auth): axum::extract::State<emporium_auth::Auth>,
+    axum::extract::State(db): axum::extract::State<emporium_db::Db>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::Method;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || !path.starts_with("/api/v1/admin/")
+    {
+        return next.run(request).await;
+    }
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let actor = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| auth.keys().verify(token.trim()))
+        .map(|claims| claims.sub);
+    let ip = request
+        .extensions()
+        .get::<ClientIp>()
+        .map(|ip| ip.0.clone());
+    let response = next.run(request).await;
+    let (Some(route), true) = (route, response.status().is_success()) else {
+        return response;
+    };
+    let resource = route
+        .trim_start_matches("/api/v1/admin/")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let action = format!("admin.{resource}.{}", method.as_str().to_lowercase());
+    // The first `{param}` of the route names the record: its value is in the same place
+    // of the real path.
+    let target_id = route
+        .split('/')
+        .zip(path.split('/'))
+        .find(|(pattern, _)| pattern.starts_with('{'))
+        .map(|(_, value)| value.to_owned());
+    let entry = emporium_core::audit::AuditEntry {
+        actor,
+        action: &action,
+        target_type: Some(&resource),
+        target_id,
+        ip,
+        detail: serde_json::json!({
+            "method": method.as_str(),
+            "route": route,
+            "path": path,
+            "status": response.status().as_u16(),
+        }),
+    };
+    if let Err(err) = emporium_core::audit::record(db.writer(), entry).await {
+        tracing::warn!(error = %err, %action, "could not record an admin write in the audit log");
+    }
+    response
+}

@@ -1239,3 +1239,100 @@ async fn bad_query_and_path_parameters_are_named_and_staff_find_orders_by_number
     .await;
     assert_eq!(paid["data"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn every_staff_write_is_in_the_audit_log_which_staff_can_filter() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let token = Some(admin.access_token.as_str());
+    let product = app.product(&admin, "Audit Lamp", &["one"], 1500, 2).await;
+    json_of(
+        app.call(
+            Method::PATCH,
+            &format!("/api/v1/admin/products/{}", product.id),
+            token,
+            Some(&json!({"brand": "Lumen"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    json_of(
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/tax-rates",
+            token,
+            Some(&json!({"country": "DE", "rate": "19", "name": "MwSt"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // A refused write leaves no entry.
+    problem(
+        app.call(
+            Method::PATCH,
+            &format!("/api/v1/admin/products/{}", product.id),
+            token,
+            Some(&json!({"slug": "Not A Slug"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+
+    let log = |query: &str| {
+        let app = &app;
+        let path = format!("/api/v1/admin/audit-log{query}");
+        let token = admin.access_token.clone();
+        async move { json_of(app.call(Method::GET, &path, Some(&token), None).await, 200).await }
+    };
+    let products = log("?action=admin.products.").await;
+    let actions: Vec<&str> = products["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    // Newest first: the patch, the publish, the creation.
+    assert_eq!(
+        actions,
+        [
+            "admin.products.patch",
+            "admin.products.post",
+            "admin.products.post"
+        ]
+    );
+    let patch = &products["data"][0];
+    assert_eq!(patch["actor_id"], admin.user_id.as_str());
+    assert_eq!(patch["target_id"], product.id.as_str());
+    assert_eq!(patch["detail"]["route"], "/api/v1/admin/products/{id}");
+    let by_target = log(&format!("?target_id={}", product.id)).await;
+    assert_eq!(by_target["data"].as_array().map(Vec::len), Some(2));
+    let tax = log("?action=admin.tax-rates.put").await;
+    assert_eq!(tax["data"].as_array().map(Vec::len), Some(1));
+    let stock = log("?target_type=inventory").await;
+    assert_eq!(
+        stock["data"].as_array().map(Vec::len),
+        Some(1),
+        "the stock adjustment"
+    );
+    // Paged.
+    let first = log("?limit=1").await;
+    let cursor = first["next_cursor"].as_str().expect("more");
+    let second = log(&format!("?limit=1&cursor={cursor}")).await;
+    assert_ne!(first["data"][0]["id"], second["data"][0]["id"]);
+    // Customers cannot read it.
+    let customer = app.customer().await;
+    problem(
+        app.call(
+            Method::GET,
+            "/api/v1/admin/audit-log",
+            Some(&customer.access_token),
+            None,
+        )
+        .await,
+        403,
+    )
+    .await;
+}
