@@ -5,6 +5,7 @@
 //! hear when stock runs low, shoppers when a variant is back.
 
 pub mod alerts;
+mod listing;
 pub mod model;
 mod routes;
 mod service;

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::alerts::{LocationBody, LocationView, LowStockView, NotifyBody, NotifyView};
+use crate::listing::{StockFilter, StockRowView};
 use crate::model;
 use crate::state::Inventory;
 
@@ -66,8 +67,68 @@ pub struct AlertsBody {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct LowStockQuery {
-    /// At most this many (default 100, at most 1000).
+    /// At most this many (default and most: 100). For more, page through
+    /// `GET /admin/inventory?low=true`.
     limit: Option<u64>,
+}
+
+/// `GET /admin/inventory` filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct StockListQuery {
+    /// Only this location.
+    location_id: Option<Uuid>,
+    /// Only rows at or under their low-stock threshold.
+    #[serde(default)]
+    low: bool,
+    /// Only rows with nothing left to sell.
+    #[serde(default)]
+    out: bool,
+    /// Items per page, 1 to 100 (default 20).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Stock levels, one row per variant and location, paged.
+#[utoipa::path(get, path = "/api/v1/admin/inventory", tag = "inventory",
+    params(StockListQuery),
+    responses((status = 200, body = StockPageView), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_stock(
+    _staff: Staff<perm::ProductsRead>,
+    State(inventory): State<Inventory>,
+    Query(q): Query<StockListQuery>,
+) -> AppResult<axum::Json<StockPageView>> {
+    let limit = emporium_core::pagination::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let page = inventory
+        .stock_list(
+            StockFilter {
+                location_id: q.location_id,
+                low: q.low,
+                out: q.out,
+            },
+            q.cursor.as_deref(),
+            limit,
+        )
+        .await?;
+    Ok(axum::Json(StockPageView {
+        data: page.data,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// A page of stock rows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockPageView {
+    pub data: Vec<StockRowView>,
+    pub next_cursor: Option<String>,
 }
 
 /// A change to on-hand stock.
@@ -121,6 +182,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()
+        .routes(routes!(list_stock))
         .routes(routes!(get_stock))
         .routes(routes!(create_adjustment))
         .routes(routes!(set_policy))
@@ -343,7 +405,7 @@ async fn low_stock(
     State(inventory): State<Inventory>,
     Query(q): Query<LowStockQuery>,
 ) -> AppResult<axum::Json<Vec<LowStockView>>> {
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100).clamp(1, 100);
     Ok(axum::Json(inventory.low_stock(limit).await?))
 }
 
