@@ -2,6 +2,13 @@
 //! fallback to the default language, and prices in many currencies (explicit, or
 //! converted with stored rates and each currency's minor units). Every write appends to
 //! the catalog change log that every node follows.
+//!
+//! Owns: `products`, `variants`, `variant_prices`, `categories`, `collections`, product
+//! texts and images, `exchange_rates`, `catalog_changes`.
+//! May call: `core`, `db`, `auth` (route extractors). Stock comes in through a
+//! `StockSource` that `server` plugs in, so catalog never depends on inventory.
+//! Events: writes the catalog change log (search and the read cache follow it); publishes
+//! no outbox events yet, consumes none. Jobs: thumbnails (`catalog.thumbnail`).
 
 mod assemble;
 mod cache;

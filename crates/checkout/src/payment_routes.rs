@@ -151,7 +151,11 @@ async fn payment_page(
         "succeeded" => page(
             StatusCode::OK,
             "Paid",
-            "<p>This payment is complete. Thank you.</p>",
+            &format!(
+                "<p>This payment is complete. Thank you.</p>\
+                 <p><a href=\"{}\">Back to the shop</a></p>",
+                escape(&checkout.shop_url())
+            ),
         ),
         "authenticating" => page(
             StatusCode::OK,
@@ -193,7 +197,11 @@ fn outcome_page(
         ManualOutcome::Paid => page(
             StatusCode::OK,
             "Paid",
-            &format!("<p>{} paid. Thank you.</p>", view.captured),
+            &format!(
+                "<p>{} paid. Thank you.</p><p><a href=\"{}\">Back to the shop</a></p>",
+                view.captured,
+                escape(&checkout.shop_url())
+            ),
         ),
         ManualOutcome::Declined(reason) => page(
             StatusCode::PAYMENT_REQUIRED,
@@ -225,12 +233,52 @@ fn outcome_page(
 async fn submit_card(
     State(checkout): State<Checkout>,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     Form(form): Form<CardForm>,
 ) -> AppResult<Response> {
-    let (outcome, payment) = checkout
+    match checkout
         .pay_manual(id, &form.access, &form.card_number)
-        .await?;
-    Ok(outcome_page(&checkout, outcome, id, &form.access, &payment))
+        .await
+    {
+        Ok((outcome, payment)) => Ok(outcome_page(&checkout, outcome, id, &form.access, &payment)),
+        // A person at the page gets the form again with the message; a program, the
+        // problem it can read.
+        Err(emporium_core::AppError::Validation(errors)) if wants_html(&headers) => {
+            let payment = checkout.payment_for(id, &form.access).await?;
+            let view = checkout.payment_view(&payment, None);
+            let message = errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default();
+            Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Pay for your order",
+                &card_form(
+                    id,
+                    &form.access,
+                    &view.amount,
+                    Some(&format!("That card number was not accepted: {message}.")),
+                ),
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Whether the caller is a browser showing the page (it asks for HTML).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Minimal HTML escaping for values placed in the test page.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The test page's authentication step.

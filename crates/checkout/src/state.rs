@@ -49,4 +49,15 @@ impl Checkout {
     pub(crate) fn public_url(&self) -> String {
         self.config.public_base_url()
     }
+
+    /// Where a shopper goes back to after paying: the payments return URL, else the
+    /// storefront (`[store] url`), else this node.
+    pub(crate) fn shop_url(&self) -> String {
+        self.config
+            .payments
+            .return_url
+            .clone()
+            .or_else(|| self.config.store.url.clone())
+            .unwrap_or_else(|| self.public_url())
+    }
 }

@@ -3,6 +3,12 @@
 //! inside its own order transaction with one conditional update per level, so two buyers
 //! can never take the last unit twice. Locations ship to the countries they list; staff
 //! hear when stock runs low, shoppers when a variant is back.
+//!
+//! Owns: `stock_levels`, `stock_locations`, `stock_ledger`, `stock_policies`, stock alert
+//! subscriptions and back-in-stock requests.
+//! May call: `core`, `db`, `auth`, `catalog` (variant facts), `notify` (alert emails).
+//! Events: publishes none yet (low-stock and back-in-stock emails are outbox jobs);
+//! consumes none. Checkout calls its service inside the order transaction.
 
 pub mod alerts;
 mod listing;

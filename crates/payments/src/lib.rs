@@ -6,6 +6,10 @@
 //!
 //! This crate knows gateways, not orders: the checkout crate records attempts, applies
 //! webhook events to orders and issues refunds through it.
+//!
+//! Owns: `payment_gateways` (sealed keys). May call: `core`, `db`.
+//! Events: publishes and consumes none (checkout publishes `order.paid` and
+//! `refund.created` when it applies what a gateway reports).
 
 mod http_client;
 pub mod manual;

@@ -2,6 +2,9 @@
 //! rate, weight tiers, cart-total tiers, free over a threshold) or live by a carrier (UPS,
 //! FedEx, DHL Express) with the table as fallback when the carrier fails or is slow.
 //! Checkout prices carts with it; shipments and tracking live with orders in checkout.
+//!
+//! Owns: `shipping_zones`, `shipping_methods` and the carrier quote cache.
+//! May call: `core`, `db`, `auth`. Events: publishes and consumes none.
 
 pub mod carriers;
 pub mod rates;

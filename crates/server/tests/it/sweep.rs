@@ -1414,3 +1414,50 @@ async fn staff_page_through_stock_levels_with_low_and_out_filters() {
         "the report is capped at 100"
     );
 }
+
+#[tokio::test]
+async fn the_test_payment_page_shows_a_bad_card_to_a_person_and_leads_back_to_the_shop() {
+    let app = TestApp::spawn_with(emporium_testkit::TestOptions {
+        configure: Box::new(|config| config.store.url = Some("https://shop.example".into())),
+        ..emporium_testkit::TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Card Holder", &["one"], 1200, 3).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+    let placed = json_of(app.checkout(&cart, "page", "US").await, 201).await;
+    let id = placed["payment"]["id"].as_str().expect("id");
+    let access = placed["payment"]["access"].as_str().expect("access");
+    let post = |card: &'static str| {
+        let app = &app;
+        let path = format!("/api/v1/payments/{id}/pay");
+        let access = access.to_string();
+        async move {
+            app.request(Method::POST, &path)
+                .header("accept", "text/html,application/xhtml+xml")
+                .form(&[("access", access.as_str()), ("card_number", card)])
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let bad = post("4111 1111 1111 1111").await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    let html = bad.text().await.expect("html");
+    assert!(html.contains("That card number was not accepted"), "{html}");
+    assert!(
+        html.contains("name=\"card_number\""),
+        "the form is shown again"
+    );
+    let paid = post("4242 4242 4242 4242").await;
+    assert_eq!(paid.status(), 200);
+    let html = paid.text().await.expect("html");
+    assert!(html.contains("href=\"https://shop.example\""), "{html}");
+}
