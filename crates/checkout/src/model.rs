@@ -198,8 +198,6 @@ pub struct Address {
     pub phone: Option<String>,
 }
 
-const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
-
 /// Countries that use no postal codes.
 const NO_POSTAL_CODE: &[&str] = &["AE", "AG", "AO", "BS", "BZ", "FJ", "HK", "IE", "QA", "ZW"];
 
@@ -267,7 +265,7 @@ impl Address {
             }
         };
         self.country = self.country.trim().to_ascii_uppercase();
-        let country_ok = self.country.len() == 2 && COUNTRIES.split(' ').any(|c| c == self.country);
+        let country_ok = emporium_core::geo::is_country(&self.country);
         if !country_ok {
             errors.push(FieldError::new(
                 f("country"),
@@ -284,10 +282,22 @@ impl Address {
             false,
         );
         text(errors, f("city"), &self.city, 100, true);
-        let region = self.region.as_deref().unwrap_or("").trim();
-        if REGION_REQUIRED.contains(&self.country.as_str()) && region.is_empty() {
-            errors.push(FieldError::new(f("region"), "is required for this country"));
+        let region = self.region.as_deref().unwrap_or("").trim().to_string();
+        if REGION_REQUIRED.contains(&self.country.as_str()) {
+            // Where a region is required it is the ISO 3166-2 code (`CA` for California).
+            let code = region.to_ascii_uppercase();
+            if region.is_empty() {
+                errors.push(FieldError::new(f("region"), "is required for this country"));
+            } else if !emporium_core::geo::is_region(&self.country, &code) {
+                errors.push(FieldError::new(
+                    f("region"),
+                    "must be this country's ISO 3166-2 region code (CA for California)",
+                ));
+            } else {
+                self.region = Some(code);
+            }
         }
+        let region = region.as_str();
         text(errors, f("region"), region, 100, false);
         let postal = self
             .postal_code

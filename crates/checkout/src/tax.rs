@@ -84,15 +84,18 @@ impl Checkout {
     pub async fn set_tax_rate(&self, body: TaxRateBody) -> AppResult<TaxRateView> {
         let mut errors = Vec::new();
         let country = body.country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        if !emporium_core::geo::is_country(&country) {
             errors.push(FieldError::new(
                 "country",
                 "must be an ISO 3166-1 alpha-2 code",
             ));
         }
         let region = body.region.unwrap_or_default().trim().to_ascii_uppercase();
-        if region.len() > 32 {
-            errors.push(FieldError::new("region", "must be at most 32 characters"));
+        if !region.is_empty() && !emporium_core::geo::is_region(&country, &region) {
+            errors.push(FieldError::new(
+                "region",
+                "must be an ISO 3166-2 region code of the country (CA for US-CA)",
+            ));
         }
         let class = body
             .tax_class

@@ -9,6 +9,7 @@ pub mod decimal;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod geo;
 pub mod idempotency;
 pub mod money;
 pub mod outbox;

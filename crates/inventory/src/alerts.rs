@@ -118,7 +118,7 @@ fn clean_countries(countries: Vec<String>, errors: &mut Vec<FieldError>) -> Vec<
     let mut out: Vec<String> = Vec::new();
     for (i, c) in countries.iter().enumerate() {
         let c = c.trim().to_ascii_uppercase();
-        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+        if !emporium_core::geo::is_country(&c) {
             errors.push(FieldError::new(
                 format!("countries[{i}]"),
                 "must be an ISO 3166-1 alpha-2 code",

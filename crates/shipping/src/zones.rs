@@ -65,6 +65,17 @@ pub struct ZoneView {
     pub countries: Vec<String>,
     pub position: i32,
     pub methods: Vec<MethodView>,
+    /// Codes of this zone that another zone serves instead: when zones overlap, the most
+    /// specific code wins, then the lower position, then the older zone, and a zone
+    /// without an active method serves nothing.
+    pub served_elsewhere: Vec<ServedElsewhere>,
+}
+
+/// A code another zone takes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServedElsewhere {
+    pub code: String,
+    pub zone_id: Uuid,
 }
 
 /// A method as staff set it.
@@ -149,6 +160,19 @@ fn method_view(m: shipping_methods::Model) -> MethodView {
 }
 
 /// How closely a zone's code covers an address: 2 for its region, 1 for its country.
+/// The ids of zones with at least one active method.
+async fn open_zones<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(shipping_methods::Entity::find()
+        .filter(shipping_methods::Column::Active.eq(true))
+        .select_only()
+        .column(shipping_methods::Column::ZoneId)
+        .distinct()
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?)
+}
+
 fn covers(code: &str, country: &str, region: Option<&str>) -> u8 {
     match code.split_once('-') {
         Some((c, r)) => {
@@ -157,6 +181,35 @@ fn covers(code: &str, country: &str, region: Option<&str>) -> u8 {
         }
         None => u8::from(code == country),
     }
+}
+
+/// Which zone serves a place: among zones that have an active method and list it, the
+/// most specific (a region code beats its country), then the lowest position, then the
+/// oldest. A zone still being set up (no active method) never hides another.
+fn serving_zone<'a>(
+    zones: &'a [(shipping_zones::Model, bool)],
+    country: &str,
+    region: Option<&str>,
+) -> Option<&'a shipping_zones::Model> {
+    zones
+        .iter()
+        .filter(|(_, open)| *open)
+        .filter_map(|(z, _)| {
+            let codes: Vec<String> = serde_json::from_str(&z.countries).unwrap_or_default();
+            let score = codes
+                .iter()
+                .map(|c| covers(c, country, region))
+                .max()
+                .unwrap_or(0);
+            (score > 0).then_some((score, z))
+        })
+        .min_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(a.1.position.cmp(&b.1.position))
+                .then(a.1.created_at.cmp(&b.1.created_at))
+                .then(a.1.id.cmp(&b.1.id))
+        })
+        .map(|(_, z)| z)
 }
 
 /// The shop's shipping. Cheap to clone.
@@ -206,19 +259,15 @@ impl Shipping {
             return Ok(Coverage::NoZones);
         }
         let country = country.to_ascii_uppercase();
-        let best = zones
-            .iter()
-            .filter_map(|z| {
-                let codes: Vec<String> = serde_json::from_str(&z.countries).unwrap_or_default();
-                let score = codes
-                    .iter()
-                    .map(|c| covers(c, &country, region))
-                    .max()
-                    .unwrap_or(0);
-                (score > 0).then_some((score, z))
+        let open = open_zones(conn).await?;
+        let zones: Vec<_> = zones
+            .into_iter()
+            .map(|z| {
+                let has_methods = open.contains(&z.id);
+                (z, has_methods)
             })
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.position.cmp(&a.1.position)));
-        let Some((_, zone)) = best else {
+            .collect();
+        let Some(zone) = serving_zone(&zones, &country, region) else {
             return Ok(Coverage::NotShipped);
         };
         let methods = shipping_methods::Entity::find()
@@ -354,24 +403,53 @@ impl Shipping {
             .order_by_asc(shipping_zones::Column::Id)
             .all(conn)
             .await?;
-        let mut methods = shipping_methods::Entity::find()
+        let methods = shipping_methods::Entity::find()
             .order_by_asc(shipping_methods::Column::Position)
             .order_by_asc(shipping_methods::Column::Id)
             .all(conn)
             .await?;
-        Ok(zones
+        let open: Vec<(shipping_zones::Model, bool)> = zones
             .into_iter()
-            .map(|z| ZoneView {
-                methods: methods
-                    .extract_if(.., |m| m.zone_id == z.id)
-                    .map(method_view)
-                    .collect(),
-                countries: serde_json::from_str(&z.countries).unwrap_or_default(),
-                id: z.id,
-                name: z.name,
-                position: z.position,
+            .map(|z| {
+                let has_methods = methods.iter().any(|m| m.zone_id == z.id && m.active);
+                (z, has_methods)
             })
-            .collect())
+            .collect();
+        let views = open
+            .iter()
+            .map(|(z, _)| {
+                let countries: Vec<String> = serde_json::from_str(&z.countries).unwrap_or_default();
+                // The codes of this zone that another zone serves instead, and which.
+                let served_elsewhere = countries
+                    .iter()
+                    .filter_map(|code| {
+                        let (country, region) = match code.split_once('-') {
+                            Some((c, r)) => (c, Some(r)),
+                            None => (code.as_str(), None),
+                        };
+                        let winner = serving_zone(&open, country, region)?;
+                        (winner.id != z.id).then(|| ServedElsewhere {
+                            code: code.clone(),
+                            zone_id: winner.id,
+                        })
+                    })
+                    .collect();
+                ZoneView {
+                    methods: methods
+                        .iter()
+                        .filter(|m| m.zone_id == z.id)
+                        .cloned()
+                        .map(method_view)
+                        .collect(),
+                    countries,
+                    served_elsewhere,
+                    id: z.id,
+                    name: z.name.clone(),
+                    position: z.position,
+                }
+            })
+            .collect();
+        Ok(views)
     }
 
     async fn zone_view(&self, id: Uuid) -> AppResult<ZoneView> {
@@ -399,11 +477,10 @@ impl Shipping {
                     Some((c, r)) => (c.to_string(), Some(r.to_string())),
                     None => (code.clone(), None),
                 };
-                let ok = country.len() == 2
-                    && country.bytes().all(|b| b.is_ascii_uppercase())
-                    && region.as_ref().is_none_or(|r| {
-                        (1..=3).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric())
-                    });
+                let ok = emporium_core::geo::is_country(&country)
+                    && region
+                        .as_ref()
+                        .is_none_or(|r| emporium_core::geo::is_region(&country, r));
                 if !ok {
                     errors.push(FieldError::new(
                         format!("countries[{i}]"),

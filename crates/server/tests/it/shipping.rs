@@ -1034,3 +1034,136 @@ async fn carriers_quote_live_and_fall_back_to_the_table_when_slow_or_down() {
     .await;
     assert_eq!(view["totals"]["shipping"]["amount"], 1888);
 }
+
+#[tokio::test]
+async fn overlapping_zones_follow_one_rule_and_the_list_shows_who_serves_what() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let us = zone(&app, &admin, "United States", json!(["US"])).await;
+    method(
+        &app,
+        &admin,
+        &us,
+        json!({"name": "Standard", "kind": "flat", "rates": {"kind": "flat", "amount": 700}}),
+    )
+    .await;
+    // A second zone for the same country, still being set up: it hides nothing.
+    let draft = zone(&app, &admin, "US draft", json!(["US"])).await;
+    let product = app.product(&admin, "Zone Cup", &["one"], 1000, 5).await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
+    json_of(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-address", cart.id),
+            Some(&emporium_testkit::address("US")),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let names = |list: Vec<Value>| -> Vec<String> {
+        list.iter()
+            .filter_map(|o| o["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(names(options(&app, &cart).await), ["Standard"]);
+    // Given a method, the newer zone still loses to the older one at the same position,
+    // and says so in the list.
+    method(
+        &app,
+        &admin,
+        &draft,
+        json!({"name": "Draft rate", "kind": "flat", "rates": {"kind": "flat", "amount": 100}}),
+    )
+    .await;
+    assert_eq!(names(options(&app, &cart).await), ["Standard"]);
+    let zones = json_of(
+        as_user(
+            &app,
+            &admin,
+            Method::GET,
+            "/api/v1/admin/shipping-zones",
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let draft_view = zones
+        .as_array()
+        .expect("zones")
+        .iter()
+        .find(|z| z["id"] == draft.as_str())
+        .expect("draft zone");
+    assert_eq!(
+        draft_view["served_elsewhere"],
+        json!([{"code": "US", "zone_id": us}])
+    );
+    // The most specific code wins: California ships by its own zone.
+    let ca = zone(&app, &admin, "California", json!(["US-CA"])).await;
+    method(
+        &app,
+        &admin,
+        &ca,
+        json!({"name": "Courier", "kind": "flat", "rates": {"kind": "flat", "amount": 300}}),
+    )
+    .await;
+    assert_eq!(names(options(&app, &cart).await), ["Courier"]);
+
+    // Made-up codes are refused wherever a place is named.
+    for countries in [json!(["ZZ"]), json!(["US-QQ"])] {
+        let refused = problem(
+            as_user(
+                &app,
+                &admin,
+                Method::POST,
+                "/api/v1/admin/shipping-zones",
+                Some(json!({"name": "Nowhere", "countries": countries})),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(fields(&refused), ["countries[0]"]);
+    }
+    for (body, field) in [
+        (
+            json!({"country": "ZZ", "rate": "5", "name": "x"}),
+            "country",
+        ),
+        (
+            json!({"country": "US", "region": "QQ", "rate": "5", "name": "x"}),
+            "region",
+        ),
+    ] {
+        let refused = problem(
+            as_user(
+                &app,
+                &admin,
+                Method::PUT,
+                "/api/v1/admin/tax-rates",
+                Some(body),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(fields(&refused), [field]);
+    }
+    let mut bad = emporium_testkit::address("US");
+    bad["region"] = json!("QQ");
+    let refused = problem(
+        app.cart_call(
+            &cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-address", cart.id),
+            Some(&bad),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&refused), ["shipping_address.region"]);
+}
