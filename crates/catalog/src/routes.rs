@@ -871,7 +871,7 @@ async fn import_products(
 /// many pixels, is 422. Thumbnails follow shortly.
 #[utoipa::path(post, path = "/api/v1/admin/products/{id}/images", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    request_body(content_type = "multipart/form-data", description = "file, alt, alt.<lang>, variant_ids, position"),
+    request_body(content = ImageUploadForm, content_type = "multipart/form-data", description = "file, alt, alt.<lang>, variant_ids, position"),
     responses((status = 201, body = ImageView), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
 async fn upload_image(
     _staff: Staff<perm::ProductsWrite>,

@@ -250,3 +250,18 @@ pub struct RateView {
     pub rate: String,
     pub updated_at: DateTime<Utc>,
 }
+
+/// The image upload form (`multipart/form-data`), described for the OpenAPI document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImageUploadForm {
+    /// The image: JPEG, PNG or WebP, checked by its content.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Alt text in the default language; `alt.<lang>` parts give other languages.
+    alt: Option<String>,
+    /// Comma-separated ids of the variants the image shows.
+    variant_ids: Option<String>,
+    /// Where it goes among the product's images.
+    position: Option<i32>,
+}

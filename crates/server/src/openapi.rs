@@ -30,16 +30,29 @@ use utoipa::{Modify, OpenApi};
         (name = "orders", description = "Orders: the customer's history and staff order management"),
         (name = "inventory", description = "Stock per location, adjustments, backorder policy, the stock ledger"),
         (name = "admin", description = "Staff routes; each needs a named permission"),
+        (name = "accounts", description = "The signed-in customer's address book"),
+        (name = "payments", description = "Payment attempts, the test payment page, gateway webhooks and refunds"),
+        (name = "shipping", description = "Shipping zones and methods, shipments and tracking"),
     )
 )]
 pub struct ApiDoc;
 
-/// Declares the `bearer` scheme the protected routes name.
+/// Declares the `bearer` scheme the protected routes name, and `cart_token`: a guest cart's
+/// secret in `X-Cart-Token`, which the cart and order routes take in place of a sign-in.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue};
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "cart_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Cart-Token",
+                "A guest cart's secret, answered once when the cart is made",
+            ))),
+        );
+
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -52,9 +65,35 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Cart routes take either the guest's cart token or a customer's sign-in; said once here
+/// rather than on each route.
+fn secure_carts(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/carts/{id}") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![
+                SecurityRequirement::new("cart_token", Vec::<String>::new()),
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+            ]);
+        }
+    }
+}
+
 /// Gives every response without a description its status's reason phrase: OpenAPI
-/// requires one, and most of our responses are described by their schema alone.
+/// requires one, and most of our responses are described by their schema alone. Also
+/// declares how cart routes are secured.
 pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    secure_carts(openapi);
     use utoipa::openapi::RefOr;
     for item in openapi.paths.paths.values_mut() {
         let operations = [

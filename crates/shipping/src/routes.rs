@@ -56,6 +56,7 @@ async fn create_zone(
     ))
 }
 
+/// Changes a zone's name, codes or position.
 #[utoipa::path(patch, path = "/api/v1/admin/shipping-zones/{id}", tag = "shipping",
     params(("id" = Uuid, Path)), request_body = ZoneBody,
     responses((status = 200, body = ZoneView), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -101,6 +102,7 @@ async fn create_method(
     ))
 }
 
+/// Changes a shipping method.
 #[utoipa::path(patch, path = "/api/v1/admin/shipping-methods/{id}", tag = "shipping",
     params(("id" = Uuid, Path)), request_body = MethodBody,
     responses((status = 200, body = MethodView), (status = 404, body = Problem), (status = 422, body = Problem)),
@@ -116,6 +118,7 @@ async fn update_method(
     ))
 }
 
+/// Removes a shipping method.
 #[utoipa::path(delete, path = "/api/v1/admin/shipping-methods/{id}", tag = "shipping",
     params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = Problem)),

@@ -296,3 +296,61 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.expect("body"), "done");
 }
+
+/// The committed OpenAPI document: a refactoring that changes a path or a shape shows up
+/// here as a diff. After an intended change, regenerate it with
+/// `EMPORIUM_UPDATE_OPENAPI=1 cargo test openapi_document_matches`.
+const OPENAPI_SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openapi.json");
+
+#[tokio::test]
+async fn openapi_document_matches_the_committed_one_and_a_client_can_use_it() {
+    let doc = serde_json::to_value(emporium_server::openapi()).expect("json");
+    let text = serde_json::to_string_pretty(&doc).expect("text") + "\n";
+    if std::env::var_os("EMPORIUM_UPDATE_OPENAPI").is_some() {
+        std::fs::write(OPENAPI_SNAPSHOT, &text).expect("write snapshot");
+    }
+    let committed = std::fs::read_to_string(OPENAPI_SNAPSHOT).expect("committed snapshot");
+    assert!(
+        committed == text,
+        "the OpenAPI document changed; if that was intended, run \
+         EMPORIUM_UPDATE_OPENAPI=1 cargo test openapi_document_matches and commit \
+         crates/server/tests/openapi.json"
+    );
+    // What a generated client needs: a summary per operation, declared tags, the cart
+    // token as a security scheme on cart routes, and a schema for the image upload.
+    let declared: Vec<&str> = doc["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("item") {
+            assert!(
+                operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has no summary"
+            );
+            for tag in operation["tags"].as_array().into_iter().flatten() {
+                let tag = tag.as_str().unwrap_or("");
+                assert!(
+                    declared.contains(&tag),
+                    "{method} {path}: tag {tag} undeclared"
+                );
+            }
+            if path.starts_with("/api/v1/carts/{id}") {
+                assert_eq!(
+                    operation["security"][0]["cart_token"],
+                    serde_json::json!([]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["cart_token"]["name"],
+        "X-Cart-Token"
+    );
+    let upload = &doc["paths"]["/api/v1/admin/products/{id}/images"]["post"]["requestBody"]["content"]
+        ["multipart/form-data"]["schema"];
+    assert!(upload.is_object(), "{upload}");
+}
