@@ -31,6 +31,7 @@ impl AccessDirectory for UserDirectory {
             token_version: user.token_version,
             role: Role::parse(&user.role).unwrap_or(Role::Customer),
             permissions: serde_json::from_str(&user.permissions).unwrap_or_default(),
+            email_verified: user.email_verified_at.is_some(),
             email: user.email,
         }))
     }

@@ -19,6 +19,8 @@ pub struct Principal {
     pub user_id: Uuid,
     pub role: Role,
     pub email: String,
+    /// Whether the user confirmed their email address.
+    pub email_verified: bool,
     pub claims: Claims,
     /// The stored user's permissions (empty for customers; admins hold all implicitly).
     pub permissions: Vec<String>,
@@ -58,6 +60,7 @@ where
             role,
             permissions,
             email,
+            email_verified,
         } = auth.directory().access(claims.sub).await?.ok_or_else(|| {
             AppError::unauthorized("invalid_token", "the access token is invalid or expired")
         })?;
@@ -71,6 +74,7 @@ where
             user_id: claims.sub,
             role,
             email,
+            email_verified,
             claims,
             permissions,
         })

@@ -19,6 +19,7 @@ pub struct Access {
     pub role: Role,
     pub permissions: Vec<String>,
     pub email: String,
+    pub email_verified: bool,
 }
 
 /// Looks users up for the extractors. Implemented by `accounts` over its own table.

@@ -30,6 +30,8 @@ pub struct CartAccess {
     pub user_id: Option<Uuid>,
     /// The signed-in customer's email (set together with `user_id`).
     pub email: Option<String>,
+    /// Whether the signed-in customer confirmed that email.
+    pub email_verified: bool,
     pub token: Option<String>,
 }
 

@@ -252,6 +252,16 @@ impl Checkout {
         if let Some(replay) = idempotency::find(reader, &scope, key, hash).await? {
             return Ok(replay);
         }
+        if cart.customer_id.is_some()
+            && self.config.auth.verified_email_to_order
+            && !access.email_verified
+        {
+            return Err(AppError::forbidden_because(
+                "email_not_verified",
+                "confirm your email address first: open the link we sent you, or ask for a \
+                 new one",
+            ));
+        }
         let body = self.check_checkout(body, &cart).await?;
         let gateway = self.gateway_for(&body.payment_provider).await?;
         let order_id = Uuid::now_v7();

@@ -36,11 +36,16 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (user_id, email) = if parts.headers.contains_key(header::AUTHORIZATION) {
+        let (user_id, email, email_verified) = if parts.headers.contains_key(header::AUTHORIZATION)
+        {
             let principal = Principal::from_request_parts(parts, state).await?;
-            (Some(principal.user_id), Some(principal.email))
+            (
+                Some(principal.user_id),
+                Some(principal.email),
+                principal.email_verified,
+            )
         } else {
-            (None, None)
+            (None, None, false)
         };
         let token = parts
             .headers
@@ -51,6 +56,7 @@ where
         Ok(Self {
             user_id,
             email,
+            email_verified,
             token,
         })
     }
@@ -195,6 +201,7 @@ async fn get_my_cart(
     let access = CartAccess {
         user_id: Some(principal.user_id),
         email: Some(principal.email),
+        email_verified: principal.email_verified,
         ..access
     };
     let opened = checkout

@@ -498,6 +498,9 @@ pub struct AuthConfig {
     pub captcha_secret: Option<SecretString>,
     /// The provider's `siteverify` endpoint.
     pub captcha_verify_url: String,
+    /// Signing in works before the email is verified; with this on, a signed-in customer
+    /// cannot place an order until they have confirmed their address.
+    pub verified_email_to_order: bool,
     /// Social login providers by name (`google`, `facebook`, or any OIDC issuer), each
     /// enabled by its client id and secret.
     pub oauth: std::collections::BTreeMap<String, OAuthProvider>,
@@ -549,6 +552,7 @@ impl Default for AuthConfig {
             captcha_after: 3,
             captcha_secret: None,
             captcha_verify_url: "https://challenges.cloudflare.com/turnstile/v0/siteverify".into(),
+            verified_email_to_order: false,
             oauth: std::collections::BTreeMap::new(),
         }
     }

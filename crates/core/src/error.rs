@@ -66,7 +66,10 @@ pub enum AppError {
         detail: String,
     },
     #[error("forbidden")]
-    Forbidden { detail: String },
+    Forbidden {
+        code: Cow<'static, str>,
+        detail: String,
+    },
     #[error("not found")]
     NotFound { detail: String },
     #[error("method not allowed")]
@@ -158,6 +161,18 @@ impl AppError {
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden {
+            code: "forbidden".into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A 403 with its own code, for a refusal a client can act on (`email_not_verified`).
+    pub fn forbidden_because(
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::Forbidden {
+            code: code.into(),
             detail: detail.into(),
         }
     }
@@ -207,7 +222,7 @@ impl AppError {
             | Self::Conflict { code, .. }
             | Self::BadGateway { code, .. }
             | Self::Unauthorized { code, .. } => code,
-            Self::Forbidden { .. } => "forbidden",
+            Self::Forbidden { code, .. } => code,
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -226,7 +241,7 @@ impl AppError {
         let detail = match self {
             Self::BadRequest { detail, .. }
             | Self::Unauthorized { detail, .. }
-            | Self::Forbidden { detail }
+            | Self::Forbidden { detail, .. }
             | Self::NotFound { detail }
             | Self::Conflict { detail, .. }
             | Self::PayloadTooLarge { detail }

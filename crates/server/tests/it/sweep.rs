@@ -1461,3 +1461,62 @@ async fn the_test_payment_page_shows_a_bad_card_to_a_person_and_leads_back_to_th
     let html = paid.text().await.expect("html");
     assert!(html.contains("href=\"https://shop.example\""), "{html}");
 }
+
+#[tokio::test]
+async fn a_store_can_ask_new_customers_to_confirm_their_email_before_ordering() {
+    let app = TestApp::spawn_with(emporium_testkit::TestOptions {
+        configure: Box::new(|config| config.auth.verified_email_to_order = true),
+        ..emporium_testkit::TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Verify Vase", &["one"], 800, 3).await;
+    // Signing in works before the address is confirmed.
+    let customer = app.customer().await;
+    let cart = json_of(
+        open_cart(&app, "", Some(&customer.access_token), None).await,
+        201,
+    )
+    .await;
+    let cart_id = cart["id"].as_str().expect("id");
+    json_of(
+        app.request(Method::POST, &format!("/api/v1/carts/{cart_id}/items"))
+            .bearer_auth(&customer.access_token)
+            .json(&json!({"variant_id": product.variants[0], "quantity": 1}))
+            .send()
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    let order = |key: &'static str| {
+        let app = &app;
+        let token = customer.access_token.clone();
+        let path = format!("/api/v1/carts/{cart_id}/checkout");
+        async move {
+            app.request(Method::POST, &path)
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .json(&json!({"payment_provider": "manual", "shipping_address": emporium_testkit::address("US")}))
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let refused = problem(order("v1").await, 403).await;
+    assert_eq!(refused["code"], "email_not_verified");
+    app.drain_outbox().await;
+    let link = app
+        .smtp
+        .mails_to(&customer.email)
+        .first()
+        .and_then(|m| m.link_param("token"))
+        .expect("verification link");
+    json_of(
+        app.post_json("/api/v1/auth/verify-email", &json!({"token": link}))
+            .await,
+        200,
+    )
+    .await;
+    json_of(order("v2").await, 201).await;
+}
