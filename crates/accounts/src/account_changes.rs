@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::model::{self, Email, purpose, status};
-use crate::service::{RequestMeta, TokenPair, entry, redeem_link};
+use crate::service::{RequestMeta, TokenPair, entry, queue_password_changed, redeem_link};
 use crate::state::Accounts;
 use crate::store;
 
@@ -81,16 +81,7 @@ impl Accounts {
         let user = store::update_user(&txn, active).await?;
         store::revoke_user_sessions(&txn, user.id, now).await?;
         let pair = self.issue_tokens(&txn, &user, None, meta).await?;
-        enqueue_email(
-            &txn,
-            &EmailJob {
-                to: user.email.clone(),
-                template: "password_changed".into(),
-                context: json!({"name": user.name}),
-                lang: None,
-            },
-        )
-        .await?;
+        queue_password_changed(&txn, &user).await?;
         audit::record(
             &txn,
             entry(user.id, "auth.password_changed", meta, json!({})),

@@ -643,16 +643,7 @@ impl Accounts {
         active.updated_at = Set(now);
         let user = store::update_user(&txn, active).await?;
         store::revoke_user_sessions(&txn, user.id, now).await?;
-        enqueue_email(
-            &txn,
-            &EmailJob {
-                to: user.email.clone(),
-                template: "password_changed".into(),
-                context: json!({"name": user.name}),
-                lang: None,
-            },
-        )
-        .await?;
+        queue_password_changed(&txn, &user).await?;
         audit::record(&txn, entry(user.id, "auth.password_reset", meta, json!({}))).await?;
         txn.commit().await?;
         Ok(())
@@ -889,6 +880,24 @@ pub(crate) fn new_user_row(
         created_at: Set(now),
         updated_at: Set(now),
     }
+}
+
+/// Tells the account's address that its password changed (a reset or a change).
+pub(crate) async fn queue_password_changed(
+    txn: &DatabaseTransaction,
+    user: &users::Model,
+) -> AppResult<()> {
+    enqueue_email(
+        txn,
+        &EmailJob {
+            to: user.email.clone(),
+            template: "password_changed".into(),
+            context: json!({"name": user.name}),
+            lang: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// An audit entry about the user `user` acting on their own account.

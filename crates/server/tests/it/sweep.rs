@@ -174,7 +174,12 @@ async fn paid_order_with_tax(app: &TestApp, admin: &Session) -> Value {
     let placed = json_of(app.checkout(&cart, "taxed-order", "US").await, 201).await;
     // 27.00 at 7.25% is 1.9575, so 1.96 a unit: 3.92 on the line of two.
     assert_eq!(placed["order"]["lines"][0]["tax"]["amount"], 392);
-    let payment = &placed["payment"];
+    pay_with_test_card(app, &placed["payment"]).await;
+    placed["order"].clone()
+}
+
+/// Pays a placed order's manual payment with the test card that succeeds.
+async fn pay_with_test_card(app: &TestApp, payment: &Value) {
     let paid = app
         .request(
             Method::POST,
@@ -191,7 +196,6 @@ async fn paid_order_with_tax(app: &TestApp, admin: &Session) -> Value {
         .await
         .expect("sent");
     assert!(paid.status().is_success(), "{}", paid.status());
-    placed["order"].clone()
 }
 
 async fn refund(
@@ -384,23 +388,7 @@ async fn paid_guest_order(app: &TestApp, admin: &Session) -> (Value, String, Str
     let cart = app.guest_cart().await;
     json_of(app.add_to_cart(&cart, &product.variants[0], 2).await, 200).await;
     let placed = json_of(app.checkout(&cart, "paid-guest", "US").await, 201).await;
-    let payment = &placed["payment"];
-    let paid = app
-        .request(
-            Method::POST,
-            &format!(
-                "/api/v1/payments/{}/pay",
-                payment["id"].as_str().expect("id")
-            ),
-        )
-        .form(&[
-            ("access", payment["access"].as_str().expect("access")),
-            ("card_number", "4242424242424242"),
-        ])
-        .send()
-        .await
-        .expect("sent");
-    assert!(paid.status().is_success(), "{}", paid.status());
+    pay_with_test_card(app, &placed["payment"]).await;
     let token = placed["order_token"].as_str().expect("token").to_string();
     (placed["order"].clone(), token, product.variants[0].clone())
 }
