@@ -41,20 +41,7 @@ run_backend() {
     kill -0 "$pid" 2>/dev/null || { cat "$work/log"; exit 1; }
     sleep 0.02
   done
-  python3 - "http://127.0.0.1:$port" "$raw/slugs.txt" <<'PY'
-import json, sys, urllib.request
-base, path = sys.argv[1], sys.argv[2]
-slugs, cursor = [], None
-while True:
-    url = f"{base}/api/v1/products?limit=100" + (f"&cursor={cursor}" if cursor else "")
-    page = json.load(urllib.request.urlopen(url))
-    slugs += [p["slug"] for p in page["data"]]
-    cursor = page["next_cursor"]
-    if not cursor:
-        break
-open(path, "w").write("\n".join(slugs) + "\n")
-print(f"{len(slugs)} slugs")
-PY
+  python3 "$root/bench/slugs.py" "http://127.0.0.1:$port" "$raw/slugs.txt"
   for scenario in list product; do
     case "$scenario" in
       list) args=("http://127.0.0.1:$port/api/v1/products?limit=20") ;;

@@ -30,19 +30,7 @@ until curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; do
   kill -0 "$pid" 2>/dev/null || { cat "$work/log"; exit 1; }
   sleep 0.02
 done
-python3 - "http://127.0.0.1:$port" "$raw/slugs.txt" <<'PY'
-import json, sys, urllib.request
-base, path = sys.argv[1], sys.argv[2]
-slugs, cursor = [], None
-while True:
-    url = f"{base}/api/v1/products?limit=100" + (f"&cursor={cursor}" if cursor else "")
-    page = json.load(urllib.request.urlopen(url))
-    slugs += [p["slug"] for p in page["data"]]
-    cursor = page["next_cursor"]
-    if not cursor:
-        break
-open(path, "w").write("\n".join(slugs) + "\n")
-PY
+python3 "$root/bench/slugs.py" "http://127.0.0.1:$port" "$raw/slugs.txt"
 rss() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$pid/status"; }
 seconds=$((minutes * 60))
 # Two wrk processes side by side, each bounded by -d: pages and searches.

@@ -292,6 +292,27 @@ pub async fn problem(response: Response, status: u16) -> serde_json::Value {
     body
 }
 
+/// Reads a JSON answer after checking its status (the body is shown when it differs).
+pub async fn json_of(response: Response, status: u16) -> serde_json::Value {
+    let code = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(code, status, "unexpected status, body: {text}");
+    serde_json::from_str(&text).expect("json body")
+}
+
+/// The `errors[].field` names of a problem, in order.
+pub fn fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn init_tracing() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

@@ -1,16 +1,9 @@
 //! The correctness sweep: money and trust defects found by trying the shop as a new user
 //! would. Each test failed before its fix.
 
-use emporium_testkit::{Session, TestApp, problem};
+use emporium_testkit::{Session, TestApp, fields, json_of, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let code = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    assert_eq!(code, status, "unexpected status, body: {text}");
-    serde_json::from_str(&text).expect("json body")
-}
 
 fn cart_read(app: &TestApp, cart_id: &str, token: &str) -> reqwest::RequestBuilder {
     app.request(Method::GET, &format!("/api/v1/carts/{cart_id}"))
@@ -270,15 +263,6 @@ async fn a_line_refund_returns_what_the_shopper_paid_tax_included() {
     )
     .await;
     assert_eq!(two["amount"]["amount"], 2700 + 196);
-}
-
-fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .filter_map(|e| e["field"].as_str().map(str::to_string))
-        .collect()
 }
 
 #[tokio::test]
