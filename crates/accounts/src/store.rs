@@ -51,16 +51,13 @@ pub async fn list_users<C: ConnectionTrait>(
 ) -> Result<Vec<users::Model>, DbErr> {
     let mut select = users::Entity::find();
     if let Some(q) = query.map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        let q = q.to_lowercase();
         select = select.filter(
             sea_orm::Condition::any()
-                .add(
-                    Expr::col(users::Column::Email)
-                        .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-                )
+                .add(Expr::col(users::Column::Email).like(emporium_core::like::contains(&q)))
                 .add(
                     Expr::expr(Func::lower(Expr::col(users::Column::Name)))
-                        .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                        .like(emporium_core::like::contains(&q)),
                 ),
         );
     }
@@ -84,12 +81,6 @@ pub async fn list_users<C: ConnectionTrait>(
         .limit(limit)
         .all(conn)
         .await
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 pub async fn insert_refresh_token<C: ConnectionTrait>(

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{collection_products, collection_translations, collections, products};
-use sea_orm::sea_query::{Condition, LikeExpr, Query};
+use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder,
@@ -458,14 +458,7 @@ impl Catalog {
         if let Some(tag) = &row.rule_tag {
             // Tags are stored as a JSON array of strings.
             let quoted = serde_json::to_string(tag).unwrap_or_default();
-            let pattern = format!(
-                "%{}%",
-                quoted
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            c = c.add(products::Column::Tags.like(LikeExpr::new(pattern).escape('\\')));
+            c = c.add(products::Column::Tags.like(emporium_core::like::contains(&quoted)));
         }
         if let Some(min) = row.rule_price_min {
             c = c.add(products::Column::PriceMin.gte(min));

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use emporium_core::{AppError, AppResult, Currency};
 use emporium_db::entity::{exchange_rates, product_categories, product_slug_redirects, products};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select,
@@ -186,21 +186,11 @@ impl Catalog {
             select = select.filter(Self::collection_condition(conn, collection).await?);
         }
         if let Some(search) = query.search.map(str::trim).filter(|s| !s.is_empty()) {
-            let pattern = format!(
-                "%{}%",
-                search
-                    .to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
+            let search = search.to_lowercase();
             select = select.filter(
                 Condition::any()
-                    .add(
-                        products::Column::TitleSort
-                            .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                    )
-                    .add(products::Column::Slug.like(LikeExpr::new(pattern).escape('\\'))),
+                    .add(products::Column::TitleSort.like(emporium_core::like::contains(&search)))
+                    .add(products::Column::Slug.like(emporium_core::like::contains(&search))),
             );
         }
         if let Some(cursor) = query.cursor {

@@ -7,7 +7,7 @@ use emporium_core::crypto::{constant_time_eq, token_hash};
 use emporium_core::events::{self, CancellationRequested};
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::orders;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -127,18 +127,6 @@ where
     }
 }
 
-/// `%`, `_` and the escape itself taken literally in a LIKE pattern.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Parses a list cursor (the last order number seen).
 pub fn parse_cursor(cursor: Option<&str>) -> AppResult<Option<i64>> {
     cursor
@@ -204,11 +192,8 @@ impl Checkout {
         if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             c = c.add(match q.trim_start_matches('#').parse::<i64>() {
                 Ok(number) => orders::Column::Number.eq(number),
-                Err(_) => {
-                    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-                    Expr::expr(Func::lower(Expr::col(orders::Column::Email)))
-                        .like(LikeExpr::new(pattern).escape('\\'))
-                }
+                Err(_) => Expr::expr(Func::lower(Expr::col(orders::Column::Email)))
+                    .like(emporium_core::like::contains(&q.to_lowercase())),
             });
         }
         if let Some(p) = filter.payment_status {

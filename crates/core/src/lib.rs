@@ -11,6 +11,7 @@ pub mod events;
 pub mod extract;
 pub mod geo;
 pub mod idempotency;
+pub mod like;
 pub mod money;
 pub mod outbox;
 pub mod pagination;

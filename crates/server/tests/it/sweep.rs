@@ -726,6 +726,32 @@ async fn open_cart(
     request.send().await.expect("sent")
 }
 
+/// A signed-in customer's cart holding `quantity` of `variant`; answers the cart id.
+async fn customer_cart_with(
+    app: &TestApp,
+    customer: &Session,
+    variant: &str,
+    quantity: i64,
+) -> String {
+    let cart = json_of(
+        open_cart(app, "", Some(&customer.access_token), None).await,
+        201,
+    )
+    .await;
+    let cart_id = cart["id"].as_str().expect("id").to_string();
+    json_of(
+        app.request(Method::POST, &format!("/api/v1/carts/{cart_id}/items"))
+            .bearer_auth(&customer.access_token)
+            .json(&json!({"variant_id": variant, "quantity": quantity}))
+            .send()
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    cart_id
+}
+
 #[tokio::test]
 async fn every_amount_in_a_cart_converts_at_the_stored_rate_or_the_currency_is_refused() {
     let app = TestApp::spawn().await;
@@ -964,22 +990,7 @@ async fn a_signed_in_customer_checks_out_to_a_saved_address() {
         201,
     )
     .await;
-    let cart = json_of(
-        open_cart(&app, "", Some(&customer.access_token), None).await,
-        201,
-    )
-    .await;
-    let cart_id = cart["id"].as_str().expect("id");
-    json_of(
-        app.request(Method::POST, &format!("/api/v1/carts/{cart_id}/items"))
-            .bearer_auth(&customer.access_token)
-            .json(&json!({"variant_id": product.variants[0], "quantity": 2}))
-            .send()
-            .await
-            .expect("sent"),
-        200,
-    )
-    .await;
+    let cart_id = &customer_cart_with(&app, &customer, &product.variants[0], 2).await;
     let checkout = |body: Value, key: &'static str| {
         let app = &app;
         let token = customer.access_token.clone();
@@ -1445,22 +1456,7 @@ async fn a_store_can_ask_new_customers_to_confirm_their_email_before_ordering() 
     let product = app.product(&admin, "Verify Vase", &["one"], 800, 3).await;
     // Signing in works before the address is confirmed.
     let customer = app.customer().await;
-    let cart = json_of(
-        open_cart(&app, "", Some(&customer.access_token), None).await,
-        201,
-    )
-    .await;
-    let cart_id = cart["id"].as_str().expect("id");
-    json_of(
-        app.request(Method::POST, &format!("/api/v1/carts/{cart_id}/items"))
-            .bearer_auth(&customer.access_token)
-            .json(&json!({"variant_id": product.variants[0], "quantity": 1}))
-            .send()
-            .await
-            .expect("sent"),
-        200,
-    )
-    .await;
+    let cart_id = &customer_cart_with(&app, &customer, &product.variants[0], 1).await;
     let order = |key: &'static str| {
         let app = &app;
         let token = customer.access_token.clone();
