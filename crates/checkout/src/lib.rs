@@ -30,6 +30,7 @@ mod tax;
 mod views;
 
 pub use carts::{CartAccess, SweepReport};
+pub use history::Viewer;
 pub use orders::{Actor, CheckoutBody, TransitionDetail};
 pub use payment_flow::{ManualOutcome, RefundBody};
 pub use routes::router;

@@ -571,11 +571,9 @@ impl Checkout {
             tax: money(order.tax),
             total: money(order.total),
             tax_inclusive: order.tax_inclusive,
-            link: format!(
-                "{}/api/v1/orders/{}?token={token}",
-                self.public_url(),
-                order.id
-            ),
+            // The node's own order page; `GET /api/v1/orders/{id}?token=` answers the
+            // same token for headless storefronts.
+            link: format!("{}/orders/{}?token={token}", self.public_url(), order.id),
         }
     }
 

@@ -57,7 +57,6 @@ impl Checkout {
             .payments
             .return_url
             .clone()
-            .or_else(|| self.config.store.url.clone())
-            .unwrap_or_else(|| self.public_url())
+            .unwrap_or_else(|| self.config.store_url())
     }
 }

@@ -670,6 +670,27 @@ impl Config {
 
 impl Config {
     /// The base URL for links in emails, without a trailing slash.
+    /// The shop's name in emails and pages: `[store] name`, else the display name of
+    /// `mail_from`, else "Emporium".
+    pub fn shop_name(&self) -> String {
+        if let Some(name) = &self.store.name {
+            return name.clone();
+        }
+        match self.mail_from.split_once('<') {
+            Some((name, _)) if !name.trim().is_empty() => name.trim().trim_matches('"').to_string(),
+            _ => "Emporium".to_string(),
+        }
+    }
+
+    /// Where shoppers go back to the shop: `[store] url`, else this node's public URL.
+    pub fn store_url(&self) -> String {
+        self.store
+            .url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| self.public_base_url())
+    }
+
     pub fn public_base_url(&self) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),

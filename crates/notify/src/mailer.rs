@@ -66,11 +66,7 @@ impl Mailer {
             transport,
             from,
             templates: Templates::new(Some(overrides)),
-            shop: config
-                .store
-                .name
-                .clone()
-                .unwrap_or_else(|| from_display_name(&config.mail_from)),
+            shop: config.shop_name(),
         })
     }
 
@@ -129,12 +125,5 @@ impl emporium_core::outbox::JobHandler for Mailer {
     async fn run(&self, job: &emporium_core::outbox::Job) -> anyhow::Result<()> {
         let email: EmailJob = serde_json::from_value(job.payload.clone())?;
         self.send(&email).await
-    }
-}
-
-fn from_display_name(from: &str) -> String {
-    match from.split_once('<') {
-        Some((name, _)) if !name.trim().is_empty() => name.trim().trim_matches('"').to_string(),
-        _ => "Emporium".to_string(),
     }
 }

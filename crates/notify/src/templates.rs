@@ -3,7 +3,7 @@
 //! `<data_dir>/templates/email/` replaces the built-in one.
 
 use minijinja::Environment;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const BUILT_IN: &[(&str, &str)] = &[
     (
@@ -92,26 +92,9 @@ pub struct Templates {
 
 impl Templates {
     pub fn new(override_dir: Option<PathBuf>) -> Self {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                minijinja::AutoEscape::Html
-            } else {
-                minijinja::AutoEscape::None
-            }
-        });
-        env.set_loader(move |name| {
-            if let Some(dir) = &override_dir
-                && let Some(text) = read_override(dir, name)
-            {
-                return Ok(Some(text));
-            }
-            Ok(BUILT_IN
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, t)| (*t).to_string()))
-        });
-        Self { env }
+        Self {
+            env: emporium_web::templates::environment(BUILT_IN, override_dir),
+        }
     }
 
     /// Renders email `name` with `context` in the default language.
@@ -154,14 +137,6 @@ impl Templates {
             html,
         })
     }
-}
-
-fn read_override(dir: &Path, name: &str) -> Option<String> {
-    // Names are ours, but never let one reach outside the directory.
-    if name.contains("..") || name.contains('/') || name.contains('\\') {
-        return None;
-    }
-    std::fs::read_to_string(dir.join(name)).ok()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use emporium_db::migration::Migrator;
 use emporium_inventory::Inventory;
 use emporium_notify::{EMAIL_TOPIC, Mailer};
 use emporium_search::Search;
+use emporium_storefront::Storefront;
 use sea_orm_migration::MigratorTrait;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,6 +114,7 @@ pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
             layers::audit_admin_writes,
         ));
     routes
+        .merge(emporium_storefront::router().with_state(state.storefront.clone()))
         .merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, api))
         .fallback(layers::fallback)
         .layer(middleware)
@@ -250,6 +252,7 @@ impl Node {
             shipping.clone(),
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
+        let storefront = Storefront::new(&config, accounts.clone(), checkout.clone());
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
@@ -261,6 +264,7 @@ impl Node {
             checkout,
             search,
             shipping,
+            storefront,
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();

@@ -27,6 +27,7 @@ pub struct AppState {
     pub checkout: Checkout,
     pub search: Search,
     pub shipping: Shipping,
+    pub storefront: emporium_storefront::Storefront,
 }
 
 impl FromRef<AppState> for Catalog {

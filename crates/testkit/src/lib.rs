@@ -2,6 +2,7 @@
 //! database (a copy of a migrated SQLite template, or a PostgreSQL database cloned from a
 //! migrated template when `EMPORIUM_TEST_DATABASE_URL` is set), and talks HTTP to it.
 
+pub mod browser;
 pub mod carriers;
 mod database;
 pub mod gateways;

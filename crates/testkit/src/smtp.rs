@@ -35,6 +35,14 @@ impl ReceivedMail {
             .unwrap_or_default()
     }
 
+    /// The first link in the text body whose address contains `part`.
+    pub fn link(&self, part: &str) -> Option<String> {
+        self.text()
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(part))
+            .map(str::to_string)
+    }
+
     /// The value of `name=` in the first link of the text body that carries it.
     pub fn link_param(&self, name: &str) -> Option<String> {
         let text = self.text();

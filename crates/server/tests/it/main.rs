@@ -12,6 +12,7 @@ mod inventory;
 mod media;
 mod oauth;
 mod outbox;
+mod pages;
 mod payments;
 mod search;
 mod shipping;

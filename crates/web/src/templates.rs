@@ -1,0 +1,110 @@
+//! Template sets: built-in files first replaced by a shop's own file of the same name.
+
+use minijinja::{AutoEscape, Environment};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Built-in templates: `(file name, text)`, compiled into the binary.
+pub type TemplateSet = &'static [(&'static str, &'static str)];
+
+/// A minijinja environment over `built_in`, where a file of the same name in
+/// `override_dir` wins. HTML files are escaped; text files (emails) are not.
+pub fn environment(built_in: TemplateSet, override_dir: Option<PathBuf>) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_loader(move |name| {
+        if let Some(dir) = &override_dir
+            && let Some(text) = read_override(dir, name)
+        {
+            return Ok(Some(text));
+        }
+        Ok(built_in
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| (*t).to_string()))
+    });
+    env
+}
+
+fn read_override(dir: &Path, name: &str) -> Option<String> {
+    // Names are ours, but never let one reach outside the directory.
+    if name.contains("..") || name.contains('/') || name.contains('\\') {
+        return None;
+    }
+    std::fs::read_to_string(dir.join(name)).ok()
+}
+
+/// The HTML templates of one area of pages (`store`, `admin`), ready to render.
+#[derive(Clone)]
+pub struct Pages {
+    env: Arc<Environment<'static>>,
+}
+
+impl Pages {
+    /// `area` names the override directory: `<data_dir>/templates/<area>/`. `globals`
+    /// are values every template sees (the shop's name, its URL).
+    pub fn new(
+        built_in: TemplateSet,
+        data_dir: &Path,
+        area: &str,
+        globals: &[(&str, minijinja::Value)],
+    ) -> Self {
+        let mut env = environment(built_in, Some(data_dir.join("templates").join(area)));
+        // Asset URLs are ours, not user input: unescaped, so `/` stays `/`.
+        env.add_function("asset", |name: &str| {
+            minijinja::Value::from_safe_string(crate::assets::url(name))
+        });
+        for (key, value) in globals {
+            env.add_global(key.to_string(), value.clone());
+        }
+        Self { env: Arc::new(env) }
+    }
+
+    /// Renders template `name` with `context`.
+    pub fn render(
+        &self,
+        name: &str,
+        context: &serde_json::Value,
+    ) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SET: TemplateSet = &[("hello.html", "<p>{{ who }}</p>"), ("hi.txt", "{{ who }}")];
+
+    #[test]
+    fn html_is_escaped_and_text_is_not() {
+        let env = environment(SET, None);
+        let ctx = serde_json::json!({"who": "<b>Ada</b>"});
+        let html = env.get_template("hello.html").and_then(|t| t.render(&ctx));
+        assert_eq!(
+            html.ok().as_deref(),
+            Some("<p>&lt;b&gt;Ada&lt;&#x2f;b&gt;</p>")
+        );
+        let text = env.get_template("hi.txt").and_then(|t| t.render(&ctx));
+        assert_eq!(text.ok().as_deref(), Some("<b>Ada</b>"));
+    }
+
+    #[test]
+    fn an_override_file_wins_and_cannot_escape_its_directory() {
+        let dir = std::env::temp_dir().join(format!("emporium-web-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        std::fs::write(dir.join("hello.html"), "<i>{{ who }}</i>").ok();
+        let env = environment(SET, Some(dir.clone()));
+        let ctx = serde_json::json!({"who": "Ada"});
+        let html = env.get_template("hello.html").and_then(|t| t.render(&ctx));
+        assert_eq!(html.ok().as_deref(), Some("<i>Ada</i>"));
+        assert!(read_override(&dir, "../etc/passwd").is_none());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
