@@ -76,6 +76,11 @@ pub struct MfaRequiredView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "jane.doe@example.com",
+    "password": "plum-harbor-47-lantern",
+    "name": "Jane Doe"
+})))]
 pub struct RegisterBody {
     pub email: String,
     /// At least 10 characters, not a common password, not the email.
@@ -85,6 +90,10 @@ pub struct RegisterBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "jane.doe@example.com",
+    "password": "plum-harbor-47-lantern"
+})))]
 pub struct LoginBody {
     pub email: String,
     pub password: String,
@@ -94,6 +103,10 @@ pub struct LoginBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "mfa_token": "NMNfg4OoNAfY9Aboib_oRv5l5MmNEsyZeN0Y1E11BpI",
+    "code": "492817"
+})))]
 pub struct MfaLoginBody {
     pub mfa_token: String,
     /// The 6-digit TOTP code.
@@ -104,12 +117,18 @@ pub struct MfaLoginBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "refresh_token": "2U27XFmaJltxrP8t4JpxRdk-3P0UDGnsfXpyJNU1VLo"
+})))]
 pub struct RefreshBody {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "token": "nlclDY8y-65jb-363zpv3N5HOpu944DHycuy8YjMQWQ"
+})))]
 pub struct TokenBody {
     /// The token from the emailed link.
     pub token: String,
@@ -117,12 +136,19 @@ pub struct TokenBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "jane.doe@example.com"
+})))]
 pub struct ForgotBody {
     pub email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "token": "SDZAjmWPpXwlQaA52f2o8FD630ZDQidaEdA4jd81eGk",
+    "password": "tidal-maple-93-orbit"
+})))]
 pub struct ResetBody {
     pub token: String,
     pub password: String,
@@ -131,6 +157,10 @@ pub struct ResetBody {
 /// `POST /me/password`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "current_password": "plum-harbor-47-lantern",
+    "new_password": "tidal-maple-93-orbit"
+})))]
 pub struct ChangePasswordBody {
     pub current_password: String,
     pub new_password: String,
@@ -139,6 +169,10 @@ pub struct ChangePasswordBody {
 /// `POST /me/email`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "jane.smith@example.org",
+    "password": "plum-harbor-47-lantern"
+})))]
 pub struct ChangeEmailBody {
     /// The new address.
     pub email: String,
@@ -150,6 +184,10 @@ pub struct ChangeEmailBody {
 /// through `POST /me/email`, the password through `POST /me/password`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "name": "Jane Smith",
+    "phone": "+14155550123"
+})))]
 pub struct ProfilePatchBody {
     pub name: Option<String>,
     /// E.164, e.g. `+4915112345678`.
@@ -166,6 +204,9 @@ pub struct TotpSetupView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "code": "492817"
+})))]
 pub struct TotpCodeBody {
     pub code: Option<String>,
     pub recovery_code: Option<String>,
@@ -185,6 +226,11 @@ pub struct VerifiedView {
 /// Staff changes to a user.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "role": "staff",
+    "permissions": ["orders.read", "orders.write", "inventory.write"],
+    "name": "Sam Rivera"
+})))]
 pub struct UserPatchBody {
     pub role: Option<Role>,
     pub permissions: Option<Vec<String>>,

@@ -38,6 +38,22 @@ pub struct RuleBody {
 /// A new collection.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "slug": "winter-layers",
+    "kind": "manual",
+    "product_ids": [
+        "0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f",
+        "0192f0c3-4e71-7a09-b2c3-d4e5f6a7b8c9"
+    ],
+    "position": 2,
+    "translations": {
+        "en": {
+            "name": "Winter layers",
+            "description": "Knitwear and outer layers for cold days."
+        },
+        "de": { "name": "Winterlagen" }
+    }
+})))]
 pub struct CollectionBody {
     pub slug: Option<String>,
     /// `manual` (hand-picked `product_ids`) or `rule`.
@@ -53,6 +69,19 @@ pub struct CollectionBody {
 /// Changes to a collection; absent fields stay.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "product_ids": [
+        "0192f0c3-4e71-7a09-b2c3-d4e5f6a7b8c9",
+        "0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f"
+    ],
+    "position": 0,
+    "translations": {
+        "en": {
+            "name": "Winter layers",
+            "description": "Warm knitwear, coats and scarves for cold days."
+        }
+    }
+})))]
 pub struct CollectionPatchBody {
     pub slug: Option<String>,
     pub rule: Option<RuleBody>,

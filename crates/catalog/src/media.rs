@@ -43,6 +43,14 @@ pub struct UploadMeta {
 /// `PATCH /admin/products/{id}/images/{image_id}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "alt": {
+        "en": "Navy merino crew sweater, front view",
+        "de": "Marineblauer Merino-Pullover, Vorderansicht"
+    },
+    "variant_ids": ["0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d"],
+    "position": 0
+})))]
 pub struct ImagePatchBody {
     /// Alt text by language; an empty string removes that language's.
     pub alt: Option<BTreeMap<String, String>>,

@@ -827,7 +827,10 @@ async fn export_products(
 /// with the reason, while the other products go in. A handle that exists updates that
 /// product (variants matched by SKU).
 #[utoipa::path(post, path = "/api/v1/admin/products/import", tag = "admin", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv"),
+    request_body(content = String, content_type = "text/csv", example = json!(
+        "Handle,Title,Status,Option1 Name,Option1 Value,Variant SKU,Variant Grams,Variant Price\n\
+         linen-shirt,Linen Shirt,published,Size,M,LS-M,250,25.00\n\
+         linen-shirt,Linen Shirt,published,Size,L,LS-L,270,25.00\n")),
     responses((status = 200, body = crate::csv_io::ImportReport), (status = 413, body = Problem),
         (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn import_products(

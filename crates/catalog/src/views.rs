@@ -148,6 +148,19 @@ pub struct PriceBody {
 /// A new variant.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "sku": "NW-MCS-GREY-L",
+    "barcode": "0842135571372",
+    "options": { "color": "grey", "size": "L" },
+    "prices": {
+        "USD": { "amount": 8900, "compare_at": 11000 },
+        "EUR": { "amount": 8200 }
+    },
+    "weight_grams": 340,
+    "length_mm": 300,
+    "width_mm": 250,
+    "height_mm": 40
+})))]
 pub struct VariantBody {
     pub sku: String,
     pub barcode: Option<String>,
@@ -165,6 +178,10 @@ pub struct VariantBody {
 /// Changes to a variant; absent fields stay. `prices` sets the given currencies.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "prices": { "USD": { "amount": 7900, "compare_at": 8900 } },
+    "weight_grams": 330
+})))]
 pub struct VariantPatchBody {
     pub sku: Option<String>,
     pub barcode: Option<String>,
@@ -176,6 +193,40 @@ pub struct VariantPatchBody {
 /// A new product.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "slug": "merino-crew-sweater",
+    "status": "published",
+    "brand": "Northwind",
+    "tags": ["knitwear", "merino"],
+    "attributes": { "material": "100% merino wool", "care": "Hand wash cold" },
+    "tax_class": "standard",
+    "translations": {
+        "en": {
+            "title": "Merino Crew Sweater",
+            "description": "A lightweight crew-neck sweater knitted from fine merino wool.",
+            "meta_title": "Merino Crew Sweater | Northwind",
+            "meta_description": "A soft, breathable merino wool sweater in navy and grey."
+        },
+        "de": {
+            "title": "Merino-Pullover mit Rundhalsausschnitt",
+            "description": "Ein leichter Pullover aus feiner Merinowolle."
+        }
+    },
+    "options": [
+        { "name": "color", "values": ["navy", "grey"] },
+        { "name": "size", "values": ["S", "M", "L"] }
+    ],
+    "category_ids": ["0192ef7a-3c21-7e44-a1b9-5d6e7f809a1b"],
+    "variants": [
+        {
+            "sku": "NW-MCS-NAVY-M",
+            "barcode": "0842135571204",
+            "options": { "color": "navy", "size": "M" },
+            "prices": { "USD": { "amount": 8900 }, "EUR": { "amount": 8200 } },
+            "weight_grams": 320
+        }
+    ]
+})))]
 pub struct ProductBody {
     /// Made from the default-language title when absent.
     pub slug: Option<String>,
@@ -200,6 +251,16 @@ pub struct ProductBody {
 /// `category_ids` and `options` replace.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "status": "published",
+    "tags": ["knitwear", "merino", "bestseller"],
+    "translations": {
+        "fr": {
+            "title": "Pull col rond en mérinos",
+            "description": "Un pull léger en laine mérinos fine."
+        }
+    }
+})))]
 pub struct ProductPatchBody {
     pub slug: Option<String>,
     pub status: Option<ProductStatus>,
@@ -215,6 +276,18 @@ pub struct ProductPatchBody {
 /// A new category.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "slug": "knitwear",
+    "parent_id": "0192ef79-8b10-7c2d-9e3f-4a5b6c7d8e9f",
+    "position": 3,
+    "translations": {
+        "en": {
+            "name": "Knitwear",
+            "description": "Sweaters, cardigans and knitted vests."
+        },
+        "de": { "name": "Strickwaren" }
+    }
+})))]
 pub struct CategoryBody {
     pub slug: Option<String>,
     pub parent_id: Option<Uuid>,
@@ -226,6 +299,13 @@ pub struct CategoryBody {
 /// Changes to a category; absent fields stay.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "slug": "knitwear-and-sweaters",
+    "position": 1,
+    "translations": {
+        "en": { "name": "Knitwear & sweaters" }
+    }
+})))]
 pub struct CategoryPatchBody {
     pub slug: Option<String>,
     /// Move under another category (`null` keeps the parent; use `move_to_root`).
@@ -239,6 +319,9 @@ pub struct CategoryPatchBody {
 /// An exchange rate: units of the currency per unit of the default currency.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "rate": "0.92"
+})))]
 pub struct RateBody {
     /// A decimal string such as `"0.92"`; at most 9 decimals.
     pub rate: String,
@@ -254,6 +337,12 @@ pub struct RateView {
 /// The image upload form (`multipart/form-data`), described for the OpenAPI document.
 #[derive(ToSchema)]
 #[allow(dead_code)]
+#[schema(examples(json!({
+    "file": "(binary JPEG, PNG or WebP data)",
+    "alt": "Navy merino crew sweater, front view",
+    "variant_ids": "0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d,0192f0c4-7a2b-7c3a-8e4f-5a6b7c8d9e0f",
+    "position": 0
+})))]
 pub struct ImageUploadForm {
     /// The image: JPEG, PNG or WebP, checked by its content.
     #[schema(value_type = String, format = Binary)]

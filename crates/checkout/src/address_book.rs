@@ -45,6 +45,19 @@ pub struct SavedAddressView {
 /// of them; the result is checked whole).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "label": "Home",
+    "default_shipping": true,
+    "default_billing": true,
+    "name": "Jane Doe",
+    "line1": "500 Market Street",
+    "line2": "Apt 4B",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "phone": "+1 415 555 0123"
+})))]
 pub struct AddressBody {
     pub label: Option<String>,
     pub default_shipping: Option<bool>,

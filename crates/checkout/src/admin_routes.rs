@@ -51,6 +51,11 @@ struct AdminOrderQuery {
 /// `POST /admin/orders/{id}/transitions`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "to": "shipped",
+    "carrier": "ups",
+    "tracking_number": "1Z999AA10123456784"
+})))]
 pub struct TransitionBody {
     pub to: String,
     pub reason: Option<String>,

@@ -182,6 +182,16 @@ pub mod cart_status {
 /// A postal address (API.md's shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "name": "Jane Doe",
+    "line1": "500 Market Street",
+    "line2": "Apt 4B",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US",
+    "phone": "+1 415 555 0123"
+})))]
 pub struct Address {
     pub name: String,
     pub line1: String,

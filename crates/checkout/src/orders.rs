@@ -35,6 +35,22 @@ pub const PAYMENT_PROVIDERS: [&str; 4] = emporium_payments::PROVIDERS;
 /// step sends only the payment provider.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "jane.doe@example.com",
+    "shipping_address": {
+        "name": "Jane Doe",
+        "line1": "500 Market Street",
+        "line2": "Apt 4B",
+        "city": "San Francisco",
+        "region": "CA",
+        "postal_code": "94105",
+        "country": "US",
+        "phone": "+1 415 555 0123"
+    },
+    "shipping_option_id": "standard",
+    "payment_provider": "stripe",
+    "expected_total": 10168
+})))]
 pub struct CheckoutBody {
     /// Default: the cart's email (for a signed-in customer, their account's).
     #[serde(default)]

@@ -92,6 +92,12 @@ pub enum ManualOutcome {
 /// `POST /admin/orders/{id}/refunds`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "lines": [{"line_id": "0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d", "quantity": 1}],
+    "include_shipping": true,
+    "restock": true,
+    "reason": "Arrived damaged"
+})))]
 pub struct RefundBody {
     /// Minor units, for a refund not tied to lines (a goodwill or shipping refund). Unset:
     /// the value of `lines`, or else everything not yet refunded. Not allowed together
@@ -104,6 +110,11 @@ pub struct RefundBody {
     /// Put the refunded units back in stock (all of the order's when no lines are named).
     #[serde(default)]
     pub restock: bool,
+    /// With `lines`, also refund the shipping that falls on those units: the order's
+    /// shipping in proportion to what was paid for them. Refunds of every unit with this
+    /// set add up to the shipping charged, to the cent.
+    #[serde(default)]
+    pub include_shipping: bool,
     pub reason: Option<String>,
 }
 
@@ -990,6 +1001,12 @@ impl Checkout {
         if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
             errors.push(FieldError::new("reason", "must be at most 500 characters"));
         }
+        if body.include_shipping && body.lines.is_empty() {
+            errors.push(FieldError::new(
+                "include_shipping",
+                "needs lines; to refund shipping alone, give an amount",
+            ));
+        }
         for (i, line) in body.lines.iter().enumerate() {
             if line.quantity <= 0 {
                 errors.push(FieldError::new(
@@ -1035,6 +1052,15 @@ impl Checkout {
                 *already.entry(l.line_id).or_default() += l.quantity;
             }
         }
+        // Values are cumulative (what the first k units of a line are worth), so refunds
+        // of a line unit by unit add up to what was paid for it, to the cent.
+        let paid_for = |line: &order_lines::Model, units: i32| {
+            units_value(line_paid(line, order.tax_inclusive), line.quantity, units)
+        };
+        let refunded_before: i64 = lines
+            .iter()
+            .map(|l| paid_for(l, already.get(&l.id).copied().unwrap_or(0)))
+            .sum();
         let mut from_lines = 0i64;
         for (i, wanted) in body.lines.iter().enumerate() {
             let Some(line) = lines.iter().find(|l| l.id == wanted.line_id) else {
@@ -1044,7 +1070,8 @@ impl Checkout {
                 ));
                 continue;
             };
-            let left = line.quantity - already.get(&line.id).copied().unwrap_or(0);
+            let done = already.get(&line.id).copied().unwrap_or(0);
+            let left = line.quantity - done;
             if wanted.quantity > left {
                 errors.push(FieldError::new(
                     format!("lines[{i}].quantity"),
@@ -1052,13 +1079,17 @@ impl Checkout {
                 ));
                 continue;
             }
-            from_lines += div_round(
-                i128::from(line_paid(line, order.tax_inclusive)) * i128::from(wanted.quantity),
-                i128::from(Ord::max(line.quantity, 1)),
-            );
+            from_lines += paid_for(line, done + wanted.quantity) - paid_for(line, done);
+            // The same line named twice counts its units once each.
+            *already.entry(line.id).or_default() += wanted.quantity;
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
+        }
+        if body.include_shipping {
+            let all_lines: i64 = lines.iter().map(|l| paid_for(l, l.quantity)).sum();
+            let share = |value: i64| units_value(order.shipping, all_lines, value);
+            from_lines += share(refunded_before + from_lines) - share(refunded_before);
         }
         let remaining = payment.captured - payment.refunded;
         let amount = body.amount.unwrap_or(if body.lines.is_empty() {
@@ -1336,6 +1367,13 @@ impl Checkout {
 /// both pass). Answers whether it did.
 /// What the shopper paid for a whole order line: its price less its discount, plus its tax
 /// when prices were shown without tax.
+/// What `units` of `of` are worth when all of them cost `total`, rounded half away from
+/// zero: the first k units of a line, or the shipping on the first `units` of value.
+fn units_value(total: i64, of: impl Into<i64>, units: impl Into<i64>) -> i64 {
+    let of = Ord::max(of.into(), 1);
+    div_round(i128::from(total) * i128::from(units.into()), i128::from(of))
+}
+
 fn line_paid(line: &order_lines::Model, tax_inclusive: bool) -> i64 {
     line.total - line.discount + if tax_inclusive { 0 } else { line.tax }
 }
@@ -1361,4 +1399,20 @@ async fn shift_refunded<C: ConnectionTrait>(
         );
     }
     Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::units_value;
+
+    #[test]
+    fn unit_by_unit_values_add_up_to_the_whole() {
+        // 10.00 over three units: 3.33, 3.34, 3.33 by differences of cumulative values.
+        let steps: Vec<i64> = (0..3)
+            .map(|k| units_value(1000, 3, k + 1) - units_value(1000, 3, k))
+            .collect();
+        assert_eq!(steps.iter().sum::<i64>(), 1000);
+        assert_eq!(steps, [333, 334, 333]);
+        assert_eq!(units_value(999, 0, 0), 0, "no units, no value");
+    }
 }

@@ -44,6 +44,10 @@ struct ReturnQuery {
 /// The hosted test page's card form. The page also asks for expiry and CVC, for
 /// realism; they are not read.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "access": "2xKCzdh6nFyrHycOE3lO_Wf0ESkEPGdb",
+    "card_number": "4242424242424242"
+})))]
 pub struct CardForm {
     pub access: String,
     pub card_number: String,
@@ -51,6 +55,10 @@ pub struct CardForm {
 
 /// The hosted test page's authentication step.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(examples(json!({
+    "access": "2xKCzdh6nFyrHycOE3lO_Wf0ESkEPGdb",
+    "outcome": "approve"
+})))]
 pub struct AuthenticateForm {
     pub access: String,
     /// `approve` or `fail`.
@@ -365,7 +373,10 @@ async fn return_from_gateway(
 /// unknown orders and refunds ahead of their payment are acknowledged with 200.
 #[utoipa::path(post, path = "/api/v1/webhooks/payments/{provider}", tag = "payments",
     params(("provider" = String, Path)),
-    request_body(content = String, description = "The gateway's event, exactly as sent", content_type = "application/json"),
+    request_body(content = String, description = "The gateway's event, exactly as sent", content_type = "application/json",
+        example = json!({"id": "evt_1QfX2a", "type": "payment_intent.succeeded",
+            "data": {"object": {"id": "pi_3QfX2a", "object": "payment_intent", "amount": 5700,
+                "currency": "usd", "status": "succeeded"}}})),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn payment_webhook(
     State(checkout): State<Checkout>,

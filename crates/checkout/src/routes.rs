@@ -65,6 +65,10 @@ where
 /// `POST /carts/{id}/items`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "variant_id": "0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d",
+    "quantity": 2
+})))]
 pub struct AddItemBody {
     pub variant_id: Uuid,
     pub quantity: i32,
@@ -73,6 +77,9 @@ pub struct AddItemBody {
 /// `PATCH /carts/{id}/items/{line_id}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "quantity": 3
+})))]
 pub struct QuantityBody {
     pub quantity: i32,
 }
@@ -80,6 +87,9 @@ pub struct QuantityBody {
 /// `PUT /carts/{id}/shipping-option`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "id": "standard"
+})))]
 pub struct ShippingOptionBody {
     pub id: String,
 }
@@ -87,6 +97,9 @@ pub struct ShippingOptionBody {
 /// `POST /carts/recover`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "token": "3f4598oY7tOhoOisUclOR5Hz1jHwNHOfyX-HBbzZbls"
+})))]
 pub struct RecoverBody {
     pub token: String,
 }
@@ -94,6 +107,9 @@ pub struct RecoverBody {
 /// An optional reason for a cancel or return.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "reason": "Ordered the wrong size."
+})))]
 pub struct ReasonBody {
     pub reason: Option<String>,
 }
@@ -273,6 +289,9 @@ async fn delete_cart_item(
 /// `PUT /carts/{id}/email`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "email": "jane.doe@example.com"
+})))]
 pub struct CartEmailBody {
     pub email: String,
 }

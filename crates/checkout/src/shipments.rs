@@ -100,6 +100,13 @@ pub struct ShipmentView {
 /// `POST /admin/orders/{id}/shipments`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "carrier": "ups",
+    "tracking_number": "1Z999AA10123456784",
+    "lines": [
+        { "line_id": "0192f3d5-2b7e-7f10-a4c8-6d7e8f9a0b1c", "quantity": 1 }
+    ]
+})))]
 pub struct ShipmentBody {
     /// `ups`, `fedex`, `dhl`, `usps`, `royal_mail`, `dpd`, or any other name.
     pub carrier: String,
@@ -111,6 +118,12 @@ pub struct ShipmentBody {
 /// `POST /admin/shipments/{id}/events` and a carrier's webhook.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "status": "in_transit",
+    "note": "Departed facility, Louisville, KY",
+    "occurred_at": "2026-11-18T14:32:00Z",
+    "tracking_number": "1Z999AA10123456784"
+})))]
 pub struct TrackingBody {
     /// One of `in_transit`, `out_for_delivery`, `delivered`, `exception`.
     pub status: String,

@@ -15,6 +15,13 @@ use crate::views::TaxRateView;
 /// A tax rate to set (replacing the one for the same place and class).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "country": "US",
+    "region": "CA",
+    "tax_class": "standard",
+    "rate": "7.25",
+    "name": "California sales tax"
+})))]
 pub struct TaxRateBody {
     /// ISO 3166-1 alpha-2.
     pub country: String,

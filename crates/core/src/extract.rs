@@ -17,7 +17,7 @@ pub struct Json<T>(pub T);
 
 impl<T, S> FromRequest<S> for Json<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + utoipa::PartialSchema,
     S: Send + Sync,
 {
     type Rejection = AppError;
@@ -193,8 +193,11 @@ fn body_rejection(rejection: BytesRejection) -> AppError {
 
 /// Parses a JSON body into `T`, mapping syntax errors to 400 and shape errors to 422.
 /// A NUL character in any string is refused (422 naming where): PostgreSQL cannot store
-/// it, and no name, address or text of a shop has a use for it.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+/// it, and no name, address or text of a shop has a use for it. Missing required fields
+/// are named all at once (from `T`'s schema), not one per attempt.
+pub fn parse_json<T: DeserializeOwned + utoipa::PartialSchema>(
+    bytes: &[u8],
+) -> Result<T, AppError> {
     if contains_nul_escape(bytes)
         && let Some(field) = serde_json::from_slice::<serde_json::Value>(bytes)
             .ok()
@@ -223,6 +226,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 ))
             } else {
                 let field = if path == "." {
+                    let all = missing_required::<T>(bytes);
+                    if all.len() > 1 {
+                        return Err(AppError::Validation(
+                            all.into_iter()
+                                .map(|name| {
+                                    let message = format!("missing field `{name}`");
+                                    FieldError::new(name, message)
+                                })
+                                .collect(),
+                        ));
+                    }
                     missing_field(&inner)
                 } else {
                     path
@@ -233,6 +247,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 )]))
             }
         }
+    }
+}
+
+/// The required top-level fields of `T` that the body (an object) lacks.
+fn missing_required<T: utoipa::PartialSchema>(bytes: &[u8]) -> Vec<String> {
+    use utoipa::openapi::{RefOr, schema::Schema};
+    let Ok(serde_json::Value::Object(body)) = serde_json::from_slice(bytes) else {
+        return Vec::new();
+    };
+    match T::schema() {
+        RefOr::T(Schema::Object(object)) => object
+            .required
+            .into_iter()
+            .filter(|name| !body.contains_key(name))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -321,11 +351,13 @@ mod tests {
     use super::*;
     use serde::Deserialize;
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
     #[allow(dead_code)]
     struct Body {
         name: String,
         qty: u32,
+        #[serde(default)]
+        note: Option<String>,
     }
 
     #[test]
@@ -345,6 +377,13 @@ mod tests {
     fn missing_fields_are_named() {
         let err = parse_json::<Body>(br#"{"name":"a"}"#).expect_err("fails");
         assert_eq!(err.problem().errors[0].field, "qty");
+        let all = parse_json::<Body>(br#"{}"#).expect_err("fails");
+        let named: Vec<_> = all.problem().errors.into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            named,
+            ["name", "qty"],
+            "all at once, optional ones left out"
+        );
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub struct LocationView {
 /// `POST /admin/stock-locations` and `PATCH /admin/stock-locations/{id}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "code": "sfo-main",
+    "name": "San Francisco warehouse",
+    "priority": 1,
+    "countries": ["US", "CA", "MX"]
+})))]
 pub struct LocationBody {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -88,6 +94,11 @@ pub struct LocationBody {
 /// `POST /stock-notifications`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "variant_id": "0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d",
+    "email": "jane.doe@example.com",
+    "lang": "en"
+})))]
 pub struct NotifyBody {
     pub variant_id: Uuid,
     pub email: String,

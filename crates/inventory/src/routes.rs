@@ -49,6 +49,10 @@ pub struct StockView {
 /// `PUT /admin/inventory/{variant_id}/restock`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "expected_at": "2026-12-08T09:00:00Z",
+    "incoming": 48
+})))]
 pub struct RestockBody {
     /// RFC 3339; `null` when nothing is expected.
     pub expected_at: Option<String>,
@@ -59,6 +63,9 @@ pub struct RestockBody {
 /// `PUT /admin/inventory/alerts`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "subscribed": true
+})))]
 pub struct AlertsBody {
     /// Whether the signed-in staff member gets low-stock emails.
     pub subscribed: bool,
@@ -134,6 +141,11 @@ pub struct StockPageView {
 /// A change to on-hand stock.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "delta": 24,
+    "reason": "Received purchase order PO-1042",
+    "location_id": "0192e9b0-5d3c-7a12-8b4e-9c0d1e2f3a4b"
+})))]
 pub struct AdjustmentBody {
     /// Units to add (negative to remove); never takes on-hand stock below zero.
     pub delta: i64,
@@ -146,6 +158,11 @@ pub struct AdjustmentBody {
 /// A variant's backorder policy.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "allow_backorder": true,
+    "backorder_limit": 20,
+    "low_stock_threshold": 5
+})))]
 pub struct PolicyBody {
     pub allow_backorder: bool,
     /// Most units that may be sold beyond stock (no limit when absent).

@@ -97,6 +97,11 @@ pub struct RemotePayment {
 
 /// What the shopper's browser brought back from the gateway (Razorpay's signed ids).
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "razorpay_payment_id": "pay_eBXCJiJXQn6HSW",
+    "razorpay_order_id": "order_K1xnDWiVf5zfJm",
+    "razorpay_signature": "db03255108e139526d85f5f43bb5b78cb05559300ba0f56b8f1d1b319db4704e"
+})))]
 pub struct ConfirmParams {
     pub razorpay_payment_id: Option<String>,
     pub razorpay_order_id: Option<String>,

@@ -25,6 +25,11 @@ use crate::{PROVIDERS, PaymentProvider};
 /// keeps its stored value, so a gateway can be switched off and on without resending.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "enabled": true,
+    "secret_key": "sk_test_YOUR_SECRET_KEY",
+    "webhook_secret": "whsec_YOUR_WEBHOOK_SECRET"
+})))]
 pub struct GatewayBody {
     pub enabled: bool,
     /// The gateway's API base URL (its default when unset).

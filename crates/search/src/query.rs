@@ -68,7 +68,7 @@ pub struct SearchParams {
     pub price_max: Option<i64>,
     pub in_stock: bool,
     pub rating_min: Option<f64>,
-    /// `attr.color=red` filters, lower-cased.
+    /// `attr.color=red` (or `attr[color]=red`) filters, lower-cased.
     pub attrs: Vec<(String, String)>,
     pub sort: SortBy,
     pub limit: usize,
@@ -615,7 +615,13 @@ pub fn check(
                     format!("must be between 0 and {MAX_OFFSET}"),
                 )),
             },
-            other => match other.strip_prefix("attr.") {
+            // `attr.color` as documented since the start; `attr[color]` as OpenAPI's
+            // deepObject style writes it, so generated clients can send it.
+            other => match other.strip_prefix("attr.").or_else(|| {
+                other
+                    .strip_prefix("attr[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+            }) {
                 Some(name)
                     if !name.is_empty()
                         && name.len() <= 64
@@ -690,6 +696,14 @@ mod tests {
         .expect("valid");
         assert_eq!(ok.attrs, [("color".to_string(), "red".to_string())]);
         assert!(ok.in_stock);
+        let deep = check(
+            None,
+            "en".into(),
+            Currency::USD,
+            &raw(&[("attr[Color]", "Red")]),
+        )
+        .expect("the deepObject spelling");
+        assert_eq!(deep.attrs, ok.attrs);
         let long = "x".repeat(MAX_QUERY_CHARS + 1);
         assert!(check(Some(long), "en".into(), Currency::USD, &[]).is_err());
     }

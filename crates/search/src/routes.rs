@@ -37,6 +37,11 @@ struct SearchQuery {
     offset: Option<u32>,
     lang: Option<String>,
     currency: Option<String>,
+    /// Attribute and option filters, one per name: `attr[color]=red&attr[size]=m`
+    /// (`attr.color=red` is the same filter).
+    #[param(style = DeepObject, explode, value_type = Option<Object>,
+        example = json!({"color": "red", "size": "m"}))]
+    attr: Option<std::collections::HashMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -70,8 +75,8 @@ where
         .routes(routes!(rebuild_index))
 }
 
-/// Full-text product search with typo tolerance, filters (`attr.<name>=<value>` for any
-/// attribute or option), sorts, facet counts and the total.
+/// Full-text product search with typo tolerance, filters (`attr[<name>]=<value>` or
+/// `attr.<name>=<value>` for any attribute or option), sorts, facet counts and the total.
 #[utoipa::path(get, path = "/api/v1/search", tag = "catalog", params(SearchQuery),
     responses((status = 200, body = SearchView), (status = 422, body = Problem)))]
 async fn search_products(

@@ -107,6 +107,11 @@ pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.trace,
         ];
         for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter {
+                    give_example(parameter);
+                }
+            }
             for (status, response) in operation.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response
                     && response.description.is_empty()
@@ -122,4 +127,63 @@ pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// A sample value for a parameter the handler did not give one, by its name: ids,
+/// paging, locale and the common filters mean the same on every route.
+fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
+    use serde_json::json;
+    use utoipa::openapi::path::ParameterBuilder;
+    let has_one = serde_json::to_value(&*parameter)
+        .map(|v| !v["example"].is_null())
+        .unwrap_or(true);
+    if has_one {
+        return;
+    }
+    let description = parameter.description.clone().unwrap_or_default();
+    let mentions = |word: &str| description.contains(word);
+    let by_number = mentions("number");
+    let example = match parameter.name.as_str() {
+        "id" if by_number => json!("1001"),
+        "id" | "variant_id" | "image_id" | "line_id" | "actor" | "location_id" | "customer_id"
+        | "target_id" => json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d"),
+        "limit" => json!(20),
+        "offset" => json!(0),
+        "cursor" => json!("MDE5MmYwYzQtNmYxZS03YzNh"),
+        "currency" => json!("EUR"),
+        "lang" => json!("de"),
+        "q" => json!("linen shirt"),
+        "provider" => json!("stripe"),
+        "carrier" => json!("ups"),
+        "access" | "token" => json!("q3xN0gkq2Yw7m1cXbTn5uQeR8sVdLhZa"),
+        "category" => json!("shirts"),
+        "collection" => json!("summer-sale"),
+        "id_or_slug" => json!("linen-shirt"),
+        "sort" => json!("-price"),
+        "Idempotency-Key" => json!("checkout-7f3c2a9e"),
+        "action" => json!("admin.products."),
+        "target_type" => json!("order"),
+        "from" | "created_from" => json!("2026-11-01T00:00:00Z"),
+        "to" | "created_to" => json!("2026-12-01T00:00:00Z"),
+        "low" | "out" | "backordered" | "in_stock" | "cancelled" => json!(true),
+        "payment_status" => json!("paid"),
+        "fulfillment_status" => json!("partially_shipped"),
+        "status" if mentions("draft") => json!("published"),
+        "status" => json!("paid"),
+        "email" => json!("jane.doe@example.com"),
+        "total_min" | "price_min" => json!(1000),
+        "total_max" | "price_max" => json!(20000),
+        "rating_min" => json!(4),
+        "role" => json!("staff"),
+        "code" => json!("4/0AbCdEfGh"),
+        "state" => json!("Zt5kq0x2Vb"),
+        "error" => json!("access_denied"),
+        "redirect_to" => json!("https://shop.example.com/account"),
+        "name" => json!("3f9c2a1b7d0e4f5a-400.webp"),
+        _ => return,
+    };
+    let built = ParameterBuilder::from(std::mem::take(parameter))
+        .example(Some(example))
+        .build();
+    *parameter = built;
 }

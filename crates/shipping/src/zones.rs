@@ -99,6 +99,11 @@ pub struct MethodView {
 /// `POST /admin/shipping-zones`, `PATCH /admin/shipping-zones/{id}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "name": "US West Coast",
+    "countries": ["US-CA", "US-OR", "US-WA"],
+    "position": 1
+})))]
 pub struct ZoneBody {
     pub name: Option<String>,
     pub countries: Option<Vec<String>>,
@@ -108,6 +113,23 @@ pub struct ZoneBody {
 /// `POST /admin/shipping-zones/{id}/methods`, `PATCH /admin/shipping-methods/{id}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "name": "Standard ground",
+    "kind": "weight",
+    "rates": {
+        "kind": "weight",
+        "tiers": [
+            { "up_to_grams": 1000, "amount": 595 },
+            { "up_to_grams": 5000, "amount": 1295 },
+            { "up_to_grams": null, "amount": 2495 }
+        ]
+    },
+    "free_over": 7500,
+    "min_days": 3,
+    "max_days": 5,
+    "position": 0,
+    "active": true
+})))]
 pub struct MethodBody {
     pub name: Option<String>,
     /// `flat`, `weight`, `subtotal` or `carrier`.

@@ -266,6 +266,85 @@ async fn a_line_refund_returns_what_the_shopper_paid_tax_included() {
 }
 
 #[tokio::test]
+async fn a_line_refund_takes_its_share_of_shipping_only_when_asked_and_shares_add_up() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let order = paid_order_with_tax(&app, &admin).await;
+    let order_id = order["id"].as_str().expect("order id");
+    let line = order["lines"][0]["id"].as_str().expect("line id");
+    let shipping = order["totals"]["shipping"]["amount"]
+        .as_i64()
+        .expect("shipping");
+    let total = order["totals"]["total"]["amount"].as_i64().expect("total");
+    assert!(shipping > 0, "the order was charged shipping");
+
+    let alone = problem(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "ship-alone",
+            json!({"include_shipping": true}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&alone), ["include_shipping"]);
+    // The same line named twice may not refund more units than it has.
+    let twice = problem(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "twice",
+            json!({"lines": [{"line_id": line, "quantity": 2}, {"line_id": line, "quantity": 1}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&twice), ["lines[1].quantity"]);
+
+    let first = json_of(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "with-shipping-1",
+            json!({"lines": [{"line_id": line, "quantity": 1}], "include_shipping": true}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let half = (shipping + 1) / 2;
+    assert_eq!(
+        first["amount"]["amount"],
+        2700 + 196 + half,
+        "one of two units: half the shipping"
+    );
+    let second = json_of(
+        refund(
+            &app,
+            &admin,
+            order_id,
+            "with-shipping-2",
+            json!({"lines": [{"line_id": line, "quantity": 1}], "include_shipping": true}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        first["amount"]["amount"].as_i64().unwrap_or(0)
+            + second["amount"]["amount"].as_i64().unwrap_or(0),
+        total,
+        "every unit with its shipping: the whole order, to the cent"
+    );
+}
+
+#[tokio::test]
 async fn catalog_input_that_makes_no_sense_is_refused_by_field() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
@@ -1487,4 +1566,28 @@ async fn a_store_can_ask_new_customers_to_confirm_their_email_before_ordering() 
     )
     .await;
     json_of(order("v2").await, 201).await;
+}
+
+#[tokio::test]
+async fn missing_body_fields_are_named_all_at_once() {
+    let app = TestApp::spawn().await;
+    let register = problem(
+        app.post_json("/api/v1/auth/register", &json!({})).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&register), ["email", "password"]);
+    let admin = app.admin().await;
+    let rate = problem(
+        app.call(
+            Method::PUT,
+            "/api/v1/admin/tax-rates",
+            Some(&admin.access_token),
+            Some(&json!({"rate": "19"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&rate), ["country", "name"], "{rate}");
 }
