@@ -149,9 +149,15 @@ pub async fn summaries<C: ConnectionTrait>(
                 status: status_of(p),
                 price: lowest.map(|(price, _)| price),
                 compare_at_price: lowest.and_then(|(_, compare)| compare),
-                available: variant_map
-                    .get(&p.id)
-                    .is_some_and(|v| v.iter().any(|v| can_sell(&sellable, v.id))),
+                // As the product page decides it: in stock and priced.
+                available: variant_map.get(&p.id).is_some_and(|vs| {
+                    vs.iter().any(|v| {
+                        can_sell(&sellable, v.id)
+                            && prices
+                                .resolve(price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]))
+                                .is_some()
+                    })
+                }),
                 image: images
                     .get_mut(&p.id)
                     .and_then(|i| (!i.is_empty()).then(|| i.remove(0))),
@@ -252,17 +258,19 @@ pub(crate) async fn full<C: ConnectionTrait>(
                 .get(&p.id)
                 .into_iter()
                 .flatten()
-                .filter_map(|v| {
+                .map(|v| {
                     let own = price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]);
-                    let (price, compare) = prices.resolve(own)?;
-                    Some(VariantView {
+                    // A variant with no price in this currency still shows (with its
+                    // options), unpriced and unavailable, as the list counts it.
+                    let (price, compare) = prices.resolve(own).unzip();
+                    VariantView {
                         id: v.id,
                         sku: v.sku.clone(),
                         barcode: v.barcode.clone(),
                         options: serde_json::from_str(&v.options).unwrap_or_default(),
                         price,
-                        compare_at_price: compare,
-                        available: can_sell(&sellable, v.id),
+                        compare_at_price: compare.flatten(),
+                        available: price.is_some() && can_sell(&sellable, v.id),
                         weight_grams: v.weight_grams,
                         prices: admin.then(|| {
                             own.iter()
@@ -277,12 +285,12 @@ pub(crate) async fn full<C: ConnectionTrait>(
                                 })
                                 .collect()
                         }),
-                    })
+                    }
                 })
                 .collect();
             let price = variant_views
                 .iter()
-                .map(|v| v.price)
+                .filter_map(|v| v.price)
                 .min_by_key(|m| m.amount);
             let mut categories: Vec<CategoryRef> = links
                 .iter()

@@ -62,8 +62,12 @@ pub struct VariantView {
     pub sku: String,
     pub barcode: Option<String>,
     pub options: BTreeMap<String, String>,
-    pub price: Money,
+    /// Null when the variant has no price in the asked currency (none is set, and no
+    /// exchange rate converts the default one): it cannot be bought in that currency,
+    /// and a cart in it answers 409 `no_price_in_currency`.
+    pub price: Option<Money>,
     pub compare_at_price: Option<Money>,
+    /// In stock (or sold on backorder) and priced in the asked currency.
     pub available: bool,
     pub weight_grams: Option<i32>,
     /// Explicit prices per currency (admin views only).
@@ -94,8 +98,9 @@ pub struct ProductView {
     pub options: Vec<OptionSpec>,
     pub images: Vec<ImageView>,
     pub variants: Vec<VariantView>,
-    /// The lowest variant price.
+    /// The lowest variant price; null when no variant has a price in the asked currency.
     pub price: Option<Money>,
+    /// Some variant is available (in stock and priced in the asked currency).
     pub available: bool,
     pub seo: SeoView,
     pub created_at: DateTime<Utc>,
@@ -113,9 +118,10 @@ pub struct ProductSummaryView {
     pub title: String,
     pub brand: Option<String>,
     pub status: ProductStatus,
-    /// The lowest variant price.
+    /// The lowest variant price; null when no variant has a price in the asked currency.
     pub price: Option<Money>,
     pub compare_at_price: Option<Money>,
+    /// The same as the product page's: some variant is in stock and priced.
     pub available: bool,
     pub image: Option<ImageView>,
 }

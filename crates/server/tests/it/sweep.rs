@@ -1591,3 +1591,49 @@ async fn missing_body_fields_are_named_all_at_once() {
     .await;
     assert_eq!(fields(&rate), ["country", "name"], "{rate}");
 }
+
+#[tokio::test]
+async fn list_and_detail_agree_on_a_product_with_no_price_in_the_currency() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Wool Scarf", &["one"], 3000, 3).await;
+    let list = json_of(app.get("/api/v1/products?currency=EUR").await, 200).await;
+    let detail = json_of(
+        app.get(&format!("/api/v1/products/{}?currency=EUR", product.id))
+            .await,
+        200,
+    )
+    .await;
+    // No EUR price and no rate: both say unpriced and unavailable, and the page still
+    // shows the variant.
+    assert_eq!(list["data"][0]["price"], Value::Null);
+    assert_eq!(list["data"][0]["available"], false);
+    assert_eq!(detail["price"], Value::Null);
+    assert_eq!(detail["available"], false);
+    assert_eq!(detail["variants"].as_array().map(Vec::len), Some(1));
+    assert_eq!(detail["variants"][0]["price"], Value::Null);
+    assert_eq!(detail["variants"][0]["available"], false);
+
+    let rate = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/exchange-rates/EUR",
+            Some(&admin.access_token),
+            Some(&json!({"rate": "0.9"})),
+        )
+        .await;
+    assert_eq!(rate.status(), 200);
+    let list = json_of(app.get("/api/v1/products?currency=EUR").await, 200).await;
+    let detail = json_of(
+        app.get(&format!("/api/v1/products/{}?currency=EUR", product.id))
+            .await,
+        200,
+    )
+    .await;
+    let eur = json!({"amount": 2700, "currency": "EUR"});
+    assert_eq!(list["data"][0]["price"], eur);
+    assert_eq!(detail["price"], eur);
+    assert_eq!(detail["variants"][0]["price"], eur);
+    assert_eq!(list["data"][0]["available"], true);
+    assert_eq!(detail["available"], true);
+}
