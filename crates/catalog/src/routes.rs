@@ -822,15 +822,19 @@ async fn export_products(
         .into_response())
 }
 
+const IMPORT_EXAMPLE: &str = "Handle,Title,Status,Option1 Name,Option1 Value,Variant SKU,\
+    Variant Grams,Variant Price\n\
+    linen-shirt,Linen Shirt,published,Size,M,LS-M,250,25.00\n\
+    linen-shirt,Linen Shirt,published,Size,L,LS-L,270,25.00\n";
+
 /// Imports products from CSV (the body, `text/csv`), one row per variant. Rows are
 /// checked one by one; a product with a bad row is refused whole and its rows are listed
 /// with the reason, while the other products go in. A handle that exists updates that
 /// product (variants matched by SKU).
 #[utoipa::path(post, path = "/api/v1/admin/products/import", tag = "admin", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv", example = json!(
-        "Handle,Title,Status,Option1 Name,Option1 Value,Variant SKU,Variant Grams,Variant Price\n\
-         linen-shirt,Linen Shirt,published,Size,M,LS-M,250,25.00\n\
-         linen-shirt,Linen Shirt,published,Size,L,LS-L,270,25.00\n")),
+    request_body(description = "The CSV file, as `text/csv` or as plain bytes",
+        content((String = "text/csv", example = json!(IMPORT_EXAMPLE)),
+            (String = "application/octet-stream", example = json!(IMPORT_EXAMPLE)))),
     responses((status = 200, body = crate::csv_io::ImportReport), (status = 413, body = Problem),
         (status = 415, body = Problem), (status = 422, body = Problem)))]
 async fn import_products(
@@ -843,9 +847,11 @@ async fn import_products(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // Generated clients send files as octet-stream; the rows are read as CSV either way.
     if !(kind.starts_with("text/csv")
         || kind.starts_with("application/csv")
-        || kind.starts_with("text/plain"))
+        || kind.starts_with("text/plain")
+        || kind.starts_with("application/octet-stream"))
     {
         return Err(AppError::UnsupportedMediaType {
             detail: "send the file as text/csv".into(),
