@@ -144,7 +144,7 @@ impl Accounts {
                 to: new_email.as_str().to_string(),
                 template: "confirm_email_change".into(),
                 context: json!({"name": user.name, "link": link, "hours": hours}),
-                lang: None,
+                lang: user.language.clone(),
             },
         )
         .await?;
@@ -199,7 +199,7 @@ impl Accounts {
                 to: old_email.clone(),
                 template: "email_changed".into(),
                 context: json!({"name": user.name, "new_email": new_email}),
-                lang: None,
+                lang: user.language.clone(),
             },
         )
         .await?;

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::extract::{Path, Query};
+use emporium_core::locale::Locale;
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult, FieldError};
 use serde::Deserialize;
@@ -35,6 +36,7 @@ pub fn router<S>() -> OpenApiRouter<S>
 where
     Accounts: axum::extract::FromRef<S>,
     Auth: axum::extract::FromRef<S>,
+    std::sync::Arc<emporium_core::Config>: axum::extract::FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()
@@ -69,6 +71,7 @@ where
 async fn register(
     State(accounts): State<Accounts>,
     client: ClientInfo,
+    locale: Locale,
     Json(body): Json<RegisterBody>,
 ) -> AppResult<Response> {
     let user = accounts
@@ -77,6 +80,7 @@ async fn register(
                 email: &body.email,
                 password: &body.password,
                 name: body.name.as_deref(),
+                language: Some(&locale.lang),
             },
             &meta(client),
         )
@@ -314,6 +318,7 @@ async fn update_me(
             principal.user_id,
             body.name.as_deref(),
             body.phone.as_deref(),
+            body.language.as_deref(),
         )
         .await?;
     Ok(axum::Json(user.into()))

@@ -58,6 +58,8 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub password: &'a str,
     pub name: Option<&'a str>,
+    /// The language the customer registered in (one of the store's): their emails'.
+    pub language: Option<&'a str>,
 }
 
 impl Accounts {
@@ -95,7 +97,9 @@ impl Accounts {
                 "an account with this email already exists",
             ));
         }
-        let user = store::insert_user(&txn, new_user_row(&email, Some(hash), name, Role::Customer))
+        let mut row = new_user_row(&email, Some(hash), name, Role::Customer);
+        row.language = Set(input.language.map(str::to_string));
+        let user = store::insert_user(&txn, row)
             .await
             .map_err(|e| match AppError::from(e) {
                 AppError::Conflict { .. } => {
@@ -154,7 +158,7 @@ impl Accounts {
                 to: user.email.clone(),
                 template: template.into(),
                 context,
-                lang: None,
+                lang: user.language.clone(),
             },
         )
         .await?;
@@ -877,6 +881,7 @@ pub(crate) fn new_user_row(
         token_version: Set(0),
         last_login_at: Set(None),
         pending_email: Set(None),
+        language: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -893,7 +898,7 @@ pub(crate) async fn queue_password_changed(
             to: user.email.clone(),
             template: "password_changed".into(),
             context: json!({"name": user.name}),
-            lang: None,
+            lang: user.language.clone(),
         },
     )
     .await?;
@@ -918,14 +923,34 @@ pub(crate) fn entry<'a>(
 }
 
 impl Accounts {
-    /// Changes name or phone; an empty string clears the field.
+    /// Changes name, phone or language; an empty string clears the field.
     pub async fn update_profile(
         &self,
         user_id: Uuid,
         name: Option<&str>,
         phone: Option<&str>,
+        language: Option<&str>,
     ) -> AppResult<users::Model> {
         let mut errors = Vec::new();
+        let offered = &self.config().store.languages;
+        let language = language.map(|l| {
+            offered
+                .iter()
+                .find(|o| o.eq_ignore_ascii_case(l.trim()))
+                .cloned()
+                .ok_or(l)
+        });
+        if let Some(Err(asked)) = &language
+            && !asked.trim().is_empty()
+        {
+            errors.push(FieldError::new(
+                "language",
+                format!(
+                    "must be one of this shop's languages: {}",
+                    offered.join(", ")
+                ),
+            ));
+        }
         if name.is_some_and(|n| n.trim().chars().count() > 200) {
             errors.push(FieldError::new("name", "must be at most 200 characters"));
         }
@@ -950,6 +975,9 @@ impl Accounts {
         }
         if let Some(phone) = phone {
             active.phone = Set(Some(phone.trim().to_string()).filter(|p| !p.is_empty()));
+        }
+        if let Some(language) = language {
+            active.language = Set(language.ok());
         }
         active.updated_at = Set(Utc::now());
         let user = store::update_user(&txn, active).await?;

@@ -21,6 +21,8 @@ pub struct UserView {
     pub status: String,
     pub email_verified: bool,
     pub mfa_enabled: bool,
+    /// The language of the user's emails; null: the store's default.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
 }
@@ -33,6 +35,7 @@ impl From<users::Model> for UserView {
             permissions: serde_json::from_str(&u.permissions).unwrap_or_default(),
             email_verified: u.email_verified_at.is_some(),
             mfa_enabled: u.totp_enabled_at.is_some(),
+            language: u.language,
             email: u.email,
             name: u.name,
             phone: u.phone,
@@ -186,12 +189,16 @@ pub struct ChangeEmailBody {
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({
     "name": "Jane Smith",
-    "phone": "+14155550123"
+    "phone": "+14155550123",
+    "language": "en"
 })))]
 pub struct ProfilePatchBody {
     pub name: Option<String>,
     /// E.164, e.g. `+4915112345678`.
     pub phone: Option<String>,
+    /// The language of the user's emails: one of the store's (`[store] languages`);
+    /// empty for the store's default.
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

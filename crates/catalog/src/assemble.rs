@@ -19,11 +19,7 @@ use crate::pricing::{PriceContext, by_variant};
 use crate::state::StockSource;
 use crate::views::*;
 
-/// Which text to show: the asked language, falling back to the default.
-pub struct Lang<'a> {
-    pub asked: &'a str,
-    pub default: &'a str,
-}
+pub use emporium_core::locale::Lang;
 
 pub(crate) fn pick<'a, T>(
     rows: &'a [T],

@@ -30,6 +30,6 @@ mod views;
 pub use cache::ReadCache;
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
-pub use routes::{Locale, router};
+pub use routes::router;
 pub use sellable::{Converter, SellableVariant, record_variant_change, variant_exists};
 pub use state::{Catalog, StockSource};

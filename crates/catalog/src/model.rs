@@ -188,50 +188,6 @@ pub fn combination_key(
     Ok(parts.join(";"))
 }
 
-/// Picks the response language: `?lang=` first, then the best `Accept-Language` entry
-/// the store offers, else the store default.
-pub fn negotiate_language(
-    query: Option<&str>,
-    accept: Option<&str>,
-    offered: &[String],
-    default: &str,
-) -> String {
-    let offered_match = |tag: &str| {
-        let tag = tag.trim().to_ascii_lowercase();
-        let primary = tag.split('-').next().unwrap_or("").to_string();
-        offered
-            .iter()
-            .find(|l| l.eq_ignore_ascii_case(&tag))
-            .or_else(|| offered.iter().find(|l| l.eq_ignore_ascii_case(&primary)))
-            .cloned()
-    };
-    if let Some(lang) = query.and_then(offered_match) {
-        return lang;
-    }
-    if let Some(accept) = accept {
-        let mut ranked: Vec<(f32, &str)> = accept
-            .split(',')
-            .filter_map(|part| {
-                let mut pieces = part.split(';');
-                let tag = pieces.next()?.trim();
-                let q = pieces
-                    .find_map(|p| {
-                        p.trim()
-                            .strip_prefix("q=")
-                            .and_then(|q| q.parse::<f32>().ok())
-                    })
-                    .unwrap_or(1.0);
-                (!tag.is_empty() && tag != "*").then_some((q, tag))
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
-        if let Some(lang) = ranked.iter().find_map(|(_, tag)| offered_match(tag)) {
-            return lang;
-        }
-    }
-    default.to_string()
-}
-
 /// Exchange rates are stored as units of the target per unit of the default, times 10^9.
 pub const RATE_SCALE: i128 = 1_000_000_000;
 
@@ -338,21 +294,6 @@ mod tests {
         );
         let short: BTreeMap<String, String> = [("size".into(), "M".into())].into();
         assert!(combination_key(&options, &short, "options").is_err());
-    }
-
-    #[test]
-    fn languages_are_negotiated() {
-        let offered = vec!["en".to_string(), "de".to_string()];
-        assert_eq!(negotiate_language(Some("de"), None, &offered, "en"), "de");
-        assert_eq!(
-            negotiate_language(Some("xx"), Some("de-CH, en;q=0.5"), &offered, "en"),
-            "de"
-        );
-        assert_eq!(
-            negotiate_language(None, Some("fr, en;q=0.1"), &offered, "en"),
-            "en"
-        );
-        assert_eq!(negotiate_language(None, Some("fr"), &offered, "en"), "en");
     }
 
     #[test]

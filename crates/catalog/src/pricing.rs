@@ -1,7 +1,7 @@
 //! Prices in the asked currency: the explicit price when one is set, else the default
 //! currency's price converted with the stored exchange rate and the target's minor units.
 
-use emporium_core::{AppError, AppResult, Currency, Money};
+use emporium_core::{AppResult, Currency, Money};
 use emporium_db::entity::{exchange_rates, variant_prices};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use std::collections::HashMap;
@@ -77,26 +77,4 @@ pub fn by_variant(
         map.entry(row.variant_id).or_default().push(row);
     }
     map
-}
-
-/// Parses `?currency=`, which must be one of the store's.
-pub fn parse_currency(
-    code: Option<&str>,
-    enabled: &[String],
-    default: Currency,
-) -> AppResult<Currency> {
-    match code {
-        None => Ok(default),
-        Some(code) => {
-            let currency = Currency::parse(code)
-                .filter(|c| enabled.iter().any(|e| e.eq_ignore_ascii_case(c.code())))
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "currency",
-                        format!("must be one of: {}", enabled.join(", ")),
-                    )
-                })?;
-            Ok(currency)
-        }
-    }
 }

@@ -1,15 +1,14 @@
 //! HTTP handlers of the catalog: the store reads (with ETag, `Content-Language` and
 //! currency negotiation) and the admin writes.
 
-use axum::extract::{FromRef, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use emporium_auth::{Staff, perm};
 use emporium_core::extract::Json;
 use emporium_core::extract::{Path, Query};
 use emporium_core::pagination::PageQuery;
-use emporium_core::{AppError, AppResult, Currency};
+use emporium_core::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
@@ -17,84 +16,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::assemble::Lang;
 use crate::cache::Rendered;
 use crate::collections::{CollectionBody, CollectionPatchBody, CollectionView};
-use crate::model::{ProductStatus, negotiate_language};
-use crate::pricing::parse_currency;
+use crate::model::ProductStatus;
 use crate::reads::{Found, ListQuery, Sort};
 use crate::state::Catalog;
 use crate::views::*;
+use emporium_core::locale::Locale;
 
 type Problem = emporium_core::error::Problem;
-
-/// The language and currency a request asked for, checked against the store's.
-pub struct Locale {
-    pub lang: String,
-    pub default_lang: String,
-    pub currency: Currency,
-    /// The request named its currency (`?currency=`) rather than taking the default.
-    pub currency_asked: bool,
-}
-
-impl Locale {
-    /// The currency the request named, if it named one.
-    pub fn asked_currency(&self) -> Option<Currency> {
-        self.currency_asked.then_some(self.currency)
-    }
-
-    pub fn lang(&self) -> Lang<'_> {
-        Lang {
-            asked: &self.lang,
-            default: &self.default_lang,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct LocaleQuery {
-    lang: Option<String>,
-    currency: Option<String>,
-}
-
-impl<S> FromRequestParts<S> for Locale
-where
-    Catalog: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let catalog = Catalog::from_ref(state);
-        let query: LocaleQuery = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-            .unwrap_or(LocaleQuery {
-                lang: None,
-                currency: None,
-            });
-        let store = &catalog.config.store;
-        let accept = parts
-            .headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
-        let lang = negotiate_language(
-            query.lang.as_deref(),
-            accept,
-            &store.languages,
-            &store.default_language,
-        );
-        let currency = parse_currency(
-            query.currency.as_deref(),
-            &store.currencies,
-            catalog.default_currency(),
-        )?;
-        Ok(Self {
-            lang,
-            default_lang: store.default_language.clone(),
-            currency,
-            currency_asked: query.currency.is_some(),
-        })
-    }
-}
 
 /// Renders a JSON body with its weak ETag.
 fn render<T: Serialize>(value: &T) -> Rendered {
@@ -180,6 +110,7 @@ pub fn router<S>() -> OpenApiRouter<S>
 where
     Catalog: FromRef<S>,
     emporium_auth::Auth: FromRef<S>,
+    std::sync::Arc<emporium_core::Config>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -7,10 +7,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use emporium_auth::{Auth, Principal};
-use emporium_catalog::{Catalog, Locale};
+use emporium_catalog::Catalog;
 use emporium_core::extract::{Json, parse_json};
 use emporium_core::extract::{Path, Query};
 use emporium_core::idempotency;
+use emporium_core::locale::Locale;
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult};
 use serde::Deserialize;
@@ -142,6 +143,7 @@ where
     Checkout: FromRef<S>,
     Catalog: FromRef<S>,
     Auth: FromRef<S>,
+    std::sync::Arc<emporium_core::Config>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod geo;
 pub mod idempotency;
 pub mod like;
+pub mod locale;
 pub mod money;
 pub mod outbox;
 pub mod pagination;

@@ -72,6 +72,42 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/order_confirmation.de.txt"),
     ),
     (
+        "verify_email.de.txt",
+        include_str!("../templates/verify_email.de.txt"),
+    ),
+    (
+        "password_reset.de.txt",
+        include_str!("../templates/password_reset.de.txt"),
+    ),
+    (
+        "password_changed.de.txt",
+        include_str!("../templates/password_changed.de.txt"),
+    ),
+    (
+        "confirm_email_change.de.txt",
+        include_str!("../templates/confirm_email_change.de.txt"),
+    ),
+    (
+        "email_changed.de.txt",
+        include_str!("../templates/email_changed.de.txt"),
+    ),
+    (
+        "payment_received.de.txt",
+        include_str!("../templates/payment_received.de.txt"),
+    ),
+    (
+        "refund_issued.de.txt",
+        include_str!("../templates/refund_issued.de.txt"),
+    ),
+    (
+        "order_shipped.de.txt",
+        include_str!("../templates/order_shipped.de.txt"),
+    ),
+    (
+        "cancellation_requested.de.txt",
+        include_str!("../templates/cancellation_requested.de.txt"),
+    ),
+    (
         "order_cancelled.de.txt",
         include_str!("../templates/order_cancelled.de.txt"),
     ),
@@ -172,5 +208,33 @@ mod tests {
         assert_eq!(r.subject, "Hi Ada");
         assert_eq!(r.text, "Custom body");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn every_translation_has_its_default_and_renders_with_its_values() {
+        let t = Templates::new(None);
+        let context = json!({"name": "Ada", "link": "http://x/a?token=t", "shop": "Emporium",
+            "hours": 24, "minutes": 60, "number": 1001, "amount": "9.99 EUR",
+            "new_email": "a@example.com", "carrier": "DHL", "tracking_number": "JD01",
+            "complete": true, "lines": [], "subtotal": "1", "shipping": "1", "tax": "0",
+            "total": "2", "tax_inclusive": true, "reason": null, "expired": false,
+            "paid": false, "by": "customer"});
+        for (file, _) in BUILT_IN {
+            let Some(base) = file.strip_suffix(".de.txt") else {
+                continue;
+            };
+            assert!(
+                BUILT_IN.iter().any(|(n, _)| *n == format!("{base}.txt")),
+                "{file} has no default"
+            );
+            let german = t.render_in(base, Some("de"), &context).expect(file);
+            let english = t.render(base, &context).expect(base);
+            assert_ne!(german.subject, english.subject, "{file} is not used");
+            assert!(
+                german.text.starts_with("Hallo Ada"),
+                "{file}: {}",
+                german.text
+            );
+        }
     }
 }

@@ -3,8 +3,9 @@
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use emporium_auth::{Staff, perm};
-use emporium_catalog::{Catalog, Locale};
+use emporium_catalog::Catalog;
 use emporium_core::extract::Query;
+use emporium_core::locale::Locale;
 use emporium_core::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -67,6 +68,7 @@ where
     Search: FromRef<S>,
     Catalog: FromRef<S>,
     emporium_auth::Auth: FromRef<S>,
+    std::sync::Arc<emporium_core::Config>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()

@@ -34,6 +34,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// An address the user asked to change to, until confirmed from the link sent there.
     pub pending_email: Option<String>,
+    /// The language of the user's emails (one of the store's); `None`: the default.
+    pub language: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 

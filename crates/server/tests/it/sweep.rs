@@ -1637,3 +1637,71 @@ async fn list_and_detail_agree_on_a_product_with_no_price_in_the_currency() {
     assert_eq!(list["data"][0]["available"], true);
     assert_eq!(detail["available"], true);
 }
+
+#[tokio::test]
+async fn account_emails_are_written_in_the_customers_language() {
+    let app = TestApp::spawn().await;
+    let registered = app
+        .request(Method::POST, "/api/v1/auth/register")
+        .header("accept-language", "de-DE, en;q=0.5")
+        .json(&json!({"email": "greta@example.com", "password": "ein langes passwort", "name": "Greta"}))
+        .send()
+        .await
+        .expect("sent");
+    let user = json_of(registered, 201).await;
+    assert_eq!(user["language"], "de");
+    app.drain_outbox().await;
+    let verify = app.smtp.mails_to("greta@example.com").pop().expect("mail");
+    assert!(
+        verify.subject().contains("Bitte bestätigen"),
+        "{}",
+        verify.subject()
+    );
+    assert!(
+        verify.text().starts_with("Hallo Greta,"),
+        "{}",
+        verify.text()
+    );
+
+    // The profile changes it; a language the shop does not offer is refused.
+    let session = app.login("greta@example.com", "ein langes passwort").await;
+    let token = Some(session.access_token.as_str());
+    let refused = problem(
+        app.call(
+            Method::PATCH,
+            "/api/v1/me",
+            token,
+            Some(&json!({"language": "xx"})),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields(&refused), ["language"]);
+    let english = json_of(
+        app.call(
+            Method::PATCH,
+            "/api/v1/me",
+            token,
+            Some(&json!({"language": "EN"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(english["language"], "en");
+    let forgot = app
+        .post_json(
+            "/api/v1/auth/password/forgot",
+            &json!({"email": "greta@example.com"}),
+        )
+        .await;
+    assert_eq!(forgot.status(), 202);
+    app.drain_outbox().await;
+    let reset = app.smtp.mails_to("greta@example.com").pop().expect("mail");
+    assert!(
+        reset.subject().starts_with("Reset your"),
+        "{}",
+        reset.subject()
+    );
+}
