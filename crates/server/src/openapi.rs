@@ -95,7 +95,7 @@ fn secure_carts(openapi: &mut utoipa::openapi::OpenApi) {
 pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
     secure_carts(openapi);
     use utoipa::openapi::RefOr;
-    for item in openapi.paths.paths.values_mut() {
+    for (path, item) in openapi.paths.paths.iter_mut() {
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -112,6 +112,7 @@ pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
                     give_example(parameter);
                 }
             }
+            add_possible_problems(path, operation);
             for (status, response) in operation.responses.responses.iter_mut() {
                 if let RefOr::T(response) = response
                     && response.description.is_empty()
@@ -186,4 +187,51 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         .example(Some(example))
         .build();
     *parameter = built;
+}
+
+/// The problems an operation can answer by how it is built, documented where a handler
+/// did not list them: every extractor that checks a token, a permission, a path or a
+/// body answers the same way on every route.
+fn add_possible_problems(path: &str, operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let security = serde_json::to_value(&operation.security).unwrap_or_default();
+    let signed_in = security.to_string().contains("\"bearer\"");
+    let takes_input = operation.request_body.is_some()
+        || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let possible = [
+        (
+            "401",
+            signed_in,
+            "No valid access token (`unauthenticated`, `invalid_token`, `stale_token`)",
+        ),
+        (
+            "403",
+            path.starts_with("/api/v1/admin/"),
+            "Signed in without the permission this route needs",
+        ),
+        ("404", path.contains('{'), "Nothing at this path"),
+        (
+            "422",
+            takes_input,
+            "A parameter or field is missing, of the wrong type or invalid; `errors` names each",
+        ),
+    ];
+    for (status, applies, description) in possible {
+        if !applies || operation.responses.responses.contains_key(status) {
+            continue;
+        }
+        let problem = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .insert(status.to_string(), problem.into());
+    }
 }

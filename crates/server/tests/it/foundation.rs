@@ -338,6 +338,23 @@ async fn openapi_document_matches_the_committed_one_and_a_client_can_use_it() {
                     "{method} {path}: tag {tag} undeclared"
                 );
             }
+            let responses = &operation["responses"];
+            let signed_in = operation["security"].to_string().contains("\"bearer\"");
+            let takes_input = !operation["requestBody"].is_null()
+                || operation["parameters"]
+                    .as_array()
+                    .is_some_and(|p| !p.is_empty());
+            for (status, applies) in [
+                ("401", signed_in),
+                ("403", path.starts_with("/api/v1/admin/")),
+                ("404", path.contains('{')),
+                ("422", takes_input),
+            ] {
+                assert!(
+                    !applies || responses[status].is_object(),
+                    "{method} {path} does not document {status}"
+                );
+            }
             for parameter in operation["parameters"].as_array().into_iter().flatten() {
                 assert!(
                     !parameter["example"].is_null(),
