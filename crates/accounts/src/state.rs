@@ -38,13 +38,12 @@ impl Accounts {
             &config.data_dir,
         )?;
         let limits = AuthLimits::new(config.auth.ip_per_minute, config.auth.account_per_minute);
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
+        let deadline = std::time::Duration::from_secs(10);
+        // Discovery documents and key sets may move; token calls never follow.
+        let http = emporium_core::http::outbound(deadline)
+            .redirect(reqwest::redirect::Policy::limited(3))
             .build()?;
-        let oauth_http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let oauth_http = emporium_core::http::outbound(deadline).build()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::extract::{Path, Query};
+use emporium_core::reason::Reason;
 use emporium_core::{AppError, AppResult, FieldError};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -180,9 +181,10 @@ async fn transition_order(
     }
     let short =
         |v: &Option<String>, max: usize| v.as_ref().is_some_and(|s| s.chars().count() > max);
-    if short(&body.reason, 500) {
-        errors.push(FieldError::new("reason", "must be at most 500 characters"));
-    }
+    let reason = Reason::optional(body.reason.as_deref(), "reason")
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
     if short(&body.carrier, 64) {
         errors.push(FieldError::new("carrier", "must be at most 64 characters"));
     }
@@ -208,7 +210,7 @@ async fn transition_order(
             to,
             &actor,
             TransitionDetail {
-                reason: body.reason,
+                reason: reason.map(Reason::into_string),
                 carrier: body.carrier,
                 tracking_number: body.tracking_number,
             },

@@ -979,12 +979,12 @@ impl Checkout {
             }
             return Ok(replay);
         }
-        let reason = body
-            .reason
-            .as_ref()
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty());
         let mut errors = Vec::new();
+        let reason = emporium_core::reason::Reason::optional(body.reason.as_deref(), "reason")
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten()
+            .map(emporium_core::reason::Reason::into_string);
         if body.amount.is_some_and(|a| a <= 0) {
             errors.push(FieldError::new(
                 "amount",
@@ -997,9 +997,6 @@ impl Checkout {
                 "give either an amount or lines, not both: lines are refunded at what \
                  the shopper paid for them",
             ));
-        }
-        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-            errors.push(FieldError::new("reason", "must be at most 500 characters"));
         }
         if body.include_shipping && body.lines.is_empty() {
             errors.push(FieldError::new(

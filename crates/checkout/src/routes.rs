@@ -121,13 +121,9 @@ pub(crate) fn reason_from(bytes: &Bytes) -> AppResult<Option<String>> {
         return Ok(None);
     }
     let body: ReasonBody = parse_json(bytes)?;
-    match body.reason.map(|r| r.trim().to_string()) {
-        Some(r) if r.chars().count() > 500 => Err(AppError::invalid(
-            "reason",
-            "must be at most 500 characters",
-        )),
-        other => Ok(other.filter(|r| !r.is_empty())),
-    }
+    emporium_core::reason::Reason::optional(body.reason.as_deref(), "reason")
+        .map(|r| r.map(emporium_core::reason::Reason::into_string))
+        .map_err(|e| AppError::Validation(vec![e]))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -10,12 +10,14 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod geo;
+pub mod http;
 pub mod idempotency;
 pub mod like;
 pub mod locale;
 pub mod money;
 pub mod outbox;
 pub mod pagination;
+pub mod reason;
 
 pub use config::Config;
 pub use decimal::{from_decimal, to_decimal};

@@ -275,13 +275,13 @@ async fn create_adjustment(
             "must be a non-zero number of units, at most 10^9",
         ));
     }
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        errors.push(FieldError::new("reason", "must be 1 to 500 characters"));
-    }
-    if !errors.is_empty() {
+    let reason = emporium_core::reason::Reason::required(&body.reason, "reason")
+        .map_err(|e| errors.push(e))
+        .ok();
+    let Some(reason) = reason.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
-    }
+    };
+    let reason = reason.as_str();
     inventory
         .adjust(
             variant_id,

@@ -133,12 +133,10 @@ impl Gateways {
             config.master_key.as_ref().map(|k| k.expose_secret()),
             &config.data_dir,
         )?;
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(
-                config.payments.gateway_timeout_secs.max(1),
-            ))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+        let http = emporium_core::http::outbound(std::time::Duration::from_secs(
+            config.payments.gateway_timeout_secs.max(1),
+        ))
+        .build()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 db,

@@ -3,12 +3,13 @@
 
 use async_trait::async_trait;
 use emporium_core::Currency;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::*;
 
 pub struct Dhl {
     username: String,
-    password: String,
+    password: SecretString,
     account: String,
     base: String,
     http: reqwest::Client,
@@ -17,7 +18,7 @@ pub struct Dhl {
 impl Dhl {
     pub fn new(
         username: String,
-        password: String,
+        password: SecretString,
         account: String,
         base: String,
         http: reqwest::Client,
@@ -69,7 +70,7 @@ impl CarrierRates for Dhl {
             "dhl",
             self.http
                 .get(format!("{}/mydhlapi/rates", self.base))
-                .basic_auth(&self.username, Some(&self.password))
+                .basic_auth(&self.username, Some(self.password.expose_secret()))
                 .query(&query),
         )
         .await?;

@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use emporium_core::Currency;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::*;
 
 pub struct FedEx {
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
     account: String,
     base: String,
     http: reqwest::Client,
@@ -19,7 +20,7 @@ pub struct FedEx {
 impl FedEx {
     pub fn new(
         client_id: String,
-        client_secret: String,
+        client_secret: SecretString,
         account: String,
         base: String,
         http: reqwest::Client,
@@ -42,7 +43,7 @@ impl FedEx {
                     self.http.post(format!("{}/oauth/token", self.base)).form(&[
                         ("grant_type", "client_credentials"),
                         ("client_id", self.client_id.as_str()),
-                        ("client_secret", self.client_secret.as_str()),
+                        ("client_secret", self.client_secret.expose_secret()),
                     ]),
                 )
                 .await?;

@@ -10,7 +10,6 @@ mod ups;
 
 use async_trait::async_trait;
 use emporium_core::{Config, Currency};
-use secrecy::ExposeSecret;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -151,16 +150,15 @@ pub struct Carriers {
 impl Carriers {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let s = &config.shipping;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(s.carrier_timeout_ms.max(1)))
-            .build()?;
+        let http =
+            emporium_core::http::outbound(Duration::from_millis(s.carrier_timeout_ms)).build()?;
         let mut by_name: HashMap<&'static str, Arc<dyn CarrierRates>> = HashMap::new();
         if let (Some(id), Some(secret)) = (&s.ups_client_id, &s.ups_client_secret) {
             by_name.insert(
                 "ups",
                 Arc::new(Ups::new(
                     id.clone(),
-                    secret.expose_secret().to_string(),
+                    secret.clone(),
                     s.ups_account_number.clone().unwrap_or_default(),
                     s.ups_api_base.clone(),
                     http.clone(),
@@ -172,7 +170,7 @@ impl Carriers {
                 "fedex",
                 Arc::new(FedEx::new(
                     id.clone(),
-                    secret.expose_secret().to_string(),
+                    secret.clone(),
                     s.fedex_account_number.clone().unwrap_or_default(),
                     s.fedex_api_base.clone(),
                     http.clone(),
@@ -184,7 +182,7 @@ impl Carriers {
                 "dhl",
                 Arc::new(Dhl::new(
                     user.clone(),
-                    password.expose_secret().to_string(),
+                    password.clone(),
                     s.dhl_account_number.clone().unwrap_or_default(),
                     s.dhl_api_base.clone(),
                     http,

@@ -4,13 +4,14 @@
 use async_trait::async_trait;
 use base64::Engine;
 use emporium_core::Currency;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::*;
 
 pub struct Ups {
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
     account: String,
     base: String,
     http: reqwest::Client,
@@ -20,7 +21,7 @@ pub struct Ups {
 impl Ups {
     pub fn new(
         client_id: String,
-        client_secret: String,
+        client_secret: SecretString,
         account: String,
         base: String,
         http: reqwest::Client,
@@ -38,8 +39,11 @@ impl Ups {
     async fn token(&self) -> Result<String, CarrierError> {
         self.token
             .get(|| async {
-                let basic = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{}:{}", self.client_id, self.client_secret));
+                let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    self.client_id,
+                    self.client_secret.expose_secret()
+                ));
                 let body = send(
                     "ups",
                     self.http
