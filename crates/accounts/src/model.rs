@@ -2,45 +2,9 @@
 
 use emporium_core::FieldError;
 use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::OnceLock;
 
-/// A normalised email address: trimmed, lower case, one `@`, a dotted domain.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Email(String);
-
-impl Email {
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let email = raw.trim().to_lowercase();
-        let bad = || FieldError::new("email", "must be a valid email address");
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad());
-        }
-        let (local, domain) = email.split_once('@').ok_or_else(bad)?;
-        let domain_ok = !domain.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
-            return Err(bad());
-        }
-        Ok(Self(email))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use emporium_core::email::Email;
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -140,7 +104,7 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(
-            Email::parse("  Ada@Example.COM ").map(|e| e.0),
+            Email::parse("  Ada@Example.COM ").map(|e| e.as_str().to_string()),
             Ok("ada@example.com".into())
         );
         for bad in [

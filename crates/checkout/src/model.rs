@@ -404,21 +404,16 @@ pub fn totals(lines: &[LineAmounts], discount: i64, shipping: i64, inclusive: bo
     }
 }
 
-/// Checks an email address's shape (the mailbox is proven by the confirmation email).
+/// The address normalised by the one rule ([`emporium_core::email::Email`]), or the input
+/// as given with the problem recorded.
 pub fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
-    let email = email.trim().to_string();
-    let ok = email.len() <= 320
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.chars().any(char::is_whitespace);
-    if !ok {
-        errors.push(FieldError::new("email", "must be an email address"));
+    match emporium_core::email::Email::parse(email) {
+        Ok(email) => email.as_str().to_string(),
+        Err(e) => {
+            errors.push(e);
+            email.trim().to_string()
+        }
     }
-    email
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod decimal;
+pub mod email;
 pub mod error;
 pub mod events;
 pub mod extract;

@@ -427,15 +427,10 @@ impl Inventory {
     /// A shopper asks to hear when a sold-out variant is back. Asking twice is one
     /// request; a variant in stock now is 409.
     pub async fn request_back_in_stock(&self, body: NotifyBody) -> AppResult<NotifyView> {
-        let email = body.email.trim().to_ascii_lowercase();
-        let valid = email.len() <= 320
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-            })
-            && !email.contains(char::is_whitespace);
-        if !valid {
-            return Err(AppError::invalid("email", "must be an email address"));
-        }
+        let email = emporium_core::email::Email::parse(&body.email)
+            .map_err(|e| AppError::Validation(vec![e]))?
+            .as_str()
+            .to_string();
         let lang = body
             .lang
             .filter(|l| self.config.store.languages.contains(l))
