@@ -87,6 +87,24 @@ pub const EVENT_TYPES: &[EventType] = &[
         publisher: "checkout (payments)",
         meaning: "money went back to the shopper",
     },
+    EventType {
+        name: StockLow::NAME,
+        version: StockLow::VERSION,
+        publisher: "inventory",
+        meaning: "a variant's available stock fell to or under its low-stock threshold",
+    },
+    EventType {
+        name: StockOut::NAME,
+        version: StockOut::VERSION,
+        publisher: "inventory",
+        meaning: "a variant sold out (nothing left to sell at any location)",
+    },
+    EventType {
+        name: StockBack::NAME,
+        version: StockBack::VERSION,
+        publisher: "inventory",
+        meaning: "a sold-out variant has stock again",
+    },
 ];
 
 /// The outbox topic an event is published on.
@@ -266,6 +284,43 @@ impl Event for RefundCreated {
     const VERSION: u32 = 1;
 }
 
+/// `stock.low`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StockLow {
+    pub variant_id: Uuid,
+    /// Units that can still be sold, over every location.
+    pub available: i64,
+    pub threshold: i64,
+}
+
+impl Event for StockLow {
+    const NAME: &'static str = "stock.low";
+    const VERSION: u32 = 1;
+}
+
+/// `stock.out`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StockOut {
+    pub variant_id: Uuid,
+}
+
+impl Event for StockOut {
+    const NAME: &'static str = "stock.out";
+    const VERSION: u32 = 1;
+}
+
+/// `stock.back`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StockBack {
+    pub variant_id: Uuid,
+    pub available: i64,
+}
+
+impl Event for StockBack {
+    const NAME: &'static str = "stock.back";
+    const VERSION: u32 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +334,9 @@ mod tests {
             (CancellationRequested::NAME, CancellationRequested::VERSION),
             (OrderShipped::NAME, OrderShipped::VERSION),
             (RefundCreated::NAME, RefundCreated::VERSION),
+            (StockLow::NAME, StockLow::VERSION),
+            (StockOut::NAME, StockOut::VERSION),
+            (StockBack::NAME, StockBack::VERSION),
         ];
         assert_eq!(names.len(), EVENT_TYPES.len());
         for (name, version) in names {

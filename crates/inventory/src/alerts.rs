@@ -8,6 +8,7 @@
 //! other's effect and only one of them crosses.
 
 use chrono::{DateTime, Utc};
+use emporium_core::events::{StockBack, StockLow, StockOut, publish};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
     product_translations, products, stock_alert_subscribers, stock_locations, stock_notifications,
@@ -26,31 +27,6 @@ use uuid::Uuid;
 
 use crate::service::{locations, net_of};
 use crate::state::Inventory;
-
-/// The outbox topic of back-in-stock emails: `{"variant_id"}`.
-pub const BACK_IN_STOCK_TOPIC: &str = "stock.back_in_stock";
-
-/// Runs [`Inventory::send_back_in_stock`] for a job.
-pub struct BackInStockJob(pub Inventory);
-
-#[async_trait::async_trait]
-impl emporium_core::outbox::JobHandler for BackInStockJob {
-    async fn run(&self, job: &emporium_core::outbox::Job) -> anyhow::Result<()> {
-        let Some(id) = job.payload["variant_id"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
-            anyhow::bail!("a back-in-stock job without a variant id");
-        };
-        let sent = self
-            .0
-            .send_back_in_stock(id)
-            .await
-            .map_err(|e| anyhow::anyhow!("back-in-stock emails for {id}: {e}"))?;
-        tracing::info!(variant_id = %id, sent, "back-in-stock emails queued");
-        Ok(())
-    }
-}
 
 /// A variant at or under its low-stock threshold.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -157,15 +133,21 @@ impl Inventory {
         if (before > 0) != (after > 0) {
             emporium_catalog::record_variant_change(conn, variant_id).await?;
         }
+        // What follows from a crossing (emails to the waiting shoppers and to staff,
+        // later webhooks) runs from these events, outside this transaction: a popular
+        // variant may have thousands of requests waiting.
         if before <= 0 && after > 0 {
-            // Emails go out from a job, not this (request) transaction: a popular variant
-            // may have thousands of requests waiting.
-            emporium_core::outbox::enqueue(
+            publish(
                 conn,
-                BACK_IN_STOCK_TOPIC,
-                &serde_json::json!({"variant_id": variant_id}),
+                StockBack {
+                    variant_id,
+                    available: after,
+                },
             )
             .await?;
+        }
+        if before > 0 && after <= 0 {
+            publish(conn, StockOut { variant_id }).await?;
         }
         if delta < 0 {
             let threshold = stock_policies::Entity::find_by_id(variant_id)
@@ -174,8 +156,15 @@ impl Inventory {
                 .and_then(|p| p.low_stock_threshold)
                 .unwrap_or(self.config.inventory.low_stock_threshold);
             if before > threshold && after <= threshold {
-                self.alert_low_stock(conn, variant_id, after, threshold)
-                    .await?;
+                publish(
+                    conn,
+                    StockLow {
+                        variant_id,
+                        available: after,
+                        threshold,
+                    },
+                )
+                .await?;
             }
         }
         Ok(())
@@ -260,7 +249,7 @@ impl Inventory {
                             "sku": sku,
                             "link": format!("{base}/api/v1/products/{slug}"),
                         }),
-                        lang: None,
+                        lang: Some(request.lang.clone()),
                     },
                 )
                 .await?;
@@ -270,13 +259,15 @@ impl Inventory {
         }
     }
 
-    async fn alert_low_stock<C: ConnectionTrait>(
+    /// Emails every subscribed staff member that `variant_id` runs low.
+    pub(crate) async fn alert_low_stock(
         &self,
-        conn: &C,
         variant_id: Uuid,
         available: i64,
         threshold: i64,
     ) -> AppResult<()> {
+        let txn = self.db.begin().await?;
+        let conn = &txn;
         let staff = stock_alert_subscribers::Entity::find().all(conn).await?;
         if staff.is_empty() {
             return Ok(());
@@ -301,6 +292,7 @@ impl Inventory {
             )
             .await?;
         }
+        txn.commit().await?;
         metrics::counter!("low_stock_alerts_total").increment(1);
         Ok(())
     }

@@ -7,10 +7,13 @@
 //! Owns: `stock_levels`, `stock_locations`, `stock_ledger`, `stock_policies`, stock alert
 //! subscriptions and back-in-stock requests.
 //! May call: `core`, `db`, `auth`, `catalog` (variant facts), `notify` (alert emails).
-//! Events: publishes none yet (low-stock and back-in-stock emails are outbox jobs);
-//! consumes none. Checkout calls its service inside the order transaction.
+//! Events: publishes `stock.low`, `stock.out` and `stock.back` in the transaction that
+//! moves the stock; consumes its own `stock.low` (staff emails) and `stock.back` (emails
+//! to waiting shoppers) in [`jobs`]. Checkout calls its service inside the order
+//! transaction.
 
 pub mod alerts;
+pub mod jobs;
 mod listing;
 pub mod model;
 mod routes;

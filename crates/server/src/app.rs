@@ -234,12 +234,7 @@ impl Node {
             Arc::new(emporium_catalog::media::ThumbnailJob(catalog.clone())),
         );
         let inventory = Inventory::new(db.clone(), config.clone());
-        jobs.register(
-            emporium_inventory::alerts::BACK_IN_STOCK_TOPIC,
-            Arc::new(emporium_inventory::alerts::BackInStockJob(
-                inventory.clone(),
-            )),
-        );
+        emporium_inventory::jobs::subscribe(&mut jobs, inventory.clone());
         catalog.set_stock_source(Arc::new(inventory.clone()));
         let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;
         let shipping = emporium_shipping::Shipping::new(db.clone(), config.clone())?;

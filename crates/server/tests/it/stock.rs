@@ -599,3 +599,55 @@ async fn after_random_operations_the_ledger_sums_to_every_level() {
         );
     }
 }
+
+/// Every stock event, in the order the worker hands them over.
+#[derive(Clone, Default)]
+struct StockEvents(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+#[async_trait::async_trait]
+impl<E: emporium_core::events::Event + std::fmt::Debug> emporium_core::events::Subscriber<E>
+    for StockEvents
+{
+    async fn handle(&self, event: &emporium_core::events::Envelope<E>) -> anyhow::Result<()> {
+        self.0
+            .lock()
+            .expect("lock")
+            .push(format!("{} {:?}", event.event, event.data));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn stock_crossings_publish_low_out_and_back_events_once_each() {
+    use emporium_core::events::{StockBack, StockLow, StockOut};
+    let seen = StockEvents::default();
+    let mut jobs = emporium_core::outbox::JobRegistry::default();
+    jobs.subscribe::<StockLow, _>("test", seen.clone());
+    jobs.subscribe::<StockOut, _>("test", seen.clone());
+    jobs.subscribe::<StockBack, _>("test", seen.clone());
+    let app = TestApp::spawn_with(emporium_testkit::TestOptions {
+        jobs,
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Clay Mug", &["one"], 1800, 8).await;
+    let variant = &product.variants[0];
+    app.drain_outbox().await;
+    // The first stock counts as coming back from none.
+    let first: Vec<String> = std::mem::take(&mut *seen.0.lock().expect("lock"));
+    assert!(first[0].starts_with("stock.back"), "{first:?}");
+    app.adjust_stock(&admin, variant, -4).await; // 4 left: under the threshold of 5
+    app.adjust_stock(&admin, variant, -1).await; // still low: no second event
+    app.adjust_stock(&admin, variant, -3).await; // sold out
+    app.adjust_stock(&admin, variant, 6).await; // back
+    app.drain_outbox().await;
+    let seen = seen.0.lock().expect("lock").clone();
+    let kinds: Vec<&str> = seen
+        .iter()
+        .map(|s| s.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["stock.low", "stock.out", "stock.back"], "{seen:?}");
+    assert!(seen[0].contains("available: 4"), "{}", seen[0]);
+    assert!(seen[2].contains("available: 6"), "{}", seen[2]);
+}
