@@ -11,6 +11,8 @@
 use axum::body::Bytes;
 use emporium_db::Db;
 use emporium_db::entity::catalog_changes;
+
+use crate::changes::ChangeKind;
 use moka::sync::Cache;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeSet, HashSet};
@@ -180,7 +182,11 @@ impl ReadCache {
         let Some(last) = fresh.iter().map(|c| c.seq).max() else {
             return Ok(());
         };
-        if fresh.len() as u64 > MAX_BATCH || fresh.iter().any(|c| c.entity != "product") {
+        if fresh.len() as u64 > MAX_BATCH
+            || fresh
+                .iter()
+                .any(|c| c.entity != ChangeKind::Product.as_str())
+        {
             self.clear();
             let top = last.max(followed.seen);
             *followed = Followed {

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::assemble::Lang;
 use crate::model::Slug;
-use crate::products::record_change;
 use crate::state::Catalog;
 use crate::views::{CategoryBody, CategoryPatchBody, CategoryText, CategoryView};
 
@@ -197,7 +196,7 @@ impl Catalog {
             other => other,
         })?;
         upsert_category_texts(&txn, id, &body.translations).await?;
-        record_change(&txn, "category", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Category, id).await?;
         self.commit(txn).await?;
         Ok(id)
     }
@@ -255,7 +254,7 @@ impl Catalog {
         if let Some(texts) = &body.translations {
             upsert_category_texts(&txn, id, texts).await?;
         }
-        record_change(&txn, "category", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Category, id).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -278,7 +277,7 @@ impl Catalog {
         if deleted.rows_affected == 0 {
             return Err(AppError::not_found("no such category"));
         }
-        record_change(&txn, "category", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Category, id).await?;
         self.commit(txn).await?;
         Ok(())
     }

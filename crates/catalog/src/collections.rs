@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::assemble::{Lang, pick};
 use crate::model::Slug;
-use crate::products::record_change;
 use crate::state::Catalog;
 use crate::views::CategoryText;
 
@@ -270,7 +269,7 @@ impl Catalog {
         if let Some(picks) = &body.product_ids {
             set_picks(&txn, id, picks).await?;
         }
-        record_change(&txn, "collection", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Collection, id).await?;
         self.commit(txn).await?;
         Ok(id)
     }
@@ -331,7 +330,7 @@ impl Catalog {
         if let Some(picks) = &body.product_ids {
             set_picks(&txn, id, picks).await?;
         }
-        record_change(&txn, "collection", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Collection, id).await?;
         self.commit(txn).await
     }
 
@@ -350,7 +349,7 @@ impl Catalog {
         if deleted.rows_affected == 0 {
             return Err(AppError::not_found("no such collection"));
         }
-        record_change(&txn, "collection", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Collection, id).await?;
         self.commit(txn).await
     }
 

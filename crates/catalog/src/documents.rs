@@ -43,7 +43,9 @@ pub struct SearchDoc {
 #[derive(Debug, Clone)]
 pub struct Change {
     pub seq: i64,
-    pub entity: String,
+    /// `None` for a kind this node does not know (a newer node wrote it): treat it as
+    /// touching many products.
+    pub kind: Option<crate::changes::ChangeKind>,
     pub entity_id: Uuid,
 }
 
@@ -242,7 +244,7 @@ impl Catalog {
             .into_iter()
             .map(|c| Change {
                 seq: c.seq,
-                entity: c.entity,
+                kind: crate::changes::ChangeKind::parse(&c.entity),
                 entity_id: c.entity_id,
             })
             .collect())

@@ -13,6 +13,7 @@
 mod assemble;
 mod cache;
 mod categories;
+pub mod changes;
 mod collections;
 mod csv_io;
 mod documents;

@@ -248,7 +248,7 @@ impl Catalog {
         .await?;
         self.write_alts(&txn, id, &meta.alt).await?;
         outbox::enqueue(&txn, THUMBNAIL_TOPIC, &serde_json::json!({"image_id": id})).await?;
-        crate::products::record_change(&txn, "product", product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
         self.image_view(product_id, id).await
     }
@@ -371,7 +371,7 @@ impl Catalog {
         if let Some(alt) = &body.alt {
             self.write_alts(&txn, image_id, alt).await?;
         }
-        crate::products::record_change(&txn, "product", product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
         self.image_view(product_id, image_id).await
     }
@@ -391,7 +391,7 @@ impl Catalog {
             .filter(product_image_alts::Column::ImageId.eq(image_id))
             .exec(&txn)
             .await?;
-        crate::products::record_change(&txn, "product", product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -472,7 +472,7 @@ impl Catalog {
         let mut model: product_images::ActiveModel = image.clone().into();
         model.thumbnails = Set(serde_json::to_string(&made).map_err(anyhow::Error::from)?);
         model.update(&txn).await?;
-        crate::products::record_change(&txn, "product", image.product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, image.product_id).await?;
         self.commit(txn).await?;
         Ok(count)
     }

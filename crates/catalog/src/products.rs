@@ -3,10 +3,10 @@
 //! its sequence) learn of it only if it commits.
 
 use chrono::Utc;
-use emporium_core::{AppError, AppResult, FieldError, outbox};
+use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
-    catalog_changes, categories, product_categories, product_options, product_slug_redirects,
-    product_translations, products, variant_prices, variants,
+    categories, product_categories, product_options, product_slug_redirects, product_translations,
+    products, variant_prices, variants,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -19,25 +19,6 @@ use uuid::Uuid;
 use crate::model::{self, OptionSpec, ProductStatus, Slug};
 use crate::state::Catalog;
 use crate::views::*;
-
-/// Records a change to `entity` in the change log, inside `txn`. The log, not the outbox,
-/// is the catalog's event stream: every node must see every change (to refresh its search
-/// replica and cache), while an outbox job runs on one node only.
-pub(crate) async fn record_change(
-    txn: &DatabaseTransaction,
-    entity: &str,
-    id: Uuid,
-) -> AppResult<()> {
-    catalog_changes::Entity::insert(catalog_changes::ActiveModel {
-        entity: Set(entity.to_string()),
-        entity_id: Set(id),
-        created_at: Set(outbox::now_ms()),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
-}
 
 fn check_sku(sku: &str, field: &str) -> Result<(), FieldError> {
     let ok = !sku.is_empty()
@@ -246,7 +227,7 @@ impl Catalog {
             insert_variant(&txn, id, variant, &key, position as i32).await?;
         }
         self.refresh_price_min(&txn, id).await?;
-        record_change(&txn, "product", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
         self.commit(txn).await?;
         Ok(id)
     }
@@ -439,7 +420,7 @@ impl Catalog {
             .update(&txn)
             .await
             .map_err(|e| slug_conflict(e.into()))?;
-        record_change(&txn, "product", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -453,7 +434,7 @@ impl Catalog {
         apply_status(&mut active, &product, status, Utc::now());
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
-        record_change(&txn, "product", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -467,7 +448,7 @@ impl Catalog {
         active.deleted_at = Set(Some(Utc::now()));
         active.status = Set(ProductStatus::Archived.as_str().into());
         active.update(&txn).await?;
-        record_change(&txn, "product", id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -494,7 +475,7 @@ impl Catalog {
             .await? as i32;
         let id = insert_variant(&txn, product_id, &body, &key, position).await?;
         self.refresh_price_min(&txn, product_id).await?;
-        record_change(&txn, "product", product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
         Ok(id)
     }
@@ -552,7 +533,7 @@ impl Catalog {
             upsert_prices(&txn, variant_id, prices).await?;
         }
         self.refresh_price_min(&txn, product_id).await?;
-        record_change(&txn, "product", product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -570,7 +551,7 @@ impl Catalog {
             return Err(AppError::not_found("no such variant"));
         }
         self.refresh_price_min(&txn, product_id).await?;
-        record_change(&txn, "product", product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
         Ok(())
     }

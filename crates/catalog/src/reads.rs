@@ -336,7 +336,7 @@ impl Catalog {
         })
         .exec_without_returning(&txn)
         .await?;
-        crate::products::record_change(&txn, "exchange_rate", Uuid::nil()).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::ExchangeRate, Uuid::nil()).await?;
         self.commit(txn).await?;
         Ok(RateView {
             currency: code.code().to_string(),

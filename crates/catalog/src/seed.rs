@@ -230,7 +230,7 @@ impl Catalog {
             }
             .insert(&txn)
             .await?;
-            crate::products::record_change(&txn, "product", product_id).await?;
+            crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
             self.commit(txn).await?;
             return Ok(());
         }

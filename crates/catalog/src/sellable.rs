@@ -191,15 +191,11 @@ pub async fn record_variant_change<C: ConnectionTrait>(
     let Some(variant) = variants::Entity::find_by_id(variant_id).one(conn).await? else {
         return Ok(());
     };
-    emporium_db::entity::catalog_changes::Entity::insert(
-        emporium_db::entity::catalog_changes::ActiveModel {
-            entity: sea_orm::ActiveValue::Set("product".into()),
-            entity_id: sea_orm::ActiveValue::Set(variant.product_id),
-            created_at: sea_orm::ActiveValue::Set(emporium_core::outbox::now_ms()),
-            ..Default::default()
-        },
+    crate::changes::record(
+        conn,
+        crate::changes::ChangeKind::Product,
+        variant.product_id,
     )
-    .exec_without_returning(conn)
     .await?;
     Ok(())
 }

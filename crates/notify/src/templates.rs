@@ -240,11 +240,7 @@ mod tests {
             } else {
                 "Hallo"
             };
-            assert!(
-                german.text.starts_with(greeting),
-                "{file}: {}",
-                german.text
-            );
+            assert!(german.text.starts_with(greeting), "{file}: {}", german.text);
         }
     }
 }

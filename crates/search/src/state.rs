@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use emporium_catalog::Catalog;
+use emporium_catalog::changes::ChangeKind;
 use emporium_core::{AppResult, Config};
 use emporium_inventory::Inventory;
 use std::collections::{BTreeSet, HashMap};
@@ -212,14 +213,14 @@ impl Search {
         // Categories and exchange rates change the documents of many products.
         if changes
             .iter()
-            .any(|c| matches!(c.entity.as_str(), "category" | "exchange_rate"))
+            .any(|c| c.kind.is_none_or(ChangeKind::touches_many))
         {
             self.rebuild_locked(|_, _| {}).await?;
             return Ok(changes.len());
         }
         let ids: Vec<Uuid> = changes
             .iter()
-            .filter(|c| c.entity == "product")
+            .filter(|c| c.kind == Some(ChangeKind::Product))
             .map(|c| c.entity_id)
             .collect::<BTreeSet<_>>()
             .into_iter()
