@@ -8,7 +8,6 @@ use crate::cache::ReadCache;
 use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use uuid::Uuid;
 
 /// Which variants can be sold now. Inventory provides it; the catalog cannot depend on
@@ -27,12 +26,15 @@ pub struct Catalog {
     pub(crate) db: Db,
     pub(crate) config: Arc<Config>,
     pub(crate) cache: ReadCache,
-    pub(crate) stock: Arc<OnceLock<Arc<dyn StockSource>>>,
+    pub(crate) stock: Option<Arc<dyn StockSource>>,
     pub(crate) media: Option<crate::media::MediaStore>,
 }
 
 impl Catalog {
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
+    /// `stock` says where availability comes from (inventory, plugged in by the node);
+    /// without one, as in commands that only write the catalog, every priced variant
+    /// shows as available.
+    pub fn new(db: Db, config: Arc<Config>, stock: Option<Arc<dyn StockSource>>) -> Self {
         let media = match crate::media::MediaStore::from_config(&config) {
             Ok(store) => Some(store),
             Err(e) => {
@@ -45,19 +47,13 @@ impl Catalog {
             db,
             config,
             cache,
-            stock: Arc::new(OnceLock::new()),
+            stock,
             media,
         }
     }
 
-    /// Plugs in where availability comes from (once; later calls are ignored). Until then
-    /// every priced variant shows as available.
-    pub fn set_stock_source(&self, source: Arc<dyn StockSource>) {
-        let _ = self.stock.set(source);
-    }
-
     pub(crate) fn stock_source(&self) -> Option<&Arc<dyn StockSource>> {
-        self.stock.get()
+        self.stock.as_ref()
     }
 
     /// Commits a catalog write and drops the cached reads it changes on this node.

@@ -200,7 +200,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             let db = Db::connect(&config).await?;
             emporium_server::migrate(&db).await?;
             let config = std::sync::Arc::new(config);
-            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
+            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone(), None);
             let bar = progress_bar(
                 products,
                 "seeding {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
@@ -231,7 +231,8 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let db = Db::connect(&config).await?;
             emporium_server::migrate(&db).await?;
-            let catalog = emporium_catalog::Catalog::new(db.clone(), std::sync::Arc::new(config));
+            let catalog =
+                emporium_catalog::Catalog::new(db.clone(), std::sync::Arc::new(config), None);
             let bar = progress_bar(
                 0,
                 "importing {bar:40} {pos}/{len} rows, {per_sec}, eta {eta}",
@@ -263,7 +264,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             let db = Db::connect(&config).await?;
             emporium_server::migrate(&db).await?;
             let config = std::sync::Arc::new(config);
-            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone());
+            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone(), None);
             let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
             let search = emporium_search::Search::open(&config, db.clone(), catalog, inventory)?;
             let bar = progress_bar(

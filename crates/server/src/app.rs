@@ -228,14 +228,17 @@ impl Node {
         let mailer = Arc::new(mailer);
         jobs.register(EMAIL_TOPIC, mailer.clone());
         emporium_notify::jobs::subscribe(&mut jobs, mailer, config.store.staff_email.clone());
-        let catalog = Catalog::new(db.clone(), config.clone());
+        let inventory = Inventory::new(db.clone(), config.clone());
+        emporium_inventory::jobs::subscribe(&mut jobs, inventory.clone());
+        let catalog = Catalog::new(
+            db.clone(),
+            config.clone(),
+            Some(Arc::new(inventory.clone())),
+        );
         jobs.register(
             emporium_catalog::media::THUMBNAIL_TOPIC,
             Arc::new(emporium_catalog::media::ThumbnailJob(catalog.clone())),
         );
-        let inventory = Inventory::new(db.clone(), config.clone());
-        emporium_inventory::jobs::subscribe(&mut jobs, inventory.clone());
-        catalog.set_stock_source(Arc::new(inventory.clone()));
         let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;
         let shipping = emporium_shipping::Shipping::new(db.clone(), config.clone())?;
         let checkout = Checkout::new(
