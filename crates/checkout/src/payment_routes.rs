@@ -10,7 +10,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json, parse_json};
 use emporium_core::extract::{Path, Query};
-use emporium_core::{AppResult, Money, idempotency};
+use emporium_core::idempotency::Idempotent;
+use emporium_core::{AppResult, Money};
 use emporium_payments::{ConfirmParams, GatewayBody, GatewayView};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -418,12 +419,9 @@ async fn refund_order(
     State(checkout): State<Checkout>,
     client: ClientInfo,
     AdminOrder(id): AdminOrder,
-    headers: HeaderMap,
-    Json(value): Json<serde_json::Value>,
+    request: Idempotent<RefundBody>,
 ) -> AppResult<Response> {
-    let key = idempotency::key_from(&headers)?;
-    let (canonical, hash) = idempotency::canonical(&value);
-    let body: RefundBody = parse_json(canonical.as_bytes())?;
+    let Idempotent { key, hash, body } = request;
     let actor = Actor::staff(staff.user_id, client.ip);
     let replay = checkout.refund(id, body, &actor, &key, &hash).await?;
     Ok(replay.into_response())

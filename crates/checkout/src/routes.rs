@@ -4,13 +4,13 @@
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use emporium_auth::{Auth, Principal};
 use emporium_catalog::Catalog;
 use emporium_core::extract::{Json, parse_json};
 use emporium_core::extract::{Path, Query};
-use emporium_core::idempotency;
+use emporium_core::idempotency::Idempotent;
 use emporium_core::locale::Locale;
 use emporium_core::pagination::PageQuery;
 use emporium_core::{AppError, AppResult};
@@ -377,12 +377,9 @@ async fn checkout_cart(
     State(checkout): State<Checkout>,
     access: CartAccess,
     Path(id): Path<Uuid>,
-    headers: HeaderMap,
-    Json(value): Json<serde_json::Value>,
+    request: Idempotent<CheckoutBody>,
 ) -> AppResult<Response> {
-    let key = idempotency::key_from(&headers)?;
-    let (canonical, hash) = idempotency::canonical(&value);
-    let body: CheckoutBody = parse_json(canonical.as_bytes())?;
+    let Idempotent { key, hash, body } = request;
     let replay = checkout.place_order(id, &access, body, &key, &hash).await?;
     Ok(replay.into_response())
 }

@@ -18,6 +18,34 @@ pub struct Replay {
     pub body: String,
 }
 
+/// A JSON request that must carry an `Idempotency-Key`: the key, the fingerprint of the
+/// body in canonical form (what a repeat is compared by), and the body parsed from that
+/// same canonical form. The one way a route takes such a request.
+#[derive(Debug)]
+pub struct Idempotent<T> {
+    pub key: String,
+    pub hash: String,
+    pub body: T,
+}
+
+impl<T, S> axum::extract::FromRequest<S> for Idempotent<T>
+where
+    T: serde::de::DeserializeOwned + utoipa::PartialSchema,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        let headers = req.headers().clone();
+        let crate::extract::Json(value) =
+            crate::extract::Json::<serde_json::Value>::from_request(req, state).await?;
+        let key = key_from(&headers)?;
+        let (canonical, hash) = canonical(&value);
+        let body = crate::extract::parse_json(canonical.as_bytes())?;
+        Ok(Self { key, hash, body })
+    }
+}
+
 /// The request's `Idempotency-Key`: required, 1 to 255 visible ASCII characters.
 pub fn key_from(headers: &HeaderMap) -> AppResult<String> {
     let key = headers
