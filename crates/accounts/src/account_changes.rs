@@ -4,6 +4,7 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use emporium_core::audit;
 use emporium_core::crypto::token_hash;
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult};
 use emporium_notify::{EmailJob, enqueue_email};
 use sea_orm::{ActiveValue::Set, IntoActiveModel};
@@ -22,7 +23,10 @@ impl Accounts {
             .await?
             .filter(|u| u.status == status::ACTIVE)
             .ok_or_else(|| {
-                AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+                AppError::unauthorized(
+                    ErrorCode::InvalidToken,
+                    "the access token is invalid or expired",
+                )
             })
     }
 
@@ -61,7 +65,7 @@ impl Accounts {
         let user = self.own_account(user_id).await?;
         if user.password_hash.is_none() {
             return Err(AppError::conflict(
-                "no_password",
+                ErrorCode::NoPassword,
                 "this account signs in with a social login and has no password; set one \
                  through 'forgot password'",
             ));
@@ -115,7 +119,7 @@ impl Accounts {
             .is_some()
         {
             return Err(AppError::conflict(
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "another account uses this address",
             ));
         }
@@ -175,7 +179,7 @@ impl Accounts {
         let user = redeem_link(&txn, &token_hash(token), purpose::CHANGE_EMAIL, now).await?;
         let Some(new_email) = user.pending_email.clone() else {
             return Err(AppError::bad_request(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "the link is invalid, used or expired",
             ));
         };
@@ -187,9 +191,10 @@ impl Accounts {
         active.updated_at = Set(now);
         let user = store::update_user(&txn, active).await.map_err(|e| {
             match emporium_core::error::classify_db_error(&e) {
-                emporium_core::error::DbFailure::UniqueViolation(_) => {
-                    AppError::conflict("email_taken", "another account took this address meanwhile")
-                }
+                emporium_core::error::DbFailure::UniqueViolation(_) => AppError::conflict(
+                    ErrorCode::EmailTaken,
+                    "another account took this address meanwhile",
+                ),
                 _ => e.into(),
             }
         })?;

@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use emporium_core::audit::{self, AuditEntry};
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::users;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
@@ -114,7 +115,7 @@ impl Accounts {
         }
         if actor == id && changes.role.is_some_and(|r| r != Role::Admin) {
             return Err(AppError::conflict(
-                "cannot_demote_self",
+                ErrorCode::CannotDemoteSelf,
                 "an admin cannot take away their own admin role",
             ));
         }
@@ -166,7 +167,7 @@ impl Accounts {
     ) -> AppResult<users::Model> {
         if actor == id {
             return Err(AppError::conflict(
-                "cannot_suspend_self",
+                ErrorCode::CannotSuspendSelf,
                 "you cannot suspend yourself",
             ));
         }
@@ -238,7 +239,7 @@ impl Accounts {
         let created = match store::find_user_by_email(&txn, email.as_str()).await? {
             Some(existing) if !promote => {
                 return Err(AppError::conflict(
-                    "user_exists",
+                    ErrorCode::UserExists,
                     format!(
                         "{} already has an account ({}); pass --promote to make it an admin \
                          with this password",

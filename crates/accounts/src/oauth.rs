@@ -7,6 +7,7 @@ use chrono::{Duration as ChronoDuration, Utc};
 use emporium_core::audit;
 use emporium_core::config::{OAuthKind, OAuthProvider};
 use emporium_core::crypto::{random_token, token_hash};
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult};
 use emporium_db::entity::{oauth_identities, oauth_states, users};
 use hmac::{Hmac, Mac};
@@ -55,7 +56,7 @@ struct ProviderIdentity {
     name: Option<String>,
 }
 
-fn oauth_error(code: &'static str, detail: impl Into<String>) -> AppError {
+fn oauth_error(code: ErrorCode, detail: impl Into<String>) -> AppError {
     AppError::unauthorized(code, detail)
 }
 
@@ -228,7 +229,7 @@ impl Accounts {
             .decrypt(&pending.pkce_verifier)
             .ok()
             .and_then(|v| String::from_utf8(v).ok())
-            .ok_or_else(|| oauth_error("invalid_state", "the login state is invalid"))?;
+            .ok_or_else(|| oauth_error(ErrorCode::InvalidState, "the login state is invalid"))?;
         let identity = match provider.kind {
             OAuthKind::Oidc => {
                 self.oidc_identity(name, &provider, code, verifier, &pending.nonce)
@@ -260,7 +261,7 @@ impl Accounts {
     async fn take_state(&self, name: &str, state: &str) -> AppResult<oauth_states::Model> {
         let invalid = || {
             AppError::bad_request(
-                "invalid_state",
+                ErrorCode::InvalidState,
                 "the login state is unknown, used or expired; start again",
             )
         };
@@ -307,18 +308,21 @@ impl Accounts {
             .map_err(|e| {
                 tracing::warn!(provider = name, error = %e, "code exchange failed");
                 oauth_error(
-                    "code_exchange_failed",
+                    ErrorCode::CodeExchangeFailed,
                     "the provider refused the authorization code",
                 )
             })?;
-        let id_token = response
-            .id_token()
-            .ok_or_else(|| oauth_error("invalid_id_token", "the provider sent no ID token"))?;
+        let id_token = response.id_token().ok_or_else(|| {
+            oauth_error(ErrorCode::InvalidIdToken, "the provider sent no ID token")
+        })?;
         let claims = id_token
             .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_string()))
             .map_err(|e| {
                 tracing::warn!(provider = name, error = %e, "ID token refused");
-                oauth_error("invalid_id_token", "the provider's ID token did not verify")
+                oauth_error(
+                    ErrorCode::InvalidIdToken,
+                    "the provider's ID token did not verify",
+                )
             })?;
         Ok(ProviderIdentity {
             subject: claims.subject().as_str().to_string(),
@@ -356,7 +360,7 @@ impl Accounts {
         let failed = |e: reqwest::Error| {
             tracing::warn!(provider = name, error = %e, "Facebook call failed");
             oauth_error(
-                "code_exchange_failed",
+                ErrorCode::CodeExchangeFailed,
                 "the provider refused the authorization code",
             )
         };
@@ -434,7 +438,7 @@ impl Accounts {
                 .and_then(|e| Email::parse(e).ok())
                 .ok_or_else(|| {
                     oauth_error(
-                        "email_required",
+                        ErrorCode::EmailRequired,
                         "the provider shared no usable email address",
                     )
                 })?;
@@ -443,7 +447,7 @@ impl Accounts {
                 Some(user) if identity.email_verified => user,
                 Some(_) => {
                     return Err(AppError::conflict(
-                        "account_exists",
+                        ErrorCode::AccountExists,
                         "an account with this email exists and the provider has not verified the email; sign in with your password",
                     ));
                 }

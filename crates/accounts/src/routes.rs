@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use emporium_core::error::ErrorCode;
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::extract::{Path, Query};
 use emporium_core::locale::Locale;
@@ -255,7 +256,7 @@ async fn finish_oauth(
 ) -> AppResult<Response> {
     if let Some(error) = query.error {
         return Err(AppError::bad_request(
-            "oauth_denied",
+            ErrorCode::OauthDenied,
             format!("the provider answered: {error}"),
         ));
     }
@@ -300,7 +301,10 @@ async fn get_me(
         .await?
         .filter(|u| u.status == crate::model::status::ACTIVE)
         .ok_or_else(|| {
-            AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+            AppError::unauthorized(
+                ErrorCode::InvalidToken,
+                "the access token is invalid or expired",
+            )
         })?;
     Ok(axum::Json(user.into()))
 }

@@ -4,6 +4,7 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use emporium_core::audit::{self, AuditEntry};
 use emporium_core::crypto::{random_token, token_hash};
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{one_time_tokens, refresh_tokens, users};
 use emporium_notify::{EmailJob, enqueue_email};
@@ -42,7 +43,10 @@ pub enum LoginOutcome {
 }
 
 pub(crate) fn invalid_credentials() -> AppError {
-    AppError::unauthorized("invalid_credentials", "the email or password is wrong")
+    AppError::unauthorized(
+        ErrorCode::InvalidCredentials,
+        "the email or password is wrong",
+    )
 }
 
 fn user_permissions(user: &users::Model) -> Vec<String> {
@@ -93,7 +97,7 @@ impl Accounts {
             .is_some()
         {
             return Err(AppError::conflict(
-                "email_taken",
+                ErrorCode::EmailTaken,
                 "an account with this email already exists",
             ));
         }
@@ -102,9 +106,10 @@ impl Accounts {
         let user = store::insert_user(&txn, row)
             .await
             .map_err(|e| match AppError::from(e) {
-                AppError::Conflict { .. } => {
-                    AppError::conflict("email_taken", "an account with this email already exists")
-                }
+                AppError::Conflict { .. } => AppError::conflict(
+                    ErrorCode::EmailTaken,
+                    "an account with this email already exists",
+                ),
                 other => other,
             })?;
         self.send_verification(&txn, &user).await?;
@@ -280,7 +285,7 @@ impl Accounts {
         }
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(AppError::unauthorized(
-                "captcha_required",
+                ErrorCode::CaptchaRequired,
                 "too many failed attempts: solve the CAPTCHA and send its token as captcha_token",
             ));
         };
@@ -296,7 +301,7 @@ impl Accounts {
             Ok(())
         } else {
             Err(AppError::unauthorized(
-                "captcha_failed",
+                ErrorCode::CaptchaFailed,
                 "the CAPTCHA answer was not accepted",
             ))
         }
@@ -362,13 +367,19 @@ impl Accounts {
         let token = store::peek_one_time_token(self.db().writer(), &hash, purpose::MFA, now)
             .await?
             .ok_or_else(|| {
-                AppError::unauthorized("invalid_mfa_token", "the MFA token is invalid or expired")
+                AppError::unauthorized(
+                    ErrorCode::InvalidMfaToken,
+                    "the MFA token is invalid or expired",
+                )
             })?;
         self.limits().check_account(&token.user_id.to_string())?;
         let user = store::find_user(self.db().writer(), token.user_id)
             .await?
             .ok_or_else(|| {
-                AppError::unauthorized("invalid_mfa_token", "the MFA token is invalid or expired")
+                AppError::unauthorized(
+                    ErrorCode::InvalidMfaToken,
+                    "the MFA token is invalid or expired",
+                )
             })?;
         if user.status == status::SUSPENDED {
             return Err(AppError::forbidden("this account is suspended"));
@@ -405,7 +416,7 @@ impl Accounts {
             drop(txn);
             self.record_failure(&user, meta, "wrong_mfa_code").await?;
             return Err(AppError::unauthorized(
-                "invalid_mfa_code",
+                ErrorCode::InvalidMfaCode,
                 "the code is wrong or was already used",
             ));
         }
@@ -414,7 +425,7 @@ impl Accounts {
             .is_none()
         {
             return Err(AppError::unauthorized(
-                "invalid_mfa_token",
+                ErrorCode::InvalidMfaToken,
                 "the MFA token is invalid or expired",
             ));
         }
@@ -493,7 +504,7 @@ impl Accounts {
         let now = Utc::now();
         let invalid = || {
             AppError::unauthorized(
-                "invalid_refresh_token",
+                ErrorCode::InvalidRefreshToken,
                 "the refresh token is invalid or expired",
             )
         };
@@ -515,7 +526,7 @@ impl Accounts {
             .await?;
             txn.commit().await?;
             return Err(AppError::unauthorized(
-                "refresh_token_reused",
+                ErrorCode::RefreshTokenReused,
                 "this refresh token was already used; every session of its family is signed out",
             ));
         }
@@ -655,7 +666,10 @@ impl Accounts {
 
     fn totp_seed(&self, user: &users::Model) -> AppResult<Vec<u8>> {
         let sealed = user.totp_secret.as_deref().ok_or_else(|| {
-            AppError::conflict("mfa_not_set_up", "two-factor authentication is not set up")
+            AppError::conflict(
+                ErrorCode::MfaNotSetUp,
+                "two-factor authentication is not set up",
+            )
         })?;
         self.master()
             .decrypt(sealed)
@@ -674,7 +688,7 @@ impl Accounts {
             .ok_or_else(|| AppError::not_found("no such user"))?;
         if user.totp_enabled_at.is_some() {
             return Err(AppError::conflict(
-                "mfa_already_enabled",
+                ErrorCode::MfaAlreadyEnabled,
                 "two-factor authentication is already on; disable it first",
             ));
         }
@@ -706,7 +720,7 @@ impl Accounts {
             .ok_or_else(|| AppError::not_found("no such user"))?;
         if user.totp_enabled_at.is_some() {
             return Err(AppError::conflict(
-                "mfa_already_enabled",
+                ErrorCode::MfaAlreadyEnabled,
                 "two-factor authentication is already on",
             ));
         }
@@ -745,7 +759,7 @@ impl Accounts {
             .ok_or_else(|| AppError::not_found("no such user"))?;
         if user.totp_enabled_at.is_none() {
             return Err(AppError::conflict(
-                "mfa_not_enabled",
+                ErrorCode::MfaNotEnabled,
                 "two-factor authentication is off",
             ));
         }
@@ -845,7 +859,12 @@ pub(crate) async fn redeem_link(
     purpose: &str,
     now: chrono::DateTime<Utc>,
 ) -> AppResult<users::Model> {
-    let invalid = || AppError::bad_request("invalid_token", "the link is invalid, used or expired");
+    let invalid = || {
+        AppError::bad_request(
+            ErrorCode::InvalidToken,
+            "the link is invalid, used or expired",
+        )
+    };
     let token = store::consume_one_time_token(txn, hash, purpose, now)
         .await?
         .ok_or_else(invalid)?;
@@ -967,7 +986,10 @@ impl Accounts {
             .await?
             .filter(|u| u.status == status::ACTIVE)
             .ok_or_else(|| {
-                AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+                AppError::unauthorized(
+                    ErrorCode::InvalidToken,
+                    "the access token is invalid or expired",
+                )
             })?;
         let mut active = user.into_active_model();
         if let Some(name) = name {

@@ -6,6 +6,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use emporium_core::AppError;
+use emporium_core::error::ErrorCode;
 use std::marker::PhantomData;
 use uuid::Uuid;
 
@@ -47,12 +48,15 @@ where
         let auth = Auth::from_ref(state);
         let token = bearer(parts).ok_or_else(|| {
             AppError::unauthorized(
-                "unauthenticated",
+                ErrorCode::Unauthenticated,
                 "sign in: send Authorization: Bearer <access token>",
             )
         })?;
         let claims = auth.keys().verify(token).ok_or_else(|| {
-            AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+            AppError::unauthorized(
+                ErrorCode::InvalidToken,
+                "the access token is invalid or expired",
+            )
         })?;
         let Access {
             active,
@@ -62,11 +66,14 @@ where
             email,
             email_verified,
         } = auth.directory().access(claims.sub).await?.ok_or_else(|| {
-            AppError::unauthorized("invalid_token", "the access token is invalid or expired")
+            AppError::unauthorized(
+                ErrorCode::InvalidToken,
+                "the access token is invalid or expired",
+            )
         })?;
         if !active || token_version != claims.ver {
             return Err(AppError::unauthorized(
-                "stale_token",
+                ErrorCode::StaleToken,
                 "your access changed since this token was issued; refresh it",
             ));
         }

@@ -1,6 +1,7 @@
 //! The category tree: admin writes and the tree shoppers browse.
 
 use chrono::Utc;
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{categories, category_translations};
 use sea_orm::{
@@ -191,7 +192,7 @@ impl Catalog {
         .await
         .map_err(|e| match AppError::from(e) {
             AppError::Conflict { .. } => {
-                AppError::conflict("slug_taken", "another category has this slug")
+                AppError::conflict(ErrorCode::SlugTaken, "another category has this slug")
             }
             other => other,
         })?;
@@ -227,7 +228,7 @@ impl Catalog {
             }
             if tree.descendants(id).contains(&parent) {
                 return Err(AppError::conflict(
-                    "category_cycle",
+                    ErrorCode::CategoryCycle,
                     "a category cannot move under itself or its descendants",
                 ));
             }
@@ -247,7 +248,7 @@ impl Catalog {
             .await
             .map_err(|e| match AppError::from(e) {
                 AppError::Conflict { .. } => {
-                    AppError::conflict("slug_taken", "another category has this slug")
+                    AppError::conflict(ErrorCode::SlugTaken, "another category has this slug")
                 }
                 other => other,
             })?;
@@ -269,7 +270,7 @@ impl Catalog {
             .is_some()
         {
             return Err(AppError::conflict(
-                "category_has_children",
+                ErrorCode::CategoryHasChildren,
                 "move or delete its subcategories first",
             ));
         }

@@ -2,6 +2,7 @@
 //! default currency) that pick them; shoppers browse them and filter product lists by them.
 
 use chrono::Utc;
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{collection_products, collection_translations, collections, products};
 use sea_orm::sea_query::{Condition, Query};
@@ -207,7 +208,7 @@ async fn set_texts<C: ConnectionTrait>(
 fn slug_taken(e: sea_orm::DbErr) -> AppError {
     match AppError::from(e) {
         AppError::Conflict { .. } => {
-            AppError::conflict("slug_taken", "another collection has this slug")
+            AppError::conflict(ErrorCode::SlugTaken, "another collection has this slug")
         }
         other => other,
     }

@@ -3,6 +3,7 @@
 //! its sequence) learn of it only if it commits.
 
 use chrono::Utc;
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
     categories, product_categories, product_options, product_slug_redirects, product_translations,
@@ -268,7 +269,7 @@ impl Catalog {
             .is_some_and(|r| Some(r.product_id) != owner);
         if taken || redirected {
             return Err(AppError::conflict(
-                "slug_taken",
+                ErrorCode::SlugTaken,
                 format!("the slug {slug:?} is already used"),
             ));
         }
@@ -390,7 +391,7 @@ impl Catalog {
                     serde_json::from_str(&variant.options).unwrap_or_default();
                 let key = model::combination_key(options, &chosen, "options").map_err(|_| {
                     AppError::conflict(
-                        "options_in_use",
+                        ErrorCode::OptionsInUse,
                         format!(
                             "variant {} uses an option value this change removes",
                             variant.sku
@@ -670,7 +671,9 @@ fn sort_key(title: &str) -> String {
 
 fn slug_conflict(err: AppError) -> AppError {
     match err {
-        AppError::Conflict { .. } => AppError::conflict("slug_taken", "the slug is already used"),
+        AppError::Conflict { .. } => {
+            AppError::conflict(ErrorCode::SlugTaken, "the slug is already used")
+        }
         other => other,
     }
 }
@@ -678,10 +681,10 @@ fn slug_conflict(err: AppError) -> AppError {
 fn variant_conflict(err: AppError) -> AppError {
     match err {
         AppError::Conflict { detail, .. } if detail.contains("sku") => {
-            AppError::conflict("sku_taken", "another variant already has this SKU")
+            AppError::conflict(ErrorCode::SkuTaken, "another variant already has this SKU")
         }
         AppError::Conflict { .. } => AppError::conflict(
-            "duplicate_variant",
+            ErrorCode::DuplicateVariant,
             "another variant of this product has this SKU or option combination",
         ),
         other => other,

@@ -5,6 +5,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use emporium_auth::{Auth, Principal};
+use emporium_core::error::ErrorCode;
 use emporium_core::extract::Json;
 use emporium_core::extract::Path;
 use emporium_core::{AppError, AppResult, FieldError};
@@ -237,7 +238,7 @@ impl Checkout {
                     .await?;
                 if count >= MAX_ADDRESSES {
                     return Err(AppError::conflict(
-                        "too_many_addresses",
+                        ErrorCode::TooManyAddresses,
                         format!("an address book holds at most {MAX_ADDRESSES} addresses"),
                     ));
                 }

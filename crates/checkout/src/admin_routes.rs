@@ -3,6 +3,7 @@
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use emporium_auth::{Auth, Staff, perm};
+use emporium_core::error::ErrorCode;
 use emporium_core::extract::{ClientInfo, Json};
 use emporium_core::extract::{Path, Query};
 use emporium_core::reason::Reason;
@@ -199,7 +200,7 @@ async fn transition_order(
     };
     if to.needs_refund() {
         return Err(AppError::conflict(
-            "invalid_transition",
+            ErrorCode::InvalidTransition,
             "refund states are reached by issuing a refund",
         ));
     }

@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use emporium_core::crypto::{constant_time_eq, random_token, token_hash};
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, Currency, FieldError};
 use emporium_db::entity::{cart_lines, carts};
 use emporium_notify::{EmailJob, enqueue_email};
@@ -146,7 +147,7 @@ async fn touch<C: ConnectionTrait>(conn: &C, cart_id: Uuid) -> AppResult<()> {
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::conflict(
-            "cart_not_active",
+            ErrorCode::CartNotActive,
             "this cart was already checked out or merged; start a new one",
         ));
     }
@@ -349,7 +350,7 @@ impl Checkout {
         let current = lines.iter().find(|l| l.variant_id == variant_id);
         if current.is_none() && lines.len() >= MAX_LINES {
             return Err(AppError::conflict(
-                "cart_full",
+                ErrorCode::CartFull,
                 format!("a cart holds at most {MAX_LINES} lines"),
             ));
         }
@@ -395,7 +396,7 @@ impl Checkout {
         };
         if variant.price.is_none() {
             return Err(AppError::conflict_with(
-                "no_price_in_currency",
+                ErrorCode::NoPriceInCurrency,
                 format!(
                     "this variant has no price in {} (none is set, and there is no exchange \
                      rate to convert its {} price)",
@@ -412,7 +413,7 @@ impl Checkout {
         let availability = stock.get(&variant_id).copied().unwrap_or_default();
         if !availability.can_sell(i64::from(quantity)) {
             return Err(AppError::conflict_with(
-                "insufficient_stock",
+                ErrorCode::InsufficientStock,
                 format!(
                     "only {} left of this variant",
                     availability.sellable().unwrap_or(0)

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use emporium_core::config::PaidCancellation;
 use emporium_core::crypto::{constant_time_eq, token_hash};
+use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, CancellationRequested};
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::orders;
@@ -254,7 +255,7 @@ impl Checkout {
         let order = self.order_for(id, viewer).await?;
         if !order.status.customer_may_cancel() {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 "this order has shipped or is closed and can no longer be cancelled",
             ));
         }
@@ -281,7 +282,10 @@ impl Checkout {
         match self.refund(id, body, &actor, &key, "customer-cancel").await {
             Ok(_) => {}
             // Nothing was captured after all (a manual order never paid online).
-            Err(AppError::Conflict { code, .. }) if code == "nothing_captured" => {}
+            Err(AppError::Conflict {
+                code: ErrorCode::NothingCaptured,
+                ..
+            }) => {}
             Err(err) => {
                 // The cancel stands; staff finish the refund from the admin, and the order's
                 // history says why.

@@ -7,6 +7,7 @@
 use chrono::Utc;
 use emporium_core::audit::{self, AuditEntry};
 use emporium_core::crypto::{random_token, token_hash};
+use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, OrderCancelled, OrderPlaced};
 use emporium_core::idempotency::{self, Replay};
 use emporium_core::{AppError, AppResult, Currency, FieldError, Money};
@@ -134,7 +135,7 @@ fn ensure_expected_total(expected: i64, priced: &Priced) -> AppResult<()> {
         serde_json::to_value(&totals).map_err(anyhow::Error::from)?,
     );
     Err(AppError::conflict_carrying(
-        "price_changed",
+        ErrorCode::PriceChanged,
         format!(
             "the order comes to {}, not the {} expected; show the new total and confirm",
             Money::new(priced.totals.total, priced.currency),
@@ -273,7 +274,7 @@ impl Checkout {
             && !access.email_verified
         {
             return Err(AppError::forbidden_because(
-                "email_not_verified",
+                ErrorCode::EmailNotVerified,
                 "confirm your email address first: open the link we sent you, or ask for a \
                  new one",
             ));
@@ -326,13 +327,16 @@ impl Checkout {
                 return Ok(replay);
             }
             return Err(AppError::conflict(
-                "cart_not_active",
+                ErrorCode::CartNotActive,
                 "this cart was already checked out or merged",
             ));
         }
         let lines = lines_of(&txn, cart.id).await?;
         if lines.is_empty() {
-            return Err(AppError::conflict("cart_empty", "the cart has no lines"));
+            return Err(AppError::conflict(
+                ErrorCode::CartEmpty,
+                "the cart has no lines",
+            ));
         }
         let priced = if lines == seen_lines {
             pre_priced
@@ -377,7 +381,7 @@ impl Checkout {
             .collect();
         if !unavailable.is_empty() {
             return Err(AppError::conflict_with(
-                "lines_unavailable",
+                ErrorCode::LinesUnavailable,
                 "some lines can no longer be bought; remove them and try again",
                 unavailable,
             ));
@@ -386,7 +390,7 @@ impl Checkout {
             Some(opened) if opened.amount == Some(priced.totals.total) => opened,
             Some(_) => {
                 return Err(AppError::conflict(
-                    "cart_changed",
+                    ErrorCode::CartChanged,
                     "the cart's total changed while checking out; review it and try again",
                 ));
             }
@@ -516,7 +520,7 @@ impl Checkout {
                     })
                     .collect();
                 return Err(AppError::conflict_with(
-                    "out_of_stock",
+                    ErrorCode::OutOfStock,
                     "some lines are out of stock",
                     errors,
                 ));
@@ -651,7 +655,7 @@ impl Checkout {
             .ok_or_else(|| anyhow::anyhow!("order {order_id} has unknown status"))?;
         if !from.can_transition_to(to) {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 format!(
                     "an order that is {} cannot become {}",
                     from.as_str(),
@@ -690,7 +694,7 @@ impl Checkout {
         }
         if update.exec(txn).await?.rows_affected == 0 {
             return Err(AppError::conflict(
-                "order_changed",
+                ErrorCode::OrderChanged,
                 "the order changed meanwhile; reload it and try again",
             ));
         }

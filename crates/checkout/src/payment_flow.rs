@@ -8,6 +8,7 @@
 
 use chrono::Utc;
 use emporium_core::crypto::{constant_time_eq, random_token, token_hash};
+use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, OrderPaid, RefundCreated};
 use emporium_core::idempotency::{self, Replay};
 use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
@@ -55,10 +56,10 @@ pub(crate) fn gateway_error(err: GatewayError) -> AppError {
             detail: format!("the payment gateway is unavailable ({detail}); try again"),
             retry_after_secs: 5,
         },
-        GatewayError::Refused(detail) => AppError::bad_gateway("gateway_refused", detail),
-        GatewayError::Protocol(detail) => AppError::bad_gateway("gateway_error", detail),
-        GatewayError::Forged(detail) => AppError::bad_request("invalid_signature", detail),
-        GatewayError::Unsupported(detail) => AppError::conflict("unsupported", detail),
+        GatewayError::Refused(detail) => AppError::bad_gateway(ErrorCode::GatewayRefused, detail),
+        GatewayError::Protocol(detail) => AppError::bad_gateway(ErrorCode::GatewayError, detail),
+        GatewayError::Forged(detail) => AppError::bad_request(ErrorCode::InvalidSignature, detail),
+        GatewayError::Unsupported(detail) => AppError::conflict(ErrorCode::Unsupported, detail),
     }
 }
 
@@ -297,7 +298,7 @@ impl Checkout {
         let payment = self.payment_for(id, access).await?;
         if payment.status != ps::AUTHENTICATING {
             return Err(AppError::conflict(
-                "not_authenticating",
+                ErrorCode::NotAuthenticating,
                 "this payment is not waiting for authentication",
             ));
         }
@@ -319,9 +320,12 @@ impl Checkout {
             ));
         }
         match payment.status.as_str() {
-            ps::SUCCEEDED => Err(AppError::conflict("already_paid", "this payment is done")),
+            ps::SUCCEEDED => Err(AppError::conflict(
+                ErrorCode::AlreadyPaid,
+                "this payment is done",
+            )),
             s if !ps::OPEN.contains(&s) => Err(AppError::conflict(
-                "payment_closed",
+                ErrorCode::PaymentClosed,
                 "this payment can no longer be made; the order was cancelled or expired",
             )),
             _ => Ok(()),
@@ -627,14 +631,14 @@ impl Checkout {
                 metrics::counter!("payment_webhooks_refused_total", "provider" => provider.to_string())
                     .increment(1);
                 return Err(AppError::bad_request(
-                    "invalid_signature",
+                    ErrorCode::InvalidSignature,
                     format!("the webhook signature check failed: {why}"),
                 ));
             }
             Err(WebhookError::Malformed(why)) => {
                 tracing::warn!(provider, reason = %why, "webhook malformed");
                 return Err(AppError::bad_request(
-                    "malformed_webhook",
+                    ErrorCode::MalformedWebhook,
                     "the webhook body could not be read",
                 ));
             }
@@ -973,7 +977,7 @@ impl Checkout {
         if let Some(replay) = idempotency::find(self.db.current(), &scope, key, hash).await? {
             if replay.status == idempotency::IN_PROGRESS {
                 return Err(AppError::conflict(
-                    "request_in_progress",
+                    ErrorCode::RequestInProgress,
                     "a refund with this Idempotency-Key is still being made; retry shortly",
                 ));
             }
@@ -1030,7 +1034,7 @@ impl Checkout {
             .await?
             .ok_or_else(|| {
                 AppError::conflict(
-                    "nothing_captured",
+                    ErrorCode::NothingCaptured,
                     "this order has no captured payment to refund",
                 )
             })?;
@@ -1098,13 +1102,13 @@ impl Checkout {
         let refundable = status.refundable();
         if amount > 0 && amount <= remaining && !refundable {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 format!("an order that is {} cannot be refunded", status.as_str()),
             ));
         }
         if amount <= 0 || !shift_refunded(&txn, payment.id, amount, true).await? {
             return Err(AppError::conflict(
-                "refund_exceeds_captured",
+                ErrorCode::RefundExceedsCaptured,
                 format!(
                     "at most {} can still be refunded",
                     Money::new(
@@ -1151,7 +1155,7 @@ impl Checkout {
                 .await
                 .map_err(gateway_error),
             None => Err(AppError::conflict(
-                "gateway_disabled",
+                ErrorCode::GatewayDisabled,
                 format!(
                     "{} is not enabled; refund it there by hand",
                     payment.provider
@@ -1179,7 +1183,7 @@ impl Checkout {
                 return Err(match other {
                     Err(e) => e,
                     Ok(_) => AppError::bad_gateway(
-                        "refund_failed",
+                        ErrorCode::RefundFailed,
                         "the gateway could not make the refund",
                     ),
                 });

@@ -3,6 +3,7 @@
 //! prices again inside its transaction.
 
 use emporium_catalog::SellableVariant;
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::{cart_lines, carts, tax_rates};
 use emporium_inventory::Want;
@@ -95,7 +96,7 @@ async fn rates_for<C: ConnectionTrait>(
 /// currency (shipping rates, thresholds) cannot be priced in it.
 pub(crate) fn no_rate(default: Currency, currency: Currency) -> AppError {
     AppError::conflict(
-        "no_exchange_rate",
+        ErrorCode::NoExchangeRate,
         format!(
             "the store has no exchange rate from {} to {}, so this cart cannot be priced in \
              {}; set a rate or use {}",

@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use emporium_auth::{Auth, Principal};
 use emporium_catalog::Catalog;
+use emporium_core::error::ErrorCode;
 use emporium_core::extract::{Json, parse_json};
 use emporium_core::extract::{Path, Query};
 use emporium_core::idempotency::Idempotent;
@@ -407,7 +408,7 @@ fn viewer(access: &CartAccess, token: Option<String>) -> AppResult<Viewer> {
         (_, Some(token)) => Ok(Viewer::Guest(token)),
         (Some(user), None) => Ok(Viewer::Customer(user)),
         (None, None) => Err(AppError::unauthorized(
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "sign in, or open the link from the order confirmation",
         )),
     }

@@ -9,6 +9,7 @@ use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use emporium_auth::{Auth, Staff, perm};
+use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, OrderShipped};
 use emporium_core::extract::Path;
 use emporium_core::extract::{ClientInfo, Json};
@@ -211,7 +212,7 @@ impl Checkout {
         let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
         if !matches!(status, OrderStatus::Paid | OrderStatus::Processing) {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ErrorCode::InvalidTransition,
                 format!("an order that is {} cannot ship", status.as_str()),
             ));
         }
@@ -267,7 +268,7 @@ impl Checkout {
         }
         if parcel.is_empty() {
             return Err(AppError::conflict(
-                "nothing_to_ship",
+                ErrorCode::NothingToShip,
                 "every line has shipped",
             ));
         }
@@ -472,7 +473,7 @@ impl Checkout {
         if !emporium_payments::signature::verify_hex_hmac(secret.expose_secret(), body, signature) {
             tracing::warn!(carrier, "tracking webhook refused: bad signature");
             return Err(AppError::bad_request(
-                "invalid_signature",
+                ErrorCode::InvalidSignature,
                 "the webhook signature check failed",
             ));
         }

@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use serde::Serialize;
-use std::borrow::Cow;
 use utoipa::ToSchema;
 
 /// The media type of every error body.
@@ -52,31 +51,125 @@ pub struct Problem {
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// Every `code` a problem can carry: stable snake_case identifiers clients switch
+        /// on. One list, so the API guide can be checked against it (a test does).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AccountExists => "account_exists",
+    AlreadyExists => "already_exists",
+    AlreadyPaid => "already_paid",
+    BadPath => "bad_path",
+    BadRequest => "bad_request",
+    CannotDemoteSelf => "cannot_demote_self",
+    CannotSuspendSelf => "cannot_suspend_self",
+    CaptchaFailed => "captcha_failed",
+    CaptchaRequired => "captcha_required",
+    CartChanged => "cart_changed",
+    CartEmpty => "cart_empty",
+    CartFull => "cart_full",
+    CartNotActive => "cart_not_active",
+    CategoryCycle => "category_cycle",
+    CategoryHasChildren => "category_has_children",
+    CodeTaken => "code_taken",
+    DuplicateVariant => "duplicate_variant",
+    EmailNotVerified => "email_not_verified",
+    EmailTaken => "email_taken",
+    Forbidden => "forbidden",
+    GatewayDisabled => "gateway_disabled",
+    GatewayError => "gateway_error",
+    GatewayRefused => "gateway_refused",
+    IdempotencyConflict => "idempotency_conflict",
+    IdempotencyKeyInvalid => "idempotency_key_invalid",
+    IdempotencyKeyRequired => "idempotency_key_required",
+    InStock => "in_stock",
+    InsufficientStock => "insufficient_stock",
+    Internal => "internal",
+    InvalidCredentials => "invalid_credentials",
+    InvalidMfaCode => "invalid_mfa_code",
+    InvalidMfaToken => "invalid_mfa_token",
+    InvalidRefreshToken => "invalid_refresh_token",
+    InvalidSignature => "invalid_signature",
+    InvalidState => "invalid_state",
+    InvalidToken => "invalid_token",
+    InvalidTransition => "invalid_transition",
+    LinesUnavailable => "lines_unavailable",
+    MalformedJson => "malformed_json",
+    MalformedQuery => "malformed_query",
+    MalformedWebhook => "malformed_webhook",
+    MethodNotAllowed => "method_not_allowed",
+    MfaAlreadyEnabled => "mfa_already_enabled",
+    MfaNotEnabled => "mfa_not_enabled",
+    MfaNotSetUp => "mfa_not_set_up",
+    NoExchangeRate => "no_exchange_rate",
+    NoPassword => "no_password",
+    NoPriceInCurrency => "no_price_in_currency",
+    NotAuthenticating => "not_authenticating",
+    NotFound => "not_found",
+    NothingCaptured => "nothing_captured",
+    NothingToShip => "nothing_to_ship",
+    OauthDenied => "oauth_denied",
+    OptionsInUse => "options_in_use",
+    OrderChanged => "order_changed",
+    OutOfStock => "out_of_stock",
+    PayloadTooLarge => "payload_too_large",
+    PaymentClosed => "payment_closed",
+    PriceChanged => "price_changed",
+    RateLimited => "rate_limited",
+    RefreshTokenReused => "refresh_token_reused",
+    RefundExceedsCaptured => "refund_exceeds_captured",
+    RefundFailed => "refund_failed",
+    RequestInProgress => "request_in_progress",
+    SkuTaken => "sku_taken",
+    SlugTaken => "slug_taken",
+    StaleToken => "stale_token",
+    Timeout => "timeout",
+    TooManyAddresses => "too_many_addresses",
+    Unauthenticated => "unauthenticated",
+    Unavailable => "unavailable",
+    UnreadableBody => "unreadable_body",
+    Unsupported => "unsupported",
+    UnsupportedMediaType => "unsupported_media_type",
+    UserExists => "user_exists",
+    ValidationFailed => "validation_failed",
+    CodeExchangeFailed => "code_exchange_failed",
+    EmailRequired => "email_required",
+    InvalidIdToken => "invalid_id_token",
+}
+
 /// Every failure a request can end in.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{detail}")]
-    BadRequest {
-        code: Cow<'static, str>,
-        detail: String,
-    },
+    BadRequest { code: ErrorCode, detail: String },
     #[error("{detail}")]
-    Unauthorized {
-        code: Cow<'static, str>,
-        detail: String,
-    },
+    Unauthorized { code: ErrorCode, detail: String },
     #[error("forbidden")]
-    Forbidden {
-        code: Cow<'static, str>,
-        detail: String,
-    },
+    Forbidden { code: ErrorCode, detail: String },
     #[error("not found")]
     NotFound { detail: String },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("{detail}")]
     Conflict {
-        code: Cow<'static, str>,
+        code: ErrorCode,
         detail: String,
         /// What conflicted, when it is more than one thing (the lines out of stock).
         errors: Vec<FieldError>,
@@ -100,10 +193,7 @@ pub enum AppError {
     Timeout,
     /// An upstream service (a payment gateway) answered wrongly or not at all.
     #[error("{detail}")]
-    BadGateway {
-        code: Cow<'static, str>,
-        detail: String,
-    },
+    BadGateway { code: ErrorCode, detail: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -115,9 +205,9 @@ impl AppError {
         }
     }
 
-    pub fn conflict(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Conflict {
-            code: code.into(),
+            code,
             detail: detail.into(),
             errors: Vec::new(),
             extensions: serde_json::Map::new(),
@@ -126,12 +216,12 @@ impl AppError {
 
     /// A 409 carrying what the client needs to recover, as top-level members.
     pub fn conflict_carrying(
-        code: impl Into<Cow<'static, str>>,
+        code: ErrorCode,
         detail: impl Into<String>,
         extensions: serde_json::Map<String, serde_json::Value>,
     ) -> Self {
         Self::Conflict {
-            code: code.into(),
+            code,
             detail: detail.into(),
             errors: Vec::new(),
             extensions,
@@ -140,54 +230,51 @@ impl AppError {
 
     /// A 409 listing each thing that conflicted (`errors[].field` names it).
     pub fn conflict_with(
-        code: impl Into<Cow<'static, str>>,
+        code: ErrorCode,
         detail: impl Into<String>,
         errors: Vec<FieldError>,
     ) -> Self {
         Self::Conflict {
-            code: code.into(),
+            code,
             detail: detail.into(),
             errors,
             extensions: serde_json::Map::new(),
         }
     }
 
-    pub fn unauthorized(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Unauthorized {
-            code: code.into(),
+            code,
             detail: detail.into(),
         }
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::Forbidden {
-            code: "forbidden".into(),
+            code: ErrorCode::Forbidden,
             detail: detail.into(),
         }
     }
 
     /// A 403 with its own code, for a refusal a client can act on (`email_not_verified`).
-    pub fn forbidden_because(
-        code: impl Into<Cow<'static, str>>,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn forbidden_because(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Forbidden {
-            code: code.into(),
+            code,
             detail: detail.into(),
         }
     }
 
-    pub fn bad_request(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::BadRequest {
-            code: code.into(),
+            code,
             detail: detail.into(),
         }
     }
 
     /// A 422 naming a single field.
-    pub fn bad_gateway(code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
+    pub fn bad_gateway(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::BadGateway {
-            code: code.into(),
+            code,
             detail: detail.into(),
         }
     }
@@ -221,8 +308,8 @@ impl AppError {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
             | Self::BadGateway { code, .. }
-            | Self::Unauthorized { code, .. } => code,
-            Self::Forbidden { code, .. } => code,
+            | Self::Unauthorized { code, .. } => code.as_str(),
+            Self::Forbidden { code, .. } => code.as_str(),
             Self::NotFound { .. } => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -326,7 +413,7 @@ impl IntoResponse for AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match classify_db_error(&err) {
-            DbFailure::UniqueViolation(detail) => Self::conflict("already_exists", detail),
+            DbFailure::UniqueViolation(detail) => Self::conflict(ErrorCode::AlreadyExists, detail),
             DbFailure::Unavailable => Self::Unavailable {
                 detail: "the database is unavailable".into(),
                 retry_after_secs: 2,

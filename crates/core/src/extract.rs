@@ -1,6 +1,7 @@
 //! Request extractors whose failures are problem+json, so that a malformed body, a wrong
 //! content type or an oversized request never answers with the framework's plain text.
 
+use crate::error::ErrorCode;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -114,7 +115,7 @@ where
                 };
                 Err(AppError::Validation(vec![FieldError::new(field, message)]))
             }
-            Err(other) => Err(AppError::bad_request("bad_path", other.body_text())),
+            Err(other) => Err(AppError::bad_request(ErrorCode::BadPath, other.body_text())),
         }
     }
 }
@@ -187,7 +188,10 @@ fn body_rejection(rejection: BytesRejection) -> AppError {
             detail: "the request body is larger than this server accepts".into(),
         }
     } else {
-        AppError::bad_request("unreadable_body", "the request body could not be read")
+        AppError::bad_request(
+            ErrorCode::UnreadableBody,
+            "the request body could not be read",
+        )
     }
 }
 
@@ -212,7 +216,10 @@ pub fn parse_json<T: DeserializeOwned + utoipa::PartialSchema>(
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
             de.end().map_err(|e| {
-                AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+                AppError::bad_request(
+                    ErrorCode::MalformedJson,
+                    format!("the body is not valid JSON: {e}"),
+                )
             })?;
             Ok(value)
         }
@@ -221,7 +228,7 @@ pub fn parse_json<T: DeserializeOwned + utoipa::PartialSchema>(
             let inner = err.into_inner();
             if inner.is_syntax() || inner.is_eof() {
                 Err(AppError::bad_request(
-                    "malformed_json",
+                    ErrorCode::MalformedJson,
                     format!("the body is not valid JSON: {inner}"),
                 ))
             } else {

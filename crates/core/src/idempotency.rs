@@ -2,6 +2,7 @@
 //! `Idempotency-Key`; the first response is stored in the same transaction as the change,
 //! so a repeat with the same body gets it back and a different body under the key is 409.
 
+use crate::error::ErrorCode;
 use axum::http::HeaderMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -52,7 +53,7 @@ pub fn key_from(headers: &HeaderMap) -> AppResult<String> {
         .get("idempotency-key")
         .ok_or_else(|| {
             AppError::bad_request(
-                "idempotency_key_required",
+                ErrorCode::IdempotencyKeyRequired,
                 "this request needs an Idempotency-Key header",
             )
         })?
@@ -61,7 +62,7 @@ pub fn key_from(headers: &HeaderMap) -> AppResult<String> {
         .trim();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AppError::bad_request(
-            "idempotency_key_invalid",
+            ErrorCode::IdempotencyKeyInvalid,
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
         ));
     }
@@ -116,7 +117,7 @@ pub async fn find<C: ConnectionTrait>(
     let stored: String = row.try_get("", "request_hash")?;
     if stored != hash {
         return Err(AppError::conflict(
-            "idempotency_conflict",
+            ErrorCode::IdempotencyConflict,
             "this Idempotency-Key was already used with a different request",
         ));
     }

@@ -8,6 +8,7 @@
 //! other's effect and only one of them crosses.
 
 use chrono::{DateTime, Utc};
+use emporium_core::error::ErrorCode;
 use emporium_core::events::{StockBack, StockLow, StockOut, publish};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
@@ -433,7 +434,7 @@ impl Inventory {
         }
         if net_of(&txn, body.variant_id).await? > 0 {
             return Err(AppError::conflict(
-                "in_stock",
+                ErrorCode::InStock,
                 "this variant is in stock now",
             ));
         }
@@ -518,7 +519,7 @@ impl Inventory {
                 .await?;
             if taken.is_some_and(|t| Some(t.id) != id) {
                 return Err(AppError::conflict(
-                    "code_taken",
+                    ErrorCode::CodeTaken,
                     "another location has this code",
                 ));
             }

@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use emporium_core::audit::{self, AuditEntry};
+use emporium_core::error::ErrorCode;
 use emporium_core::{AppError, AppResult};
 use emporium_db::entity::{stock_ledger, stock_levels, stock_locations, stock_policies};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -580,7 +581,7 @@ impl Inventory {
         let guard = Expr::col(stock_levels::Column::OnHand).add(delta).gte(0);
         if !shift_level(&txn, variant_id, location_id, delta, 0, Some(guard)).await? {
             return Err(AppError::conflict(
-                "insufficient_stock",
+                ErrorCode::InsufficientStock,
                 "the adjustment would take on-hand stock below zero",
             ));
         }

@@ -4,6 +4,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use emporium_auth::{Staff, perm};
 use emporium_catalog::Catalog;
+use emporium_core::error::ErrorCode;
 use emporium_core::extract::Query;
 use emporium_core::locale::Locale;
 use emporium_core::{AppError, AppResult};
@@ -88,7 +89,9 @@ async fn search_products(
 ) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let raw: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
-        .map_err(|_| AppError::bad_request("malformed_query", "the query string is malformed"))?;
+        .map_err(|_| {
+            AppError::bad_request(ErrorCode::MalformedQuery, "the query string is malformed")
+        })?;
     let q = raw.iter().find(|(k, _)| k == "q").map(|(_, v)| v.clone());
     let params = query::check(q, locale.lang.clone(), locale.currency, &raw)?;
     let body = search.search_json(&params)?;

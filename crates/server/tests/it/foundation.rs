@@ -486,3 +486,17 @@ async fn every_request_example_is_accepted_by_its_route() {
     );
     assert!(sent > 40, "only {sent} examples were sent");
 }
+
+/// The API guide names every code a problem can carry, so a client author can switch
+/// on all of them.
+#[test]
+fn the_api_guide_lists_every_error_code() {
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api.md"))
+        .expect("docs/api.md");
+    let missing: Vec<&str> = emporium_core::error::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !guide.contains(&format!("`{c}`")))
+        .collect();
+    assert!(missing.is_empty(), "docs/api.md does not list: {missing:?}");
+}
