@@ -6,7 +6,7 @@ use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json, parse_json};
 use emporium_core::extract::{Path, Query};
@@ -106,34 +106,47 @@ async fn get_payment(
     Ok(axum::Json(checkout.payment_view(&payment, None)))
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>body{{font:16px system-ui,sans-serif;max-width:28rem;\
-         margin:3rem auto;padding:0 1rem}}input,button{{font:inherit;padding:.5rem;width:100%;\
-         margin:.25rem 0;box-sizing:border-box}}.note{{color:#555;font-size:.9rem}}</style>\
-         </head><body><h1>{title}</h1>{body}</body></html>"
-    );
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+/// What the test page shows.
+enum Step<'a> {
+    /// The card form, with the amount and, after a refusal, why.
+    Pay(&'a Money, Option<String>),
+    Authenticate,
+    /// Done: what was captured, when known.
+    Paid(Option<&'a Money>),
+    Closed,
 }
 
-fn card_form(id: Uuid, access: &str, amount: &Money, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<p role=\"alert\"><strong>{e}</strong></p>"))
-        .unwrap_or_default();
-    format!(
-        "<p>Amount due: <strong>{amount}</strong></p>{error}\
-         <form method=\"post\" action=\"/api/v1/payments/{id}/pay\">\
-         <input type=\"hidden\" name=\"access\" value=\"{access}\">\
-         <label>Card number<input name=\"card_number\" inputmode=\"numeric\" autocomplete=\"off\" required></label>\
-         <label>Expiry<input name=\"expiry\" placeholder=\"12/34\"></label>\
-         <label>CVC<input name=\"cvc\" inputmode=\"numeric\"></label>\
-         <button type=\"submit\">Pay {amount}</button></form>\
-         <p class=\"note\">Test payments only. 4242 4242 4242 4242 succeeds; \
-         4000 0000 0000 0002 is declined; 4000 0000 0000 9995 has insufficient funds; \
-         4000 0027 6000 3184 asks for authentication first.</p>"
-    )
+/// Renders the manual provider's test page for payment `id`.
+fn page(
+    checkout: &Checkout,
+    status: StatusCode,
+    id: Uuid,
+    access: &str,
+    step: Step<'_>,
+) -> Response {
+    let (title, state, amount, error, paid) = match step {
+        Step::Pay(amount, error) => ("Pay for your order", "pay", Some(amount), error, None),
+        Step::Authenticate => ("Confirm it is you", "authenticate", None, None, None),
+        Step::Paid(paid) => ("Paid", "paid", None, None, paid),
+        Step::Closed => ("Payment closed", "closed", None, None, None),
+    };
+    let context = serde_json::json!({
+        "title": title,
+        "state": state,
+        "id": id,
+        "access": access,
+        "amount": amount.map(ToString::to_string),
+        "error": error,
+        "paid": paid.map(ToString::to_string),
+    });
+    match checkout.pages.render("payment.html", &context) {
+        Ok(html) => emporium_web::Page::private(status, html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "the payment page template failed to render");
+            emporium_core::AppError::Internal(anyhow::anyhow!("payment page: {err}"))
+                .into_response()
+        }
+    }
 }
 
 /// The manual provider's hosted test page (other providers: a redirect to the gateway's
@@ -156,42 +169,16 @@ async fn payment_page(
             )),
         };
     }
-    Ok(match payment.status.as_str() {
-        "succeeded" => page(
+    let (status, step) = match payment.status.as_str() {
+        "succeeded" => (StatusCode::OK, Step::Paid(None)),
+        "authenticating" => (StatusCode::OK, Step::Authenticate),
+        "requires_action" | "failed" => (
             StatusCode::OK,
-            "Paid",
-            &format!(
-                "<p>This payment is complete. Thank you.</p>\
-                 <p><a href=\"{}\">Back to the shop</a></p>",
-                escape(&checkout.shop_url())
-            ),
+            Step::Pay(&view.amount, payment.failure.clone()),
         ),
-        "authenticating" => page(
-            StatusCode::OK,
-            "Confirm it is you",
-            &authenticate_form(id, &q.access),
-        ),
-        "requires_action" | "failed" => page(
-            StatusCode::OK,
-            "Pay for your order",
-            &card_form(id, &q.access, &view.amount, payment.failure.as_deref()),
-        ),
-        _ => page(
-            StatusCode::CONFLICT,
-            "Payment closed",
-            "<p>This order can no longer be paid.</p>",
-        ),
-    })
-}
-
-fn authenticate_form(id: Uuid, access: &str) -> String {
-    format!(
-        "<p>Your bank asks you to confirm this payment.</p>\
-         <form method=\"post\" action=\"/api/v1/payments/{id}/authenticate\">\
-         <input type=\"hidden\" name=\"access\" value=\"{access}\">\
-         <button name=\"outcome\" value=\"approve\">Complete authentication</button>\
-         <button name=\"outcome\" value=\"fail\">Fail authentication</button></form>"
-    )
+        _ => (StatusCode::CONFLICT, Step::Closed),
+    };
+    Ok(page(&checkout, status, id, &q.access, step))
 }
 
 fn outcome_page(
@@ -204,31 +191,27 @@ fn outcome_page(
     let view = checkout.payment_view(payment, None);
     match outcome {
         ManualOutcome::Paid => page(
+            checkout,
             StatusCode::OK,
-            "Paid",
-            &format!(
-                "<p>{} paid. Thank you.</p><p><a href=\"{}\">Back to the shop</a></p>",
-                view.captured,
-                escape(&checkout.shop_url())
-            ),
+            id,
+            access,
+            Step::Paid(Some(&view.captured)),
         ),
         ManualOutcome::Declined(reason) => page(
+            checkout,
             StatusCode::PAYMENT_REQUIRED,
-            "Payment declined",
-            &card_form(
-                id,
-                access,
+            id,
+            access,
+            Step::Pay(
                 &view.amount,
-                Some(&format!(
+                Some(format!(
                     "The card was declined ({reason}). Try another card."
                 )),
             ),
         ),
-        ManualOutcome::Authenticate => page(
-            StatusCode::OK,
-            "Confirm it is you",
-            &authenticate_form(id, access),
-        ),
+        ManualOutcome::Authenticate => {
+            page(checkout, StatusCode::OK, id, access, Step::Authenticate)
+        }
     }
 }
 
@@ -260,13 +243,13 @@ async fn submit_card(
                 .map(|e| e.message.clone())
                 .unwrap_or_default();
             Ok(page(
+                &checkout,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Pay for your order",
-                &card_form(
-                    id,
-                    &form.access,
+                id,
+                &form.access,
+                Step::Pay(
                     &view.amount,
-                    Some(&format!("That card number was not accepted: {message}.")),
+                    Some(format!("That card number was not accepted: {message}.")),
                 ),
             ))
         }
@@ -280,14 +263,6 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"))
-}
-
-/// Minimal HTML escaping for values placed in the test page.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The test page's authentication step.

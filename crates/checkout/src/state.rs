@@ -17,7 +17,24 @@ pub struct Checkout {
     pub(crate) inventory: Inventory,
     pub(crate) gateways: Gateways,
     pub(crate) shipping: Shipping,
+    /// The hosted test payment page's template.
+    pub(crate) pages: emporium_web::Pages,
 }
+
+/// Where a shopper goes back to after paying: the payments return URL, else the
+/// storefront (`[store] url`), else this node.
+fn shop_url(config: &Config) -> String {
+    config
+        .payments
+        .return_url
+        .clone()
+        .unwrap_or_else(|| config.store_url())
+}
+
+/// The pages checkout serves itself (the manual provider's test page); a shop's file of
+/// the same name under `data/templates/store/` replaces one.
+const PAGES: emporium_web::TemplateSet =
+    &[("payment.html", include_str!("../templates/payment.html"))];
 
 impl Checkout {
     pub fn new(
@@ -28,6 +45,18 @@ impl Checkout {
         gateways: Gateways,
         shipping: Shipping,
     ) -> Self {
+        let pages = emporium_web::Pages::new(
+            PAGES,
+            &config.data_dir,
+            "store",
+            &[
+                ("shop", config.shop_name().into()),
+                (
+                    "shop_url",
+                    emporium_web::templates::url_value(&shop_url(&config)),
+                ),
+            ],
+        );
         Self {
             db,
             config,
@@ -35,6 +64,7 @@ impl Checkout {
             inventory,
             gateways,
             shipping,
+            pages,
         }
     }
 
@@ -48,15 +78,5 @@ impl Checkout {
 
     pub(crate) fn public_url(&self) -> String {
         self.config.public_base_url()
-    }
-
-    /// Where a shopper goes back to after paying: the payments return URL, else the
-    /// storefront (`[store] url`), else this node.
-    pub(crate) fn shop_url(&self) -> String {
-        self.config
-            .payments
-            .return_url
-            .clone()
-            .unwrap_or_else(|| self.config.store_url())
     }
 }

@@ -41,7 +41,10 @@ impl Storefront {
     pub fn new(config: &Config, accounts: Accounts, checkout: Checkout) -> Self {
         let globals = [
             ("shop", config.shop_name().into()),
-            ("shop_url", format!("{}/", config.store_url()).into()),
+            (
+                "shop_url",
+                emporium_web::templates::url_value(&format!("{}/", config.store_url())),
+            ),
         ];
         Self {
             pages: Pages::new(TEMPLATES, &config.data_dir, "store", &globals),

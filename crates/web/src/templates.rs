@@ -40,6 +40,17 @@ fn read_override(dir: &Path, name: &str) -> Option<String> {
     std::fs::read_to_string(dir.join(name)).ok()
 }
 
+/// A URL from configuration as a template value: escaped for an attribute, but its `/`
+/// left alone (the engine's own escaping writes `&#x2f;`, which is correct but unreadable).
+pub fn url_value(url: &str) -> minijinja::Value {
+    minijinja::Value::from_safe_string(
+        url.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+    )
+}
+
 /// The HTML templates of one area of pages (`store`, `admin`), ready to render.
 #[derive(Clone)]
 pub struct Pages {

@@ -120,6 +120,10 @@ async fn a_new_email_is_confirmed_and_a_guest_opens_their_order_in_a_browser() {
     json_of(app.add_to_cart(&cart, &product.variants[0], 2).await, 200).await;
     let placed = json_of(app.checkout(&cart, "pages-order", "US").await, 201).await;
     let number = placed["order"]["number"].as_i64().expect("number");
+    let pay = placed["payment"]["redirect_url"]
+        .as_str()
+        .expect("the test payment page")
+        .to_string();
     let total = placed["order"]["totals"]["total"]["amount"]
         .as_i64()
         .expect("total");
@@ -143,9 +147,19 @@ async fn a_new_email_is_confirmed_and_a_guest_opens_their_order_in_a_browser() {
         click(&b, "button[type=submit]").await;
         assert_eq!(text_of(&b, "h1").await, "Email changed");
 
+        // The test payment page: a bad number shows the form again, the test card pays.
+        b.goto(&pay).await.expect("payment page");
+        assert_eq!(text_of(&b, "h1").await, "Pay for your order");
+        fill(&b, "#card_number", "1234").await;
+        click(&b, "button[type=submit]").await;
+        assert!(text_of(&b, "[role=alert]").await.contains("not accepted"));
+        fill(&b, "#card_number", "4242 4242 4242 4242").await;
+        click(&b, "button[type=submit]").await;
+        assert_eq!(text_of(&b, "h1").await, "Paid");
+
         b.goto(&order_link).await.expect("order page");
         assert_eq!(text_of(&b, "h1").await, format!("Order #{number}"));
-        assert_eq!(text_of(&b, "#order-status").await, "pending payment");
+        assert_eq!(text_of(&b, "#order-status").await, "paid");
         let shown = text_of(&b, "#order-total").await;
         assert_eq!(
             shown,
