@@ -2,12 +2,15 @@
 //! tokens with theft detection), email verification and password reset, TOTP two-factor,
 //! roles and permissions, admin user management, abuse protection and the audit log.
 //!
-//! Owns the `users`, `refresh_tokens`, `one_time_tokens` and `recovery_codes` tables.
+//! Owns the `users`, `refresh_tokens`, `one_time_tokens`, `recovery_codes` and
+//! `customer_addresses` (the address book, `/me/addresses`) tables.
 //! May call: `core`, `db`, `auth` (token keys, roles, the extractors) and `notify`.
 //! Implements `auth`'s [`AccessDirectory`](emporium_auth::AccessDirectory) as
-//! [`UserDirectory`], so no other domain depends on this crate.
+//! [`UserDirectory`], and core's [`SavedAddresses`](emporium_core::address::SavedAddresses)
+//! (checkout takes a saved address by id), so no other domain depends on this crate.
 
 mod account_changes;
+mod address_book;
 mod admin;
 mod audit_log;
 mod directory;

@@ -41,6 +41,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()
+        .merge(crate::address_book::router())
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(login_mfa))

@@ -13,7 +13,6 @@
 //! `order.cancellation_requested`, `order.shipped` and `refund.created`
 //! (`emporium_core::events`); consumes none.
 
-mod address_book;
 mod admin_routes;
 mod carts;
 mod events;

@@ -188,7 +188,7 @@ impl Checkout {
             }
         };
         let saved = match (body.shipping_address_id, cart.customer_id) {
-            (Some(id), Some(customer)) => Some(self.saved_address(customer, id).await?),
+            (Some(id), Some(customer)) => Some(self.addresses.saved_address(customer, id).await?),
             (Some(_), None) => {
                 errors.push(FieldError::new(
                     "shipping_address_id",

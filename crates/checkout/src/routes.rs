@@ -161,7 +161,6 @@ where
         .routes(routes!(request_return))
         .merge(crate::admin_routes::router())
         .merge(crate::payment_routes::router())
-        .merge(crate::address_book::router())
         .merge(crate::shipments::router())
 }
 

@@ -19,6 +19,8 @@ pub struct Checkout {
     pub(crate) shipping: Shipping,
     /// The hosted test payment page's template.
     pub(crate) pages: emporium_web::Pages,
+    /// Customers' saved addresses (the address book is accounts').
+    pub(crate) addresses: Arc<dyn emporium_core::address::SavedAddresses>,
 }
 
 /// Where a shopper goes back to after paying: the payments return URL, else the
@@ -44,6 +46,7 @@ impl Checkout {
         inventory: Inventory,
         gateways: Gateways,
         shipping: Shipping,
+        addresses: Arc<dyn emporium_core::address::SavedAddresses>,
     ) -> Self {
         let pages = emporium_web::Pages::new(
             PAGES,
@@ -65,6 +68,7 @@ impl Checkout {
             gateways,
             shipping,
             pages,
+            addresses,
         }
     }
 

@@ -2,6 +2,7 @@
 //! configuration, money, pagination, the outbox writer and the domain events that travel
 //! through it.
 
+pub mod address;
 pub mod audit;
 pub mod config;
 pub mod crypto;

@@ -248,6 +248,7 @@ impl Node {
             inventory.clone(),
             gateways,
             shipping.clone(),
+            Arc::new(accounts.clone()),
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let storefront = Storefront::new(&config, accounts.clone(), checkout.clone());

@@ -21,8 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::model::Address;
-use crate::state::Checkout;
+use crate::state::Accounts;
+use emporium_core::address::{Address, SavedAddresses};
 
 type Problem = emporium_core::error::Problem;
 
@@ -122,13 +122,13 @@ async fn only_default<C: ConnectionTrait>(
     Ok(())
 }
 
-impl Checkout {
+impl Accounts {
     async fn addresses_of(&self, user_id: Uuid) -> AppResult<Vec<SavedAddressView>> {
         customer_addresses::Entity::find()
             .filter(customer_addresses::Column::UserId.eq(user_id))
             .order_by_desc(customer_addresses::Column::DefaultShipping)
             .order_by_desc(customer_addresses::Column::UpdatedAt)
-            .all(self.db.current())
+            .all(self.db().current())
             .await?
             .into_iter()
             .map(view)
@@ -136,7 +136,7 @@ impl Checkout {
     }
 
     /// A saved address to ship to, for checkout (422 when it is not the customer's).
-    pub(crate) async fn saved_address(&self, user_id: Uuid, id: Uuid) -> AppResult<Address> {
+    pub async fn saved_address(&self, user_id: Uuid, id: Uuid) -> AppResult<Address> {
         self.address_of(user_id, id)
             .await
             .map(|saved| saved.address)
@@ -147,7 +147,7 @@ impl Checkout {
 
     async fn address_of(&self, user_id: Uuid, id: Uuid) -> AppResult<SavedAddressView> {
         customer_addresses::Entity::find_by_id(id)
-            .one(self.db.current())
+            .one(self.db().current())
             .await?
             .filter(|a| a.user_id == user_id)
             .ok_or_else(|| AppError::not_found("no such address"))
@@ -169,7 +169,7 @@ impl Checkout {
         if label.as_ref().is_some_and(|l| l.chars().count() > 100) {
             errors.push(FieldError::new("label", "must be at most 100 characters"));
         }
-        let txn = self.db.writer().begin().await?;
+        let txn = self.db().writer().begin().await?;
         let existing = match id {
             Some(id) => Some(
                 customer_addresses::Entity::find_by_id(id)
@@ -284,7 +284,7 @@ impl Checkout {
     }
 
     async fn delete_address(&self, user_id: Uuid, id: Uuid) -> AppResult<()> {
-        let txn = self.db.writer().begin().await?;
+        let txn = self.db().writer().begin().await?;
         let row = customer_addresses::Entity::find_by_id(id)
             .one(&txn)
             .await?
@@ -330,7 +330,7 @@ impl Checkout {
 
 pub(crate) fn router<S>() -> OpenApiRouter<S>
 where
-    Checkout: FromRef<S>,
+    Accounts: FromRef<S>,
     Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
@@ -344,10 +344,10 @@ where
     responses((status = 200, body = [SavedAddressView]), (status = 401, body = Problem)),
     security(("bearer" = [])))]
 async fn list_addresses(
-    State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
     principal: Principal,
 ) -> AppResult<axum::Json<Vec<SavedAddressView>>> {
-    Ok(axum::Json(checkout.addresses_of(principal.user_id).await?))
+    Ok(axum::Json(accounts.addresses_of(principal.user_id).await?))
 }
 
 /// Saves an address, checked for its country (required fields, postal code pattern).
@@ -358,13 +358,13 @@ async fn list_addresses(
         (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn create_address(
-    State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
     principal: Principal,
     Json(body): Json<AddressBody>,
 ) -> AppResult<(StatusCode, axum::Json<SavedAddressView>)> {
     Ok((
         StatusCode::CREATED,
-        axum::Json(checkout.save_address(principal.user_id, None, body).await?),
+        axum::Json(accounts.save_address(principal.user_id, None, body).await?),
     ))
 }
 
@@ -375,12 +375,12 @@ async fn create_address(
         (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn get_address(
-    State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
     principal: Principal,
     Path(id): Path<Uuid>,
 ) -> AppResult<axum::Json<SavedAddressView>> {
     Ok(axum::Json(
-        checkout.address_of(principal.user_id, id).await?,
+        accounts.address_of(principal.user_id, id).await?,
     ))
 }
 
@@ -391,13 +391,13 @@ async fn get_address(
         (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn update_address(
-    State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
     principal: Principal,
     Path(id): Path<Uuid>,
     Json(body): Json<AddressBody>,
 ) -> AppResult<axum::Json<SavedAddressView>> {
     Ok(axum::Json(
-        checkout
+        accounts
             .save_address(principal.user_id, Some(id), body)
             .await?,
     ))
@@ -409,10 +409,17 @@ async fn update_address(
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn delete_address(
-    State(checkout): State<Checkout>,
+    State(accounts): State<Accounts>,
     principal: Principal,
     Path(id): Path<Uuid>,
 ) -> AppResult<StatusCode> {
-    checkout.delete_address(principal.user_id, id).await?;
+    accounts.delete_address(principal.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[async_trait::async_trait]
+impl SavedAddresses for Accounts {
+    async fn saved_address(&self, customer: Uuid, id: Uuid) -> AppResult<Address> {
+        Accounts::saved_address(self, customer, id).await
+    }
 }
