@@ -72,6 +72,7 @@ impl Accounts {
     }
 
     /// Registers a customer and emails a verification link.
+    #[tracing::instrument(skip_all)]
     pub async fn register(
         &self,
         input: NewUser<'_>,
@@ -197,6 +198,7 @@ impl Accounts {
 
     /// Checks email and password. Unknown emails and wrong passwords take the same time
     /// and get the same answer.
+    #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
         email: &str,
@@ -616,6 +618,7 @@ impl Accounts {
     }
 
     /// Sets a new password with an emailed token and signs out every session.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_password(
         &self,
         token: &str,

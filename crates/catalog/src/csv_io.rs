@@ -295,6 +295,7 @@ impl Catalog {
     /// Imports a CSV file (see [`COLUMNS`]). A product whose handle exists is updated:
     /// its text, vendor, tags and status, and its variants by SKU (new SKUs are added).
     /// `progress(done, total)` is called as rows are written.
+    #[tracing::instrument(skip_all, fields(bytes = data.len()))]
     pub async fn import_csv(
         &self,
         data: &[u8],

@@ -120,6 +120,7 @@ impl Catalog {
     }
 
     /// Creates a product with its texts, options, categories, variants and prices.
+    #[tracing::instrument(skip_all)]
     pub async fn create_product(&self, body: ProductBody) -> AppResult<Uuid> {
         let mut errors = Vec::new();
         self.check_texts(&body.translations, true, &mut errors);
@@ -307,6 +308,7 @@ impl Catalog {
     }
 
     /// Applies a patch; a slug change keeps the old slug as a redirect.
+    #[tracing::instrument(skip_all, fields(product_id = %id))]
     pub async fn update_product(&self, id: Uuid, body: ProductPatchBody) -> AppResult<()> {
         let mut errors = Vec::new();
         if let Some(texts) = &body.translations {

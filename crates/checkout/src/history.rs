@@ -246,6 +246,7 @@ impl Checkout {
     /// refunded in full through its gateway at once, or, when the store says
     /// `paid_cancellation = "request"`, stays as it is while staff are asked to decide
     /// (answered as [`Cancellation::Requested`]). Either way the shopper and staff hear of it.
+    #[tracing::instrument(skip_all, fields(order_id = %id))]
     pub async fn cancel_order(
         &self,
         id: Uuid,

@@ -250,6 +250,7 @@ impl Checkout {
 
     /// The manual provider's page received a card number. Only documented test numbers
     /// are accepted; the number itself is neither stored nor logged.
+    #[tracing::instrument(skip_all, fields(payment_id = %id))]
     pub async fn pay_manual(
         &self,
         id: Uuid,
@@ -609,6 +610,7 @@ impl Checkout {
     /// A gateway's webhook: verified, recorded once by event id, then applied. A replay,
     /// an event for an order we do not know, or a refund before its payment is
     /// acknowledged without a wrong change. Answers what became of it.
+    #[tracing::instrument(skip_all, fields(provider = %provider))]
     pub async fn handle_webhook(
         &self,
         provider: &str,
@@ -965,6 +967,7 @@ impl Checkout {
     /// never exceed what was captured), then the gateway is called outside any
     /// transaction, then the refund, the order's status, the restock and the customer's
     /// email are written together with the idempotent response.
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
     pub async fn refund(
         &self,
         order_id: Uuid,
@@ -1272,6 +1275,7 @@ impl Checkout {
     /// Cancels orders still unpaid after `[payments] unpaid_expiry_mins`, releasing their
     /// stock. A payment the gateway reports as made after all is settled instead. Each
     /// order moves by one guarded update, so nodes sweeping at once never double up.
+    #[tracing::instrument(skip_all)]
     pub async fn expire_unpaid(&self, now_ms: i64) -> AppResult<usize> {
         let minutes = self.config.payments.unpaid_expiry_mins as i64;
         let Some(cutoff) = chrono::DateTime::from_timestamp_millis(now_ms)

@@ -186,6 +186,7 @@ impl Checkout {
     }
 
     /// Ships some or all of what is left of an order.
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
     pub async fn create_shipment(
         &self,
         order_id: Uuid,

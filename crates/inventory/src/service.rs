@@ -549,6 +549,7 @@ impl Inventory {
     /// Adds `delta` units on hand at a location (the first by priority when `None`).
     /// Refuses (409) to take on-hand stock below zero, and 404s an unknown variant or
     /// location.
+    #[tracing::instrument(skip_all, fields(variant_id = %variant_id, delta = delta))]
     pub async fn adjust(
         &self,
         variant_id: Uuid,
