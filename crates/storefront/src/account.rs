@@ -71,6 +71,11 @@ fn failure(sf: &Storefront, err: &AppError, ask_again: Option<(&str, &str)>) -> 
     sf.notice(status, heading, message, "bad", ask_again)
 }
 
+/// The page after an action that worked.
+fn done(sf: &Storefront, heading: &str, message: &str) -> Page {
+    sf.notice(StatusCode::OK, heading, message, "good", None)
+}
+
 fn missing_token(sf: &Storefront) -> Page {
     sf.notice(
         StatusCode::BAD_REQUEST,
@@ -81,19 +86,20 @@ fn missing_token(sf: &Storefront) -> Page {
     )
 }
 
+/// A page that shows `template`'s one-button form for an emailed link's token.
+fn token_form(sf: &Storefront, token: &str, template: &str) -> Page {
+    if token.is_empty() {
+        return missing_token(sf);
+    }
+    sf.page(StatusCode::OK, template, json!({"token": token}))
+}
+
 /// `GET /account/verify-email?token=`.
 pub(crate) async fn verify_email_page(
     State(sf): State<Storefront>,
     Query(q): Query<TokenQuery>,
 ) -> Page {
-    if q.token.is_empty() {
-        return missing_token(&sf);
-    }
-    sf.page(
-        StatusCode::OK,
-        "account_verify_email.html",
-        json!({"token": q.token}),
-    )
+    token_form(&sf, &q.token, "account_verify_email.html")
 }
 
 /// `POST /account/verify-email`.
@@ -103,12 +109,10 @@ pub(crate) async fn verify_email(
     Form(form): Form<TokenForm>,
 ) -> Page {
     match sf.accounts.verify_email(&form.token, &meta(client)).await {
-        Ok(_) => sf.notice(
-            StatusCode::OK,
+        Ok(_) => done(
+            &sf,
             "Email confirmed",
             "Thank you: your email address is confirmed.",
-            "good",
-            None,
         ),
         Err(err) => failure(&sf, &err, None),
     }
@@ -119,14 +123,7 @@ pub(crate) async fn confirm_email_page(
     State(sf): State<Storefront>,
     Query(q): Query<TokenQuery>,
 ) -> Page {
-    if q.token.is_empty() {
-        return missing_token(&sf);
-    }
-    sf.page(
-        StatusCode::OK,
-        "account_confirm_email.html",
-        json!({"token": q.token}),
-    )
+    token_form(&sf, &q.token, "account_confirm_email.html")
 }
 
 /// `POST /account/confirm-email`.
@@ -140,12 +137,10 @@ pub(crate) async fn confirm_email(
         .confirm_email_change(&form.token, &meta(client))
         .await
     {
-        Ok(user) => sf.notice(
-            StatusCode::OK,
+        Ok(user) => done(
+            &sf,
             "Email changed",
             &format!("You sign in with {} from now on.", user.email),
-            "good",
-            None,
         ),
         Err(err) => failure(&sf, &err, None),
     }
@@ -197,12 +192,10 @@ pub(crate) async fn reset_password(
         .reset_password(&form.token, &form.password, &meta(client))
         .await
     {
-        Ok(()) => sf.notice(
-            StatusCode::OK,
+        Ok(()) => done(
+            &sf,
             "Password changed",
             "Your new password is set. Every device that was signed in has been signed out.",
-            "good",
-            None,
         ),
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let errors = err
@@ -237,12 +230,10 @@ pub(crate) async fn forgot_password(
         .forgot_password(&form.email, &meta(client))
         .await
     {
-        Ok(()) => sf.notice(
-            StatusCode::OK,
+        Ok(()) => done(
+            &sf,
             "Check your email",
             "If an account uses this address, a link to choose a new password is on its way.",
-            "good",
-            None,
         ),
         Err(err) if err.status() == StatusCode::UNPROCESSABLE_ENTITY => sf.page(
             StatusCode::UNPROCESSABLE_ENTITY,

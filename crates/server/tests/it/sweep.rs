@@ -210,6 +210,23 @@ async fn refund(
     .expect("sent")
 }
 
+/// A refund's answer with the expected status: the refund, or the problem.
+async fn refund_answer(
+    app: &TestApp,
+    admin: &Session,
+    order: &str,
+    key: &str,
+    body: Value,
+    status: u16,
+) -> Value {
+    let response = refund(app, admin, order, key, body).await;
+    if status >= 400 {
+        problem(response, status).await
+    } else {
+        json_of(response, status).await
+    }
+}
+
 #[tokio::test]
 async fn a_line_refund_returns_what_the_shopper_paid_tax_included() {
     let app = TestApp::spawn().await;
@@ -219,29 +236,23 @@ async fn a_line_refund_returns_what_the_shopper_paid_tax_included() {
     let line = order["lines"][0]["id"].as_str().expect("line id");
 
     // Both an amount and lines: refused, and no line is used up.
-    let both = problem(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "both",
-            json!({"amount": 100, "lines": [{"line_id": line, "quantity": 1}]}),
-        )
-        .await,
+    let both = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "both",
+        json!({"amount": 100, "lines": [{"line_id": line, "quantity": 1}]}),
         422,
     )
     .await;
     assert_eq!(both["errors"][0]["field"], "amount");
 
-    let one = json_of(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "one-unit",
-            json!({"lines": [{"line_id": line, "quantity": 1}]}),
-        )
-        .await,
+    let one = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "one-unit",
+        json!({"lines": [{"line_id": line, "quantity": 1}]}),
         201,
     )
     .await;
@@ -250,15 +261,12 @@ async fn a_line_refund_returns_what_the_shopper_paid_tax_included() {
         2700 + 196,
         "the unit's price and its tax"
     );
-    let two = json_of(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "other-unit",
-            json!({"lines": [{"line_id": line, "quantity": 1}]}),
-        )
-        .await,
+    let two = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "other-unit",
+        json!({"lines": [{"line_id": line, "quantity": 1}]}),
         201,
     )
     .await;
@@ -278,43 +286,34 @@ async fn a_line_refund_takes_its_share_of_shipping_only_when_asked_and_shares_ad
     let total = order["totals"]["total"]["amount"].as_i64().expect("total");
     assert!(shipping > 0, "the order was charged shipping");
 
-    let alone = problem(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "ship-alone",
-            json!({"include_shipping": true}),
-        )
-        .await,
+    let alone = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "ship-alone",
+        json!({"include_shipping": true}),
         422,
     )
     .await;
     assert_eq!(fields(&alone), ["include_shipping"]);
     // The same line named twice may not refund more units than it has.
-    let twice = problem(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "twice",
-            json!({"lines": [{"line_id": line, "quantity": 2}, {"line_id": line, "quantity": 1}]}),
-        )
-        .await,
+    let twice = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "twice",
+        json!({"lines": [{"line_id": line, "quantity": 2}, {"line_id": line, "quantity": 1}]}),
         422,
     )
     .await;
     assert_eq!(fields(&twice), ["lines[1].quantity"]);
 
-    let first = json_of(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "with-shipping-1",
-            json!({"lines": [{"line_id": line, "quantity": 1}], "include_shipping": true}),
-        )
-        .await,
+    let first = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "with-shipping-1",
+        json!({"lines": [{"line_id": line, "quantity": 1}], "include_shipping": true}),
         201,
     )
     .await;
@@ -324,15 +323,12 @@ async fn a_line_refund_takes_its_share_of_shipping_only_when_asked_and_shares_ad
         2700 + 196 + half,
         "one of two units: half the shipping"
     );
-    let second = json_of(
-        refund(
-            &app,
-            &admin,
-            order_id,
-            "with-shipping-2",
-            json!({"lines": [{"line_id": line, "quantity": 1}], "include_shipping": true}),
-        )
-        .await,
+    let second = refund_answer(
+        &app,
+        &admin,
+        order_id,
+        "with-shipping-2",
+        json!({"lines": [{"line_id": line, "quantity": 1}], "include_shipping": true}),
         201,
     )
     .await;
@@ -1666,29 +1662,17 @@ async fn account_emails_are_written_in_the_customers_language() {
     // The profile changes it; a language the shop does not offer is refused.
     let session = app.login("greta@example.com", "ein langes passwort").await;
     let token = Some(session.access_token.as_str());
-    let refused = problem(
-        app.call(
-            Method::PATCH,
-            "/api/v1/me",
-            token,
-            Some(&json!({"language": "xx"})),
-        )
-        .await,
-        422,
-    )
-    .await;
+    let patch = |language: &'static str| {
+        let app = &app;
+        async move {
+            let body = json!({"language": language});
+            app.call(Method::PATCH, "/api/v1/me", token, Some(&body))
+                .await
+        }
+    };
+    let refused = problem(patch("xx").await, 422).await;
     assert_eq!(fields(&refused), ["language"]);
-    let english = json_of(
-        app.call(
-            Method::PATCH,
-            "/api/v1/me",
-            token,
-            Some(&json!({"language": "EN"})),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let english = json_of(patch("EN").await, 200).await;
     assert_eq!(english["language"], "en");
     let forgot = app
         .post_json(
