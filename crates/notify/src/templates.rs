@@ -108,6 +108,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/cancellation_requested.de.txt"),
     ),
     (
+        "cart_recovery.de.txt",
+        include_str!("../templates/cart_recovery.de.txt"),
+    ),
+    (
         "back_in_stock.de.txt",
         include_str!("../templates/back_in_stock.de.txt"),
     ),
