@@ -443,29 +443,7 @@ impl Checkout {
         }
         .insert(&txn)
         .await?;
-        let mut line_rows = Vec::with_capacity(priced.lines.len());
-        for (position, line) in priced.lines.iter().enumerate() {
-            let (Some(variant), Some(amounts)) = (&line.variant, line.amounts) else {
-                continue;
-            };
-            line_rows.push(order_lines::Model {
-                id: Uuid::now_v7(),
-                order_id,
-                position: position as i32,
-                product_id: variant.product_id,
-                variant_id: variant.variant_id,
-                sku: variant.sku.clone(),
-                title: variant.title.clone(),
-                options: json_text(&variant.options)?,
-                quantity: line.line.quantity,
-                unit_price: line.unit_price.unwrap_or(0),
-                discount: 0,
-                tax: amounts.tax,
-                tax_rate_ppm: line.rate_ppm as i32,
-                total: amounts.total,
-                backordered: 0,
-            });
-        }
+        let mut line_rows = order_line_rows(order_id, &priced)?;
         let event = self
             .record_event(
                 &txn,
@@ -500,31 +478,7 @@ impl Checkout {
             .await?
         {
             Ok(reservations) => reservations,
-            Err(shortages) => {
-                let errors = shortages
-                    .iter()
-                    .filter_map(|s| {
-                        let i = priced
-                            .lines
-                            .iter()
-                            .position(|l| l.line.variant_id == s.variant_id)?;
-                        Some(FieldError::new(
-                            format!("lines[{i}]"),
-                            format!(
-                                "{}: {} wanted, {} left",
-                                line_label(&priced, i),
-                                s.wanted,
-                                s.available
-                            ),
-                        ))
-                    })
-                    .collect();
-                return Err(AppError::conflict_with(
-                    ErrorCode::OutOfStock,
-                    "some lines are out of stock",
-                    errors,
-                ));
-            }
+            Err(shortages) => return Err(out_of_stock(&priced, &shortages)),
         };
         for r in reservations.iter().filter(|r| r.backordered > 0) {
             if let Some(row) = line_rows.iter_mut().find(|l| l.variant_id == r.variant_id) {
@@ -850,4 +804,56 @@ impl Checkout {
             updated_at: order.updated_at,
         })
     }
+}
+
+/// The order's lines as snapshots of what was priced: later catalog edits never change
+/// them. Lines that could not be priced were refused before this.
+fn order_line_rows(order_id: Uuid, priced: &Priced) -> AppResult<Vec<order_lines::Model>> {
+    let mut rows = Vec::with_capacity(priced.lines.len());
+    for (position, line) in priced.lines.iter().enumerate() {
+        let (Some(variant), Some(amounts)) = (&line.variant, line.amounts) else {
+            continue;
+        };
+        rows.push(order_lines::Model {
+            id: Uuid::now_v7(),
+            order_id,
+            position: position as i32,
+            product_id: variant.product_id,
+            variant_id: variant.variant_id,
+            sku: variant.sku.clone(),
+            title: variant.title.clone(),
+            options: json_text(&variant.options)?,
+            quantity: line.line.quantity,
+            unit_price: line.unit_price.unwrap_or(0),
+            discount: 0,
+            tax: amounts.tax,
+            tax_rate_ppm: line.rate_ppm as i32,
+            total: amounts.total,
+            backordered: 0,
+        });
+    }
+    Ok(rows)
+}
+
+/// The 409 naming each line stock could not cover, and how many are left.
+fn out_of_stock(priced: &Priced, shortages: &[emporium_inventory::Shortage]) -> AppError {
+    let errors = shortages
+        .iter()
+        .filter_map(|s| {
+            let i = priced
+                .lines
+                .iter()
+                .position(|l| l.line.variant_id == s.variant_id)?;
+            Some(FieldError::new(
+                format!("lines[{i}]"),
+                format!(
+                    "{}: {} wanted, {} left",
+                    line_label(priced, i),
+                    s.wanted,
+                    s.available
+                ),
+            ))
+        })
+        .collect();
+    AppError::conflict_with(ErrorCode::OutOfStock, "some lines are out of stock", errors)
 }
