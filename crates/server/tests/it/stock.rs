@@ -600,19 +600,20 @@ async fn after_random_operations_the_ledger_sums_to_every_level() {
     }
 }
 
-/// Every stock event, in the order the worker hands them over.
+/// Every stock event handed over, with when it happened (the worker may deliver the
+/// events of one round in any order).
 #[derive(Clone, Default)]
-struct StockEvents(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+struct StockEvents(std::sync::Arc<std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>>);
 
 #[async_trait::async_trait]
 impl<E: emporium_core::events::Event + std::fmt::Debug> emporium_core::events::Subscriber<E>
     for StockEvents
 {
     async fn handle(&self, event: &emporium_core::events::Envelope<E>) -> anyhow::Result<()> {
-        self.0
-            .lock()
-            .expect("lock")
-            .push(format!("{} {:?}", event.event, event.data));
+        self.0.lock().expect("lock").push((
+            event.occurred_at,
+            format!("{} {:?}", event.event, event.data),
+        ));
         Ok(())
     }
 }
@@ -635,14 +636,16 @@ async fn stock_crossings_publish_low_out_and_back_events_once_each() {
     let variant = &product.variants[0];
     app.drain_outbox().await;
     // The first stock counts as coming back from none.
-    let first: Vec<String> = std::mem::take(&mut *seen.0.lock().expect("lock"));
-    assert!(first[0].starts_with("stock.back"), "{first:?}");
+    let first = std::mem::take(&mut *seen.0.lock().expect("lock"));
+    assert!(first[0].1.starts_with("stock.back"), "{first:?}");
     app.adjust_stock(&admin, variant, -4).await; // 4 left: under the threshold of 5
     app.adjust_stock(&admin, variant, -1).await; // still low: no second event
     app.adjust_stock(&admin, variant, -3).await; // sold out
     app.adjust_stock(&admin, variant, 6).await; // back
     app.drain_outbox().await;
-    let seen = seen.0.lock().expect("lock").clone();
+    let mut seen = seen.0.lock().expect("lock").clone();
+    seen.sort();
+    let seen: Vec<String> = seen.into_iter().map(|(_, text)| text).collect();
     let kinds: Vec<&str> = seen
         .iter()
         .map(|s| s.split(' ').next().unwrap_or(""))
