@@ -603,7 +603,10 @@ async fn after_random_operations_the_ledger_sums_to_every_level() {
 /// Every stock event handed over, with when it happened (the worker may deliver the
 /// events of one round in any order).
 #[derive(Clone, Default)]
-struct StockEvents(std::sync::Arc<std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>>);
+struct StockEvents(std::sync::Arc<std::sync::Mutex<Vec<Seen>>>);
+
+/// When an event happened, and what it said.
+type Seen = (chrono::DateTime<chrono::Utc>, String);
 
 #[async_trait::async_trait]
 impl<E: emporium_core::events::Event + std::fmt::Debug> emporium_core::events::Subscriber<E>
