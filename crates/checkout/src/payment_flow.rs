@@ -986,42 +986,8 @@ impl Checkout {
             }
             return Ok(replay);
         }
+        let reason = check_refund(&body)?;
         let mut errors = Vec::new();
-        let reason = emporium_core::reason::Reason::optional(body.reason.as_deref(), "reason")
-            .map_err(|e| errors.push(e))
-            .ok()
-            .flatten()
-            .map(emporium_core::reason::Reason::into_string);
-        if body.amount.is_some_and(|a| a <= 0) {
-            errors.push(FieldError::new(
-                "amount",
-                "must be a positive amount in minor units",
-            ));
-        }
-        if body.amount.is_some() && !body.lines.is_empty() {
-            errors.push(FieldError::new(
-                "amount",
-                "give either an amount or lines, not both: lines are refunded at what \
-                 the shopper paid for them",
-            ));
-        }
-        if body.include_shipping && body.lines.is_empty() {
-            errors.push(FieldError::new(
-                "include_shipping",
-                "needs lines; to refund shipping alone, give an amount",
-            ));
-        }
-        for (i, line) in body.lines.iter().enumerate() {
-            if line.quantity <= 0 {
-                errors.push(FieldError::new(
-                    format!("lines[{i}].quantity"),
-                    "must be at least 1",
-                ));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
 
         // 1. Reserve the amount and claim the key.
         let txn = self.db.begin().await?;
@@ -1145,26 +1111,9 @@ impl Checkout {
 
         // 2. The gateway, outside any transaction.
         let currency = Currency::parse(&payment.currency).unwrap_or(self.default_currency());
-        let result = match self.gateways.get(&payment.provider).await? {
-            Some(gateway) => gateway
-                .refund(&RefundRequest {
-                    refund_id,
-                    provider_ref: payment.provider_ref.clone().unwrap_or_default(),
-                    capture_ref: payment.capture_ref.clone(),
-                    amount,
-                    currency,
-                    idempotency_key: refund_id.to_string(),
-                })
-                .await
-                .map_err(gateway_error),
-            None => Err(AppError::conflict(
-                ErrorCode::GatewayDisabled,
-                format!(
-                    "{} is not enabled; refund it there by hand",
-                    payment.provider
-                ),
-            )),
-        };
+        let result = self
+            .refund_at_gateway(&payment, refund_id, amount, currency)
+            .await;
 
         // 3. Record the outcome.
         let txn = self.db.begin().await?;
@@ -1203,21 +1152,7 @@ impl Checkout {
             .exec(&txn)
             .await?;
         if body.restock {
-            let wanted: Vec<(Uuid, i64)> = if body.lines.is_empty() {
-                lines
-                    .iter()
-                    .map(|l| (l.variant_id, i64::from(l.quantity)))
-                    .collect()
-            } else {
-                body.lines
-                    .iter()
-                    .filter_map(|w| {
-                        let line = lines.iter().find(|l| l.id == w.line_id)?;
-                        Some((line.variant_id, i64::from(w.quantity)))
-                    })
-                    .collect()
-            };
-            for (variant_id, quantity) in wanted {
+            for (variant_id, quantity) in units_to_restock(&body, &lines) {
                 self.inventory
                     .restock_units(&txn, order_id, variant_id, quantity, actor.user_id)
                     .await?;
@@ -1270,6 +1205,37 @@ impl Checkout {
             status: 201,
             body: text,
         })
+    }
+
+    /// Asks the payment's gateway to refund `amount`, outside any transaction; the
+    /// refund's id is the gateway's idempotency key, so a retry never refunds twice.
+    async fn refund_at_gateway(
+        &self,
+        payment: &payments::Model,
+        refund_id: Uuid,
+        amount: i64,
+        currency: Currency,
+    ) -> AppResult<emporium_payments::RemoteRefund> {
+        let Some(gateway) = self.gateways.get(&payment.provider).await? else {
+            return Err(AppError::conflict(
+                ErrorCode::GatewayDisabled,
+                format!(
+                    "{} is not enabled; refund it there by hand",
+                    payment.provider
+                ),
+            ));
+        };
+        gateway
+            .refund(&RefundRequest {
+                refund_id,
+                provider_ref: payment.provider_ref.clone().unwrap_or_default(),
+                capture_ref: payment.capture_ref.clone(),
+                amount,
+                currency,
+                idempotency_key: refund_id.to_string(),
+            })
+            .await
+            .map_err(gateway_error)
     }
 
     /// Cancels orders still unpaid after `[payments] unpaid_expiry_mins`, releasing their
@@ -1404,6 +1370,65 @@ async fn shift_refunded<C: ConnectionTrait>(
         );
     }
     Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
+/// Checks a refund request on its own (before any lookup) and answers its reason.
+fn check_refund(body: &RefundBody) -> AppResult<Option<String>> {
+    let mut errors = Vec::new();
+    let reason = emporium_core::reason::Reason::optional(body.reason.as_deref(), "reason")
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten()
+        .map(emporium_core::reason::Reason::into_string);
+    if body.amount.is_some_and(|a| a <= 0) {
+        errors.push(FieldError::new(
+            "amount",
+            "must be a positive amount in minor units",
+        ));
+    }
+    if body.amount.is_some() && !body.lines.is_empty() {
+        errors.push(FieldError::new(
+            "amount",
+            "give either an amount or lines, not both: lines are refunded at what \
+             the shopper paid for them",
+        ));
+    }
+    if body.include_shipping && body.lines.is_empty() {
+        errors.push(FieldError::new(
+            "include_shipping",
+            "needs lines; to refund shipping alone, give an amount",
+        ));
+    }
+    for (i, line) in body.lines.iter().enumerate() {
+        if line.quantity <= 0 {
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "must be at least 1",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(reason)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// The units a refund puts back in stock: the named lines', or every line's.
+fn units_to_restock(body: &RefundBody, lines: &[order_lines::Model]) -> Vec<(Uuid, i64)> {
+    if body.lines.is_empty() {
+        return lines
+            .iter()
+            .map(|l| (l.variant_id, i64::from(l.quantity)))
+            .collect();
+    }
+    body.lines
+        .iter()
+        .filter_map(|w| {
+            let line = lines.iter().find(|l| l.id == w.line_id)?;
+            Some((line.variant_id, i64::from(w.quantity)))
+        })
+        .collect()
 }
 
 #[cfg(test)]
