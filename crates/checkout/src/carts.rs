@@ -16,7 +16,7 @@ use sea_orm::{
 use std::collections::HashSet;
 use uuid::Uuid;
 
-use crate::model::{Address, cart_status};
+use crate::model::{Address, CartStatus};
 use crate::state::Checkout;
 use crate::views::CartNotice;
 
@@ -98,7 +98,7 @@ fn new_cart(
         shipping_option: Set(None),
         shipping_quote: Set(None),
         shipping_quote_key: Set(None),
-        status: Set(cart_status::ACTIVE.into()),
+        status: Set(CartStatus::Active.as_str().into()),
         order_id: Set(None),
         recovery_hash: Set(None),
         last_active_at: Set(now.timestamp_millis()),
@@ -142,7 +142,7 @@ async fn touch<C: ConnectionTrait>(conn: &C, cart_id: Uuid) -> AppResult<()> {
         )
         .col_expr(carts::Column::UpdatedAt, Expr::value(now))
         .filter(carts::Column::Id.eq(cart_id))
-        .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+        .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
         .exec(conn)
         .await?;
     if result.rows_affected == 0 {
@@ -193,7 +193,7 @@ impl Checkout {
         let txn = self.db.begin().await?;
         let existing = carts::Entity::find()
             .filter(carts::Column::CustomerId.eq(user_id))
-            .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
             .order_by_desc(carts::Column::LastActiveAt)
             .one(&txn)
             .await?;
@@ -201,7 +201,7 @@ impl Checkout {
             Some(token) => {
                 carts::Entity::find()
                     .filter(carts::Column::TokenHash.eq(token_hash(token)))
-                    .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+                    .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
                     .filter(carts::Column::CustomerId.is_null())
                     .one(&txn)
                     .await?
@@ -321,7 +321,7 @@ impl Checkout {
         let mut closed = guest.clone().into_active_model();
         // The closed guest cart keeps its token: it holds nothing of the customer's, and
         // its holder learns `cart_not_active` rather than a bare 404.
-        closed.status = Set(cart_status::MERGED.into());
+        closed.status = Set(CartStatus::Merged.as_str().into());
         closed.updated_at = Set(Utc::now());
         closed.update(conn).await?;
         touch(conn, mine.id).await?;
@@ -573,7 +573,7 @@ impl Checkout {
         let settings = &self.config.checkout;
         let cutoff = now_ms - (settings.abandon_after_mins as i64).saturating_mul(60_000);
         let idle: Vec<carts::Model> = carts::Entity::find()
-            .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
             .filter(carts::Column::LastActiveAt.lt(cutoff))
             .order_by_asc(carts::Column::LastActiveAt)
             .limit(500)
@@ -596,10 +596,13 @@ impl Checkout {
             let txn = self.db.begin().await?;
             let token = random_token(32);
             let marked = carts::Entity::update_many()
-                .col_expr(carts::Column::Status, Expr::value(cart_status::ABANDONED))
+                .col_expr(
+                    carts::Column::Status,
+                    Expr::value(CartStatus::Abandoned.as_str()),
+                )
                 .col_expr(carts::Column::RecoveryHash, Expr::value(token_hash(&token)))
                 .filter(carts::Column::Id.eq(cart.id))
-                .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+                .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
                 .filter(carts::Column::LastActiveAt.lt(cutoff))
                 .exec(&txn)
                 .await?;
@@ -630,7 +633,7 @@ impl Checkout {
             .select_only()
             .column(carts::Column::Id)
             .filter(carts::Column::CustomerId.is_null())
-            .filter(carts::Column::Status.ne(cart_status::CONVERTED))
+            .filter(carts::Column::Status.ne(CartStatus::Converted.as_str()))
             .filter(carts::Column::LastActiveAt.lt(ttl_cutoff))
             .limit(1000)
             .into_tuple::<Uuid>()
@@ -664,7 +667,7 @@ impl Checkout {
             .await?
             .ok_or_else(gone)?;
         let ttl_ms = (self.config.checkout.recovery_ttl_hours as i64).saturating_mul(3_600_000);
-        let fresh = cart.status == cart_status::ABANDONED
+        let fresh = CartStatus::parse(&cart.status) == Some(CartStatus::Abandoned)
             && Utc::now().timestamp_millis() - cart.last_active_at
                 <= ttl_ms + (self.config.checkout.abandon_after_mins as i64).saturating_mul(60_000);
         if !fresh {
@@ -673,7 +676,7 @@ impl Checkout {
         let session = random_token(32);
         let now = Utc::now();
         let mut active = cart.into_active_model();
-        active.status = Set(cart_status::ACTIVE.into());
+        active.status = Set(CartStatus::Active.as_str().into());
         active.recovery_hash = Set(None);
         active.token_hash = Set(Some(token_hash(&session)));
         active.last_active_at = Set(now.timestamp_millis());

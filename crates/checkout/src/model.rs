@@ -167,14 +167,32 @@ impl FulfillmentStatus {
 }
 
 /// A cart's state.
-pub mod cart_status {
-    pub const ACTIVE: &str = "active";
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartStatus {
+    Active,
     /// It became an order; read-only from then on.
-    pub const CONVERTED: &str = "converted";
+    Converted,
     /// Its lines were merged into the customer's cart at sign-in.
-    pub const MERGED: &str = "merged";
+    Merged,
     /// Idle too long; a recovery link can bring it back.
-    pub const ABANDONED: &str = "abandoned";
+    Abandoned,
+}
+
+impl CartStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Converted => "converted",
+            Self::Merged => "merged",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Converted, Self::Merged, Self::Abandoned]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
 }
 
 pub use emporium_core::address::Address;

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::carts::{CartAccess, find_cart, lines_of};
 use crate::events::{event_lines, initiator, order_ref};
-use crate::model::{self, Address, FulfillmentStatus, OrderStatus, PaymentStatus, cart_status};
+use crate::model::{self, Address, CartStatus, FulfillmentStatus, OrderStatus, PaymentStatus};
 use crate::pricing::{Priced, Shipment};
 use crate::state::Checkout;
 use crate::views::*;
@@ -315,10 +315,13 @@ impl Checkout {
         // Claiming the cart first makes a concurrent duplicate wait here, then find the
         // cart converted and the first response stored.
         let claimed = carts::Entity::update_many()
-            .col_expr(carts::Column::Status, Expr::value(cart_status::CONVERTED))
+            .col_expr(
+                carts::Column::Status,
+                Expr::value(CartStatus::Converted.as_str()),
+            )
             .col_expr(carts::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(carts::Column::Id.eq(cart.id))
-            .filter(carts::Column::Status.eq(cart_status::ACTIVE))
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
             .exec(&txn)
             .await?;
         if claimed.rows_affected == 0 {
@@ -459,7 +462,7 @@ impl Checkout {
             )
             .await?;
         let mut closed: carts::ActiveModel = cart.clone().into();
-        closed.status = Set(cart_status::CONVERTED.into());
+        closed.status = Set(CartStatus::Converted.as_str().into());
         closed.order_id = Set(Some(order_id));
         closed.email = Set(Some(body.email.clone()));
         closed.shipping_address = Set(Some(json_text(&body.shipping_address)?));
