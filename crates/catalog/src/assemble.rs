@@ -129,13 +129,20 @@ pub async fn summaries<C: ConnectionTrait>(
                 .and_then(|t| pick(t, lang, |r| &r.lang))
                 .map(|t| t.title.clone())
                 .unwrap_or_default();
-            let lowest = variant_map
+            // Each variant's price in the asked currency, resolved once: the lowest is
+            // shown, and only a priced variant in stock makes the product available.
+            let priced: Vec<_> = variant_map
                 .get(&p.id)
                 .into_iter()
                 .flatten()
-                .filter_map(|v| {
-                    prices.resolve(price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]))
+                .map(|v| {
+                    let own = price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]);
+                    (v.id, prices.resolve(own))
                 })
+                .collect();
+            let lowest = priced
+                .iter()
+                .filter_map(|(_, price)| *price)
                 .min_by_key(|(price, _)| price.amount);
             ProductSummaryView {
                 id: p.id,
@@ -146,14 +153,9 @@ pub async fn summaries<C: ConnectionTrait>(
                 price: lowest.map(|(price, _)| price),
                 compare_at_price: lowest.and_then(|(_, compare)| compare),
                 // As the product page decides it: in stock and priced.
-                available: variant_map.get(&p.id).is_some_and(|vs| {
-                    vs.iter().any(|v| {
-                        can_sell(&sellable, v.id)
-                            && prices
-                                .resolve(price_map.get(&v.id).map(Vec::as_slice).unwrap_or(&[]))
-                                .is_some()
-                    })
-                }),
+                available: priced
+                    .iter()
+                    .any(|(id, price)| price.is_some() && can_sell(&sellable, *id)),
                 image: images
                     .get_mut(&p.id)
                     .and_then(|i| (!i.is_empty()).then(|| i.remove(0))),

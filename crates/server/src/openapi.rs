@@ -67,20 +67,31 @@ impl Modify for BearerAuth {
 
 /// Cart routes take either the guest's cart token or a customer's sign-in; said once here
 /// rather than on each route.
+/// Every operation of a path.
+fn operations(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 fn secure_carts(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
     for (path, item) in openapi.paths.paths.iter_mut() {
         if !path.starts_with("/api/v1/carts/{id}") {
             continue;
         }
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations(item) {
             operation.security = Some(vec![
                 SecurityRequirement::new("cart_token", Vec::<String>::new()),
                 SecurityRequirement::new("bearer", Vec::<String>::new()),
@@ -96,17 +107,7 @@ pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
     secure_carts(openapi);
     use utoipa::openapi::RefOr;
     for (path, item) in openapi.paths.paths.iter_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-            &mut item.head,
-            &mut item.options,
-            &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations(item) {
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     give_example(parameter);

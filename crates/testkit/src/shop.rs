@@ -161,6 +161,17 @@ impl TestApp {
         request.send().await.expect("sent")
     }
 
+    /// Sets a guest cart's shipping address; answers the response.
+    pub async fn set_shipping_address(&self, cart: &GuestCart, address: &Value) -> Response {
+        self.cart_call(
+            cart,
+            Method::PUT,
+            &format!("/api/v1/carts/{}/shipping-address", cart.id),
+            Some(address),
+        )
+        .await
+    }
+
     /// Adds a variant to a guest cart; answers the response.
     pub async fn add_to_cart(&self, cart: &GuestCart, variant: &str, quantity: i64) -> Response {
         self.cart_call(

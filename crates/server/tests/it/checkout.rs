@@ -269,14 +269,7 @@ async fn totals_add_tax_on_top_rounded_per_line() {
         "no address, no default tax country"
     );
 
-    let response = app
-        .cart_call(
-            &cart,
-            Method::PUT,
-            &format!("/api/v1/carts/{}/shipping-address", cart.id),
-            Some(&address("US")),
-        )
-        .await;
+    let response = app.set_shipping_address(&cart, &address("US")).await;
     let view = json_of(response, 200).await;
     // California 7.25%: 9.99 -> 0.724275 -> 0.72; 1.99 -> 0.144275 -> 0.14.
     assert_eq!(view["lines"][0]["tax"]["amount"], 72);

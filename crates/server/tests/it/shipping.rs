@@ -532,6 +532,22 @@ async fn zone(app: &TestApp, admin: &Session, name: &str, countries: Value) -> S
         .to_string()
 }
 
+/// Every zone with its methods, as staff list them.
+async fn zone_list(app: &TestApp, admin: &Session) -> Value {
+    json_of(
+        as_user(
+            app,
+            admin,
+            Method::GET,
+            "/api/v1/admin/shipping-zones",
+            None,
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
 async fn method(app: &TestApp, admin: &Session, zone: &str, body: Value) -> String {
     json_of(
         as_user(
@@ -579,17 +595,7 @@ fn price_of(options: &[Value], id: &str) -> Option<i64> {
 }
 
 async fn set_address(app: &TestApp, cart: &emporium_testkit::GuestCart, address: Value) {
-    json_of(
-        app.cart_call(
-            cart,
-            Method::PUT,
-            &format!("/api/v1/carts/{}/shipping-address", cart.id),
-            Some(&address),
-        )
-        .await,
-        200,
-    )
-    .await;
+    json_of(app.set_shipping_address(cart, &address).await, 200).await;
 }
 
 #[tokio::test]
@@ -846,18 +852,7 @@ async fn bad_zones_and_methods_are_field_errors() {
     )
     .await;
     assert_eq!(cleared["free_over"], Value::Null);
-    let zones = json_of(
-        as_user(
-            &app,
-            &admin,
-            Method::GET,
-            "/api/v1/admin/shipping-zones",
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let zones = zone_list(&app, &admin).await;
     assert_eq!(zones[0]["methods"][0]["name"], "Ground");
     assert_eq!(
         as_user(
@@ -1053,13 +1048,8 @@ async fn overlapping_zones_follow_one_rule_and_the_list_shows_who_serves_what() 
     let cart = app.guest_cart().await;
     json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
     json_of(
-        app.cart_call(
-            &cart,
-            Method::PUT,
-            &format!("/api/v1/carts/{}/shipping-address", cart.id),
-            Some(&emporium_testkit::address("US")),
-        )
-        .await,
+        app.set_shipping_address(&cart, &emporium_testkit::address("US"))
+            .await,
         200,
     )
     .await;
@@ -1079,18 +1069,7 @@ async fn overlapping_zones_follow_one_rule_and_the_list_shows_who_serves_what() 
     )
     .await;
     assert_eq!(names(options(&app, &cart).await), ["Standard"]);
-    let zones = json_of(
-        as_user(
-            &app,
-            &admin,
-            Method::GET,
-            "/api/v1/admin/shipping-zones",
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let zones = zone_list(&app, &admin).await;
     let draft_view = zones
         .as_array()
         .expect("zones")
@@ -1154,16 +1133,6 @@ async fn overlapping_zones_follow_one_rule_and_the_list_shows_who_serves_what() 
     }
     let mut bad = emporium_testkit::address("US");
     bad["region"] = json!("QQ");
-    let refused = problem(
-        app.cart_call(
-            &cart,
-            Method::PUT,
-            &format!("/api/v1/carts/{}/shipping-address", cart.id),
-            Some(&bad),
-        )
-        .await,
-        422,
-    )
-    .await;
+    let refused = problem(app.set_shipping_address(&cart, &bad).await, 422).await;
     assert_eq!(fields(&refused), ["shipping_address.region"]);
 }

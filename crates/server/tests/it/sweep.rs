@@ -853,13 +853,8 @@ async fn every_amount_in_a_cart_converts_at_the_stored_rate_or_the_currency_is_r
     };
     json_of(app.add_to_cart(&cart, &product.variants[0], 1).await, 200).await;
     let view = json_of(
-        app.cart_call(
-            &cart,
-            Method::PUT,
-            &format!("/api/v1/carts/{}/shipping-address", cart.id),
-            Some(&emporium_testkit::address("US")),
-        )
-        .await,
+        app.set_shipping_address(&cart, &emporium_testkit::address("US"))
+            .await,
         200,
     )
     .await;
@@ -1000,13 +995,8 @@ async fn checkout_takes_what_the_cart_holds_and_never_charges_a_total_nobody_saw
     )
     .await;
     let quoted = json_of(
-        app.cart_call(
-            &cart,
-            Method::PUT,
-            &format!("/api/v1/carts/{}/shipping-address", cart.id),
-            Some(&emporium_testkit::address("US")),
-        )
-        .await,
+        app.set_shipping_address(&cart, &emporium_testkit::address("US"))
+            .await,
         200,
     )
     .await;
