@@ -14,25 +14,22 @@
 //! (`emporium_core::events`); consumes none.
 
 mod admin_routes;
+mod cancel;
 mod carts;
-mod events;
-mod history;
 pub mod model;
 mod orders;
 mod payment_flow;
 mod payment_routes;
 mod pricing;
 mod routes;
-mod shipments;
 mod state;
 mod tax;
 mod views;
 
+pub use cancel::Cancellation;
 pub use carts::{CartAccess, SweepReport};
-pub use history::Viewer;
-pub use orders::{Actor, CheckoutBody, TransitionDetail};
-pub use payment_flow::{ManualOutcome, RefundBody};
+pub use orders::CheckoutBody;
+pub use payment_flow::{ManualOutcome, PaymentHooks, RefundBody};
 pub use routes::router;
-pub use shipments::{ShipmentView, tracking_url};
 pub use state::Checkout;
 pub use views::{CartView, CheckoutView, OrderPaymentsView, OrderView, PaymentView, RefundView};

@@ -1,29 +1,22 @@
 //! Placing an order: one transaction re-prices the cart, reserves stock for every line
 //! with conditional updates, writes the order with line snapshots and its first event,
 //! queues the confirmation email, closes the cart and stores the response under the
-//! request's idempotency key. Then the order's life: one transition function for every
-//! status change, with its stock effects and history row.
+//! request's idempotency key. The order's life after that is the orders domain's.
 
 use chrono::Utc;
-use emporium_core::audit::{self, AuditEntry};
-use emporium_core::crypto::{random_token, token_hash};
 use emporium_core::error::ErrorCode;
-use emporium_core::events::{self, OrderCancelled, OrderPlaced};
 use emporium_core::idempotency::{self, Replay};
-use emporium_core::{AppError, AppResult, Currency, FieldError, Money};
-use emporium_db::entity::{carts, order_events, order_lines, orders};
+use emporium_core::{AppError, AppResult, FieldError, Money};
+use emporium_db::entity::{carts, order_lines};
+use emporium_orders::NewOrder;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
-    IntoActiveModel, QueryFilter, Statement,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::carts::{CartAccess, find_cart, lines_of};
-use crate::events::{event_lines, initiator, order_ref};
-use crate::model::{self, Address, CartStatus, FulfillmentStatus, OrderStatus, PaymentStatus};
+use crate::model::{self, Address, CartStatus};
 use crate::pricing::{Priced, Shipment};
 use crate::state::Checkout;
 use crate::views::*;
@@ -86,38 +79,6 @@ pub(crate) struct CheckoutRequest {
     pub expected_total: Option<i64>,
 }
 
-/// Who changes an order.
-#[derive(Debug, Clone, Default)]
-pub struct Actor {
-    pub user_id: Option<Uuid>,
-    /// Staff act with the admin API's rules; customers with the store's.
-    pub staff: bool,
-    /// The order's own shopper (signed in, or a guest holding the order's token).
-    /// Neither staff nor shopper: the system (expiry, webhooks).
-    pub shopper: bool,
-    pub ip: Option<String>,
-}
-
-impl Actor {
-    /// A staff member acting through the admin API.
-    pub fn staff(user_id: Uuid, ip: Option<String>) -> Self {
-        Self {
-            user_id: Some(user_id),
-            staff: true,
-            shopper: false,
-            ip,
-        }
-    }
-}
-
-/// Optional particulars of a transition.
-#[derive(Debug, Clone, Default)]
-pub struct TransitionDetail {
-    pub reason: Option<String>,
-    pub carrier: Option<String>,
-    pub tracking_number: Option<String>,
-}
-
 fn json_text<T: serde::Serialize>(value: &T) -> AppResult<String> {
     Ok(serde_json::to_string(value).map_err(anyhow::Error::from)?)
 }
@@ -143,21 +104,6 @@ fn ensure_expected_total(expected: i64, priced: &Priced) -> AppResult<()> {
         ),
         extensions,
     ))
-}
-
-/// The next order number: a sequence on PostgreSQL (concurrent checkouts never wait on
-/// each other for it), MAX + 1 on SQLite, whose single writer already serialises them.
-async fn next_number<C: ConnectionTrait>(conn: &C) -> AppResult<i64> {
-    let backend = conn.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => "SELECT nextval('order_numbers') AS n",
-        _ => "SELECT COALESCE(MAX(number), 1000) + 1 AS n FROM orders",
-    };
-    let row = conn
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("order number query returned nothing"))?;
-    Ok(row.try_get::<i64>("", "n")?)
 }
 
 fn line_label(priced: &Priced, index: usize) -> String {
@@ -409,58 +355,31 @@ impl Checkout {
                 .await?
             }
         };
-        let number = next_number(&txn).await?;
-        let order_token = random_token(32);
-        let now = Utc::now();
         let billing = body
             .billing_address
             .clone()
             .unwrap_or_else(|| body.shipping_address.clone());
-        let order = orders::ActiveModel {
-            id: Set(order_id),
-            number: Set(number),
-            customer_id: Set(cart.customer_id),
-            cart_id: Set(cart.id),
-            email: Set(body.email.clone()),
-            status: Set(OrderStatus::PendingPayment.as_str().into()),
-            currency: Set(priced.currency.code().to_string()),
-            lang: Set(cart.lang.clone()),
-            subtotal: Set(priced.totals.subtotal),
-            discount: Set(priced.totals.discount),
-            shipping: Set(priced.totals.shipping),
-            tax: Set(priced.totals.tax),
-            total: Set(priced.totals.total),
-            tax_inclusive: Set(self.inclusive()),
-            shipping_address: Set(json_text(&body.shipping_address)?),
-            billing_address: Set(json_text(&billing)?),
-            shipping_option: Set(Some(shipping_option)),
-            payment_provider: Set(body.payment_provider.clone()),
-            access_hash: Set(token_hash(&order_token)),
-            carrier: Set(None),
-            tracking_number: Set(None),
-            backordered: Set(false),
-            payment_status: Set(PaymentStatus::Unpaid.as_str().into()),
-            fulfillment_status: Set(FulfillmentStatus::Unfulfilled.as_str().into()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        let mut line_rows = order_line_rows(order_id, &priced)?;
-        let event = self
-            .record_event(
+        let draft = self
+            .orders
+            .create(
                 &txn,
-                order_id,
-                None,
-                OrderStatus::PendingPayment,
-                &Actor {
-                    user_id: cart.customer_id,
-                    shopper: true,
-                    ..Actor::default()
+                NewOrder {
+                    id: order_id,
+                    customer_id: cart.customer_id,
+                    cart_id: cart.id,
+                    email: body.email.clone(),
+                    currency: priced.currency,
+                    lang: cart.lang.clone(),
+                    totals: priced.totals,
+                    tax_inclusive: self.inclusive(),
+                    shipping_address: body.shipping_address.clone(),
+                    billing_address: billing.clone(),
+                    shipping_option,
+                    payment_provider: body.payment_provider.clone(),
                 },
-                Some("placed".into()),
             )
             .await?;
+        let mut line_rows = order_line_rows(order_id, &priced)?;
         let mut closed: carts::ActiveModel = cart.clone().into();
         closed.status = Set(CartStatus::Converted.as_str().into());
         closed.order_id = Set(Some(order_id));
@@ -488,21 +407,6 @@ impl Checkout {
                 row.backordered = r.backordered as i32;
             }
         }
-        let order = if reservations.iter().any(|r| r.backordered > 0) {
-            let mut flagged: orders::ActiveModel = order.into();
-            flagged.backordered = Set(true);
-            flagged.update(&txn).await?
-        } else {
-            order
-        };
-        order_lines::Entity::insert_many(
-            line_rows
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(&txn)
-        .await?;
         let payment = self
             .insert_payment(
                 &txn,
@@ -512,9 +416,9 @@ impl Checkout {
                 priced.currency,
             )
             .await?;
-        let placed = self.order_placed(&order, &line_rows, &order_token);
-        let view = self.view_from(order, line_rows, vec![event])?;
-        events::publish(&txn, placed).await?;
+        let number = draft.order.number;
+        let order_token = draft.token.clone();
+        let view = self.orders.finish(&txn, draft, line_rows).await?;
         let response = CheckoutView {
             payment: self.payment_view(&payment, Some(opened.access.clone())),
             order_token: cart.customer_id.is_none().then(|| order_token.clone()),
@@ -528,283 +432,6 @@ impl Checkout {
         Ok(Replay {
             status: 201,
             body: text,
-        })
-    }
-
-    /// `order.placed`, with what the confirmation needs and the order's private link.
-    fn order_placed(
-        &self,
-        order: &orders::Model,
-        lines: &[order_lines::Model],
-        token: &str,
-    ) -> OrderPlaced {
-        let currency = Currency::parse(&order.currency).unwrap_or(self.default_currency());
-        let money = |amount| Money::new(amount, currency);
-        OrderPlaced {
-            order: order_ref(order),
-            lines: event_lines(lines, currency),
-            subtotal: money(order.subtotal),
-            shipping: money(order.shipping),
-            tax: money(order.tax),
-            total: money(order.total),
-            tax_inclusive: order.tax_inclusive,
-            // The node's own order page; `GET /api/v1/orders/{id}?token=` answers the
-            // same token for headless storefronts.
-            link: format!("{}/orders/{}?token={token}", self.public_url(), order.id),
-        }
-    }
-
-    pub(crate) async fn record_event<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        order_id: Uuid,
-        from: Option<OrderStatus>,
-        to: OrderStatus,
-        actor: &Actor,
-        reason: Option<String>,
-    ) -> AppResult<order_events::Model> {
-        Ok(order_events::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            order_id: Set(order_id),
-            from_status: Set(from.map(|s| s.as_str().to_string())),
-            to_status: Set(to.as_str().into()),
-            actor_id: Set(actor.user_id),
-            reason: Set(reason),
-            created_at: Set(Utc::now()),
-        }
-        .insert(conn)
-        .await?)
-    }
-
-    /// Moves an order to `to` if the transition table allows it (else 409), with its
-    /// stock effects (paid commits the reservation, cancelled releases or restocks) and
-    /// a history row; staff changes are audited.
-    #[tracing::instrument(skip_all, fields(order_id = %order_id, to = to.as_str()))]
-    pub async fn transition(
-        &self,
-        order_id: Uuid,
-        to: OrderStatus,
-        actor: &Actor,
-        detail: TransitionDetail,
-    ) -> AppResult<orders::Model> {
-        let txn = self.db.begin().await?;
-        let order = self
-            .transition_in(&txn, order_id, to, actor, detail)
-            .await?;
-        txn.commit().await?;
-        Ok(order)
-    }
-
-    /// [`Checkout::transition`] inside the caller's transaction.
-    pub(crate) async fn transition_in<C: ConnectionTrait>(
-        &self,
-        txn: &C,
-        order_id: Uuid,
-        to: OrderStatus,
-        actor: &Actor,
-        detail: TransitionDetail,
-    ) -> AppResult<orders::Model> {
-        let order = orders::Entity::find_by_id(order_id)
-            .one(txn)
-            .await?
-            .ok_or_else(|| AppError::not_found("no such order"))?;
-        let from = OrderStatus::parse(&order.status)
-            .ok_or_else(|| anyhow::anyhow!("order {order_id} has unknown status"))?;
-        if !from.can_transition_to(to) {
-            return Err(AppError::conflict(
-                ErrorCode::InvalidTransition,
-                format!(
-                    "an order that is {} cannot become {}",
-                    from.as_str(),
-                    to.as_str()
-                ),
-            ));
-        }
-        let mut update = orders::Entity::update_many()
-            .col_expr(orders::Column::Status, Expr::value(to.as_str()))
-            .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(orders::Column::Id.eq(order_id))
-            .filter(orders::Column::Status.eq(from.as_str()));
-        if let Some(carrier) = &detail.carrier {
-            update = update.col_expr(orders::Column::Carrier, Expr::value(carrier.clone()));
-        }
-        if let Some(tracking) = &detail.tracking_number {
-            update = update.col_expr(
-                orders::Column::TrackingNumber,
-                Expr::value(tracking.clone()),
-            );
-        }
-        let fulfillment = match to {
-            OrderStatus::Shipped => Some(FulfillmentStatus::Shipped),
-            OrderStatus::Delivered => Some(FulfillmentStatus::Delivered),
-            OrderStatus::Returned => Some(FulfillmentStatus::Returned),
-            _ => None,
-        };
-        if let Some(f) = fulfillment {
-            update = update.col_expr(orders::Column::FulfillmentStatus, Expr::value(f.as_str()));
-        }
-        if to == OrderStatus::Paid {
-            update = update.col_expr(
-                orders::Column::PaymentStatus,
-                Expr::value(PaymentStatus::Paid.as_str()),
-            );
-        }
-        if update.exec(txn).await?.rows_affected == 0 {
-            return Err(AppError::conflict(
-                ErrorCode::OrderChanged,
-                "the order changed meanwhile; reload it and try again",
-            ));
-        }
-        match to {
-            OrderStatus::Paid => {
-                self.inventory.commit_order(txn, order_id).await?;
-                if actor.staff {
-                    // Staff took the money themselves (cash, bank transfer): the manual
-                    // payment counts as captured, so it can be refunded later.
-                    self.capture_manual_offline(txn, order_id).await?;
-                }
-            }
-            OrderStatus::Cancelled => {
-                self.inventory
-                    .release_order(txn, order_id, actor.user_id)
-                    .await?;
-                self.close_open_payments(txn, order_id).await?;
-                let by = initiator(actor);
-                events::publish(
-                    txn,
-                    OrderCancelled {
-                        order: order_ref(&order),
-                        by,
-                        reason: detail.reason.clone(),
-                        expired: by == events::Initiator::System,
-                        paid: from != OrderStatus::PendingPayment,
-                    },
-                )
-                .await?;
-            }
-            _ => {}
-        }
-        self.record_event(txn, order_id, Some(from), to, actor, detail.reason.clone())
-            .await?;
-        if actor.staff {
-            audit::record(
-                txn,
-                AuditEntry {
-                    actor: actor.user_id,
-                    action: "admin.order.transition",
-                    target_type: Some("order"),
-                    target_id: Some(order_id.to_string()),
-                    ip: actor.ip.clone(),
-                    detail: serde_json::json!({
-                        "from": from.as_str(), "to": to.as_str(), "reason": detail.reason,
-                        "tracking_number": detail.tracking_number,
-                    }),
-                },
-            )
-            .await?;
-        }
-        let order = orders::Entity::find_by_id(order_id)
-            .one(txn)
-            .await?
-            .ok_or_else(|| AppError::not_found("no such order"))?;
-        Ok(order)
-    }
-
-    /// Loads an order's lines and history (two queries) and builds its view.
-    pub(crate) async fn order_view<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        order: orders::Model,
-    ) -> AppResult<OrderView> {
-        use sea_orm::QueryOrder;
-        let lines = order_lines::Entity::find()
-            .filter(order_lines::Column::OrderId.eq(order.id))
-            .order_by_asc(order_lines::Column::Position)
-            .all(conn)
-            .await?;
-        let events = order_events::Entity::find()
-            .filter(order_events::Column::OrderId.eq(order.id))
-            .order_by_asc(order_events::Column::Id)
-            .all(conn)
-            .await?;
-        let shipments = self.shipments_of(conn, order.id).await?;
-        let mut view = self.view_from(order, lines, events)?;
-        view.shipments = shipments;
-        Ok(view)
-    }
-
-    /// An order's view from its rows.
-    fn view_from(
-        &self,
-        order: orders::Model,
-        lines: Vec<order_lines::Model>,
-        events: Vec<order_events::Model>,
-    ) -> AppResult<OrderView> {
-        let currency =
-            emporium_core::Currency::parse(&order.currency).unwrap_or(self.default_currency());
-        let money = |a| Money::new(a, currency);
-        let lines = lines
-            .into_iter()
-            .map(|l| OrderLineView {
-                id: l.id,
-                product_id: l.product_id,
-                variant_id: l.variant_id,
-                sku: l.sku,
-                title: l.title,
-                options: serde_json::from_str(&l.options).unwrap_or_default(),
-                quantity: l.quantity,
-                unit_price: money(l.unit_price),
-                tax: money(l.tax),
-                discount: money(l.discount),
-                total: money(l.total),
-                backordered: l.backordered,
-            })
-            .collect();
-        let events = events
-            .into_iter()
-            .map(|e| OrderEventView {
-                from: e.from_status,
-                to: e.to_status,
-                reason: e.reason,
-                actor_id: e.actor_id,
-                created_at: e.created_at,
-            })
-            .collect();
-        let totals = model::Totals {
-            subtotal: order.subtotal,
-            discount: order.discount,
-            shipping: order.shipping,
-            tax: order.tax,
-            total: order.total,
-        };
-        let address = |text: &str| -> AppResult<Address> {
-            Ok(serde_json::from_str(text).map_err(anyhow::Error::from)?)
-        };
-        Ok(OrderView {
-            id: order.id,
-            number: order.number,
-            status: OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment),
-            payment_status: PaymentStatus::parse(&order.payment_status)
-                .unwrap_or(PaymentStatus::Unpaid),
-            fulfillment_status: FulfillmentStatus::parse(&order.fulfillment_status)
-                .unwrap_or(FulfillmentStatus::Unfulfilled),
-            email: order.email,
-            customer_id: order.customer_id,
-            currency: order.currency,
-            lines,
-            totals: TotalsView::new(totals, currency),
-            tax_inclusive: order.tax_inclusive,
-            shipping_address: address(&order.shipping_address)?,
-            billing_address: address(&order.billing_address)?,
-            shipping_option: order.shipping_option,
-            payment_provider: order.payment_provider,
-            backordered: order.backordered,
-            carrier: order.carrier,
-            tracking_number: order.tracking_number,
-            events,
-            shipments: Vec::new(),
-            created_at: order.created_at,
-            updated_at: order.updated_at,
         })
     }
 }

@@ -26,11 +26,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::events::order_ref;
-use crate::model::{OrderStatus, PaymentStatus};
-use crate::orders::{Actor, TransitionDetail};
 use crate::state::Checkout;
 use crate::views::{OrderPaymentsView, PaymentView, RefundLine, RefundView};
+use emporium_orders::{Actor, OrderStatus, PaymentStatus, Transition, TransitionDetail, order_ref};
+use sea_orm::DatabaseTransaction;
 
 /// A payment attempt's states.
 pub mod payment_status {
@@ -117,6 +116,60 @@ pub struct RefundBody {
     #[serde(default)]
     pub include_shipping: bool,
     pub reason: Option<String>,
+}
+
+/// What an order's status change does to its payments, in the change's transaction:
+/// staff marking an order paid (cash, bank transfer) captures its manual payment, so it
+/// can be refunded later; a cancelled order's unfinished payments can no longer complete.
+pub struct PaymentHooks;
+
+impl PaymentHooks {
+    /// Staff marked an order paid themselves: its open manual payment is captured.
+    async fn capture_manual_offline<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> AppResult<()> {
+        payments::Entity::update_many()
+            .col_expr(payments::Column::Status, Expr::value(ps::SUCCEEDED))
+            .col_expr(
+                payments::Column::Captured,
+                Expr::col(payments::Column::Amount),
+            )
+            .col_expr(payments::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(payments::Column::OrderId.eq(order_id))
+            .filter(payments::Column::Provider.eq("manual"))
+            .filter(payments::Column::Status.is_in(ps::OPEN))
+            .exec(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The order was cancelled: its unfinished payments can no longer complete here (a
+    /// late success is still recorded, and flagged for a refund).
+    async fn close_open_payments<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> AppResult<()> {
+        payments::Entity::update_many()
+            .col_expr(payments::Column::Status, Expr::value(ps::CANCELLED))
+            .col_expr(payments::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(payments::Column::OrderId.eq(order_id))
+            .filter(payments::Column::Status.is_in(ps::OPEN))
+            .exec(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl emporium_orders::TransitionHook for PaymentHooks {
+    async fn transitioned(
+        &self,
+        txn: &DatabaseTransaction,
+        change: &Transition<'_>,
+    ) -> AppResult<()> {
+        match change.to {
+            OrderStatus::Paid if change.actor.staff => {
+                Self::capture_manual_offline(txn, change.order.id).await
+            }
+            OrderStatus::Cancelled => Self::close_open_payments(txn, change.order.id).await,
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Checkout {
@@ -390,9 +443,9 @@ impl Checkout {
 
     /// Brings our payment in line with what the gateway reports. Success moves the order
     /// to paid (committing its stock) exactly once, however many times it is reported.
-    pub(crate) async fn settle<C: ConnectionTrait>(
+    pub(crate) async fn settle(
         &self,
-        conn: &C,
+        conn: &DatabaseTransaction,
         payment_id: Uuid,
         remote: &RemotePayment,
     ) -> AppResult<()> {
@@ -453,17 +506,18 @@ impl Checkout {
                         .exec(conn)
                         .await?;
                 } else {
-                    self.transition_in(
-                        conn,
-                        order.id,
-                        OrderStatus::Paid,
-                        &Actor::default(),
-                        TransitionDetail {
-                            reason: Some(format!("paid with {}", payment.provider)),
-                            ..TransitionDetail::default()
-                        },
-                    )
-                    .await?;
+                    self.orders
+                        .transition_in(
+                            conn,
+                            order.id,
+                            OrderStatus::Paid,
+                            &Actor::default(),
+                            TransitionDetail {
+                                reason: Some(format!("paid with {}", payment.provider)),
+                                ..TransitionDetail::default()
+                            },
+                        )
+                        .await?;
                     let currency =
                         Currency::parse(&order.currency).unwrap_or(self.default_currency());
                     events::publish(
@@ -514,50 +568,8 @@ impl Checkout {
         Ok(())
     }
 
-    /// Staff marked an order paid themselves: its open manual payment is captured.
-    pub(crate) async fn capture_manual_offline<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        order_id: Uuid,
-    ) -> AppResult<()> {
-        payments::Entity::update_many()
-            .col_expr(payments::Column::Status, Expr::value(ps::SUCCEEDED))
-            .col_expr(
-                payments::Column::Captured,
-                Expr::col(payments::Column::Amount),
-            )
-            .col_expr(payments::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(payments::Column::OrderId.eq(order_id))
-            .filter(payments::Column::Provider.eq("manual"))
-            .filter(payments::Column::Status.is_in(ps::OPEN))
-            .exec(conn)
-            .await?;
-        Ok(())
-    }
-
-    /// The order was cancelled: its unfinished payments can no longer complete here (a
-    /// late success is still recorded, and flagged for a refund).
-    pub(crate) async fn close_open_payments<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        order_id: Uuid,
-    ) -> AppResult<()> {
-        payments::Entity::update_many()
-            .col_expr(payments::Column::Status, Expr::value(ps::CANCELLED))
-            .col_expr(payments::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(payments::Column::OrderId.eq(order_id))
-            .filter(payments::Column::Status.is_in(ps::OPEN))
-            .exec(conn)
-            .await?;
-        Ok(())
-    }
-
     /// Refund events that came before their payment was known to succeed.
-    async fn apply_deferred<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        payment_id: Uuid,
-    ) -> AppResult<()> {
+    async fn apply_deferred(&self, conn: &DatabaseTransaction, payment_id: Uuid) -> AppResult<()> {
         let deferred = payment_events::Entity::find()
             .filter(payment_events::Column::PaymentId.eq(payment_id))
             .filter(payment_events::Column::Outcome.eq("deferred"))
@@ -788,9 +800,9 @@ impl Checkout {
     /// Applies refunds a gateway reports: ours change state, ones made in the gateway's
     /// dashboard are recorded (never beyond what was captured), and the order's status
     /// follows.
-    async fn reconcile_refunds<C: ConnectionTrait>(
+    async fn reconcile_refunds(
         &self,
-        conn: &C,
+        conn: &DatabaseTransaction,
         payment_id: Uuid,
         notices: &[RefundNotice],
     ) -> AppResult<()> {
@@ -875,20 +887,14 @@ impl Checkout {
 
     /// Moves the order to refunded or partially refunded after its payment's refunds
     /// changed, when its status allows (a cancelled order stays cancelled).
-    async fn follow_refunds<C: ConnectionTrait>(
+    async fn follow_refunds(
         &self,
-        conn: &C,
+        conn: &DatabaseTransaction,
         payment_id: Uuid,
         actor: Option<&Actor>,
         reason: Option<String>,
     ) -> AppResult<()> {
         let Some(payment) = payments::Entity::find_by_id(payment_id).one(conn).await? else {
-            return Ok(());
-        };
-        let Some(order) = orders::Entity::find_by_id(payment.order_id)
-            .one(conn)
-            .await?
-        else {
             return Ok(());
         };
         // Money is the payment status's business; only a full refund also closes the
@@ -897,28 +903,15 @@ impl Checkout {
         if money == PaymentStatus::Paid || money == PaymentStatus::Unpaid {
             return Ok(());
         }
-        orders::Entity::update_many()
-            .col_expr(orders::Column::PaymentStatus, Expr::value(money.as_str()))
-            .col_expr(orders::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(orders::Column::Id.eq(order.id))
-            .exec(conn)
-            .await?;
-        let to = OrderStatus::Refunded;
-        let from = OrderStatus::parse(&order.status);
-        if money == PaymentStatus::Refunded && from.is_some_and(|f| f.can_transition_to(to)) {
-            self.transition_in(
+        self.orders
+            .money_returned(
                 conn,
-                order.id,
-                to,
+                payment.order_id,
+                money,
                 actor.unwrap_or(&Actor::default()),
-                TransitionDetail {
-                    reason,
-                    ..TransitionDetail::default()
-                },
+                reason,
             )
-            .await?;
-        }
-        Ok(())
+            .await
     }
 
     /// An order's payments and refunds.
@@ -1306,6 +1299,7 @@ impl Checkout {
                 .exec(&txn)
                 .await?;
             match self
+                .orders
                 .transition_in(
                     &txn,
                     order.id,

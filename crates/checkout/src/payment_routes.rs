@@ -19,11 +19,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::history::AdminOrder;
-use crate::orders::Actor;
 use crate::payment_flow::{ManualOutcome, RefundBody};
 use crate::state::Checkout;
 use crate::views::*;
+use emporium_orders::{Actor, AdminOrder, Orders};
 
 type Problem = emporium_core::error::Problem;
 
@@ -77,6 +76,7 @@ pub struct WebhookReceipt {
 pub(crate) fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
+    Orders: FromRef<S>,
     Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {

@@ -21,12 +21,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::cancel::Cancellation;
 use crate::carts::CartAccess;
-use crate::history::{Cancellation, Viewer, parse_cursor};
 use crate::model::Address;
 use crate::orders::CheckoutBody;
 use crate::state::Checkout;
 use crate::views::*;
+use emporium_orders::{OrderPageView, Orders, Viewer, parse_cursor};
 
 type Problem = emporium_core::error::Problem;
 
@@ -138,6 +139,7 @@ struct OrderTokenQuery {
 pub fn router<S>() -> OpenApiRouter<S>
 where
     Checkout: FromRef<S>,
+    Orders: FromRef<S>,
     Catalog: FromRef<S>,
     Auth: FromRef<S>,
     std::sync::Arc<emporium_core::Config>: FromRef<S>,
@@ -161,7 +163,6 @@ where
         .routes(routes!(request_return))
         .merge(crate::admin_routes::router())
         .merge(crate::payment_routes::router())
-        .merge(crate::shipments::router())
 }
 
 async fn respond(
@@ -397,6 +398,7 @@ async fn list_orders(
     let cursor = parse_cursor(page.cursor.as_deref())?;
     Ok(axum::Json(
         checkout
+            .orders
             .customer_orders(principal.user_id, cursor, limit)
             .await?,
     ))
@@ -425,7 +427,7 @@ async fn get_order(
     Query(q): Query<OrderTokenQuery>,
 ) -> AppResult<axum::Json<OrderView>> {
     let viewer = viewer(&access, q.token)?;
-    Ok(axum::Json(checkout.order_for(id, &viewer).await?))
+    Ok(axum::Json(checkout.orders.order_for(id, &viewer).await?))
 }
 
 /// Cancels an order that has not shipped; its stock goes back. A paid order is refunded
@@ -465,6 +467,6 @@ async fn request_return(
     let viewer = viewer(&access, q.token)?;
     let reason = reason_from(&body)?;
     Ok(axum::Json(
-        checkout.request_return(id, &viewer, reason).await?,
+        checkout.orders.request_return(id, &viewer, reason).await?,
     ))
 }

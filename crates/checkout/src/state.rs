@@ -4,17 +4,19 @@ use emporium_catalog::Catalog;
 use emporium_core::{Config, Currency};
 use emporium_db::Db;
 use emporium_inventory::Inventory;
+use emporium_orders::Orders;
 use emporium_payments::Gateways;
 use emporium_shipping::Shipping;
 use std::sync::Arc;
 
-/// The checkout domain: carts, tax, orders. Cheap to clone.
+/// The checkout domain: carts, tax, placing orders, paying for them. Cheap to clone.
 #[derive(Clone)]
 pub struct Checkout {
     pub(crate) db: Db,
     pub(crate) config: Arc<Config>,
     pub(crate) catalog: Catalog,
     pub(crate) inventory: Inventory,
+    pub(crate) orders: Orders,
     pub(crate) gateways: Gateways,
     pub(crate) shipping: Shipping,
     /// The hosted test payment page's template.
@@ -44,6 +46,7 @@ impl Checkout {
         config: Arc<Config>,
         catalog: Catalog,
         inventory: Inventory,
+        orders: Orders,
         gateways: Gateways,
         shipping: Shipping,
         addresses: Arc<dyn emporium_core::address::SavedAddresses>,
@@ -65,6 +68,7 @@ impl Checkout {
             config,
             catalog,
             inventory,
+            orders,
             gateways,
             shipping,
             pages,

@@ -7,30 +7,8 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::model::{Address, FulfillmentStatus, OrderStatus, PaymentStatus, Totals};
-
-/// Totals, each in the cart's or order's currency.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TotalsView {
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-}
-
-impl TotalsView {
-    pub fn new(t: Totals, currency: emporium_core::Currency) -> Self {
-        let m = |a| Money::new(a, currency);
-        Self {
-            subtotal: m(t.subtotal),
-            discount: m(t.discount),
-            shipping: m(t.shipping),
-            tax: m(t.tax),
-            total: m(t.total),
-        }
-    }
-}
+use emporium_core::address::Address;
+pub use emporium_orders::{OrderView, TotalsView};
 
 /// A price change applied to a cart (discounts fill these).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -123,88 +101,6 @@ pub struct ShippingOptionView {
     /// Delivery estimate, in days.
     pub min_days: Option<i32>,
     pub max_days: Option<i32>,
-}
-
-/// One ordered line, as it was bought.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderLineView {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub variant_id: Uuid,
-    pub sku: String,
-    pub title: String,
-    pub options: BTreeMap<String, String>,
-    pub quantity: i32,
-    pub unit_price: Money,
-    pub tax: Money,
-    pub discount: Money,
-    pub total: Money,
-    /// Units ordered beyond stock, to ship when restocked.
-    pub backordered: i32,
-}
-
-/// One status change.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderEventView {
-    pub from: Option<String>,
-    pub to: String,
-    pub reason: Option<String>,
-    pub actor_id: Option<Uuid>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// An order (API.md).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderView {
-    pub id: Uuid,
-    pub number: i64,
-    pub status: OrderStatus,
-    /// Where its money stands (refunds move this, not `status`).
-    pub payment_status: PaymentStatus,
-    /// Where its goods stand.
-    pub fulfillment_status: FulfillmentStatus,
-    pub email: String,
-    pub customer_id: Option<Uuid>,
-    pub currency: String,
-    pub lines: Vec<OrderLineView>,
-    pub totals: TotalsView,
-    pub tax_inclusive: bool,
-    pub shipping_address: Address,
-    pub billing_address: Address,
-    pub shipping_option: Option<String>,
-    pub payment_provider: String,
-    /// Some line was sold beyond stock (see each line's `backordered`).
-    pub backordered: bool,
-    pub carrier: Option<String>,
-    pub tracking_number: Option<String>,
-    pub events: Vec<OrderEventView>,
-    /// Parcels sent, with tracking.
-    pub shipments: Vec<crate::shipments::ShipmentView>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// An order in a list (no lines or history).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderSummaryView {
-    pub id: Uuid,
-    pub number: i64,
-    pub status: OrderStatus,
-    pub payment_status: PaymentStatus,
-    pub fulfillment_status: FulfillmentStatus,
-    pub email: String,
-    pub customer_id: Option<Uuid>,
-    pub total: Money,
-    /// Some line was sold beyond stock and ships when restocked.
-    pub backordered: bool,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// A page of orders, newest first.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderPageView {
-    pub data: Vec<OrderSummaryView>,
-    pub next_cursor: Option<String>,
 }
 
 /// A payment attempt: the session a checkout opened, and where it stands.

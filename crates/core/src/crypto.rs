@@ -24,6 +24,26 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// HMAC-SHA256 of `message` under `key`, as lowercase hex.
+pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(message);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `signature` is the hex HMAC-SHA256 of `message` under `secret`, compared in
+/// constant time (Razorpay's webhooks and payments, carriers' tracking webhooks).
+pub fn verify_hex_hmac(secret: &str, message: &[u8], signature: &str) -> bool {
+    let expected = hmac_sha256_hex(secret.as_bytes(), message);
+    constant_time_eq(signature.trim().as_bytes(), expected.as_bytes())
+}
+
 /// Compares two secrets in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))

@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod like;
 pub mod locale;
 pub mod money;
+pub mod order_line;
 pub mod outbox;
 pub mod pagination;
 pub mod reason;

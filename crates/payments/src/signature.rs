@@ -1,20 +1,7 @@
 //! Webhook and payment signatures: Stripe's `Stripe-Signature` scheme and Razorpay's
 //! HMACs, each compared in constant time.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-/// HMAC-SHA256 of `message` under `key`, as lowercase hex.
-pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
-    // HMAC takes a key of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(message);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use emporium_core::crypto::{hmac_sha256_hex, verify_hex_hmac};
 
 /// Why a Stripe signature header was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -64,14 +51,6 @@ pub fn verify_stripe(
         return Err(SignatureError::Expired);
     }
     Ok(())
-}
-
-/// Razorpay's checks: a webhook's `X-Razorpay-Signature` is the hex HMAC of the body under
-/// the webhook secret; a payment's is the HMAC of `"{order_id}|{payment_id}"` under the
-/// key secret.
-pub fn verify_hex_hmac(secret: &str, message: &[u8], signature: &str) -> bool {
-    let expected = hmac_sha256_hex(secret.as_bytes(), message);
-    emporium_core::crypto::constant_time_eq(signature.trim().as_bytes(), expected.as_bytes())
 }
 
 #[cfg(test)]

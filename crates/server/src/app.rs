@@ -63,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_accounts::router())
         .merge(emporium_catalog::router())
         .merge(emporium_inventory::router())
+        .merge(emporium_orders::router())
         .merge(emporium_checkout::router())
         .merge(emporium_shipping::router())
         .merge(emporium_search::router())
@@ -241,17 +242,25 @@ impl Node {
         );
         let gateways = emporium_payments::Gateways::new(db.clone(), config.clone())?;
         let shipping = emporium_shipping::Shipping::new(db.clone(), config.clone())?;
+        let orders = emporium_orders::Orders::new(
+            db.clone(),
+            config.clone(),
+            inventory.clone(),
+            shipping.clone(),
+            vec![Arc::new(emporium_checkout::PaymentHooks)],
+        );
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),
             catalog.clone(),
             inventory.clone(),
+            orders.clone(),
             gateways,
             shipping.clone(),
             Arc::new(accounts.clone()),
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
-        let storefront = Storefront::new(&config, accounts.clone(), checkout.clone());
+        let storefront = Storefront::new(&config, accounts.clone(), orders.clone());
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
@@ -260,6 +269,7 @@ impl Node {
             accounts,
             catalog,
             inventory,
+            orders,
             checkout,
             search,
             shipping,

@@ -9,6 +9,7 @@ use emporium_checkout::Checkout;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_inventory::Inventory;
+use emporium_orders::Orders;
 use emporium_search::Search;
 use emporium_shipping::Shipping;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub accounts: Accounts,
     pub catalog: Catalog,
     pub inventory: Inventory,
+    pub orders: Orders,
     pub checkout: Checkout,
     pub search: Search,
     pub shipping: Shipping,
@@ -51,6 +53,12 @@ impl FromRef<AppState> for Shipping {
 impl FromRef<AppState> for Search {
     fn from_ref(state: &AppState) -> Self {
         state.search.clone()
+    }
+}
+
+impl FromRef<AppState> for Orders {
+    fn from_ref(state: &AppState) -> Self {
+        state.orders.clone()
     }
 }
 

@@ -237,12 +237,12 @@ fn serving_zone<'a>(
 /// The shop's shipping. Cheap to clone.
 #[derive(Clone)]
 pub struct Shipping {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    db: Db,
-    config: Arc<Config>,
+pub(crate) struct Inner {
+    pub(crate) db: Db,
+    pub(crate) config: Arc<Config>,
     carriers: Carriers,
     quotes: moka::sync::Cache<String, CarrierQuote>,
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use emporium_checkout::{OrderView, Viewer};
+use emporium_orders::{OrderView, Viewer};
 use emporium_web::Page;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,7 +35,7 @@ pub(crate) async fn order_page(
     let (Ok(id), false) = (Uuid::parse_str(&id), q.token.is_empty()) else {
         return not_found(&sf);
     };
-    match sf.checkout.order_for(id, &Viewer::Guest(q.token)).await {
+    match sf.orders.order_for(id, &Viewer::Guest(q.token)).await {
         Ok(order) => sf.page(
             StatusCode::OK,
             "order.html",

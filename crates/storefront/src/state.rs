@@ -2,8 +2,8 @@
 
 use axum::http::StatusCode;
 use emporium_accounts::Accounts;
-use emporium_checkout::Checkout;
 use emporium_core::Config;
+use emporium_orders::Orders;
 use emporium_web::{Page, Pages, TemplateSet};
 use serde_json::json;
 
@@ -34,11 +34,11 @@ const TEMPLATES: TemplateSet = &[
 pub struct Storefront {
     pub(crate) pages: Pages,
     pub(crate) accounts: Accounts,
-    pub(crate) checkout: Checkout,
+    pub(crate) orders: Orders,
 }
 
 impl Storefront {
-    pub fn new(config: &Config, accounts: Accounts, checkout: Checkout) -> Self {
+    pub fn new(config: &Config, accounts: Accounts, orders: Orders) -> Self {
         let globals = [
             ("shop", config.shop_name().into()),
             (
@@ -49,7 +49,7 @@ impl Storefront {
         Self {
             pages: Pages::new(TEMPLATES, &config.data_dir, "store", &globals),
             accounts,
-            checkout,
+            orders,
         }
     }
 

@@ -1,15 +1,15 @@
-//! The domain events checkout publishes (see `emporium_core::events` for the payloads):
+//! The domain events orders publish (see `emporium_core::events` for the payloads):
 //! how an order row becomes the [`OrderRef`] every order event carries.
 
 use emporium_core::events::{EventLine, Initiator, OrderRef};
 use emporium_core::{Currency, Money};
 use emporium_db::entity::{order_lines, orders};
 
-use crate::model::Address;
-use crate::orders::Actor;
+use crate::transition::Actor;
+use emporium_core::address::Address;
 
 /// The order as events name it.
-pub(crate) fn order_ref(order: &orders::Model) -> OrderRef {
+pub fn order_ref(order: &orders::Model) -> OrderRef {
     let name = serde_json::from_str::<Address>(&order.shipping_address)
         .ok()
         .map(|a| a.name)
@@ -25,7 +25,7 @@ pub(crate) fn order_ref(order: &orders::Model) -> OrderRef {
 }
 
 /// Order lines as events carry them.
-pub(crate) fn event_lines(lines: &[order_lines::Model], currency: Currency) -> Vec<EventLine> {
+pub fn event_lines(lines: &[order_lines::Model], currency: Currency) -> Vec<EventLine> {
     lines
         .iter()
         .map(|l| {
@@ -43,7 +43,7 @@ pub(crate) fn event_lines(lines: &[order_lines::Model], currency: Currency) -> V
 }
 
 /// Who made a change, as events say it.
-pub(crate) fn initiator(actor: &Actor) -> Initiator {
+pub fn initiator(actor: &Actor) -> Initiator {
     if actor.staff {
         Initiator::Staff
     } else if actor.shopper {

@@ -1,12 +1,11 @@
 //! Reading orders: a customer's own history, a guest's order through its secret link,
-//! staff lists with filters, and the customer's own moves (cancel, ask for a return).
+//! staff lists with filters, and the customer's own moves (ask to cancel a paid order,
+//! ask for a return). Cancelling with a refund is checkout's: it calls payments too.
 
 use chrono::{DateTime, Utc};
-use emporium_core::config::PaidCancellation;
 use emporium_core::crypto::{constant_time_eq, token_hash};
-use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, CancellationRequested};
-use emporium_core::{AppError, AppResult, Currency, Money};
+use emporium_core::{AppError, AppResult};
 use emporium_db::entity::orders;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -14,21 +13,12 @@ use uuid::Uuid;
 
 use crate::events::order_ref;
 use crate::model::{FulfillmentStatus, OrderStatus, PaymentStatus};
-use crate::orders::{Actor, TransitionDetail};
-use crate::payment_flow::RefundBody;
-use crate::state::Checkout;
-use crate::views::*;
-
-/// What a customer's cancel did.
-pub enum Cancellation {
-    /// The order is cancelled (and refunded, if it was paid).
-    Cancelled(OrderView),
-    /// The order was paid; staff were asked to cancel it.
-    Requested(OrderView),
-}
+use crate::state::Orders;
+use crate::transition::{Actor, TransitionDetail};
+use crate::views::{OrderPageView, OrderSummaryView, OrderView, summary};
 
 /// The order's shopper as the actor of a change.
-fn shopper(viewer: &Viewer) -> Actor {
+pub fn shopper(viewer: &Viewer) -> Actor {
     Actor {
         user_id: match viewer {
             Viewer::Customer(id) => Some(*id),
@@ -78,30 +68,13 @@ pub struct OrderFilter {
     pub backordered: Option<bool>,
 }
 
-fn summary(o: orders::Model, default: Currency) -> OrderSummaryView {
-    let currency = Currency::parse(&o.currency).unwrap_or(default);
-    OrderSummaryView {
-        id: o.id,
-        number: o.number,
-        status: OrderStatus::parse(&o.status).unwrap_or(OrderStatus::PendingPayment),
-        payment_status: PaymentStatus::parse(&o.payment_status).unwrap_or(PaymentStatus::Unpaid),
-        fulfillment_status: FulfillmentStatus::parse(&o.fulfillment_status)
-            .unwrap_or(FulfillmentStatus::Unfulfilled),
-        email: o.email,
-        customer_id: o.customer_id,
-        total: Money::new(o.total, currency),
-        backordered: o.backordered,
-        created_at: o.created_at,
-    }
-}
-
 /// An order named in an admin path by its id or by its number (`1001` or `#1001`), as
 /// staff read it off an email or a packing slip.
 pub struct AdminOrder(pub Uuid);
 
 impl<S> axum::extract::FromRequestParts<S> for AdminOrder
 where
-    Checkout: axum::extract::FromRef<S>,
+    Orders: axum::extract::FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = AppError;
@@ -118,13 +91,12 @@ where
         let number: i64 = raw.trim_start_matches('#').parse().map_err(|_| {
             AppError::invalid("id", "must be an order id (UUID) or an order number")
         })?;
-        let checkout = <Checkout as axum::extract::FromRef<S>>::from_ref(state);
-        let order = orders::Entity::find()
-            .filter(orders::Column::Number.eq(number))
-            .one(checkout.db.current())
+        let orders = <Orders as axum::extract::FromRef<S>>::from_ref(state);
+        let id = orders
+            .id_by_number(number)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))?;
-        Ok(Self(order.id))
+        Ok(Self(id))
     }
 }
 
@@ -138,7 +110,7 @@ pub fn parse_cursor(cursor: Option<&str>) -> AppResult<Option<i64>> {
         .transpose()
 }
 
-impl Checkout {
+impl Orders {
     async fn page(
         &self,
         condition: Condition,
@@ -242,71 +214,8 @@ impl Checkout {
         self.order_view(conn, order).await
     }
 
-    /// The customer cancels before anything ships; the stock goes back. A paid order is
-    /// refunded in full through its gateway at once, or, when the store says
-    /// `paid_cancellation = "request"`, stays as it is while staff are asked to decide
-    /// (answered as [`Cancellation::Requested`]). Either way the shopper and staff hear of it.
-    #[tracing::instrument(skip_all, fields(order_id = %id))]
-    pub async fn cancel_order(
-        &self,
-        id: Uuid,
-        viewer: &Viewer,
-        reason: Option<String>,
-    ) -> AppResult<Cancellation> {
-        let order = self.order_for(id, viewer).await?;
-        if !order.status.customer_may_cancel() {
-            return Err(AppError::conflict(
-                ErrorCode::InvalidTransition,
-                "this order has shipped or is closed and can no longer be cancelled",
-            ));
-        }
-        let paid = order.status != OrderStatus::PendingPayment;
-        if paid && self.config.store.paid_cancellation == PaidCancellation::Request {
-            return self
-                .request_cancellation(id, viewer, reason)
-                .await
-                .map(Cancellation::Requested);
-        }
-        let cancelled = self
-            .customer_move(id, viewer, OrderStatus::Cancelled, reason)
-            .await?;
-        if !paid {
-            return Ok(Cancellation::Cancelled(cancelled));
-        }
-        let actor = shopper(viewer);
-        let body = RefundBody {
-            reason: Some("cancelled by the customer".into()),
-            ..RefundBody::default()
-        };
-        // One key per order: a retried cancel can never refund twice.
-        let key = format!("customer-cancel:{id}");
-        match self.refund(id, body, &actor, &key, "customer-cancel").await {
-            Ok(_) => {}
-            // Nothing was captured after all (a manual order never paid online).
-            Err(AppError::Conflict {
-                code: ErrorCode::NothingCaptured,
-                ..
-            }) => {}
-            Err(err) => {
-                // The cancel stands; staff finish the refund from the admin, and the order's
-                // history says why.
-                tracing::error!(order_id = %id, error = %err, "refund of a customer's cancellation failed");
-                self.note_on_order(
-                    id,
-                    OrderStatus::Cancelled,
-                    &actor,
-                    format!("automatic refund failed ({err}); refund it from the admin"),
-                )
-                .await?;
-            }
-        }
-        Ok(Cancellation::Cancelled(
-            self.order_for(id, &Viewer::Staff).await?,
-        ))
-    }
-
     /// Records the customer's wish to cancel a paid order and tells staff.
-    async fn request_cancellation(
+    pub async fn request_cancellation(
         &self,
         id: Uuid,
         viewer: &Viewer,
@@ -338,7 +247,7 @@ impl Checkout {
     }
 
     /// A history row that changes nothing: a note for staff on the order.
-    async fn note_on_order(
+    pub async fn note_on_order(
         &self,
         id: Uuid,
         status: OrderStatus,
@@ -364,7 +273,7 @@ impl Checkout {
             .await
     }
 
-    async fn customer_move(
+    pub async fn customer_move(
         &self,
         id: Uuid,
         viewer: &Viewer,

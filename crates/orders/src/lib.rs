@@ -1,0 +1,33 @@
+//! Orders: the order state machine (one transition table, one transition function), the
+//! order's history, its views, the staff order list with filters, and fulfilment (which
+//! lines a parcel carries, and what shipping and delivery do to the order).
+//!
+//! Owns: `orders`, `order_lines`, `order_events`.
+//! May call: `core`, `db`, `auth`, `inventory` (a paid order commits its reservation, a
+//! cancelled one releases it) and `shipping` (parcel records and tracking). Domains that
+//! react to a status change inside its transaction (payments) register a
+//! [`TransitionHook`]; orders never calls them. Checkout writes new orders through
+//! [`Orders::create`] and [`Orders::finish`].
+//! Events: publishes `order.placed`, `order.cancelled`, `order.cancellation_requested` and
+//! `order.shipped` (`emporium_core::events`); consumes none.
+
+mod events;
+mod fulfillment;
+mod history;
+pub mod model;
+mod routes;
+mod state;
+mod store;
+mod transition;
+mod views;
+
+pub use events::{event_lines, initiator, order_ref};
+pub use history::{AdminOrder, OrderFilter, Viewer, parse_cursor, shopper};
+pub use model::{FulfillmentStatus, OrderStatus, PaymentStatus, Totals};
+pub use routes::router;
+pub use state::Orders;
+pub use store::{Draft, NewOrder};
+pub use transition::{Actor, Transition, TransitionDetail, TransitionHook};
+pub use views::{
+    OrderEventView, OrderLineView, OrderPageView, OrderSummaryView, OrderView, TotalsView,
+};
