@@ -7,8 +7,8 @@ use emporium_core::{AppError, AppResult};
 use emporium_orders::{OrderStatus, OrderView, Viewer, shopper};
 use uuid::Uuid;
 
-use crate::payment_flow::RefundBody;
 use crate::state::Checkout;
+use emporium_payments::RefundBody;
 
 /// What a customer's cancel did.
 pub enum Cancellation {
@@ -59,7 +59,11 @@ impl Checkout {
         };
         // One key per order: a retried cancel can never refund twice.
         let key = format!("customer-cancel:{id}");
-        match self.refund(id, body, &actor, &key, "customer-cancel").await {
+        match self
+            .payments
+            .refund(id, body, &actor, &key, "customer-cancel")
+            .await
+        {
             Ok(_) => {}
             // Nothing was captured after all (a manual order never paid online).
             Err(AppError::Conflict {

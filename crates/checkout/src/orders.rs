@@ -226,7 +226,7 @@ impl Checkout {
             ));
         }
         let body = self.check_checkout(body, &cart).await?;
-        let gateway = self.gateway_for(&body.payment_provider).await?;
+        let gateway = self.payments.gateway_for(&body.payment_provider).await?;
         let order_id = Uuid::now_v7();
         let mut priced_cart = cart.clone();
         priced_cart.shipping_address = Some(json_text(&body.shipping_address)?);
@@ -246,15 +246,16 @@ impl Checkout {
         let mut opened = None;
         if gateway.name() != "manual" && pre_priced.lines.iter().any(|l| l.amounts.is_some()) {
             opened = Some(
-                self.open_payment(
-                    gateway.as_ref(),
-                    order_id,
-                    pre_priced.totals.total,
-                    pre_priced.currency,
-                    &body.email,
-                    &format!("{scope}|{key}"),
-                )
-                .await?,
+                self.payments
+                    .open_payment(
+                        gateway.as_ref(),
+                        order_id,
+                        pre_priced.totals.total,
+                        pre_priced.currency,
+                        &body.email,
+                        &format!("{scope}|{key}"),
+                    )
+                    .await?,
             );
         }
         let txn = self.db.begin().await?;
@@ -344,15 +345,16 @@ impl Checkout {
                 ));
             }
             None => {
-                self.open_payment(
-                    gateway.as_ref(),
-                    order_id,
-                    priced.totals.total,
-                    priced.currency,
-                    &body.email,
-                    &format!("{scope}|{key}"),
-                )
-                .await?
+                self.payments
+                    .open_payment(
+                        gateway.as_ref(),
+                        order_id,
+                        priced.totals.total,
+                        priced.currency,
+                        &body.email,
+                        &format!("{scope}|{key}"),
+                    )
+                    .await?
             }
         };
         let billing = body
@@ -408,6 +410,7 @@ impl Checkout {
             }
         }
         let payment = self
+            .payments
             .insert_payment(
                 &txn,
                 &opened,
@@ -420,7 +423,9 @@ impl Checkout {
         let order_token = draft.token.clone();
         let view = self.orders.finish(&txn, draft, line_rows).await?;
         let response = CheckoutView {
-            payment: self.payment_view(&payment, Some(opened.access.clone())),
+            payment: self
+                .payments
+                .payment_view(&payment, Some(opened.access.clone())),
             order_token: cart.customer_id.is_none().then(|| order_token.clone()),
             order: view,
         };

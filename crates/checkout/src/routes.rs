@@ -162,7 +162,6 @@ where
         .routes(routes!(cancel_order))
         .routes(routes!(request_return))
         .merge(crate::admin_routes::router())
-        .merge(crate::payment_routes::router())
 }
 
 async fn respond(

@@ -5,7 +5,7 @@ use emporium_core::{Config, Currency};
 use emporium_db::Db;
 use emporium_inventory::Inventory;
 use emporium_orders::Orders;
-use emporium_payments::Gateways;
+use emporium_payments::Payments;
 use emporium_shipping::Shipping;
 use std::sync::Arc;
 
@@ -17,61 +17,40 @@ pub struct Checkout {
     pub(crate) catalog: Catalog,
     pub(crate) inventory: Inventory,
     pub(crate) orders: Orders,
-    pub(crate) gateways: Gateways,
+    pub(crate) payments: Payments,
     pub(crate) shipping: Shipping,
-    /// The hosted test payment page's template.
-    pub(crate) pages: emporium_web::Pages,
     /// Customers' saved addresses (the address book is accounts').
     pub(crate) addresses: Arc<dyn emporium_core::address::SavedAddresses>,
 }
 
-/// Where a shopper goes back to after paying: the payments return URL, else the
-/// storefront (`[store] url`), else this node.
-fn shop_url(config: &Config) -> String {
-    config
-        .payments
-        .return_url
-        .clone()
-        .unwrap_or_else(|| config.store_url())
+/// The domains checkout orchestrates.
+pub struct Domains {
+    pub catalog: Catalog,
+    pub inventory: Inventory,
+    pub orders: Orders,
+    pub payments: Payments,
+    pub shipping: Shipping,
+    pub addresses: Arc<dyn emporium_core::address::SavedAddresses>,
 }
 
-/// The pages checkout serves itself (the manual provider's test page); a shop's file of
-/// the same name under `data/templates/store/` replaces one.
-const PAGES: emporium_web::TemplateSet =
-    &[("payment.html", include_str!("../templates/payment.html"))];
-
 impl Checkout {
-    pub fn new(
-        db: Db,
-        config: Arc<Config>,
-        catalog: Catalog,
-        inventory: Inventory,
-        orders: Orders,
-        gateways: Gateways,
-        shipping: Shipping,
-        addresses: Arc<dyn emporium_core::address::SavedAddresses>,
-    ) -> Self {
-        let pages = emporium_web::Pages::new(
-            PAGES,
-            &config.data_dir,
-            "store",
-            &[
-                ("shop", config.shop_name().into()),
-                (
-                    "shop_url",
-                    emporium_web::templates::url_value(&shop_url(&config)),
-                ),
-            ],
-        );
+    pub fn new(db: Db, config: Arc<Config>, domains: Domains) -> Self {
+        let Domains {
+            catalog,
+            inventory,
+            orders,
+            payments,
+            shipping,
+            addresses,
+        } = domains;
         Self {
             db,
             config,
             catalog,
             inventory,
             orders,
-            gateways,
+            payments,
             shipping,
-            pages,
             addresses,
         }
     }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use emporium_core::address::Address;
 pub use emporium_orders::{OrderView, TotalsView};
+use emporium_payments::PaymentView;
 
 /// A price change applied to a cart (discounts fill these).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -101,63 +102,6 @@ pub struct ShippingOptionView {
     /// Delivery estimate, in days.
     pub min_days: Option<i32>,
     pub max_days: Option<i32>,
-}
-
-/// A payment attempt: the session a checkout opened, and where it stands.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PaymentView {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub provider: String,
-    /// `requires_action`, `authenticating`, `authorized`, `succeeded`, `failed`,
-    /// `cancelled` or `expired`.
-    pub status: String,
-    pub amount: Money,
-    pub captured: Money,
-    pub refunded: Money,
-    /// A page to send the shopper to (the hosted test page, PayPal's approval page).
-    pub redirect_url: Option<String>,
-    /// What the gateway's browser script needs: Stripe's `client_secret`, Razorpay's
-    /// `key_id` and `order_id`. Never a secret of the shop's.
-    #[schema(value_type = Object)]
-    pub client: serde_json::Value,
-    /// The secret that opens this payment's pages (`?access=`); shown only at checkout.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access: Option<String>,
-    pub failure: Option<String>,
-    pub provider_ref: Option<String>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// A refund line: how many units of an order line it covers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundLine {
-    pub line_id: Uuid,
-    pub quantity: i32,
-}
-
-/// Money given back.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RefundView {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub payment_id: Uuid,
-    pub amount: Money,
-    /// `pending`, `succeeded` or `failed`.
-    pub status: String,
-    pub reason: Option<String>,
-    pub restock: bool,
-    pub lines: Vec<RefundLine>,
-    pub provider_ref: Option<String>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// An order's payments and refunds (staff).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderPaymentsView {
-    pub payments: Vec<PaymentView>,
-    pub refunds: Vec<RefundView>,
 }
 
 /// What `POST /carts/{id}/checkout` answers.

@@ -1,23 +1,35 @@
-//! Payment gateways behind one [`PaymentProvider`] trait: Stripe (PaymentIntents),
-//! PayPal (Orders v2) and Razorpay (Orders), each a real HTTP client of the provider's
-//! documented API with a configurable base URL, and `manual`, the built-in provider whose
-//! hosted test page the checkout crate serves. Card data never reaches this server: each
-//! gateway collects it on its own page or in its own browser script (PCI DSS SAQ A).
+//! Payments: paying for orders and giving money back.
 //!
-//! This crate knows gateways, not orders: the checkout crate records attempts, applies
-//! webhook events to orders and issues refunds through it.
+//! Gateways sit behind one [`PaymentProvider`] trait: Stripe (PaymentIntents), PayPal
+//! (Orders v2) and Razorpay (Orders), each a real HTTP client of the provider's documented
+//! API with a configurable base URL, and `manual`, the built-in provider with its hosted
+//! test page. Card data never reaches this server: each gateway collects it on its own
+//! page or in its own browser script (PCI DSS SAQ A).
 //!
-//! Owns: `payment_gateways` (sealed keys). May call: `core`, `db`.
-//! Events: publishes and consumes none (checkout publishes `order.paid` and
-//! `refund.created` when it applies what a gateway reports).
+//! The flow ([`Payments`], `service/` by use case): an attempt per payment opened at
+//! checkout and settled exactly once (webhook, the shopper's return checked with the
+//! gateway, or the test page); webhooks recorded once by event id; refunds that never
+//! exceed what was captured; the sweep that expires unpaid orders.
+//!
+//! Owns: `payments`, `payment_events`, `refunds`, `payment_gateways` (sealed keys).
+//! May call: `core`, `db`, `auth`, `web`, `orders` (a settled payment makes its order
+//! paid; a refund moves its money status) and `inventory` (refunds restock). Orders runs
+//! [`PaymentHooks`] inside its transitions.
+//! Events: publishes `order.paid` and `refund.created`; consumes none.
 
+mod hooks;
 mod http_client;
 pub mod manual;
 pub mod paypal;
 pub mod razorpay;
 mod registry;
+mod routes;
+mod service;
 pub mod signature;
+mod state;
+mod status;
 pub mod stripe;
+mod views;
 
 use async_trait::async_trait;
 use http::HeaderMap;
@@ -25,7 +37,13 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use emporium_core::{from_decimal, to_decimal};
+pub use hooks::PaymentHooks;
 pub use registry::{GatewayBody, GatewayView, Gateways};
+pub use routes::router;
+pub use service::{ManualOutcome, Opened, RefundBody, gateway_error};
+pub use state::Payments;
+pub use status::PaymentStatus;
+pub use views::{OrderPaymentsView, PaymentView, RefundView};
 
 /// Every provider name a checkout may ask for.
 pub const PROVIDERS: [&str; 4] = ["manual", "stripe", "paypal", "razorpay"];

@@ -65,6 +65,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_inventory::router())
         .merge(emporium_orders::router())
         .merge(emporium_checkout::router())
+        .merge(emporium_payments::router())
         .merge(emporium_shipping::router())
         .merge(emporium_search::router())
 }
@@ -164,7 +165,12 @@ pub struct Node {
 /// Marks idle carts abandoned, purges old guest carts and expires unpaid orders, on every
 /// worker node (each cart or order changes by one guarded update, so nodes never double
 /// up).
-async fn sweep_carts(checkout: Checkout, every: Duration, shutdown: CancellationToken) {
+async fn sweep_carts(
+    checkout: Checkout,
+    payments: emporium_payments::Payments,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -186,7 +192,7 @@ async fn sweep_carts(checkout: Checkout, every: Duration, shutdown: Cancellation
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "cart sweep failed"),
         }
-        match checkout
+        match payments
             .expire_unpaid(chrono::Utc::now().timestamp_millis())
             .await
         {
@@ -247,17 +253,26 @@ impl Node {
             config.clone(),
             inventory.clone(),
             shipping.clone(),
-            vec![Arc::new(emporium_checkout::PaymentHooks)],
+            vec![Arc::new(emporium_payments::PaymentHooks)],
+        );
+        let payments = emporium_payments::Payments::new(
+            db.clone(),
+            config.clone(),
+            gateways,
+            orders.clone(),
+            inventory.clone(),
         );
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),
-            catalog.clone(),
-            inventory.clone(),
-            orders.clone(),
-            gateways,
-            shipping.clone(),
-            Arc::new(accounts.clone()),
+            emporium_checkout::Domains {
+                catalog: catalog.clone(),
+                inventory: inventory.clone(),
+                orders: orders.clone(),
+                payments: payments.clone(),
+                shipping: shipping.clone(),
+                addresses: Arc::new(accounts.clone()),
+            },
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let storefront = Storefront::new(&config, accounts.clone(), orders.clone());
@@ -270,6 +285,7 @@ impl Node {
             catalog,
             inventory,
             orders,
+            payments,
             checkout,
             search,
             shipping,
@@ -285,6 +301,7 @@ impl Node {
         if config.outbox.worker {
             tokio::spawn(sweep_carts(
                 state.checkout.clone(),
+                state.payments.clone(),
                 Duration::from_secs(config.checkout.sweep_interval_secs.max(1)),
                 shutdown.clone(),
             ));

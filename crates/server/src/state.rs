@@ -10,6 +10,7 @@ use emporium_core::Config;
 use emporium_db::Db;
 use emporium_inventory::Inventory;
 use emporium_orders::Orders;
+use emporium_payments::Payments;
 use emporium_search::Search;
 use emporium_shipping::Shipping;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub catalog: Catalog,
     pub inventory: Inventory,
     pub orders: Orders,
+    pub payments: Payments,
     pub checkout: Checkout,
     pub search: Search,
     pub shipping: Shipping,
@@ -59,6 +61,12 @@ impl FromRef<AppState> for Search {
 impl FromRef<AppState> for Orders {
     fn from_ref(state: &AppState) -> Self {
         state.orders.clone()
+    }
+}
+
+impl FromRef<AppState> for Payments {
+    fn from_ref(state: &AppState) -> Self {
+        state.payments.clone()
     }
 }
 

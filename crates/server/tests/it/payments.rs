@@ -283,16 +283,16 @@ async fn an_unpaid_order_expires_and_gives_its_stock_back() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let bought = buy(&app, &admin, "manual").await;
-    let checkout = app.state().checkout.clone();
+    let payments = app.state().payments.clone();
     let now = chrono::Utc::now().timestamp_millis();
 
     // Not yet.
-    assert_eq!(checkout.expire_unpaid(now).await.expect("sweep"), 0);
+    assert_eq!(payments.expire_unpaid(now).await.expect("sweep"), 0);
     assert_eq!(level(&app, &admin, &bought.variant).await, (10, 2));
 
     let later = now + 31 * 60 * 1000;
-    assert_eq!(checkout.expire_unpaid(later).await.expect("sweep"), 1);
-    assert_eq!(checkout.expire_unpaid(later).await.expect("sweep"), 0);
+    assert_eq!(payments.expire_unpaid(later).await.expect("sweep"), 1);
+    assert_eq!(payments.expire_unpaid(later).await.expect("sweep"), 0);
     let order = order_of(&app, &bought).await;
     assert_eq!(order["status"], "cancelled");
     assert_eq!(level(&app, &admin, &bought.variant).await, (10, 0));
@@ -717,7 +717,7 @@ async fn an_expired_stripe_order_is_cancelled_at_stripe_too() {
     let later = chrono::Utc::now().timestamp_millis() + 31 * 60 * 1000;
     let expired = app
         .state()
-        .checkout
+        .payments
         .expire_unpaid(later)
         .await
         .expect("sweep");

@@ -591,7 +591,7 @@ async fn an_order_that_expires_unpaid_tells_the_shopper() {
     let later = chrono::Utc::now().timestamp_millis() + 31 * 60 * 1000;
     let expired = app
         .state()
-        .checkout
+        .payments
         .expire_unpaid(later)
         .await
         .expect("sweep");

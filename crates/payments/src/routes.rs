@@ -1,4 +1,4 @@
-//! Payment routes: the shopper's payment (its state, the manual provider's hosted test
+//! Payments' routes: the shopper's payment (its state, the manual provider's hosted test
 //! page, the return from a gateway), gateway webhooks, and for staff an order's payments,
 //! refunds and the gateways' keys.
 
@@ -12,17 +12,17 @@ use emporium_core::extract::{ClientInfo, Json, parse_json};
 use emporium_core::extract::{Path, Query};
 use emporium_core::idempotency::Idempotent;
 use emporium_core::{AppResult, Money};
-use emporium_payments::{ConfirmParams, GatewayBody, GatewayView};
+use emporium_orders::{Actor, AdminOrder, Orders};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::payment_flow::{ManualOutcome, RefundBody};
-use crate::state::Checkout;
-use crate::views::*;
-use emporium_orders::{Actor, AdminOrder, Orders};
+use crate::service::{ManualOutcome, RefundBody};
+use crate::state::Payments;
+use crate::views::{OrderPaymentsView, PaymentView, RefundView};
+use crate::{ConfirmParams, GatewayBody, GatewayView};
 
 type Problem = emporium_core::error::Problem;
 
@@ -73,9 +73,9 @@ pub struct WebhookReceipt {
     pub outcome: String,
 }
 
-pub(crate) fn router<S>() -> OpenApiRouter<S>
+pub fn router<S>() -> OpenApiRouter<S>
 where
-    Checkout: FromRef<S>,
+    Payments: FromRef<S>,
     Orders: FromRef<S>,
     Auth: FromRef<S>,
     S: Clone + Send + Sync + 'static,
@@ -98,12 +98,12 @@ where
     params(("id" = Uuid, Path), AccessQuery),
     responses((status = 200, body = PaymentView), (status = 404, body = Problem)))]
 async fn get_payment(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(id): Path<Uuid>,
     Query(q): Query<AccessQuery>,
 ) -> AppResult<axum::Json<PaymentView>> {
-    let payment = checkout.payment_for(id, &q.access).await?;
-    Ok(axum::Json(checkout.payment_view(&payment, None)))
+    let payment = payments.payment_for(id, &q.access).await?;
+    Ok(axum::Json(payments.payment_view(&payment, None)))
 }
 
 /// What the test page shows.
@@ -118,7 +118,7 @@ enum Step<'a> {
 
 /// Renders the manual provider's test page for payment `id`.
 fn page(
-    checkout: &Checkout,
+    payments: &Payments,
     status: StatusCode,
     id: Uuid,
     access: &str,
@@ -139,7 +139,7 @@ fn page(
         "error": error,
         "paid": paid.map(ToString::to_string),
     });
-    match checkout.pages.render("payment.html", &context) {
+    match payments.pages.render("payment.html", &context) {
         Ok(html) => emporium_web::Page::private(status, html).into_response(),
         Err(err) => {
             tracing::error!(error = %err, "the payment page template failed to render");
@@ -155,12 +155,12 @@ fn page(
     params(("id" = Uuid, Path), AccessQuery),
     responses((status = 200, description = "HTML page"), (status = 303, description = "To the gateway's page"), (status = 404, body = Problem)))]
 async fn payment_page(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(id): Path<Uuid>,
     Query(q): Query<AccessQuery>,
 ) -> AppResult<Response> {
-    let payment = checkout.payment_for(id, &q.access).await?;
-    let view = checkout.payment_view(&payment, None);
+    let payment = payments.payment_for(id, &q.access).await?;
+    let view = payments.payment_view(&payment, None);
     if payment.provider != "manual" {
         return match view.redirect_url {
             Some(url) => Ok(Redirect::to(&url).into_response()),
@@ -178,27 +178,27 @@ async fn payment_page(
         ),
         _ => (StatusCode::CONFLICT, Step::Closed),
     };
-    Ok(page(&checkout, status, id, &q.access, step))
+    Ok(page(&payments, status, id, &q.access, step))
 }
 
 fn outcome_page(
-    checkout: &Checkout,
+    payments: &Payments,
     outcome: ManualOutcome,
     id: Uuid,
     access: &str,
     payment: &emporium_db::entity::payments::Model,
 ) -> Response {
-    let view = checkout.payment_view(payment, None);
+    let view = payments.payment_view(payment, None);
     match outcome {
         ManualOutcome::Paid => page(
-            checkout,
+            payments,
             StatusCode::OK,
             id,
             access,
             Step::Paid(Some(&view.captured)),
         ),
         ManualOutcome::Declined(reason) => page(
-            checkout,
+            payments,
             StatusCode::PAYMENT_REQUIRED,
             id,
             access,
@@ -210,7 +210,7 @@ fn outcome_page(
             ),
         ),
         ManualOutcome::Authenticate => {
-            page(checkout, StatusCode::OK, id, access, Step::Authenticate)
+            page(payments, StatusCode::OK, id, access, Step::Authenticate)
         }
     }
 }
@@ -223,27 +223,27 @@ fn outcome_page(
     responses((status = 200, description = "Paid, or the authentication step"), (status = 402, description = "Declined"),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn submit_card(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
     Form(form): Form<CardForm>,
 ) -> AppResult<Response> {
-    match checkout
+    match payments
         .pay_manual(id, &form.access, &form.card_number)
         .await
     {
-        Ok((outcome, payment)) => Ok(outcome_page(&checkout, outcome, id, &form.access, &payment)),
+        Ok((outcome, payment)) => Ok(outcome_page(&payments, outcome, id, &form.access, &payment)),
         // A person at the page gets the form again with the message; a program, the
         // problem it can read.
         Err(emporium_core::AppError::Validation(errors)) if wants_html(&headers) => {
-            let payment = checkout.payment_for(id, &form.access).await?;
-            let view = checkout.payment_view(&payment, None);
+            let payment = payments.payment_for(id, &form.access).await?;
+            let view = payments.payment_view(&payment, None);
             let message = errors
                 .first()
                 .map(|e| e.message.clone())
                 .unwrap_or_default();
             Ok(page(
-                &checkout,
+                &payments,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 id,
                 &form.access,
@@ -272,7 +272,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
     responses((status = 200, description = "Paid"), (status = 402, description = "Failed"),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn authenticate(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(id): Path<Uuid>,
     Form(form): Form<AuthenticateForm>,
 ) -> AppResult<Response> {
@@ -286,10 +286,10 @@ async fn authenticate(
             ));
         }
     };
-    let (outcome, payment) = checkout
+    let (outcome, payment) = payments
         .authenticate_manual(id, &form.access, approve)
         .await?;
-    Ok(outcome_page(&checkout, outcome, id, &form.access, &payment))
+    Ok(outcome_page(&payments, outcome, id, &form.access, &payment))
 }
 
 /// The shopper is back from the gateway: the server asks the gateway how the payment
@@ -300,7 +300,7 @@ async fn authenticate(
     responses((status = 200, body = PaymentView), (status = 404, body = Problem),
         (status = 502, body = Problem), (status = 503, body = Problem)))]
 async fn confirm_payment(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(id): Path<Uuid>,
     Query(q): Query<AccessQuery>,
     body: Bytes,
@@ -310,8 +310,8 @@ async fn confirm_payment(
     } else {
         parse_json(&body)?
     };
-    let payment = checkout.confirm_payment(id, &q.access, &params).await?;
-    Ok(axum::Json(checkout.payment_view(&payment, None)))
+    let payment = payments.confirm_payment(id, &q.access, &params).await?;
+    Ok(axum::Json(payments.payment_view(&payment, None)))
 }
 
 /// Where a gateway's page sends the shopper back (PayPal's return and cancel URLs): the
@@ -322,18 +322,18 @@ async fn confirm_payment(
     responses((status = 200, body = PaymentView), (status = 303, description = "To the shop's page"),
         (status = 404, body = Problem)))]
 async fn return_from_gateway(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(id): Path<Uuid>,
     Query(q): Query<ReturnQuery>,
 ) -> AppResult<Response> {
     let payment = if q.cancelled.unwrap_or(false) {
-        checkout.payment_for(id, &q.access).await?
+        payments.payment_for(id, &q.access).await?
     } else {
-        checkout
+        payments
             .confirm_payment(id, &q.access, &ConfirmParams::default())
             .await?
     };
-    if let Some(url) = &checkout.config.payments.return_url {
+    if let Some(url) = &payments.config.payments.return_url {
         let sep = if url.contains('?') { '&' } else { '?' };
         return Ok(Redirect::to(&format!(
             "{url}{sep}order_id={}&status={}",
@@ -341,7 +341,7 @@ async fn return_from_gateway(
         ))
         .into_response());
     }
-    Ok(axum::Json(checkout.payment_view(&payment, None)).into_response())
+    Ok(axum::Json(payments.payment_view(&payment, None)).into_response())
 }
 
 /// A gateway's event (`stripe`, `paypal`, `razorpay`): the signature is checked (a bad
@@ -355,12 +355,12 @@ async fn return_from_gateway(
                 "currency": "usd", "status": "succeeded"}}})),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn payment_webhook(
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     Path(provider): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<axum::Json<WebhookReceipt>> {
-    let outcome = checkout.handle_webhook(&provider, &headers, &body).await?;
+    let outcome = payments.handle_webhook(&provider, &headers, &body).await?;
     Ok(axum::Json(WebhookReceipt {
         received: true,
         outcome: outcome.into(),
@@ -374,10 +374,10 @@ async fn payment_webhook(
     security(("bearer" = [])))]
 async fn admin_order_payments(
     _staff: Staff<perm::OrdersRead>,
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     AdminOrder(id): AdminOrder,
 ) -> AppResult<axum::Json<OrderPaymentsView>> {
-    Ok(axum::Json(checkout.order_payments(id).await?))
+    Ok(axum::Json(payments.order_payments(id).await?))
 }
 
 /// Refunds all or part of an order's captured payment through its gateway: by amount, or
@@ -391,14 +391,14 @@ async fn admin_order_payments(
     security(("bearer" = [])))]
 async fn refund_order(
     staff: Staff<perm::OrdersRefund>,
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     client: ClientInfo,
     AdminOrder(id): AdminOrder,
     request: Idempotent<RefundBody>,
 ) -> AppResult<Response> {
     let Idempotent { key, hash, body } = request;
     let actor = Actor::staff(staff.user_id, client.ip);
-    let replay = checkout.refund(id, body, &actor, &key, &hash).await?;
+    let replay = payments.refund(id, body, &actor, &key, &hash).await?;
     Ok(replay.into_response())
 }
 
@@ -409,9 +409,9 @@ async fn refund_order(
     security(("bearer" = [])))]
 async fn list_gateways(
     _staff: Staff<perm::SettingsManage>,
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
 ) -> AppResult<axum::Json<Vec<GatewayView>>> {
-    Ok(axum::Json(checkout.gateways.list().await?))
+    Ok(axum::Json(payments.gateways.list().await?))
 }
 
 /// Stores a gateway's keys, sealed with the master key (AES-256-GCM); they win over the
@@ -422,18 +422,18 @@ async fn list_gateways(
     security(("bearer" = [])))]
 async fn set_gateway(
     staff: Staff<perm::SettingsManage>,
-    State(checkout): State<Checkout>,
+    State(payments): State<Payments>,
     client: ClientInfo,
     Path(provider): Path<String>,
     Json(body): Json<GatewayBody>,
 ) -> AppResult<axum::Json<GatewayView>> {
     let enabled = body.enabled;
-    let view = checkout
+    let view = payments
         .gateways
         .set(&provider, body, Some(staff.user_id))
         .await?;
     emporium_core::audit::record(
-        checkout.db.writer(),
+        payments.db.writer(),
         emporium_core::audit::AuditEntry {
             actor: Some(staff.user_id),
             action: "admin.payment_gateway.set",

@@ -1,0 +1,478 @@
+//! Refunds: never more than was captured (the cap is checked by the update itself),
+//! idempotent by key, line by line to the cent, with restocking, and the order's money
+//! status following.
+
+use chrono::Utc;
+use emporium_core::error::ErrorCode;
+use emporium_core::events::{self, RefundCreated};
+use emporium_core::idempotency::{self, Replay};
+use emporium_core::order_line::LineQuantity;
+use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
+use emporium_db::entity::{order_lines, payments, refunds};
+use emporium_orders::{Actor, OrderStatus, order_ref};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::service::*;
+use crate::state::Payments;
+use crate::status::PaymentStatus;
+use crate::views::{OrderPaymentsView, RefundView};
+use crate::{RefundRequest, RefundState};
+
+/// `POST /admin/orders/{id}/refunds`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "lines": [{"line_id": "0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d", "quantity": 1}],
+    "include_shipping": true,
+    "restock": true,
+    "reason": "Arrived damaged"
+})))]
+pub struct RefundBody {
+    /// Minor units, for a refund not tied to lines (a goodwill or shipping refund). Unset:
+    /// the value of `lines`, or else everything not yet refunded. Not allowed together
+    /// with `lines`, which price themselves.
+    pub amount: Option<i64>,
+    /// The lines (and how many units) the refund covers: each refunds what the shopper
+    /// paid for those units, tax included, less any discount on the line.
+    #[serde(default)]
+    pub lines: Vec<LineQuantity>,
+    /// Put the refunded units back in stock (all of the order's when no lines are named).
+    #[serde(default)]
+    pub restock: bool,
+    /// With `lines`, also refund the shipping that falls on those units: the order's
+    /// shipping in proportion to what was paid for them. Refunds of every unit with this
+    /// set add up to the shipping charged, to the cent.
+    #[serde(default)]
+    pub include_shipping: bool,
+    pub reason: Option<String>,
+}
+
+impl Payments {
+    /// An order's payments and refunds.
+    pub async fn order_payments(&self, order_id: Uuid) -> AppResult<OrderPaymentsView> {
+        let conn = self.db.current();
+        self.orders.find(conn, order_id).await?;
+        let payments = payments::Entity::find()
+            .filter(payments::Column::OrderId.eq(order_id))
+            .order_by_asc(payments::Column::CreatedAt)
+            .all(conn)
+            .await?;
+        let refunds = refunds::Entity::find()
+            .filter(refunds::Column::OrderId.eq(order_id))
+            .order_by_asc(refunds::Column::CreatedAt)
+            .all(conn)
+            .await?;
+        Ok(OrderPaymentsView {
+            payments: payments
+                .iter()
+                .map(|p| self.payment_view(p, None))
+                .collect(),
+            refunds: refunds.iter().map(|r| self.refund_view(r)).collect(),
+        })
+    }
+
+    fn refund_view(&self, r: &refunds::Model) -> RefundView {
+        let currency = Currency::parse(&r.currency).unwrap_or(self.default_currency());
+        RefundView {
+            id: r.id,
+            order_id: r.order_id,
+            payment_id: r.payment_id,
+            amount: Money::new(r.amount, currency),
+            status: r.status.clone(),
+            reason: r.reason.clone(),
+            restock: r.restock,
+            lines: serde_json::from_str(&r.lines).unwrap_or_default(),
+            provider_ref: r.provider_ref.clone(),
+            created_at: r.created_at,
+        }
+    }
+
+    /// Issues a refund: the amount is reserved on the payment first (so two refunds can
+    /// never exceed what was captured), then the gateway is called outside any
+    /// transaction, then the refund, the order's status, the restock and the customer's
+    /// email are written together with the idempotent response.
+    #[tracing::instrument(skip_all, fields(order_id = %order_id))]
+    pub async fn refund(
+        &self,
+        order_id: Uuid,
+        body: RefundBody,
+        actor: &Actor,
+        key: &str,
+        hash: &str,
+    ) -> AppResult<Replay> {
+        let scope = format!("refund:{order_id}");
+        if let Some(replay) = idempotency::find(self.db.current(), &scope, key, hash).await? {
+            if replay.status == idempotency::IN_PROGRESS {
+                return Err(AppError::conflict(
+                    ErrorCode::RequestInProgress,
+                    "a refund with this Idempotency-Key is still being made; retry shortly",
+                ));
+            }
+            return Ok(replay);
+        }
+        let reason = check_refund(&body)?;
+        let mut errors = Vec::new();
+
+        // 1. Reserve the amount and claim the key.
+        let txn = self.db.begin().await?;
+        let order = self.orders.find(&txn, order_id).await?;
+        let payment = payments::Entity::find()
+            .filter(payments::Column::OrderId.eq(order_id))
+            .filter(payments::Column::Status.eq(PaymentStatus::Succeeded.as_str()))
+            .order_by_desc(payments::Column::CreatedAt)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    ErrorCode::NothingCaptured,
+                    "this order has no captured payment to refund",
+                )
+            })?;
+        let lines = self.orders.lines_of(&txn, order_id).await?;
+        let mut already: std::collections::HashMap<Uuid, i32> = std::collections::HashMap::new();
+        for r in refunds::Entity::find()
+            .filter(refunds::Column::OrderId.eq(order_id))
+            .filter(refunds::Column::Status.ne(RefundState::Failed.as_str()))
+            .all(&txn)
+            .await?
+        {
+            for l in serde_json::from_str::<Vec<LineQuantity>>(&r.lines).unwrap_or_default() {
+                *already.entry(l.line_id).or_default() += l.quantity;
+            }
+        }
+        // Values are cumulative (what the first k units of a line are worth), so refunds
+        // of a line unit by unit add up to what was paid for it, to the cent.
+        let paid_for = |line: &order_lines::Model, units: i32| {
+            units_value(line_paid(line, order.tax_inclusive), line.quantity, units)
+        };
+        let refunded_before: i64 = lines
+            .iter()
+            .map(|l| paid_for(l, already.get(&l.id).copied().unwrap_or(0)))
+            .sum();
+        let mut from_lines = 0i64;
+        for (i, wanted) in body.lines.iter().enumerate() {
+            let Some(line) = lines.iter().find(|l| l.id == wanted.line_id) else {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].line_id"),
+                    "is not a line of this order",
+                ));
+                continue;
+            };
+            let done = already.get(&line.id).copied().unwrap_or(0);
+            let left = line.quantity - done;
+            if wanted.quantity > left {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].quantity"),
+                    format!("only {left} of this line are left to refund"),
+                ));
+                continue;
+            }
+            from_lines += paid_for(line, done + wanted.quantity) - paid_for(line, done);
+            // The same line named twice counts its units once each.
+            *already.entry(line.id).or_default() += wanted.quantity;
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        if body.include_shipping {
+            let all_lines: i64 = lines.iter().map(|l| paid_for(l, l.quantity)).sum();
+            let share = |value: i64| units_value(order.shipping, all_lines, value);
+            from_lines += share(refunded_before + from_lines) - share(refunded_before);
+        }
+        let remaining = payment.captured - payment.refunded;
+        let amount = body.amount.unwrap_or(if body.lines.is_empty() {
+            remaining
+        } else {
+            from_lines
+        });
+        let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
+        let refundable = status.refundable();
+        if amount > 0 && amount <= remaining && !refundable {
+            return Err(AppError::conflict(
+                ErrorCode::InvalidTransition,
+                format!("an order that is {} cannot be refunded", status.as_str()),
+            ));
+        }
+        if amount <= 0 || !shift_refunded(&txn, payment.id, amount, true).await? {
+            return Err(AppError::conflict(
+                ErrorCode::RefundExceedsCaptured,
+                format!(
+                    "at most {} can still be refunded",
+                    Money::new(
+                        Ord::max(remaining, 0),
+                        Currency::parse(&payment.currency).unwrap_or(self.default_currency())
+                    )
+                ),
+            ));
+        }
+        let refund_id = Uuid::now_v7();
+        let now = Utc::now();
+        let refund = refunds::ActiveModel {
+            id: Set(refund_id),
+            payment_id: Set(payment.id),
+            order_id: Set(order_id),
+            amount: Set(amount),
+            currency: Set(payment.currency.clone()),
+            status: Set(RefundState::Pending.as_str().into()),
+            reason: Set(reason.clone()),
+            restock: Set(body.restock),
+            lines: Set(serde_json::to_string(&body.lines).map_err(anyhow::Error::from)?),
+            provider_ref: Set(None),
+            created_by: Set(actor.user_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        idempotency::save(&txn, &scope, key, hash, idempotency::IN_PROGRESS, "").await?;
+        txn.commit().await?;
+
+        // 2. The gateway, outside any transaction.
+        let currency = Currency::parse(&payment.currency).unwrap_or(self.default_currency());
+        let result = self
+            .refund_at_gateway(&payment, refund_id, amount, currency)
+            .await;
+
+        // 3. Record the outcome.
+        let txn = self.db.begin().await?;
+        let remote = match result {
+            Ok(remote) if remote.state != RefundState::Failed => remote,
+            other => {
+                shift_refunded(&txn, payment.id, -amount, false).await?;
+                refunds::Entity::update_many()
+                    .col_expr(
+                        refunds::Column::Status,
+                        Expr::value(RefundState::Failed.as_str()),
+                    )
+                    .col_expr(refunds::Column::UpdatedAt, Expr::value(Utc::now()))
+                    .filter(refunds::Column::Id.eq(refund_id))
+                    .exec(&txn)
+                    .await?;
+                idempotency::forget(&txn, &scope, key).await?;
+                txn.commit().await?;
+                return Err(match other {
+                    Err(e) => e,
+                    Ok(_) => AppError::bad_gateway(
+                        ErrorCode::RefundFailed,
+                        "the gateway could not make the refund",
+                    ),
+                });
+            }
+        };
+        refunds::Entity::update_many()
+            .col_expr(refunds::Column::Status, Expr::value(remote.state.as_str()))
+            .col_expr(
+                refunds::Column::ProviderRef,
+                Expr::value(remote.provider_ref.clone()),
+            )
+            .col_expr(refunds::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(refunds::Column::Id.eq(refund_id))
+            .exec(&txn)
+            .await?;
+        if body.restock {
+            for (variant_id, quantity) in units_to_restock(&body, &lines) {
+                self.inventory
+                    .restock_units(&txn, order_id, variant_id, quantity, actor.user_id)
+                    .await?;
+            }
+        }
+        self.follow_refunds(
+            &txn,
+            payment.id,
+            Some(actor),
+            reason.clone().or(Some("refund".into())),
+        )
+        .await?;
+        emporium_core::audit::record(
+            &txn,
+            emporium_core::audit::AuditEntry {
+                actor: actor.user_id,
+                action: if actor.staff {
+                    "admin.order.refund"
+                } else {
+                    "order.refund"
+                },
+                target_type: Some("order"),
+                target_id: Some(order_id.to_string()),
+                ip: actor.ip.clone(),
+                detail: serde_json::json!({"refund_id": refund_id, "amount": amount, "restock": body.restock}),
+            },
+        )
+        .await?;
+        events::publish(
+            &txn,
+            RefundCreated {
+                order: order_ref(&order),
+                refund_id,
+                amount: Money::new(amount, currency),
+                reason: reason.clone(),
+            },
+        )
+        .await?;
+        let refund = refunds::Entity::find_by_id(refund.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("refund vanished"))?;
+        let text =
+            serde_json::to_string(&self.refund_view(&refund)).map_err(anyhow::Error::from)?;
+        idempotency::complete(&txn, &scope, key, 201, &text).await?;
+        txn.commit().await?;
+        tracing::info!(order_id = %order_id, refund_id = %refund_id, amount, "refund issued");
+        metrics::counter!("refunds_total", "provider" => payment.provider.clone()).increment(1);
+        Ok(Replay {
+            status: 201,
+            body: text,
+        })
+    }
+
+    /// Asks the payment's gateway to refund `amount`, outside any transaction; the
+    /// refund's id is the gateway's idempotency key, so a retry never refunds twice.
+    async fn refund_at_gateway(
+        &self,
+        payment: &payments::Model,
+        refund_id: Uuid,
+        amount: i64,
+        currency: Currency,
+    ) -> AppResult<crate::RemoteRefund> {
+        let Some(gateway) = self.gateways.get(&payment.provider).await? else {
+            return Err(AppError::conflict(
+                ErrorCode::GatewayDisabled,
+                format!(
+                    "{} is not enabled; refund it there by hand",
+                    payment.provider
+                ),
+            ));
+        };
+        gateway
+            .refund(&RefundRequest {
+                refund_id,
+                provider_ref: payment.provider_ref.clone().unwrap_or_default(),
+                capture_ref: payment.capture_ref.clone(),
+                amount,
+                currency,
+                idempotency_key: refund_id.to_string(),
+            })
+            .await
+            .map_err(gateway_error)
+    }
+}
+
+/// What `units` of `of` are worth when all of them cost `total`, rounded half away from
+/// zero: the first k units of a line, or the shipping on the first `units` of value.
+fn units_value(total: i64, of: impl Into<i64>, units: impl Into<i64>) -> i64 {
+    let of = Ord::max(of.into(), 1);
+    div_round(i128::from(total) * i128::from(units.into()), i128::from(of))
+}
+
+/// What the shopper paid for a whole order line: its price less its discount, plus its tax
+/// when prices were shown without tax.
+fn line_paid(line: &order_lines::Model, tax_inclusive: bool) -> i64 {
+    line.total - line.discount + if tax_inclusive { 0 } else { line.tax }
+}
+
+/// Adds `delta` to a payment's refunded total; when `capped`, only if the total stays
+/// within what was captured (checked by the update itself, so concurrent refunds cannot
+/// both pass). Answers whether it did.
+pub async fn shift_refunded<C: ConnectionTrait>(
+    conn: &C,
+    payment_id: Uuid,
+    delta: i64,
+    capped: bool,
+) -> AppResult<bool> {
+    let mut update = payments::Entity::update_many()
+        .col_expr(
+            payments::Column::Refunded,
+            Expr::col(payments::Column::Refunded).add(delta),
+        )
+        .col_expr(payments::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payments::Column::Id.eq(payment_id));
+    if capped {
+        update = update.filter(
+            Expr::col(payments::Column::Refunded)
+                .add(delta)
+                .lte(Expr::col(payments::Column::Captured)),
+        );
+    }
+    Ok(update.exec(conn).await?.rows_affected == 1)
+}
+
+/// Checks a refund request on its own (before any lookup) and answers its reason.
+fn check_refund(body: &RefundBody) -> AppResult<Option<String>> {
+    let mut errors = Vec::new();
+    let reason = emporium_core::reason::Reason::optional(body.reason.as_deref(), "reason")
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten()
+        .map(emporium_core::reason::Reason::into_string);
+    if body.amount.is_some_and(|a| a <= 0) {
+        errors.push(FieldError::new(
+            "amount",
+            "must be a positive amount in minor units",
+        ));
+    }
+    if body.amount.is_some() && !body.lines.is_empty() {
+        errors.push(FieldError::new(
+            "amount",
+            "give either an amount or lines, not both: lines are refunded at what \
+             the shopper paid for them",
+        ));
+    }
+    if body.include_shipping && body.lines.is_empty() {
+        errors.push(FieldError::new(
+            "include_shipping",
+            "needs lines; to refund shipping alone, give an amount",
+        ));
+    }
+    for (i, line) in body.lines.iter().enumerate() {
+        if line.quantity <= 0 {
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                "must be at least 1",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(reason)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// The units a refund puts back in stock: the named lines', or every line's.
+fn units_to_restock(body: &RefundBody, lines: &[order_lines::Model]) -> Vec<(Uuid, i64)> {
+    if body.lines.is_empty() {
+        return lines
+            .iter()
+            .map(|l| (l.variant_id, i64::from(l.quantity)))
+            .collect();
+    }
+    body.lines
+        .iter()
+        .filter_map(|w| {
+            let line = lines.iter().find(|l| l.id == w.line_id)?;
+            Some((line.variant_id, i64::from(w.quantity)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::units_value;
+
+    #[test]
+    fn unit_by_unit_values_add_up_to_the_whole() {
+        // 10.00 over three units: 3.33, 3.34, 3.33 by differences of cumulative values.
+        let steps: Vec<i64> = (0..3)
+            .map(|k| units_value(1000, 3, k + 1) - units_value(1000, 3, k))
+            .collect();
+        assert_eq!(steps.iter().sum::<i64>(), 1000);
+        assert_eq!(steps, [333, 334, 333]);
+        assert_eq!(units_value(999, 0, 0), 0, "no units, no value");
+    }
+}

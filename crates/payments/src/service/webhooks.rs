@@ -1,0 +1,315 @@
+//! Gateway webhooks: verified, recorded once by event id, then applied; refunds made at
+//! the gateway are followed here too.
+
+use chrono::Utc;
+use emporium_core::error::ErrorCode;
+use emporium_core::{AppError, AppResult, Currency};
+use emporium_db::entity::{payment_events, payments, refunds};
+use emporium_orders::{Actor, PaymentStatus as OrderPaymentStatus};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use crate::service::*;
+use crate::state::Payments;
+use crate::status::PaymentStatus;
+use crate::{PaymentState, RefundNotice, RefundState, RemotePayment, WebhookAction, WebhookError};
+
+impl Payments {
+    /// A gateway's webhook: verified, recorded once by event id, then applied. A replay,
+    /// an event for an order we do not know, or a refund before its payment is
+    /// acknowledged without a wrong change. Answers what became of it.
+    #[tracing::instrument(skip_all, fields(provider = %provider))]
+    pub async fn handle_webhook(
+        &self,
+        provider: &str,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> AppResult<&'static str> {
+        let gateway = self
+            .gateways
+            .get(provider)
+            .await?
+            .filter(|g| g.name() != "manual")
+            .ok_or_else(|| AppError::not_found("no such payment gateway is enabled"))?;
+        let event = match gateway
+            .verify_webhook(headers, body, Utc::now().timestamp())
+            .await
+        {
+            Ok(event) => event,
+            Err(WebhookError::BadSignature(why)) => {
+                tracing::warn!(provider, reason = why, "webhook refused");
+                metrics::counter!("payment_webhooks_refused_total", "provider" => provider.to_string())
+                    .increment(1);
+                return Err(AppError::bad_request(
+                    ErrorCode::InvalidSignature,
+                    format!("the webhook signature check failed: {why}"),
+                ));
+            }
+            Err(WebhookError::Malformed(why)) => {
+                tracing::warn!(provider, reason = %why, "webhook malformed");
+                return Err(AppError::bad_request(
+                    ErrorCode::MalformedWebhook,
+                    "the webhook body could not be read",
+                ));
+            }
+            Err(WebhookError::Gateway(e)) => return Err(gateway_error(e)),
+        };
+        let seen = payment_events::Entity::find()
+            .filter(payment_events::Column::Provider.eq(provider))
+            .filter(payment_events::Column::EventId.eq(event.id.clone()))
+            .one(self.db.current())
+            .await?;
+        if seen.is_some() {
+            return Ok("duplicate");
+        }
+        let (provider_ref, capture_ref) = match &event.action {
+            WebhookAction::Paid {
+                provider_ref,
+                capture_ref,
+                ..
+            }
+            | WebhookAction::Failed {
+                provider_ref,
+                capture_ref,
+                ..
+            }
+            | WebhookAction::Refunded {
+                provider_ref,
+                capture_ref,
+                ..
+            } => (provider_ref.clone(), capture_ref.clone()),
+            WebhookAction::Approved { provider_ref } => (Some(provider_ref.clone()), None),
+            WebhookAction::Ignored => (None, None),
+        };
+        let payment = self
+            .find_payment(provider, provider_ref.as_deref(), capture_ref.as_deref())
+            .await?;
+        // An approval (PayPal) is captured now, before the transaction.
+        let mut remote = None;
+        if let (WebhookAction::Approved { provider_ref }, Some(p)) = (&event.action, &payment)
+            && p.status != PaymentStatus::Succeeded.as_str()
+            && PaymentStatus::is_open(&p.status)
+        {
+            let currency = Currency::parse(&p.currency).unwrap_or(self.default_currency());
+            remote = Some(
+                gateway
+                    .capture(
+                        provider_ref,
+                        p.amount,
+                        currency,
+                        &format!("capture-{}", p.id),
+                    )
+                    .await
+                    .map_err(gateway_error)?,
+            );
+        }
+        let mut stored = StoredEvent {
+            body: String::from_utf8_lossy(body).into_owned(),
+            refunds: Vec::new(),
+        };
+        let txn = self.db.begin().await?;
+        let event_row = Uuid::now_v7();
+        let inserted = payment_events::Entity::insert(payment_events::ActiveModel {
+            id: Set(event_row),
+            provider: Set(provider.to_string()),
+            event_id: Set(event.id.chars().take(255).collect()),
+            kind: Set(event.kind.chars().take(64).collect()),
+            payment_id: Set(payment.as_ref().map(|p| p.id)),
+            outcome: Set("received".into()),
+            payload: Set(String::new()),
+            received_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                payment_events::Column::Provider,
+                payment_events::Column::EventId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        if inserted == 0 {
+            return Ok("duplicate");
+        }
+        let outcome = match (&payment, &event.action) {
+            (None, _) | (_, WebhookAction::Ignored) => "ignored",
+            (
+                Some(p),
+                WebhookAction::Paid {
+                    capture_ref,
+                    amount,
+                    ..
+                },
+            ) => {
+                let remote = RemotePayment {
+                    state: PaymentState::Succeeded,
+                    captured: *amount,
+                    capture_ref: capture_ref.clone(),
+                    failure: None,
+                };
+                self.settle(&txn, p.id, &remote).await?;
+                "applied"
+            }
+            (Some(p), WebhookAction::Approved { .. }) => match &remote {
+                Some(remote) => {
+                    self.settle(&txn, p.id, remote).await?;
+                    "applied"
+                }
+                None => "ignored",
+            },
+            (Some(p), WebhookAction::Failed { reason, .. }) => {
+                let remote = RemotePayment {
+                    state: PaymentState::Failed,
+                    captured: 0,
+                    capture_ref: None,
+                    failure: Some(reason.clone()),
+                };
+                self.settle(&txn, p.id, &remote).await?;
+                "applied"
+            }
+            (Some(p), WebhookAction::Refunded { refunds, .. }) => {
+                let current = payments::Entity::find_by_id(p.id).one(&txn).await?;
+                if current.is_some_and(|c| c.status == PaymentStatus::Succeeded.as_str()) {
+                    self.reconcile_refunds(&txn, p.id, refunds).await?;
+                    "applied"
+                } else {
+                    stored.refunds = refunds.clone();
+                    "deferred"
+                }
+            }
+        };
+        payment_events::Entity::update_many()
+            .col_expr(payment_events::Column::Outcome, Expr::value(outcome))
+            .col_expr(
+                payment_events::Column::Payload,
+                Expr::value(serde_json::to_string(&stored).map_err(anyhow::Error::from)?),
+            )
+            .filter(payment_events::Column::Id.eq(event_row))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        tracing::info!(provider, kind = %event.kind, outcome, "payment webhook");
+        Ok(outcome)
+    }
+
+    /// Applies refunds a gateway reports: ours change state, ones made in the gateway's
+    /// dashboard are recorded (never beyond what was captured), and the order's status
+    /// follows.
+    pub(crate) async fn reconcile_refunds(
+        &self,
+        conn: &DatabaseTransaction,
+        payment_id: Uuid,
+        notices: &[RefundNotice],
+    ) -> AppResult<()> {
+        let Some(payment) = payments::Entity::find_by_id(payment_id).one(conn).await? else {
+            return Ok(());
+        };
+        let mut changed = false;
+        for notice in notices {
+            let mut query =
+                refunds::Entity::find().filter(refunds::Column::PaymentId.eq(payment_id));
+            query = match notice.refund_id {
+                Some(id) => query.filter(
+                    refunds::Column::Id
+                        .eq(id)
+                        .or(refunds::Column::ProviderRef.eq(notice.provider_ref.clone())),
+                ),
+                None => query.filter(refunds::Column::ProviderRef.eq(notice.provider_ref.clone())),
+            };
+            let state = notice.state.as_str();
+            match query.one(conn).await? {
+                Some(ours) if ours.status != state => {
+                    if notice.state == RefundState::Failed {
+                        // The money did not go back: release what the refund held.
+                        shift_refunded(conn, payment_id, -ours.amount, false).await?;
+                    } else if ours.status == RefundState::Failed.as_str()
+                        && !shift_refunded(conn, payment_id, ours.amount, true).await?
+                    {
+                        continue;
+                    }
+                    refunds::Entity::update_many()
+                        .col_expr(refunds::Column::Status, Expr::value(state))
+                        .col_expr(
+                            refunds::Column::ProviderRef,
+                            Expr::value(notice.provider_ref.clone()),
+                        )
+                        .col_expr(refunds::Column::UpdatedAt, Expr::value(Utc::now()))
+                        .filter(refunds::Column::Id.eq(ours.id))
+                        .exec(conn)
+                        .await?;
+                    changed = true;
+                }
+                Some(_) => {}
+                None if notice.state == RefundState::Failed => {}
+                None => {
+                    if !shift_refunded(conn, payment_id, notice.amount, true).await? {
+                        tracing::warn!(payment_id = %payment_id, "a gateway refund exceeds what we recorded as captured; left for staff");
+                        continue;
+                    }
+                    let now = Utc::now();
+                    refunds::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        payment_id: Set(payment_id),
+                        order_id: Set(payment.order_id),
+                        amount: Set(notice.amount),
+                        currency: Set(payment.currency.clone()),
+                        status: Set(state.into()),
+                        reason: Set(Some("refunded at the gateway".into())),
+                        restock: Set(false),
+                        lines: Set("[]".into()),
+                        provider_ref: Set(Some(notice.provider_ref.clone())),
+                        created_by: Set(None),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    }
+                    .insert(conn)
+                    .await?;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.follow_refunds(
+                conn,
+                payment_id,
+                None,
+                Some("refunded at the gateway".into()),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the order to refunded or partially refunded after its payment's refunds
+    /// changed, when its status allows (a cancelled order stays cancelled).
+    pub(crate) async fn follow_refunds(
+        &self,
+        conn: &DatabaseTransaction,
+        payment_id: Uuid,
+        actor: Option<&Actor>,
+        reason: Option<String>,
+    ) -> AppResult<()> {
+        let Some(payment) = payments::Entity::find_by_id(payment_id).one(conn).await? else {
+            return Ok(());
+        };
+        // Money is the payment status's business; only a full refund also closes the
+        // order, and only from a state that may close that way.
+        let money = OrderPaymentStatus::of(payment.captured, payment.refunded);
+        if money == OrderPaymentStatus::Paid || money == OrderPaymentStatus::Unpaid {
+            return Ok(());
+        }
+        self.orders
+            .money_returned(
+                conn,
+                payment.order_id,
+                money,
+                actor.unwrap_or(&Actor::default()),
+                reason,
+            )
+            .await
+    }
+}
