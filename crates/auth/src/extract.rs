@@ -129,6 +129,7 @@ pub mod perm {
 pub struct Staff<P: Permission> {
     pub user_id: Uuid,
     pub role: Role,
+    pub email: String,
     _permission: PhantomData<P>,
 }
 
@@ -151,6 +152,7 @@ where
         Ok(Self {
             user_id: principal.user_id,
             role: principal.role,
+            email: principal.email,
             _permission: PhantomData,
         })
     }

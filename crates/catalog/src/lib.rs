@@ -32,5 +32,8 @@ pub use cache::ReadCache;
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use routes::router;
-pub use sellable::{Converter, SellableVariant, record_variant_change, variant_exists};
+pub use sellable::{
+    Converter, SellableVariant, VariantLabel, record_variant_change, variant_exists, variant_ids,
+    variant_label,
+};
 pub use state::{Catalog, StockSource};

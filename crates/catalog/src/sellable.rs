@@ -204,3 +204,56 @@ pub async fn record_variant_change<C: ConnectionTrait>(
 pub async fn variant_exists<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<bool> {
     Ok(variants::Entity::find_by_id(id).one(conn).await?.is_some())
 }
+
+/// How a variant is named to a shopper (in emails): its SKU, its product's slug and its
+/// product's title in `lang`, else in `default_lang`, else the SKU. `None` when there is
+/// no such variant.
+pub async fn variant_label<C: ConnectionTrait>(
+    conn: &C,
+    variant_id: Uuid,
+    lang: &str,
+    default_lang: &str,
+) -> AppResult<Option<VariantLabel>> {
+    let Some(variant) = variants::Entity::find_by_id(variant_id).one(conn).await? else {
+        return Ok(None);
+    };
+    let slug = products::Entity::find_by_id(variant.product_id)
+        .one(conn)
+        .await?
+        .map(|p| p.slug)
+        .unwrap_or_default();
+    let titles = product_translations::Entity::find()
+        .filter(product_translations::Column::ProductId.eq(variant.product_id))
+        .filter(product_translations::Column::Lang.is_in([lang, default_lang]))
+        .all(conn)
+        .await?;
+    let title = titles
+        .iter()
+        .find(|t| t.lang == lang)
+        .or_else(|| titles.iter().find(|t| t.lang == default_lang))
+        .map(|t| t.title.clone())
+        .unwrap_or_else(|| variant.sku.clone());
+    Ok(Some(VariantLabel {
+        sku: variant.sku,
+        slug,
+        title,
+    }))
+}
+
+/// A variant as an email names it.
+#[derive(Debug, Clone, Default)]
+pub struct VariantLabel {
+    pub sku: String,
+    pub slug: String,
+    pub title: String,
+}
+
+/// Every variant's id (the demo seed stocks them).
+pub async fn variant_ids<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<Uuid>> {
+    Ok(variants::Entity::find()
+        .select_only()
+        .column(variants::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}

@@ -12,8 +12,7 @@ use emporium_core::error::ErrorCode;
 use emporium_core::events::{StockBack, StockLow, StockOut, publish};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
-    product_translations, products, stock_alert_subscribers, stock_locations, stock_notifications,
-    stock_policies, users, variants,
+    stock_alert_subscribers, stock_locations, stock_notifications, stock_policies,
 };
 use emporium_notify::{EmailJob, enqueue_email};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -178,27 +177,11 @@ impl Inventory {
         variant_id: Uuid,
         lang: &str,
     ) -> AppResult<(String, String, String)> {
-        let Some(variant) = variants::Entity::find_by_id(variant_id).one(conn).await? else {
-            return Ok((String::new(), String::new(), String::new()));
-        };
-        let slug = products::Entity::find_by_id(variant.product_id)
-            .one(conn)
+        let default = &self.config.store.default_language;
+        let label = emporium_catalog::variant_label(conn, variant_id, lang, default)
             .await?
-            .map(|p| p.slug)
             .unwrap_or_default();
-        let default = self.config.store.default_language.clone();
-        let titles = product_translations::Entity::find()
-            .filter(product_translations::Column::ProductId.eq(variant.product_id))
-            .filter(product_translations::Column::Lang.is_in([lang.to_string(), default.clone()]))
-            .all(conn)
-            .await?;
-        let title = titles
-            .iter()
-            .find(|t| t.lang == lang)
-            .or_else(|| titles.iter().find(|t| t.lang == default))
-            .map(|t| t.title.clone())
-            .unwrap_or_else(|| variant.sku.clone());
-        Ok((variant.sku, slug, title))
+        Ok((label.sku, label.slug, label.title))
     }
 
     /// Emails everyone waiting for `variant_id`, once each (a guarded claim per request),
@@ -298,8 +281,13 @@ impl Inventory {
         Ok(())
     }
 
-    /// Starts or stops low-stock emails to a staff member.
-    pub async fn set_alert_subscription(&self, user_id: Uuid, subscribed: bool) -> AppResult<()> {
+    /// Starts or stops low-stock emails to a staff member (at `email`, their account's).
+    pub async fn set_alert_subscription(
+        &self,
+        user_id: Uuid,
+        email: &str,
+        subscribed: bool,
+    ) -> AppResult<()> {
         let conn = self.db.writer();
         if !subscribed {
             stock_alert_subscribers::Entity::delete_by_id(user_id)
@@ -307,13 +295,9 @@ impl Inventory {
                 .await?;
             return Ok(());
         }
-        let user = users::Entity::find_by_id(user_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| AppError::not_found("no such user"))?;
         stock_alert_subscribers::Entity::insert(stock_alert_subscribers::ActiveModel {
             user_id: Set(user_id),
-            email: Set(user.email),
+            email: Set(email.to_string()),
             created_at: Set(Utc::now()),
         })
         .on_conflict(

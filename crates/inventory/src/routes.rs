@@ -437,7 +437,7 @@ async fn set_alerts(
     Json(body): Json<AlertsBody>,
 ) -> AppResult<axum::Json<AlertsBody>> {
     inventory
-        .set_alert_subscription(staff.user_id, body.subscribed)
+        .set_alert_subscription(staff.user_id, &staff.email, body.subscribed)
         .await?;
     Ok(axum::Json(body))
 }

@@ -620,24 +620,25 @@ impl Inventory {
     /// Gives every variant that has no stock yet `units` on hand at the first location,
     /// with its ledger rows, in batches (the demo seed; `progress` gets the count done).
     pub async fn seed_stock(&self, units: i64, progress: impl Fn(u64)) -> AppResult<u64> {
-        use emporium_db::entity::variants;
         let conn = self.db.writer();
         let location = locations(conn)
             .await?
             .first()
             .ok_or_else(|| AppError::not_found("no stock location is set up"))?
             .id;
-        let stocked = sea_orm::sea_query::Query::select()
-            .column(stock_levels::Column::VariantId)
-            .from(stock_levels::Entity)
-            .to_owned();
-        let ids: Vec<Uuid> = variants::Entity::find()
+        let stocked: std::collections::HashSet<Uuid> = stock_levels::Entity::find()
             .select_only()
-            .column(variants::Column::Id)
-            .filter(variants::Column::Id.not_in_subquery(stocked))
+            .column(stock_levels::Column::VariantId)
             .into_tuple()
             .all(conn)
-            .await?;
+            .await?
+            .into_iter()
+            .collect();
+        let ids: Vec<Uuid> = emporium_catalog::variant_ids(conn)
+            .await?
+            .into_iter()
+            .filter(|id| !stocked.contains(id))
+            .collect();
         let mut done = 0;
         for batch in ids.chunks(500) {
             let txn = self.db.begin().await?;
