@@ -10,7 +10,9 @@ use emporium_core::{AppError, AppResult, FieldError, Money};
 use emporium_db::entity::{carts, order_lines};
 use emporium_orders::NewOrder;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -261,17 +263,8 @@ impl Checkout {
         let txn = self.db.begin().await?;
         // Claiming the cart first makes a concurrent duplicate wait here, then find the
         // cart converted and the first response stored.
-        let claimed = carts::Entity::update_many()
-            .col_expr(
-                carts::Column::Status,
-                Expr::value(CartStatus::Converted.as_str()),
-            )
-            .col_expr(carts::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(carts::Column::Id.eq(cart.id))
-            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected == 0 {
+        let claimed = claim_cart(&txn, cart.id).await?;
+        if !claimed {
             drop(txn);
             if let Some(replay) = idempotency::find(self.db.writer(), &scope, key, hash).await? {
                 return Ok(replay);
@@ -297,45 +290,7 @@ impl Checkout {
             }
             priced
         };
-        let shipping_option = match &priced.shipment {
-            Shipment::Option(id)
-                if body
-                    .shipping_option_id
-                    .as_ref()
-                    .is_some_and(|asked| asked != id) =>
-            {
-                return Err(AppError::invalid(
-                    "shipping_option_id",
-                    "is not one of this cart's shipping options",
-                ));
-            }
-            Shipment::Option(id) => id.clone(),
-            Shipment::NotShipped | Shipment::NoAddress => {
-                return Err(AppError::invalid(
-                    "shipping_address.country",
-                    "this shop does not ship there",
-                ));
-            }
-        };
-        let unavailable: Vec<FieldError> = priced
-            .lines
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.amounts.is_none())
-            .map(|(i, _)| {
-                FieldError::new(
-                    format!("lines[{i}]"),
-                    format!("{} is no longer sold", line_label(&priced, i)),
-                )
-            })
-            .collect();
-        if !unavailable.is_empty() {
-            return Err(AppError::conflict_with(
-                ErrorCode::LinesUnavailable,
-                "some lines can no longer be bought; remove them and try again",
-                unavailable,
-            ));
-        }
+        let shipping_option = shipping_option_of(&priced, body.shipping_option_id.as_deref())?;
         let opened = match opened {
             Some(opened) if opened.amount == Some(priced.totals.total) => opened,
             Some(_) => {
@@ -391,24 +346,14 @@ impl Checkout {
         closed.update(&txn).await?;
         // Stock is reserved last: on PostgreSQL a hot variant's row stays locked from
         // here to commit, so everything that can happen before it does.
-        let reservations = match self
-            .inventory
-            .reserve(
-                &txn,
-                order_id,
-                &priced.wants(),
-                Some(body.shipping_address.country.as_str()),
-            )
-            .await?
-        {
-            Ok(reservations) => reservations,
-            Err(shortages) => return Err(out_of_stock(&priced, &shortages)),
-        };
-        for r in reservations.iter().filter(|r| r.backordered > 0) {
-            if let Some(row) = line_rows.iter_mut().find(|l| l.variant_id == r.variant_id) {
-                row.backordered = r.backordered as i32;
-            }
-        }
+        self.reserve_lines(
+            &txn,
+            order_id,
+            &priced,
+            &body.shipping_address,
+            &mut line_rows,
+        )
+        .await?;
         let payment = self
             .payments
             .insert_payment(
@@ -439,6 +384,94 @@ impl Checkout {
             body: text,
         })
     }
+    /// Reserves stock for every priced line (409 naming the lines stock cannot cover) and
+    /// marks on each order line the units sold beyond stock.
+    async fn reserve_lines(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: Uuid,
+        priced: &Priced,
+        ship_to: &Address,
+        line_rows: &mut [order_lines::Model],
+    ) -> AppResult<()> {
+        let reservations = match self
+            .inventory
+            .reserve(
+                txn,
+                order_id,
+                &priced.wants(),
+                Some(ship_to.country.as_str()),
+            )
+            .await?
+        {
+            Ok(reservations) => reservations,
+            Err(shortages) => return Err(out_of_stock(priced, &shortages)),
+        };
+        for r in reservations.iter().filter(|r| r.backordered > 0) {
+            if let Some(row) = line_rows.iter_mut().find(|l| l.variant_id == r.variant_id) {
+                row.backordered = r.backordered as i32;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The shipping option the order ships with, once every line is still sold: 422 when the
+/// cart cannot ship there or the body asked for another option, 409 naming each line that
+/// can no longer be bought.
+fn shipping_option_of(priced: &Priced, asked: Option<&str>) -> AppResult<String> {
+    let shipping_option = match &priced.shipment {
+        Shipment::Option(id) if asked.is_some_and(|asked| asked != id) => {
+            return Err(AppError::invalid(
+                "shipping_option_id",
+                "is not one of this cart's shipping options",
+            ));
+        }
+        Shipment::Option(id) => id.clone(),
+        Shipment::NotShipped | Shipment::NoAddress => {
+            return Err(AppError::invalid(
+                "shipping_address.country",
+                "this shop does not ship there",
+            ));
+        }
+    };
+    let unavailable: Vec<FieldError> = priced
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.amounts.is_none())
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("lines[{i}]"),
+                format!("{} is no longer sold", line_label(&priced, i)),
+            )
+        })
+        .collect();
+    if !unavailable.is_empty() {
+        return Err(AppError::conflict_with(
+            ErrorCode::LinesUnavailable,
+            "some lines can no longer be bought; remove them and try again",
+            unavailable,
+        ));
+    }
+    Ok(shipping_option)
+}
+
+/// Marks an active cart converted, first thing in the order's transaction: a concurrent
+/// duplicate checkout waits on it, then finds the cart converted. Answers whether this
+/// transaction claimed it.
+async fn claim_cart(txn: &DatabaseTransaction, cart_id: Uuid) -> AppResult<bool> {
+    let claimed = carts::Entity::update_many()
+        .col_expr(
+            carts::Column::Status,
+            Expr::value(CartStatus::Converted.as_str()),
+        )
+        .col_expr(carts::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(carts::Column::Id.eq(cart_id))
+        .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }
 
 /// The order's lines as snapshots of what was priced: later catalog edits never change

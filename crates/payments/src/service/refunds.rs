@@ -12,10 +12,11 @@ use emporium_db::entity::{order_lines, payments, refunds};
 use emporium_orders::{Actor, OrderStatus, order_ref};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use serde::Deserialize;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::service::*;
@@ -117,7 +118,6 @@ impl Payments {
             return Ok(replay);
         }
         let reason = check_refund(&body)?;
-        let mut errors = Vec::new();
 
         // 1. Reserve the amount and claim the key.
         let txn = self.db.begin().await?;
@@ -135,56 +135,8 @@ impl Payments {
                 )
             })?;
         let lines = self.orders.lines_of(&txn, order_id).await?;
-        let mut already: std::collections::HashMap<Uuid, i32> = std::collections::HashMap::new();
-        for r in refunds::Entity::find()
-            .filter(refunds::Column::OrderId.eq(order_id))
-            .filter(refunds::Column::Status.ne(RefundState::Failed.as_str()))
-            .all(&txn)
-            .await?
-        {
-            for l in serde_json::from_str::<Vec<LineQuantity>>(&r.lines).unwrap_or_default() {
-                *already.entry(l.line_id).or_default() += l.quantity;
-            }
-        }
-        // Values are cumulative (what the first k units of a line are worth), so refunds
-        // of a line unit by unit add up to what was paid for it, to the cent.
-        let paid_for = |line: &order_lines::Model, units: i32| {
-            units_value(line_paid(line, order.tax_inclusive), line.quantity, units)
-        };
-        let refunded_before: i64 = lines
-            .iter()
-            .map(|l| paid_for(l, already.get(&l.id).copied().unwrap_or(0)))
-            .sum();
-        let mut from_lines = 0i64;
-        for (i, wanted) in body.lines.iter().enumerate() {
-            let Some(line) = lines.iter().find(|l| l.id == wanted.line_id) else {
-                errors.push(FieldError::new(
-                    format!("lines[{i}].line_id"),
-                    "is not a line of this order",
-                ));
-                continue;
-            };
-            let done = already.get(&line.id).copied().unwrap_or(0);
-            let left = line.quantity - done;
-            if wanted.quantity > left {
-                errors.push(FieldError::new(
-                    format!("lines[{i}].quantity"),
-                    format!("only {left} of this line are left to refund"),
-                ));
-                continue;
-            }
-            from_lines += paid_for(line, done + wanted.quantity) - paid_for(line, done);
-            // The same line named twice counts its units once each.
-            *already.entry(line.id).or_default() += wanted.quantity;
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        if body.include_shipping {
-            let all_lines: i64 = lines.iter().map(|l| paid_for(l, l.quantity)).sum();
-            let share = |value: i64| units_value(order.shipping, all_lines, value);
-            from_lines += share(refunded_before + from_lines) - share(refunded_before);
-        }
+        let already = refunded_units(&txn, order_id).await?;
+        let from_lines = value_of_lines(&body, &lines, already, &order)?;
         let remaining = payment.captured - payment.refunded;
         let amount = body.amount.unwrap_or(if body.lines.is_empty() {
             remaining
@@ -244,16 +196,10 @@ impl Payments {
         let remote = match result {
             Ok(remote) if remote.state != RefundState::Failed => remote,
             other => {
+                // Nothing went back: the reserved amount is released and the key
+                // forgotten, so the same request may be tried again.
                 shift_refunded(&txn, payment.id, -amount, false).await?;
-                refunds::Entity::update_many()
-                    .col_expr(
-                        refunds::Column::Status,
-                        Expr::value(RefundState::Failed.as_str()),
-                    )
-                    .col_expr(refunds::Column::UpdatedAt, Expr::value(Utc::now()))
-                    .filter(refunds::Column::Id.eq(refund_id))
-                    .exec(&txn)
-                    .await?;
+                set_refund_state(&txn, refund_id, RefundState::Failed, None).await?;
                 idempotency::forget(&txn, &scope, key).await?;
                 txn.commit().await?;
                 return Err(match other {
@@ -265,16 +211,13 @@ impl Payments {
                 });
             }
         };
-        refunds::Entity::update_many()
-            .col_expr(refunds::Column::Status, Expr::value(remote.state.as_str()))
-            .col_expr(
-                refunds::Column::ProviderRef,
-                Expr::value(remote.provider_ref.clone()),
-            )
-            .col_expr(refunds::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(refunds::Column::Id.eq(refund_id))
-            .exec(&txn)
-            .await?;
+        set_refund_state(
+            &txn,
+            refund_id,
+            remote.state,
+            Some(remote.provider_ref.clone()),
+        )
+        .await?;
         if body.restock {
             for (variant_id, quantity) in units_to_restock(&body, &lines) {
                 self.inventory
@@ -361,6 +304,95 @@ impl Payments {
             .await
             .map_err(gateway_error)
     }
+}
+
+/// Units of each order line that earlier refunds (not failed ones) covered.
+async fn refunded_units(
+    txn: &DatabaseTransaction,
+    order_id: Uuid,
+) -> AppResult<HashMap<Uuid, i32>> {
+    let mut already: HashMap<Uuid, i32> = HashMap::new();
+    for r in refunds::Entity::find()
+        .filter(refunds::Column::OrderId.eq(order_id))
+        .filter(refunds::Column::Status.ne(RefundState::Failed.as_str()))
+        .all(txn)
+        .await?
+    {
+        for l in serde_json::from_str::<Vec<LineQuantity>>(&r.lines).unwrap_or_default() {
+            *already.entry(l.line_id).or_default() += l.quantity;
+        }
+    }
+    Ok(already)
+}
+
+/// What the request's lines are worth given what earlier refunds covered (`already`),
+/// plus, with `include_shipping`, the shipping that falls on them; 422 naming each line
+/// that is not the order's or has fewer units left.
+fn value_of_lines(
+    body: &RefundBody,
+    lines: &[order_lines::Model],
+    mut already: HashMap<Uuid, i32>,
+    order: &emporium_db::entity::orders::Model,
+) -> AppResult<i64> {
+    // Values are cumulative (what the first k units of a line are worth), so refunds
+    // of a line unit by unit add up to what was paid for it, to the cent.
+    let paid_for = |line: &order_lines::Model, units: i32| {
+        units_value(line_paid(line, order.tax_inclusive), line.quantity, units)
+    };
+    let refunded_before: i64 = lines
+        .iter()
+        .map(|l| paid_for(l, already.get(&l.id).copied().unwrap_or(0)))
+        .sum();
+    let mut errors = Vec::new();
+    let mut from_lines = 0i64;
+    for (i, wanted) in body.lines.iter().enumerate() {
+        let Some(line) = lines.iter().find(|l| l.id == wanted.line_id) else {
+            errors.push(FieldError::new(
+                format!("lines[{i}].line_id"),
+                "is not a line of this order",
+            ));
+            continue;
+        };
+        let done = already.get(&line.id).copied().unwrap_or(0);
+        let left = line.quantity - done;
+        if wanted.quantity > left {
+            errors.push(FieldError::new(
+                format!("lines[{i}].quantity"),
+                format!("only {left} of this line are left to refund"),
+            ));
+            continue;
+        }
+        from_lines += paid_for(line, done + wanted.quantity) - paid_for(line, done);
+        // The same line named twice counts its units once each.
+        *already.entry(line.id).or_default() += wanted.quantity;
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if body.include_shipping {
+        let all_lines: i64 = lines.iter().map(|l| paid_for(l, l.quantity)).sum();
+        let share = |value: i64| units_value(order.shipping, all_lines, value);
+        from_lines += share(refunded_before + from_lines) - share(refunded_before);
+    }
+    Ok(from_lines)
+}
+
+/// Records what became of a refund at its gateway.
+async fn set_refund_state(
+    txn: &DatabaseTransaction,
+    refund_id: Uuid,
+    state: RefundState,
+    provider_ref: Option<String>,
+) -> AppResult<()> {
+    let mut update = refunds::Entity::update_many()
+        .col_expr(refunds::Column::Status, Expr::value(state.as_str()))
+        .col_expr(refunds::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(refunds::Column::Id.eq(refund_id));
+    if provider_ref.is_some() {
+        update = update.col_expr(refunds::Column::ProviderRef, Expr::value(provider_ref));
+    }
+    update.exec(txn).await?;
+    Ok(())
 }
 
 /// What `units` of `of` are worth when all of them cost `total`, rounded half away from
