@@ -443,7 +443,7 @@ fn shipping_option_of(priced: &Priced, asked: Option<&str>) -> AppResult<String>
         .map(|(i, _)| {
             FieldError::new(
                 format!("lines[{i}]"),
-                format!("{} is no longer sold", line_label(&priced, i)),
+                format!("{} is no longer sold", line_label(priced, i)),
             )
         })
         .collect();

@@ -60,6 +60,23 @@ pub struct Config {
     pub inventory: InventoryConfig,
     pub shipping: ShippingConfig,
     pub media: MediaConfig,
+    pub admin: AdminConfig,
+}
+
+/// The admin console at `/admin`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminConfig {
+    /// A console session unused this long is signed out.
+    pub idle_timeout_mins: u64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_mins: 30,
+        }
+    }
 }
 
 /// Product images: where they are kept, how large they may be, and where they are served.
@@ -382,6 +399,7 @@ impl Default for Config {
             inventory: InventoryConfig::default(),
             shipping: ShippingConfig::default(),
             media: MediaConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }

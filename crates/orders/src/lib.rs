@@ -26,7 +26,7 @@ pub use history::{AdminOrder, OrderFilter, Viewer, parse_cursor, shopper};
 pub use model::{FulfillmentStatus, OrderStatus, PaymentStatus, Totals};
 pub use routes::router;
 pub use state::Orders;
-pub use store::{Draft, NewOrder};
+pub use store::{Draft, NewOrder, Overview};
 pub use transition::{Actor, Transition, TransitionDetail, TransitionHook};
 pub use views::{
     OrderEventView, OrderLineView, OrderPageView, OrderSummaryView, OrderView, TotalsView,

@@ -8,11 +8,11 @@ use emporium_core::crypto::{random_token, token_hash};
 use emporium_core::events::{self, OrderPlaced};
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::{order_events, order_lines, orders};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -37,6 +37,17 @@ pub struct NewOrder {
     pub billing_address: Address,
     pub shipping_option: String,
     pub payment_provider: String,
+}
+
+/// The home page's numbers (see [`Orders::overview`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Overview {
+    pub today: Money,
+    pub today_orders: i64,
+    pub week: Money,
+    pub week_orders: i64,
+    pub to_ship: i64,
+    pub awaiting_payment: i64,
 }
 
 /// A written order waiting for its lines (see [`Orders::finish`]).
@@ -256,6 +267,44 @@ impl Orders {
             .await?;
         }
         Ok(())
+    }
+
+    /// The numbers a shop's home page opens with: sales (placed and not cancelled) since
+    /// `day` and since `week` in `currency`, and how many orders wait to ship or for
+    /// their payment. Four aggregate queries on indexed columns.
+    pub async fn overview(
+        &self,
+        currency: Currency,
+        day: DateTime<Utc>,
+        week: DateTime<Utc>,
+    ) -> AppResult<Overview> {
+        let conn = self.db.reader();
+        let sales = |since: DateTime<Utc>| {
+            orders::Entity::find()
+                .select_only()
+                .column_as(orders::Column::Id.count(), "n")
+                .column_as(orders::Column::Total.sum().cast_as("BIGINT"), "total")
+                .filter(orders::Column::CreatedAt.gte(since))
+                .filter(orders::Column::Currency.eq(currency.code()))
+                .filter(orders::Column::Status.ne(OrderStatus::Cancelled.as_str()))
+                .filter(orders::Column::Status.ne(OrderStatus::PendingPayment.as_str()))
+                .into_tuple::<(i64, Option<i64>)>()
+        };
+        let count = |statuses: &[OrderStatus]| {
+            orders::Entity::find()
+                .filter(orders::Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
+                .count(conn)
+        };
+        let (today_orders, today) = sales(day).one(conn).await?.unwrap_or((0, None));
+        let (week_orders, week) = sales(week).one(conn).await?.unwrap_or((0, None));
+        Ok(Overview {
+            today: Money::new(today.unwrap_or(0), currency),
+            today_orders,
+            week: Money::new(week.unwrap_or(0), currency),
+            week_orders,
+            to_ship: count(&[OrderStatus::Paid, OrderStatus::Processing]).await? as i64,
+            awaiting_payment: count(&[OrderStatus::PendingPayment]).await? as i64,
+        })
     }
 
     /// Marks some goods as shipped without a status change (a first parcel of an order

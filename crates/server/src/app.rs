@@ -117,6 +117,7 @@ pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
         ));
     routes
         .merge(emporium_storefront::router().with_state(state.storefront.clone()))
+        .merge(emporium_admin::router().with_state(state.admin.clone()))
         .merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, api))
         .fallback(layers::fallback)
         .layer(middleware)
@@ -276,6 +277,16 @@ impl Node {
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let storefront = Storefront::new(&config, accounts.clone(), orders.clone());
+        let admin = emporium_admin::Admin::new(
+            db.clone(),
+            config.clone(),
+            emporium_admin::Domains {
+                auth: auth.clone(),
+                accounts: accounts.clone(),
+                orders: orders.clone(),
+                payments: payments.clone(),
+            },
+        );
         let state = AppState {
             config: config.clone(),
             db: db.clone(),
@@ -290,6 +301,7 @@ impl Node {
             search,
             shipping,
             storefront,
+            admin,
         };
         let app = router(state.clone(), options.extra_routes);
         let shutdown = CancellationToken::new();

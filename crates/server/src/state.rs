@@ -32,6 +32,7 @@ pub struct AppState {
     pub search: Search,
     pub shipping: Shipping,
     pub storefront: emporium_storefront::Storefront,
+    pub admin: emporium_admin::Admin,
 }
 
 impl FromRef<AppState> for Catalog {

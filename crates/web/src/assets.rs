@@ -11,11 +11,18 @@ use std::sync::OnceLock;
 /// Path prefix of every asset URL.
 pub const PREFIX: &str = "/assets/";
 
-const BUILT_IN: &[(&str, &str, &[u8])] = &[(
-    "store.css",
-    "text/css; charset=utf-8",
-    include_bytes!("../assets/store.css"),
-)];
+const BUILT_IN: &[(&str, &str, &[u8])] = &[
+    (
+        "store.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/store.css"),
+    ),
+    (
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/admin.css"),
+    ),
+];
 
 struct Asset {
     name: &'static str,

@@ -1,6 +1,7 @@
 //! sea-orm entities, one module per table. Each domain's `store` is the only code that
 //! queries its own tables.
 
+pub mod admin_sessions;
 pub mod audit_log;
 pub mod cart_lines;
 pub mod carts;

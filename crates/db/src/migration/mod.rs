@@ -16,6 +16,7 @@ mod m20261127_000010_media;
 mod m20261130_000011_account_changes;
 mod m20261130_000012_order_payment_fulfillment;
 mod m20261130_000013_user_language;
+mod m20261130_000014_admin_sessions;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_account_changes::Migration),
             Box::new(m20261130_000012_order_payment_fulfillment::Migration),
             Box::new(m20261130_000013_user_language::Migration),
+            Box::new(m20261130_000014_admin_sessions::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! default and on PostgreSQL when `EMPORIUM_TEST_DATABASE_URL` is set.
 
 mod accounts;
+mod admin;
 mod admin_users;
 mod catalog;
 mod checkout;

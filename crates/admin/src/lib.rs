@@ -1,0 +1,46 @@
+//! The admin console: the shop run from a browser at `/admin`, server-rendered from
+//! templates built into the binary (a file of the same name under
+//! `<data_dir>/templates/admin/` replaces one). Forms work without JavaScript; every asset
+//! is this node's, under the strict Content-Security-Policy of the `web` crate.
+//!
+//! Staff sign in with their account (password, then the authenticator code when they
+//! have two-factor sign-in) and get a server-side session ([`session`]); each page checks
+//! the same named permission as the API route it stands for, and the menu shows only
+//! what they may open ([`menu`]). Changes go through the domain services with the staff
+//! member as the actor, so they are in the audit log like the API's.
+//!
+//! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in),
+//! `orders`, `payments`, `shipping`. Events: publishes and consumes none itself.
+
+mod home;
+pub mod menu;
+mod orders;
+pub mod session;
+mod sign_in;
+mod state;
+
+pub use session::Console;
+pub use state::{Admin, Domains};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+/// The console's pages.
+pub fn router() -> Router<Admin> {
+    Router::new()
+        .route("/admin", get(home::home))
+        .route(
+            "/admin/sign-in",
+            get(sign_in::sign_in_page).post(sign_in::sign_in),
+        )
+        .route("/admin/sign-in/code", post(sign_in::sign_in_code))
+        .route("/admin/sign-out", post(sign_in::sign_out))
+        .route("/admin/orders", get(orders::list))
+        .route("/admin/orders/{number}", get(orders::detail))
+        .route(
+            "/admin/orders/{number}/transition",
+            post(orders::transition),
+        )
+        .route("/admin/orders/{number}/shipments", post(orders::ship))
+        .route("/admin/orders/{number}/refunds", post(orders::refund))
+}

@@ -1,0 +1,26 @@
+//! The console's menu: one table of pages with the permission each needs (the same named
+//! permission as the API routes it stands for). A later domain's page is one more row.
+
+use serde::Serialize;
+
+/// One entry of the menu.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Entry {
+    pub label: &'static str,
+    pub path: &'static str,
+    /// `None`: every staff member.
+    pub permission: Option<&'static str>,
+}
+
+pub const MENU: &[Entry] = &[
+    Entry {
+        label: "Home",
+        path: "/admin",
+        permission: None,
+    },
+    Entry {
+        label: "Orders",
+        path: "/admin/orders",
+        permission: Some("orders.read"),
+    },
+];

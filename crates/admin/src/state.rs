@@ -1,0 +1,85 @@
+//! The console's state: its templates and the domains its pages call.
+
+use axum::http::StatusCode;
+use emporium_accounts::Accounts;
+use emporium_auth::Auth;
+use emporium_core::Config;
+use emporium_db::Db;
+use emporium_orders::Orders;
+use emporium_payments::Payments;
+use emporium_web::{Page, Pages, TemplateSet};
+use std::sync::Arc;
+
+const TEMPLATES: TemplateSet = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
+    ("message.html", include_str!("../templates/message.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("orders.html", include_str!("../templates/orders.html")),
+    ("order.html", include_str!("../templates/order.html")),
+];
+
+/// The admin console. Cheap to clone.
+#[derive(Clone)]
+pub struct Admin {
+    pub(crate) db: Db,
+    pub(crate) config: Arc<Config>,
+    pub(crate) auth: Auth,
+    pub(crate) accounts: Accounts,
+    pub(crate) orders: Orders,
+    pub(crate) payments: Payments,
+    pub(crate) pages: Pages,
+}
+
+/// The domains the console's pages call.
+pub struct Domains {
+    pub auth: Auth,
+    pub accounts: Accounts,
+    pub orders: Orders,
+    pub payments: Payments,
+}
+
+impl Admin {
+    pub fn new(db: Db, config: Arc<Config>, domains: Domains) -> Self {
+        let pages = Pages::new(
+            TEMPLATES,
+            &config.data_dir,
+            "admin",
+            &[("shop", config.shop_name().into())],
+        );
+        Self {
+            db,
+            config,
+            auth: domains.auth,
+            accounts: domains.accounts,
+            orders: domains.orders,
+            payments: domains.payments,
+            pages,
+        }
+    }
+
+    /// Renders a console page; every console page is private (no cache, no index).
+    pub(crate) fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        context: serde_json::Value,
+    ) -> Page {
+        match self.pages.render(template, &context) {
+            Ok(html) => Page::private(status, html),
+            Err(err) => {
+                tracing::error!(template, error = %err, "a console template failed to render");
+                Page::private(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><title>Error</title><p>This page could not be shown.</p>"
+                        .to_string(),
+                )
+            }
+        }
+    }
+
+    /// Whether cookies must be `Secure`: the console is served over TLS.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.config.public_base_url().starts_with("https://")
+    }
+}

@@ -1,0 +1,408 @@
+//! The admin console, driven in a real browser (headless Chromium) as staff would use it,
+//! and over plain HTTP for what a browser would not show (status codes, refused forms).
+
+use emporium_testkit::browser::{Browser, click, fill, text_of};
+use emporium_testkit::rfc6238::totp;
+use emporium_testkit::session::Session;
+use emporium_testkit::{TestApp, json_of};
+use fantoccini::{Client, Locator};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+/// Turns on two-factor sign-in for `user`; answers the authenticator secret.
+async fn enable_totp(app: &TestApp, user: &Session) -> String {
+    let token = Some(user.access_token.as_str());
+    let setup = json_of(
+        app.call(Method::POST, "/api/v1/me/mfa/totp/setup", token, None)
+            .await,
+        200,
+    )
+    .await;
+    let secret = setup["secret"].as_str().expect("secret").to_string();
+    let enabled = app
+        .call(
+            Method::POST,
+            "/api/v1/me/mfa/totp/enable",
+            token,
+            Some(&json!({"code": totp(&secret, now())})),
+        )
+        .await;
+    assert_eq!(enabled.status(), 200);
+    secret
+}
+
+/// A guest's order of two S and one M shirts, marked paid by staff (a manual payment).
+async fn paid_order(app: &TestApp, admin: &Session) -> Value {
+    let product = app
+        .product(admin, "Linen Shirt", &["S", "M"], 2500, 5)
+        .await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &product.variants[0], 2).await, 200).await;
+    json_of(app.add_to_cart(&cart, &product.variants[1], 1).await, 200).await;
+    let placed = json_of(app.checkout(&cart, "console-order", "US").await, 201).await;
+    let id = placed["order"]["id"].as_str().expect("id");
+    json_of(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/admin/orders/{id}/transitions"),
+            Some(&admin.access_token),
+            Some(&json!({"to": "paid", "reason": "bank transfer received"})),
+        )
+        .await,
+        200,
+    )
+    .await;
+    placed["order"].clone()
+}
+
+/// The id of the order line of size `size`.
+fn line_of(order: &Value, size: &str) -> String {
+    order["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["options"]["size"] == size)
+        .and_then(|l| l["id"].as_str())
+        .expect("the line")
+        .to_string()
+}
+
+async fn sign_in(b: &Client, app: &TestApp, user: &Session, path: &str) {
+    b.goto(&app.url(path)).await.expect("console");
+    assert_eq!(
+        text_of(b, "h1").await,
+        "Sign in",
+        "signed out: the sign-in page"
+    );
+    fill(b, "#email", &user.email).await;
+    fill(b, "#password", &user.password).await;
+    click(b, "#sign-in").await;
+}
+
+async fn menu(b: &Client) -> String {
+    text_of(b, "nav.menu").await
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_a_code_then_ship_part_of_an_order_and_refund_a_line() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let secret = enable_totp(&app, &admin).await;
+    let order = paid_order(&app, &admin).await;
+    let number = order["number"].as_i64().expect("number");
+    let id = order["id"].as_str().expect("id").to_string();
+    let small = line_of(&order, "S");
+    let medium = line_of(&order, "M");
+
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/orders?status=paid").await;
+        assert_eq!(text_of(&b, "h1").await, "Two-step sign-in");
+        fill(&b, "#code", "000000").await;
+        click(&b, "#verify").await;
+        assert!(text_of(&b, "#error").await.contains("not right"));
+        // The code after the one that enabled two-step sign-in (a code works once).
+        fill(&b, "#code", &totp(&secret, now() + 30)).await;
+        click(&b, "#verify").await;
+
+        // Back where the staff member was going, filters and all.
+        assert_eq!(text_of(&b, "h1").await, "Orders");
+        assert!(menu(&b).await.contains("Orders"));
+        let list = text_of(&b, "#orders").await;
+        assert!(list.contains(&format!("#{number}")), "{list}");
+        click(&b, &format!("a[href^='/admin/orders/{number}']")).await;
+        assert_eq!(text_of(&b, "h1").await, format!("Order #{number}"));
+        assert_eq!(text_of(&b, "#order-status").await, "paid");
+
+        // One of the two small shirts ships; the rest waits.
+        fill(&b, "#carrier", "ups").await;
+        fill(&b, "#tracking_number", "1Z999AA10123456784").await;
+        fill(&b, &format!("#ship-{small}"), "1").await;
+        click(&b, "#ship").await;
+        assert!(text_of(&b, "#done").await.contains("Shipped with ups"));
+        assert_eq!(text_of(&b, "#order-status").await, "processing");
+        assert_eq!(
+            text_of(&b, "#fulfillment-status").await,
+            "partially shipped"
+        );
+        assert!(
+            text_of(&b, "#shipments")
+                .await
+                .contains("1Z999AA10123456784")
+        );
+
+        // The medium shirt is refunded and goes back on the shelf.
+        fill(&b, &format!("#refund-{medium}"), "1").await;
+        b.find(Locator::Css("#restock"))
+            .await
+            .expect("restock box")
+            .click()
+            .await
+            .expect("ticked");
+        fill(&b, "#refund-reason", "Too small").await;
+        click(&b, "#refund").await;
+        assert_eq!(text_of(&b, "#done").await, "Refunded.");
+        assert_eq!(text_of(&b, "#payment-status").await, "partially refunded");
+        assert!(text_of(&b, "#refunds").await.contains("Too small"));
+        assert!(text_of(&b, "#timeline").await.contains("partly shipped"));
+
+        // Back to the list as it was left.
+        click(&b, "#back").await;
+        let url = b.current_url().await.expect("url");
+        assert!(url.as_str().contains("status=paid"), "{url}");
+        assert_eq!(
+            b.find(Locator::Css("#status option[selected]"))
+                .await
+                .expect("the kept filter")
+                .attr("value")
+                .await
+                .expect("value")
+                .as_deref(),
+            Some("paid")
+        );
+
+        // Every resource the pages loaded came from this node.
+        let origins: Value = b
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)",
+                vec![],
+            )
+            .await
+            .expect("resources");
+        let here = app.url("");
+        for origin in origins.as_array().expect("list") {
+            assert!(
+                here.starts_with(origin.as_str().expect("origin")),
+                "{origin}"
+            );
+        }
+
+        // The API sees what the console did.
+        let money = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/admin/orders/{id}/payments"),
+                Some(&admin.access_token),
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        let refunds = money["refunds"].as_array().expect("refunds");
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[0]["lines"][0]["line_id"], medium.as_str());
+        assert_eq!(refunds[0]["restock"], true);
+    })
+    .await;
+    if ran.is_none() {
+        eprintln!("console browser test skipped");
+    }
+}
+
+#[tokio::test]
+async fn staff_without_the_orders_permission_see_no_orders_and_get_403() {
+    let app = TestApp::spawn().await;
+    let clerk = app.staff(&["products.read"]).await;
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &clerk, "/admin").await;
+        assert_eq!(text_of(&b, "h1").await, "Home");
+        assert!(!menu(&b).await.contains("Orders"), "no orders menu");
+        b.goto(&app.url("/admin/orders")).await.expect("orders");
+        assert_eq!(text_of(&b, "h1").await, "Not allowed");
+        assert!(text_of(&b, "#message").await.contains("orders.read"));
+        // Signing out ends the session: the console asks to sign in again.
+        click(&b, "button.link").await;
+        assert_eq!(text_of(&b, "h1").await, "Sign in");
+        b.goto(&app.url("/admin/orders")).await.expect("orders");
+        assert_eq!(text_of(&b, "h1").await, "Sign in");
+    })
+    .await;
+    if ran.is_none() {
+        eprintln!("console browser test skipped");
+    }
+}
+
+/// The value of a hidden input named `name` in a page's HTML.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("the field") + marker.len();
+    html[start..].split('"').next().expect("value").to_string()
+}
+
+/// `name=value` of the cookie `name` a response sets.
+fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.split(';').next().expect("pair").to_string())
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+/// Signs in over plain HTTP; answers the session cookie and the page's CSRF token.
+async fn http_sign_in(app: &TestApp, user: &Session) -> (String, String) {
+    let page = app.get("/admin/sign-in").await;
+    assert_eq!(page.status(), 200);
+    let form_cookie = set_cookie(&page, "emporium_admin_signin");
+    assert!(
+        page.headers().get_all("set-cookie").iter().any(|v| v
+            .to_str()
+            .unwrap_or("")
+            .contains("SameSite=Strict")
+            && v.to_str().unwrap_or("").contains("HttpOnly"))
+    );
+    let csrf = hidden(&page.text().await.expect("html"), "csrf");
+    // Without the form's token (another site's form), nobody is signed in.
+    let forged = app
+        .request(Method::POST, "/admin/sign-in")
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), 403);
+    let signed = app
+        .request(Method::POST, "/admin/sign-in")
+        .header("cookie", &form_cookie)
+        .form(&[
+            ("email", user.email.as_str()),
+            ("password", user.password.as_str()),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(signed.status(), 303);
+    let session = set_cookie(&signed, "emporium_admin");
+    let home = app
+        .request(Method::GET, "/admin")
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.expect("html");
+    (session, hidden(&html, "csrf"))
+}
+
+#[tokio::test]
+async fn console_forms_without_their_csrf_token_are_refused_and_permissions_hold() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let order = paid_order(&app, &admin).await;
+    let number = order["number"].as_i64().expect("number");
+    let (session, csrf) = http_sign_in(&app, &admin).await;
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        app.request(Method::POST, &path)
+            .header("cookie", &session)
+            .form(&form)
+            .send()
+    };
+
+    // No token, or another one: refused, and the order stays as it was.
+    let missing = post(
+        format!("/admin/orders/{number}/transition"),
+        vec![("to", "cancelled".into())],
+    )
+    .await
+    .expect("post");
+    assert_eq!(missing.status(), 403);
+    let wrong = post(
+        format!("/admin/orders/{number}/transition"),
+        vec![("to", "cancelled".into()), ("csrf", "not-the-token".into())],
+    )
+    .await
+    .expect("post");
+    assert_eq!(wrong.status(), 403);
+    let id = order["id"].as_str().expect("id");
+    let seen = json_of(
+        app.call(
+            Method::GET,
+            &format!("/api/v1/admin/orders/{id}"),
+            Some(&admin.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(seen["status"], "paid");
+
+    // With the token the same form works, and says so on the order's page.
+    let done = post(
+        format!("/admin/orders/{number}/transition"),
+        vec![
+            ("to", "cancelled".into()),
+            ("reason", "customer asked".into()),
+            ("csrf", csrf.clone()),
+        ],
+    )
+    .await
+    .expect("post");
+    assert_eq!(done.status(), 303);
+    let location = done.headers()["location"].to_str().expect("location");
+    assert!(location.contains("done="), "{location}");
+
+    // Pages are private, strict and script-free; signed out, the console redirects.
+    let page = app
+        .request(Method::GET, &format!("/admin/orders/{number}"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("default-src 'self'")
+    );
+    let html = page.text().await.expect("html");
+    assert!(!html.contains("<script"));
+    assert!(
+        html.contains("customer asked"),
+        "the reason is in the timeline"
+    );
+    let anonymous = app.get("/admin/orders").await;
+    assert_eq!(anonymous.status(), 303);
+    assert!(
+        anonymous.headers()["location"]
+            .to_str()
+            .expect("location")
+            .starts_with("/admin/sign-in?next=")
+    );
+    let elsewhere = app.get("/admin/sign-in?next=https://evil.example/").await;
+    let html = elsewhere.text().await.expect("html");
+    // (The template escapes the slash.)
+    assert_eq!(hidden(&html, "next"), "&#x2f;admin", "never another site");
+
+    // A customer account is not staff.
+    let customer = app.customer().await;
+    let page = app.get("/admin/sign-in").await;
+    let form_cookie = set_cookie(&page, "emporium_admin_signin");
+    let csrf = hidden(&page.text().await.expect("html"), "csrf");
+    let refused = app
+        .request(Method::POST, "/admin/sign-in")
+        .header("cookie", &form_cookie)
+        .form(&[
+            ("email", customer.email.as_str()),
+            ("password", customer.password.as_str()),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 403);
+}
