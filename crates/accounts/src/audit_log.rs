@@ -97,61 +97,120 @@ async fn list_audit_log(
         cursor: None,
     }
     .limit()?;
-    let mut c = Condition::all();
-    if let Some(actor) = q.actor {
-        c = c.add(audit_log::Column::ActorId.eq(actor));
-    }
-    if let Some(action) = q.action.as_deref().filter(|a| !a.is_empty()) {
-        c = c.add(match action.strip_suffix('.') {
-            Some(prefix) => audit_log::Column::Action.starts_with(format!("{prefix}.")),
-            None => audit_log::Column::Action.eq(action),
-        });
-    }
-    if let Some(kind) = q.target_type {
-        c = c.add(audit_log::Column::TargetType.eq(kind));
-    }
-    if let Some(id) = q.target_id {
-        c = c.add(audit_log::Column::TargetId.eq(id));
-    }
-    if let Some(from) = time("from", q.from)? {
-        c = c.add(audit_log::Column::CreatedAt.gte(from));
-    }
-    if let Some(to) = time("to", q.to)? {
-        c = c.add(audit_log::Column::CreatedAt.lt(to));
-    }
-    if let Some(cursor) = q.cursor {
-        // Ids are UUIDv7: their order is the order they were written in.
-        let after: Uuid = cursor
-            .parse()
-            .map_err(|_| AppError::invalid("cursor", "is not a cursor from this list"))?;
-        c = c.add(audit_log::Column::Id.lt(after));
-    }
-    let mut rows = audit_log::Entity::find()
-        .filter(c)
-        .order_by_desc(audit_log::Column::Id)
-        .limit(u64::from(limit) + 1)
-        .all(accounts.db().reader())
-        .await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.id.to_string())
-    } else {
-        None
+    let cursor = q
+        .cursor
+        .map(|c| {
+            c.parse::<Uuid>()
+                .map_err(|_| AppError::invalid("cursor", "is not a cursor from this list"))
+        })
+        .transpose()?;
+    let filter = AuditFilter {
+        actor: q.actor,
+        action: q.action,
+        target_type: q.target_type,
+        target_id: q.target_id,
+        from: time("from", q.from)?,
+        to: time("to", q.to)?,
     };
-    Ok(axum::Json(AuditPageView {
-        data: rows
+    Ok(axum::Json(
+        accounts.audit_page(filter, cursor, limit).await?,
+    ))
+}
+
+/// Which audit entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<Uuid>,
+    /// An action (`auth.login`), or a prefix ending in `.` (`admin.products.`).
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Accounts {
+    /// Audit entries matching `filter`, newest first, after `cursor` (the last id seen).
+    pub async fn audit_page(
+        &self,
+        filter: AuditFilter,
+        cursor: Option<Uuid>,
+        limit: u32,
+    ) -> AppResult<AuditPageView> {
+        let mut c = Condition::all();
+        if let Some(actor) = filter.actor {
+            c = c.add(audit_log::Column::ActorId.eq(actor));
+        }
+        if let Some(action) = filter.action.as_deref().filter(|a| !a.is_empty()) {
+            c = c.add(match action.strip_suffix('.') {
+                Some(prefix) => audit_log::Column::Action.starts_with(format!("{prefix}.")),
+                None => audit_log::Column::Action.eq(action),
+            });
+        }
+        if let Some(kind) = filter.target_type {
+            c = c.add(audit_log::Column::TargetType.eq(kind));
+        }
+        if let Some(id) = filter.target_id {
+            c = c.add(audit_log::Column::TargetId.eq(id));
+        }
+        if let Some(from) = filter.from {
+            c = c.add(audit_log::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.to {
+            c = c.add(audit_log::Column::CreatedAt.lt(to));
+        }
+        if let Some(after) = cursor {
+            // Ids are UUIDv7: their order is the order they were written in.
+            c = c.add(audit_log::Column::Id.lt(after));
+        }
+        let mut rows = audit_log::Entity::find()
+            .filter(c)
+            .order_by_desc(audit_log::Column::Id)
+            .limit(u64::from(limit) + 1)
+            .all(self.db().reader())
+            .await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| r.id.to_string())
+        } else {
+            None
+        };
+        Ok(AuditPageView {
+            data: rows
+                .into_iter()
+                .map(|r| AuditEntryView {
+                    id: r.id,
+                    actor_id: r.actor_id,
+                    action: r.action,
+                    target_type: r.target_type,
+                    target_id: r.target_id,
+                    ip: r.ip,
+                    detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+                    created_at: r.created_at,
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+
+    /// The email addresses of some users, by id (for showing who did what).
+    pub async fn emails_of(
+        &self,
+        ids: &[Uuid],
+    ) -> AppResult<std::collections::HashMap<Uuid, String>> {
+        use emporium_db::entity::users;
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .column(users::Column::Email)
+            .filter(users::Column::Id.is_in(ids.to_vec()))
+            .into_tuple::<(Uuid, String)>()
+            .all(self.db().reader())
+            .await?
             .into_iter()
-            .map(|r| AuditEntryView {
-                id: r.id,
-                actor_id: r.actor_id,
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-                ip: r.ip,
-                detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
-                created_at: r.created_at,
-            })
-            .collect(),
-        next_cursor,
-    }))
+            .collect())
+    }
 }

@@ -26,6 +26,7 @@ mod totp;
 mod views;
 
 pub use admin::{AdminCreated, UserChanges};
+pub use audit_log::{AuditEntryView, AuditFilter, AuditPageView};
 pub use directory::UserDirectory;
 pub use routes::router;
 pub use service::{LoginOutcome, NewUser, RequestMeta, TokenPair};

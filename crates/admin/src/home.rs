@@ -1,4 +1,5 @@
-//! The home page: the day's and the week's sales, orders waiting to ship or to be paid.
+//! The home page: the day's and the week's sales, orders waiting to ship or to be paid,
+//! low stock and recent activity, each shown to those who may see it.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,6 +32,31 @@ pub(crate) async fn home(State(admin): State<Admin>, console: Console) -> Respon
                     "to_ship": o.to_ship, "awaiting_payment": o.awaiting_payment,
                 });
             }
+            Err(err) => return err.into_response(),
+        }
+    }
+    if console.may("products.read") {
+        match admin.inventory.low_stock(10).await {
+            Ok(low) => {
+                let low: Vec<_> = low
+                    .iter()
+                    .map(|l| {
+                        json!({"sku": l.sku, "available": l.available,
+                               "threshold": l.threshold, "incoming": l.incoming})
+                    })
+                    .collect();
+                extra["low_stock"] = json!(low);
+            }
+            Err(err) => return err.into_response(),
+        }
+    }
+    if console.may("audit.read") {
+        let recent = admin
+            .accounts
+            .audit_page(emporium_accounts::AuditFilter::default(), None, 8)
+            .await;
+        match recent {
+            Ok(page) => extra["activity"] = json!(crate::audit::rows(&admin, &page.data).await),
             Err(err) => return err.into_response(),
         }
     }

@@ -9,9 +9,10 @@
 //! what they may open ([`menu`]). Changes go through the domain services with the staff
 //! member as the actor, so they are in the audit log like the API's.
 //!
-//! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in),
-//! `orders`, `payments`, `shipping`. Events: publishes and consumes none itself.
+//! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in, the
+//! audit log), `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
 
+mod audit;
 mod home;
 pub mod menu;
 mod orders;
@@ -35,6 +36,7 @@ pub fn router() -> Router<Admin> {
         )
         .route("/admin/sign-in/code", post(sign_in::sign_in_code))
         .route("/admin/sign-out", post(sign_in::sign_out))
+        .route("/admin/audit", get(audit::list))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{number}", get(orders::detail))
         .route(

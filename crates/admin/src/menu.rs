@@ -23,4 +23,9 @@ pub const MENU: &[Entry] = &[
         path: "/admin/orders",
         permission: Some("orders.read"),
     },
+    Entry {
+        label: "Audit log",
+        path: "/admin/audit",
+        permission: Some("audit.read"),
+    },
 ];

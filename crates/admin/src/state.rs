@@ -5,6 +5,7 @@ use emporium_accounts::Accounts;
 use emporium_auth::Auth;
 use emporium_core::Config;
 use emporium_db::Db;
+use emporium_inventory::Inventory;
 use emporium_orders::Orders;
 use emporium_payments::Payments;
 use emporium_web::{Page, Pages, TemplateSet};
@@ -17,6 +18,7 @@ const TEMPLATES: TemplateSet = &[
     ("home.html", include_str!("../templates/home.html")),
     ("orders.html", include_str!("../templates/orders.html")),
     ("order.html", include_str!("../templates/order.html")),
+    ("audit.html", include_str!("../templates/audit.html")),
 ];
 
 /// The admin console. Cheap to clone.
@@ -28,6 +30,7 @@ pub struct Admin {
     pub(crate) accounts: Accounts,
     pub(crate) orders: Orders,
     pub(crate) payments: Payments,
+    pub(crate) inventory: Inventory,
     pub(crate) pages: Pages,
 }
 
@@ -37,6 +40,7 @@ pub struct Domains {
     pub accounts: Accounts,
     pub orders: Orders,
     pub payments: Payments,
+    pub inventory: Inventory,
 }
 
 impl Admin {
@@ -54,6 +58,7 @@ impl Admin {
             accounts: domains.accounts,
             orders: domains.orders,
             payments: domains.payments,
+            inventory: domains.inventory,
             pages,
         }
     }

@@ -285,6 +285,7 @@ impl Node {
                 accounts: accounts.clone(),
                 orders: orders.clone(),
                 payments: payments.clone(),
+                inventory: inventory.clone(),
             },
         );
         let state = AppState {

@@ -86,6 +86,17 @@ async fn sign_in(b: &Client, app: &TestApp, user: &Session, path: &str) {
     click(b, "#sign-in").await;
 }
 
+/// With `EMPORIUM_SCREENSHOTS=<dir>`, saves the page as it looks (the README shows them).
+async fn screenshot(b: &Client, name: &str) {
+    let Ok(dir) = std::env::var("EMPORIUM_SCREENSHOTS") else {
+        return;
+    };
+    b.set_window_size(1280, 900).await.expect("window size");
+    let png = b.screenshot().await.expect("screenshot");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    std::fs::write(std::path::Path::new(&dir).join(name), png).expect("saved");
+}
+
 async fn menu(b: &Client) -> String {
     text_of(b, "nav.menu").await
 }
@@ -151,6 +162,7 @@ async fn staff_sign_in_with_a_code_then_ship_part_of_an_order_and_refund_a_line(
         assert_eq!(text_of(&b, "#payment-status").await, "partially refunded");
         assert!(text_of(&b, "#refunds").await.contains("Too small"));
         assert!(text_of(&b, "#timeline").await.contains("partly shipped"));
+        screenshot(&b, "admin-order.png").await;
 
         // Back to the list as it was left.
         click(&b, "#back").await;
@@ -166,6 +178,22 @@ async fn staff_sign_in_with_a_code_then_ship_part_of_an_order_and_refund_a_line(
                 .as_deref(),
             Some("paid")
         );
+
+        // What the console did is in the audit log, with who did it.
+        b.goto(&app.url("/admin/audit?action=admin.order."))
+            .await
+            .expect("audit");
+        let audit = text_of(&b, "#audit").await;
+        assert!(audit.contains("admin.order.refund"), "{audit}");
+        assert!(audit.contains(&admin.email), "{audit}");
+        b.goto(&app.url("/admin")).await.expect("home");
+        assert_eq!(text_of(&b, "#to-ship").await, "1", "the processing order");
+        assert!(
+            text_of(&b, "#activity")
+                .await
+                .contains("admin.order.refund")
+        );
+        screenshot(&b, "admin-home.png").await;
 
         // Every resource the pages loaded came from this node.
         let origins: Value = b
