@@ -10,12 +10,13 @@
 //! member as the actor, so they are in the audit log like the API's.
 //!
 //! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in, the
-//! audit log), `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
+//! audit log), `catalog`, `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
 
 mod audit;
 mod home;
 pub mod menu;
 mod orders;
+mod products;
 pub mod session;
 mod sign_in;
 mod state;
@@ -38,6 +39,7 @@ pub fn router() -> Router<Admin> {
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/audit", get(audit::list))
         .route("/admin/orders", get(orders::list))
+        .route("/admin/products", get(products::list))
         .route("/admin/orders/{number}", get(orders::detail))
         .route(
             "/admin/orders/{number}/transition",

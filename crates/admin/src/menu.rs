@@ -24,6 +24,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("orders.read"),
     },
     Entry {
+        label: "Products",
+        path: "/admin/products",
+        permission: Some("products.read"),
+    },
+    Entry {
         label: "Audit log",
         path: "/admin/audit",
         permission: Some("audit.read"),

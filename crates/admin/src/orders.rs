@@ -370,6 +370,19 @@ async fn action(
     order_id(admin, raw).await
 }
 
+/// [`action`], and the units per line the form names.
+async fn action_on_lines(
+    admin: &Admin,
+    console: &Console,
+    permission: &str,
+    form: &HashMap<String, String>,
+    raw: &str,
+) -> Result<(Uuid, Vec<LineQuantity>), Response> {
+    let id = action(admin, console, permission, form, raw).await?;
+    let lines = quantities(form).map_err(|err| back_to(raw, form, Err(err)))?;
+    Ok((id, lines))
+}
+
 /// `POST /admin/orders/{number}/transition`.
 pub(crate) async fn transition(
     State(admin): State<Admin>,
@@ -409,13 +422,9 @@ pub(crate) async fn ship(
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let id = match action(&admin, &console, "orders.write", &form, &raw).await {
-        Ok(id) => id,
+    let (id, lines) = match action_on_lines(&admin, &console, "orders.write", &form, &raw).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    let lines = match quantities(&form) {
-        Ok(lines) => lines,
-        Err(err) => return back_to(&raw, &form, Err(err)),
     };
     let body = ShipmentBody {
         carrier: field(&form, "carrier").to_string(),
@@ -438,13 +447,9 @@ pub(crate) async fn refund(
     Path(raw): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let id = match action(&admin, &console, "orders.refund", &form, &raw).await {
-        Ok(id) => id,
+    let (id, lines) = match action_on_lines(&admin, &console, "orders.refund", &form, &raw).await {
+        Ok(found) => found,
         Err(response) => return response,
-    };
-    let lines = match quantities(&form) {
-        Ok(lines) => lines,
-        Err(err) => return back_to(&raw, &form, Err(err)),
     };
     let amount = match field(&form, "amount") {
         "" => None,

@@ -84,6 +84,28 @@ fn form_token_ok(jar: &CookieJar, sent: &str) -> bool {
     })
 }
 
+/// Where the form goes next, once its token matches its cookie (else the form again,
+/// refused).
+fn checked(
+    admin: &Admin,
+    jar: CookieJar,
+    csrf: &str,
+    next: Option<&str>,
+) -> Result<(CookieJar, String), Box<Response>> {
+    let next = safe_next(next);
+    if form_token_ok(&jar, csrf) {
+        return Ok((jar, next));
+    }
+    Err(Box::new(form(
+        admin,
+        jar,
+        StatusCode::FORBIDDEN,
+        &next,
+        Some("The form expired; please sign in again."),
+        None,
+    )))
+}
+
 /// `GET /admin/sign-in`.
 pub(crate) async fn sign_in_page(
     State(admin): State<Admin>,
@@ -107,17 +129,10 @@ pub(crate) async fn sign_in(
     client: ClientInfo,
     Form(f): Form<SignInForm>,
 ) -> Response {
-    let next = safe_next(f.next.as_deref());
-    if !form_token_ok(&jar, &f.csrf) {
-        return form(
-            &admin,
-            jar,
-            StatusCode::FORBIDDEN,
-            &next,
-            Some("The form expired; please sign in again."),
-            None,
-        );
-    }
+    let (jar, next) = match checked(&admin, jar, &f.csrf, f.next.as_deref()) {
+        Ok(ok) => ok,
+        Err(response) => return *response,
+    };
     match admin
         .accounts
         .login(&f.email, &f.password, None, &meta(&client))
@@ -139,17 +154,10 @@ pub(crate) async fn sign_in_code(
     client: ClientInfo,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    let next = safe_next(f.next.as_deref());
-    if !form_token_ok(&jar, &f.csrf) {
-        return form(
-            &admin,
-            jar,
-            StatusCode::FORBIDDEN,
-            &next,
-            Some("The form expired; please sign in again."),
-            None,
-        );
-    }
+    let (jar, next) = match checked(&admin, jar, &f.csrf, f.next.as_deref()) {
+        Ok(ok) => ok,
+        Err(response) => return *response,
+    };
     let code = f.code.trim();
     // Authenticator codes are six digits; anything else is a recovery code.
     let (totp, recovery) = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use emporium_accounts::Accounts;
 use emporium_auth::Auth;
+use emporium_catalog::Catalog;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_inventory::Inventory;
@@ -19,6 +20,7 @@ const TEMPLATES: TemplateSet = &[
     ("orders.html", include_str!("../templates/orders.html")),
     ("order.html", include_str!("../templates/order.html")),
     ("audit.html", include_str!("../templates/audit.html")),
+    ("products.html", include_str!("../templates/products.html")),
 ];
 
 /// The admin console. Cheap to clone.
@@ -28,6 +30,7 @@ pub struct Admin {
     pub(crate) config: Arc<Config>,
     pub(crate) auth: Auth,
     pub(crate) accounts: Accounts,
+    pub(crate) catalog: Catalog,
     pub(crate) orders: Orders,
     pub(crate) payments: Payments,
     pub(crate) inventory: Inventory,
@@ -38,6 +41,7 @@ pub struct Admin {
 pub struct Domains {
     pub auth: Auth,
     pub accounts: Accounts,
+    pub catalog: Catalog,
     pub orders: Orders,
     pub payments: Payments,
     pub inventory: Inventory,
@@ -56,6 +60,7 @@ impl Admin {
             config,
             auth: domains.auth,
             accounts: domains.accounts,
+            catalog: domains.catalog,
             orders: domains.orders,
             payments: domains.payments,
             inventory: domains.inventory,
@@ -70,17 +75,7 @@ impl Admin {
         template: &str,
         context: serde_json::Value,
     ) -> Page {
-        match self.pages.render(template, &context) {
-            Ok(html) => Page::private(status, html),
-            Err(err) => {
-                tracing::error!(template, error = %err, "a console template failed to render");
-                Page::private(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "<!doctype html><title>Error</title><p>This page could not be shown.</p>"
-                        .to_string(),
-                )
-            }
-        }
+        self.pages.private_page(status, template, &context)
     }
 
     /// Whether cookies must be `Secure`: the console is served over TLS.

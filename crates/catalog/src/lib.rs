@@ -31,6 +31,7 @@ mod views;
 pub use cache::ReadCache;
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
+pub use reads::{ListQuery, Sort};
 pub use routes::router;
 pub use sellable::{
     Converter, SellableVariant, VariantLabel, record_variant_change, variant_exists, variant_ids,

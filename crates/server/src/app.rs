@@ -283,6 +283,7 @@ impl Node {
             emporium_admin::Domains {
                 auth: auth.clone(),
                 accounts: accounts.clone(),
+                catalog: catalog.clone(),
                 orders: orders.clone(),
                 payments: payments.clone(),
                 inventory: inventory.clone(),

@@ -61,20 +61,7 @@ impl Storefront {
         template: &str,
         context: serde_json::Value,
     ) -> Page {
-        match self.pages.render(template, &context) {
-            Ok(html) => Page::private(status, html),
-            Err(err) => {
-                // A shop's own template with a mistake: say so in the log, and show
-                // the shopper a page rather than a bare error.
-                tracing::error!(template, error = %err, "a storefront template failed to render");
-                Page::private(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "<!doctype html><title>Error</title><p>This page could not be shown. \
-                     Please try again later.</p>"
-                        .to_string(),
-                )
-            }
-        }
+        self.pages.private_page(status, template, &context)
     }
 
     /// A message page: a finished action, or a link that no longer works.

@@ -77,6 +77,29 @@ impl Pages {
         Self { env: Arc::new(env) }
     }
 
+    /// Renders template `name` as a private page (no cache, no index). A template that
+    /// fails (a shop's own, with a mistake) is logged and the visitor gets a short error
+    /// page rather than a bare failure.
+    pub fn private_page(
+        &self,
+        status: axum::http::StatusCode,
+        name: &str,
+        context: &serde_json::Value,
+    ) -> crate::Page {
+        match self.render(name, context) {
+            Ok(html) => crate::Page::private(status, html),
+            Err(err) => {
+                tracing::error!(template = name, error = %err, "a page template failed to render");
+                crate::Page::private(
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><title>Error</title><p>This page could not be shown. \
+                     Please try again later.</p>"
+                        .to_string(),
+                )
+            }
+        }
+    }
+
     /// Renders template `name` with `context`.
     pub fn render(
         &self,

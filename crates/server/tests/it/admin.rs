@@ -186,6 +186,14 @@ async fn staff_sign_in_with_a_code_then_ship_part_of_an_order_and_refund_a_line(
         let audit = text_of(&b, "#audit").await;
         assert!(audit.contains("admin.order.refund"), "{audit}");
         assert!(audit.contains(&admin.email), "{audit}");
+        b.goto(&app.url("/admin/products?q=linen&status=published"))
+            .await
+            .expect("products");
+        assert!(text_of(&b, "#products").await.contains("Linen Shirt"));
+        b.goto(&app.url("/admin/products?status=draft"))
+            .await
+            .expect("drafts");
+        assert!(!text_of(&b, "#products").await.contains("Linen Shirt"));
         b.goto(&app.url("/admin")).await.expect("home");
         assert_eq!(text_of(&b, "#to-ship").await, "1", "the processing order");
         assert!(
@@ -241,7 +249,9 @@ async fn staff_without_the_orders_permission_see_no_orders_and_get_403() {
     let ran = Browser::run(|b| async move {
         sign_in(&b, &app, &clerk, "/admin").await;
         assert_eq!(text_of(&b, "h1").await, "Home");
-        assert!(!menu(&b).await.contains("Orders"), "no orders menu");
+        let shown = menu(&b).await;
+        assert!(!shown.contains("Orders"), "no orders menu: {shown}");
+        assert!(shown.contains("Products"), "{shown}");
         b.goto(&app.url("/admin/orders")).await.expect("orders");
         assert_eq!(text_of(&b, "h1").await, "Not allowed");
         assert!(text_of(&b, "#message").await.contains("orders.read"));

@@ -1,0 +1,110 @@
+//! Products in the console: the catalog searched and filtered by status, a page at a
+//! time (keyset pages, so the hundredth page costs what the first does).
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use emporium_catalog::model::ProductStatus;
+use emporium_catalog::{ListQuery, Sort};
+use emporium_core::Currency;
+use emporium_core::locale::Lang;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::session::Console;
+use crate::state::Admin;
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub(crate) struct ProductsQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+}
+
+/// `GET /admin/products`.
+pub(crate) async fn list(
+    State(admin): State<Admin>,
+    console: Console,
+    Query(q): Query<ProductsQuery>,
+) -> Response {
+    if let Err(page) = console.require(&admin, "products.read") {
+        return page.into_response();
+    }
+    let search =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(200).collect::<String>());
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(ProductStatus::parse);
+    let store = &admin.config.store;
+    let currency = Currency::parse(&store.default_currency).unwrap_or(Currency::USD);
+    let lang = Lang {
+        asked: &store.default_language,
+        default: &store.default_language,
+    };
+    let listed = async {
+        let prices = admin.catalog.prices(currency).await?;
+        admin
+            .catalog
+            .list_products(
+                ListQuery {
+                    category: None,
+                    collection: None,
+                    status,
+                    search: search.as_deref(),
+                    sort: Sort::Newest,
+                    cursor: q.cursor.as_deref().filter(|c| !c.is_empty()),
+                    limit: 50,
+                },
+                false,
+                &lang,
+                &prices,
+            )
+            .await
+    };
+    let (data, next_cursor) = match listed.await {
+        Ok(page) => page,
+        Err(err) => return err.into_response(),
+    };
+    let rows: Vec<Value> = data
+        .iter()
+        .map(|p| {
+            json!({
+                "title": p.title, "slug": p.slug, "status": p.status.as_str(),
+                "price": p.price.map(|m| m.to_string()).unwrap_or_default(),
+                "available": p.available,
+            })
+        })
+        .collect();
+    let next = next_cursor.map(|c| {
+        let next = ProductsQuery {
+            q: search.clone(),
+            status: status.map(|s| s.as_str().to_string()),
+            cursor: Some(c),
+        };
+        format!(
+            "/admin/products?{}",
+            serde_urlencoded::to_string(&next).unwrap_or_default()
+        )
+    });
+    admin
+        .render(
+            StatusCode::OK,
+            "products.html",
+            console.context(
+                "/admin/products",
+                json!({"title": "Products", "rows": rows, "next": next,
+                       "q": search.unwrap_or_default(),
+                       "status": status.map(|s| s.as_str()).unwrap_or(""),
+                       "statuses": ["draft", "published", "archived"]}),
+            ),
+        )
+        .into_response()
+}
