@@ -13,6 +13,7 @@
 //! audit log), `catalog`, `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
 
 mod audit;
+mod customers;
 mod home;
 pub mod menu;
 mod orders;
@@ -40,6 +41,13 @@ pub fn router() -> Router<Admin> {
         .route("/admin/audit", get(audit::list))
         .route("/admin/orders", get(orders::list))
         .route("/admin/products", get(products::list))
+        .route("/admin/customers", get(customers::list))
+        .route("/admin/customers/{id}", get(customers::detail))
+        .route("/admin/customers/{id}/status", post(customers::set_status))
+        .route(
+            "/admin/customers/{id}/password-reset",
+            post(customers::reset_password),
+        )
         .route("/admin/orders/{number}", get(orders::detail))
         .route(
             "/admin/orders/{number}/transition",

@@ -29,6 +29,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("products.read"),
     },
     Entry {
+        label: "Customers",
+        path: "/admin/customers",
+        permission: Some("users.read"),
+    },
+    Entry {
         label: "Audit log",
         path: "/admin/audit",
         permission: Some("audit.read"),

@@ -21,6 +21,11 @@ const TEMPLATES: TemplateSet = &[
     ("order.html", include_str!("../templates/order.html")),
     ("audit.html", include_str!("../templates/audit.html")),
     ("products.html", include_str!("../templates/products.html")),
+    (
+        "customers.html",
+        include_str!("../templates/customers.html"),
+    ),
+    ("customer.html", include_str!("../templates/customer.html")),
 ];
 
 /// The admin console. Cheap to clone.

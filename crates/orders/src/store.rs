@@ -307,6 +307,27 @@ impl Orders {
         })
     }
 
+    /// A customer's paid orders in `currency`: how many, and what they came to (their
+    /// lifetime value, before refunds).
+    pub async fn customer_value(
+        &self,
+        customer_id: Uuid,
+        currency: Currency,
+    ) -> AppResult<(i64, Money)> {
+        let (count, total) = orders::Entity::find()
+            .select_only()
+            .column_as(orders::Column::Id.count(), "n")
+            .column_as(orders::Column::Total.sum().cast_as("BIGINT"), "total")
+            .filter(orders::Column::CustomerId.eq(customer_id))
+            .filter(orders::Column::Currency.eq(currency.code()))
+            .filter(orders::Column::PaymentStatus.ne(PaymentStatus::Unpaid.as_str()))
+            .into_tuple::<(i64, Option<i64>)>()
+            .one(self.db.reader())
+            .await?
+            .unwrap_or((0, None));
+        Ok((count, Money::new(total.unwrap_or(0), currency)))
+    }
+
     /// Marks some goods as shipped without a status change (a first parcel of an order
     /// already processing).
     pub(crate) async fn set_fulfillment<C: ConnectionTrait>(

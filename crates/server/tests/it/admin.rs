@@ -444,3 +444,70 @@ async fn console_forms_without_their_csrf_token_are_refused_and_permissions_hold
         .expect("post");
     assert_eq!(refused.status(), 403);
 }
+
+#[tokio::test]
+async fn staff_find_a_customer_and_suspend_them_in_the_console() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let customer = app.customer().await;
+    let email = customer.email.clone();
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/customers").await;
+        assert_eq!(text_of(&b, "h1").await, "Customers");
+        fill(&b, "#q", &email).await;
+        click(&b, "#apply").await;
+        click(&b, "#customers a").await;
+        assert_eq!(text_of(&b, "h1").await, email);
+        assert_eq!(text_of(&b, "#customer-status").await, "active");
+        assert!(
+            text_of(&b, "#customer-orders")
+                .await
+                .contains("No orders yet")
+        );
+        click(&b, "#suspend").await;
+        assert!(text_of(&b, "#done").await.starts_with("Suspended"));
+        assert_eq!(text_of(&b, "#customer-status").await, "suspended");
+
+        // Suspended: the account cannot sign in, and its token no longer works.
+        let login = app
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"email": customer.email, "password": customer.password}),
+            )
+            .await;
+        assert!(login.status().is_client_error(), "{}", login.status());
+        let me = app
+            .call(
+                Method::GET,
+                "/api/v1/me",
+                Some(&customer.access_token),
+                None,
+            )
+            .await;
+        assert_eq!(me.status(), 401);
+
+        click(&b, "#reinstate").await;
+        assert_eq!(text_of(&b, "#customer-status").await, "active");
+        let audit = app
+            .call(
+                Method::GET,
+                "/api/v1/admin/audit-log?action=admin.user.",
+                Some(&admin.access_token),
+                None,
+            )
+            .await;
+        let audit = json_of(audit, 200).await;
+        let actions: Vec<&str> = audit["data"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        assert!(actions.contains(&"admin.user.suspend"), "{actions:?}");
+        assert!(actions.contains(&"admin.user.unsuspend"), "{actions:?}");
+    })
+    .await;
+    if ran.is_none() {
+        eprintln!("console browser test skipped");
+    }
+}
