@@ -49,6 +49,7 @@ pub fn router() -> Router<Admin> {
             post(customers::reset_password),
         )
         .route("/admin/orders/{number}", get(orders::detail))
+        .route("/admin/orders/{number}/{document}", get(orders::document))
         .route(
             "/admin/orders/{number}/transition",
             post(orders::transition),

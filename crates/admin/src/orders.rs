@@ -310,6 +310,87 @@ async fn order_and_money(
     Ok((order, money))
 }
 
+/// `GET /admin/orders/{number}/packing-slip` and `/invoice`: a page made for printing
+/// (the browser's print stylesheet drops the menu): the packing slip lists what goes in
+/// the box, the invoice adds prices, tax and totals.
+pub(crate) async fn document(
+    State(admin): State<Admin>,
+    console: Console,
+    Path((raw, kind)): Path<(String, String)>,
+) -> Response {
+    if let Err(page) = console.require(&admin, "orders.read") {
+        return page.into_response();
+    }
+    let invoice = match kind.as_str() {
+        "invoice" => true,
+        "packing-slip" => false,
+        _ => return AppError::not_found("no such document").into_response(),
+    };
+    let id = match order_id(&admin, &raw).await {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let order = match admin.orders.order_for(id, &Viewer::Staff).await {
+        Ok(order) => order,
+        Err(err) => return err.into_response(),
+    };
+    let a = &order.shipping_address;
+    let address: Vec<String> = [
+        Some(a.name.clone()),
+        Some(a.line1.clone()),
+        a.line2.clone(),
+        Some(format!(
+            "{} {}",
+            a.postal_code.as_deref().unwrap_or(""),
+            a.city
+        )),
+        a.region.clone(),
+        Some(a.country.clone()),
+        a.phone.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|l| l.trim().to_string())
+    .filter(|l| !l.is_empty())
+    .collect();
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .map(|l| {
+            let options: Vec<String> = l.options.values().cloned().collect();
+            json!({"sku": l.sku, "title": l.title, "options": options.join(", "),
+                   "quantity": l.quantity, "unit_price": l.unit_price.to_string(),
+                   "tax": l.tax.to_string(), "total": l.total.to_string()})
+        })
+        .collect();
+    let title = if invoice {
+        format!("Invoice for order #{}", order.number)
+    } else {
+        format!("Packing slip for order #{}", order.number)
+    };
+    admin
+        .render(
+            StatusCode::OK,
+            "document.html",
+            console.context(
+                "/admin/orders",
+                json!({
+                    "title": title, "invoice": invoice, "lines": lines, "address": address,
+                    "order": {
+                        "number": order.number, "created_at": when(order.created_at),
+                        "email": order.email,
+                        "subtotal": order.totals.subtotal.to_string(),
+                        "shipping": order.totals.shipping.to_string(),
+                        "tax": order.totals.tax.to_string(),
+                        "total": order.totals.total.to_string(),
+                        "tax_inclusive": order.tax_inclusive,
+                    },
+                }),
+            ),
+        )
+        .into_response()
+}
+
 /// Back to the order's page, saying what happened, with the list's filters kept for its
 /// way back.
 fn back_to(

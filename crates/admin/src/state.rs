@@ -20,6 +20,7 @@ const TEMPLATES: TemplateSet = &[
     ("orders.html", include_str!("../templates/orders.html")),
     ("order.html", include_str!("../templates/order.html")),
     ("audit.html", include_str!("../templates/audit.html")),
+    ("document.html", include_str!("../templates/document.html")),
     ("products.html", include_str!("../templates/products.html")),
     (
         "customers.html",

@@ -413,6 +413,27 @@ async fn console_forms_without_their_csrf_token_are_refused_and_permissions_hold
         html.contains("customer asked"),
         "the reason is in the timeline"
     );
+    // The packing slip lists what goes in the box; the invoice adds the money.
+    let document = |kind: &'static str| {
+        app.request(Method::GET, &format!("/admin/orders/{number}/{kind}"))
+            .header("cookie", &session)
+            .send()
+    };
+    let slip = document("packing-slip").await.expect("slip");
+    assert_eq!(slip.status(), 200);
+    let slip = slip.text().await.expect("html");
+    assert!(slip.contains(&format!("Packing slip for order #{number}")));
+    assert!(slip.contains("Linen Shirt") && !slip.contains("document-total"));
+    let invoice = document("invoice")
+        .await
+        .expect("invoice")
+        .text()
+        .await
+        .expect("html");
+    let total = order["totals"]["total"]["amount"].as_i64().expect("total");
+    assert!(invoice.contains(&format!("{}.{:02} USD", total / 100, total % 100)));
+    assert_eq!(document("receipt").await.expect("other").status(), 404);
+
     let anonymous = app.get("/admin/orders").await;
     assert_eq!(anonymous.status(), 303);
     assert!(
