@@ -15,6 +15,7 @@
 mod audit;
 mod customers;
 mod home;
+mod inventory;
 pub mod menu;
 mod orders;
 mod products;
@@ -41,6 +42,11 @@ pub fn router() -> Router<Admin> {
         .route("/admin/audit", get(audit::list))
         .route("/admin/orders", get(orders::list))
         .route("/admin/products", get(products::list))
+        .route("/admin/inventory", get(inventory::page))
+        .route(
+            "/admin/inventory/{variant}/adjustments",
+            post(inventory::adjust),
+        )
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::detail))
         .route("/admin/customers/{id}/status", post(customers::set_status))

@@ -512,11 +512,18 @@ pub(crate) async fn ship(
         tracking_number: field(&form, "tracking_number").to_string(),
         lines: (!lines.is_empty()).then_some(lines),
     };
-    let outcome = admin
-        .orders
-        .create_shipment(id, body, &console.actor())
-        .await
-        .map(|s| format!("Shipped with {} ({}).", s.carrier, s.tracking_number));
+    let outcome = match admin.orders.create_shipment(id, body, &console.actor()).await {
+        Ok(s) => console
+            .audit(
+                &admin,
+                "admin.order.ship",
+                ("order", id.to_string()),
+                json!({"shipment_id": s.id, "carrier": s.carrier, "tracking_number": s.tracking_number}),
+            )
+            .await
+            .map(|()| format!("Shipped with {} ({}).", s.carrier, s.tracking_number)),
+        Err(err) => Err(err),
+    };
     back_to(&raw, &form, outcome)
 }
 

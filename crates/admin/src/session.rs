@@ -122,6 +122,30 @@ impl Console {
         ))
     }
 
+    /// Records a console change in the audit log, for the changes whose service does not
+    /// audit them itself (the API's are recorded by the server's admin-write layer).
+    pub async fn audit(
+        &self,
+        admin: &Admin,
+        action: &str,
+        target: (&str, String),
+        detail: Value,
+    ) -> AppResult<()> {
+        emporium_core::audit::record(
+            admin.db.writer(),
+            emporium_core::audit::AuditEntry {
+                actor: Some(self.user_id),
+                action,
+                target_type: Some(target.0),
+                target_id: Some(target.1),
+                ip: self.ip.clone(),
+                detail,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// This staff member as the actor of a change (audited with their address).
     pub fn actor(&self) -> Actor {
         Actor::staff(self.user_id, self.ip.clone())

@@ -27,6 +27,10 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/customers.html"),
     ),
     ("customer.html", include_str!("../templates/customer.html")),
+    (
+        "inventory.html",
+        include_str!("../templates/inventory.html"),
+    ),
 ];
 
 /// The admin console. Cheap to clone.
@@ -87,5 +91,23 @@ impl Admin {
     /// Whether cookies must be `Secure`: the console is served over TLS.
     pub(crate) fn secure_cookies(&self) -> bool {
         self.config.public_base_url().starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TEMPLATES;
+
+    #[test]
+    fn every_template_file_is_built_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
+        for entry in std::fs::read_dir(dir).expect("templates dir") {
+            let name = entry.expect("entry").file_name();
+            let name = name.to_string_lossy();
+            assert!(
+                TEMPLATES.iter().any(|(n, _)| *n == name),
+                "{name} is not in TEMPLATES"
+            );
+        }
     }
 }

@@ -34,7 +34,7 @@ pub use documents::{Change, SearchDoc};
 pub use reads::{ListQuery, Sort};
 pub use routes::router;
 pub use sellable::{
-    Converter, SellableVariant, VariantLabel, record_variant_change, variant_exists, variant_ids,
-    variant_label,
+    Converter, SellableVariant, VariantLabel, record_variant_change, variant_exists,
+    variant_id_by_sku, variant_ids, variant_label,
 };
 pub use state::{Catalog, StockSource};

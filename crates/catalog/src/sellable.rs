@@ -257,3 +257,14 @@ pub async fn variant_ids<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<Uuid>> {
         .all(conn)
         .await?)
 }
+
+/// A variant's id from its SKU (SKUs are unique).
+pub async fn variant_id_by_sku<C: ConnectionTrait>(conn: &C, sku: &str) -> AppResult<Option<Uuid>> {
+    Ok(variants::Entity::find()
+        .select_only()
+        .column(variants::Column::Id)
+        .filter(variants::Column::Sku.eq(sku.trim()))
+        .into_tuple()
+        .one(conn)
+        .await?)
+}

@@ -110,6 +110,14 @@ async fn staff_sign_in_with_a_code_then_ship_part_of_an_order_and_refund_a_line(
     let number = order["number"].as_i64().expect("number");
     let id = order["id"].as_str().expect("id").to_string();
     let small = line_of(&order, "S");
+    let small_sku = order["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["options"]["size"] == "S")
+        .and_then(|l| l["sku"].as_str())
+        .expect("sku")
+        .to_string();
     let medium = line_of(&order, "M");
 
     let ran = Browser::run(|b| async move {
@@ -194,6 +202,24 @@ async fn staff_sign_in_with_a_code_then_ship_part_of_an_order_and_refund_a_line(
             .await
             .expect("drafts");
         assert!(!text_of(&b, "#products").await.contains("Linen Shirt"));
+        // Stock found by SKU, adjusted with a reason the ledger keeps.
+        b.goto(&app.url("/admin/inventory"))
+            .await
+            .expect("inventory");
+        fill(&b, "#sku", &small_sku).await;
+        click(&b, "#find").await;
+        let before = text_of(&b, "#levels").await;
+        assert!(before.contains("Available"), "{before}");
+        fill(&b, "#delta", "3").await;
+        fill(&b, "#adjust-reason", "received from the supplier").await;
+        click(&b, "#adjust").await;
+        assert_eq!(text_of(&b, "#done").await, "Adjusted by 3.");
+        assert!(
+            text_of(&b, "#ledger")
+                .await
+                .contains("received from the supplier")
+        );
+
         b.goto(&app.url("/admin")).await.expect("home");
         assert_eq!(text_of(&b, "#to-ship").await, "1", "the processing order");
         assert!(
