@@ -56,9 +56,12 @@ enum Command {
         /// The realistic demo catalog (categories, products, prices, translations).
         #[arg(long)]
         demo: bool,
-        /// How many products.
+        /// How many products (0: keep the catalog as it is).
         #[arg(long, default_value_t = 200)]
         products: u64,
+        /// How many demo orders over the past year, made of the catalog's variants.
+        #[arg(long, default_value_t = 0)]
+        orders: u64,
     },
     /// Operator tasks on accounts.
     #[command(subcommand)]
@@ -193,7 +196,11 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 Err(err) => Err(anyhow::anyhow!("cannot create the admin: {err}")),
             }
         }
-        Command::Seed { demo, products } => {
+        Command::Seed {
+            demo,
+            products,
+            orders,
+        } => {
             if !demo {
                 anyhow::bail!("say --demo to seed the demo catalog");
             }
@@ -201,27 +208,33 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             emporium_server::migrate(&db).await?;
             let config = std::sync::Arc::new(config);
             let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone(), None);
-            let bar = progress_bar(
-                products,
-                "seeding {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
-            );
+            let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
             let started = std::time::Instant::now();
-            let mut result = catalog.seed_demo(products, |n| bar.set_position(n)).await;
-            bar.finish();
-            if result.is_ok() {
-                // 100 units of every new variant, as the benchmark peer's seed has.
-                let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
-                let bar = progress_bar(products * 2, "stocking {bar:40} {pos}/{len} variants");
-                result = inventory
-                    .seed_stock(100, |n| bar.set_position(n))
-                    .await
-                    .map(|_| ());
+            let mut result = Ok(());
+            if products > 0 {
+                let bar = progress_bar(
+                    products,
+                    "seeding {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
+                );
+                result = catalog.seed_demo(products, |n| bar.set_position(n)).await;
                 bar.finish();
+                if result.is_ok() {
+                    // 100 units of every new variant, as the benchmark peer's seed has.
+                    let bar = progress_bar(products * 2, "stocking {bar:40} {pos}/{len} variants");
+                    result = inventory
+                        .seed_stock(100, |n| bar.set_position(n))
+                        .await
+                        .map(|_| ());
+                    bar.finish();
+                }
+            }
+            if result.is_ok() && orders > 0 {
+                result = seed_orders(&db, &config, &catalog, inventory, orders).await;
             }
             db.close().await;
             result.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
             println!(
-                "seeded {products} products in {:.1} s",
+                "seeded {products} products and {orders} orders in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
             Ok(())
@@ -361,4 +374,49 @@ fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
+}
+
+/// Demo orders made of (up to 2,000 of) the catalog's priced variants.
+async fn seed_orders(
+    db: &Db,
+    config: &std::sync::Arc<emporium_core::Config>,
+    catalog: &emporium_catalog::Catalog,
+    inventory: emporium_inventory::Inventory,
+    count: u64,
+) -> emporium_core::AppResult<()> {
+    let conn = db.reader();
+    let ids: Vec<uuid::Uuid> = emporium_catalog::variant_ids(conn)
+        .await?
+        .into_iter()
+        .take(2000)
+        .collect();
+    let currency = emporium_core::Currency::parse(&config.store.default_currency)
+        .unwrap_or(emporium_core::Currency::USD);
+    let variants: Vec<emporium_orders::SeedVariant> = catalog
+        .sellable_variants(conn, &ids, &config.store.default_language, currency)
+        .await?
+        .into_values()
+        .filter_map(|v| {
+            Some(emporium_orders::SeedVariant {
+                unit_price: v.price?.amount,
+                product_id: v.product_id,
+                variant_id: v.variant_id,
+                sku: v.sku,
+                title: v.title,
+            })
+        })
+        .collect();
+    let shipping = emporium_shipping::Shipping::new(db.clone(), config.clone())
+        .map_err(emporium_core::AppError::Internal)?;
+    let orders =
+        emporium_orders::Orders::new(db.clone(), config.clone(), inventory, shipping, vec![]);
+    let bar = progress_bar(
+        count,
+        "ordering {bar:40} {pos}/{len} orders, {per_sec}, eta {eta}",
+    );
+    orders
+        .seed(count, &variants, |n| bar.set_position(n))
+        .await?;
+    bar.finish();
+    Ok(())
 }

@@ -558,3 +558,58 @@ async fn staff_find_a_customer_and_suspend_them_in_the_console() {
         eprintln!("console browser test skipped");
     }
 }
+
+#[tokio::test]
+async fn seeded_orders_page_through_the_console_list_by_cursor() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = app.product(&admin, "Wool Socks", &["M"], 900, 0).await;
+    let variants = vec![emporium_orders::SeedVariant {
+        product_id: product.id.parse().expect("id"),
+        variant_id: product.variants[0].parse().expect("id"),
+        sku: format!("{}-M", product.slug),
+        title: "Wool Socks".into(),
+        unit_price: 900,
+    }];
+    let seeded = app
+        .state()
+        .orders
+        .seed(120, &variants, |_| {})
+        .await
+        .expect("seeded");
+    assert_eq!(seeded, 120);
+    let (session, _) = http_sign_in(&app, &admin).await;
+    let page = |path: String| {
+        app.request(Method::GET, &path)
+            .header("cookie", &session)
+            .send()
+    };
+    let first = page("/admin/orders".into())
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        first.contains("#1120") && !first.contains("#1070"),
+        "newest first, 50 a page"
+    );
+    let next = first
+        .split("id=\"next-page\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .map(|href| href.split('"').next().unwrap_or("").replace("&amp;", "&"))
+        .expect("a next page");
+    let second = page(next.replace("&#x2f;", "/")).await.expect("page");
+    assert_eq!(second.status(), 200);
+    let second = second.text().await.expect("html");
+    assert!(second.contains("#1070") && !second.contains("#1120"));
+    // The home page adds them up from the same rows.
+    let home = page("/admin".into())
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("html");
+    assert!(home.contains("id=\"to-ship\""));
+}
