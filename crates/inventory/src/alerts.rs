@@ -312,6 +312,10 @@ impl Inventory {
 
     /// Variants at or under their threshold, lowest first, with what is on its way. One
     /// grouped query, however large the catalog.
+    /// Only variants with some location at or under the highest threshold in use can be
+    /// low (a variant's available stock is the sum of its locations'), so the aggregate
+    /// runs over those, found through the index on `on_hand - reserved`, not over every
+    /// variant.
     pub async fn low_stock(&self, limit: u64) -> AppResult<Vec<LowStockView>> {
         let conn = self.db.current();
         let backend = conn.get_database_backend();
@@ -326,6 +330,9 @@ impl Inventory {
              COALESCE(p.incoming, 0) AS incoming, p.restock_expected_at AS restock_expected_at \
              FROM stock_levels l JOIN variants v ON v.id = l.variant_id \
              LEFT JOIN stock_policies p ON p.variant_id = l.variant_id \
+             WHERE l.variant_id IN (SELECT c.variant_id FROM stock_levels c \
+               WHERE c.on_hand - c.reserved <= (SELECT MAX(t) FROM (SELECT {p1} AS t \
+               UNION ALL SELECT MAX(low_stock_threshold) FROM stock_policies) m)) \
              GROUP BY l.variant_id, v.sku, p.low_stock_threshold, p.incoming, p.restock_expected_at \
              HAVING SUM(l.on_hand - l.reserved) <= COALESCE(p.low_stock_threshold, {p1}) \
              ORDER BY available ASC, v.sku ASC LIMIT {p2}"
@@ -340,6 +347,7 @@ impl Inventory {
                 "COALESCE(p.low_stock_threshold, ?1)",
                 2,
             )
+            .replace("SELECT ? AS t", "SELECT ?1 AS t")
             .replace("LIMIT ?", "LIMIT ?2")
         };
         let rows = conn

@@ -17,6 +17,7 @@ mod m20261130_000011_account_changes;
 mod m20261130_000012_order_payment_fulfillment;
 mod m20261130_000013_user_language;
 mod m20261130_000014_admin_sessions;
+mod m20261130_000015_console_indexes;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_order_payment_fulfillment::Migration),
             Box::new(m20261130_000013_user_language::Migration),
             Box::new(m20261130_000014_admin_sessions::Migration),
+            Box::new(m20261130_000015_console_indexes::Migration),
         ]
     }
 }
