@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::session::Console;
 use crate::state::Admin;
+use crate::{explain, when};
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct CustomersQuery {
@@ -29,10 +30,6 @@ pub(crate) struct CustomersQuery {
 pub(crate) struct Flash {
     done: Option<String>,
     error: Option<String>,
-}
-
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// `GET /admin/customers`.
@@ -142,7 +139,7 @@ pub(crate) async fn detail(
 fn back_to(id: Uuid, outcome: Result<&str, AppError>) -> Response {
     let pair = match outcome {
         Ok(done) => ("done", done.to_string()),
-        Err(err) => ("error", err.to_string()),
+        Err(err) => ("error", explain(&err)),
     };
     let query = serde_urlencoded::to_string([pair]).unwrap_or_default();
     Redirect::to(&format!("/admin/customers/{id}?{query}")).into_response()
@@ -162,9 +159,7 @@ pub(crate) async fn set_status(
     Path(id): Path<Uuid>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(page) = console.require(&admin, "users.manage").and_then(|()| {
-        console.check_csrf(&admin, form.get("csrf").map(String::as_str).unwrap_or(""))
-    }) {
+    if let Err(page) = console.authorize_form(&admin, "users.manage", &form) {
         return page.into_response();
     }
     let suspend = form.get("suspended").is_some_and(|v| v == "true");
@@ -189,9 +184,7 @@ pub(crate) async fn reset_password(
     Path(id): Path<Uuid>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(page) = console.require(&admin, "users.manage").and_then(|()| {
-        console.check_csrf(&admin, form.get("csrf").map(String::as_str).unwrap_or(""))
-    }) {
+    if let Err(page) = console.authorize_form(&admin, "users.manage", &form) {
         return page.into_response();
     }
     let outcome = admin

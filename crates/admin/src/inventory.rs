@@ -100,7 +100,7 @@ async fn variant(admin: &Admin, sku: &str) -> emporium_core::AppResult<Option<Va
         .await?
         .iter()
         .map(|r| {
-            json!({"at": r.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            json!({"at": crate::when(r.created_at),
                    "location": name(&r.location_id), "on_hand": r.on_hand_delta,
                    "reserved": r.reserved_delta, "reason": r.reason, "note": r.note})
         })
@@ -119,10 +119,7 @@ pub(crate) async fn adjust(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or("");
-    if let Err(page) = console
-        .require(&admin, "inventory.write")
-        .and_then(|()| console.check_csrf(&admin, field("csrf")))
-    {
+    if let Err(page) = console.authorize_form(&admin, "inventory.write", &form) {
         return page.into_response();
     }
     let outcome = match (field("delta").parse::<i64>(), field("reason")) {
@@ -155,15 +152,7 @@ pub(crate) async fn adjust(
     };
     let (key, message) = match outcome {
         Ok(done) => ("done", done),
-        Err(AppError::Validation(errors)) => (
-            "error",
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Err(err) => ("error", err.to_string()),
+        Err(err) => ("error", crate::explain(&err)),
     };
     let query = serde_urlencoded::to_string([("sku", field("sku").to_string()), (key, message)])
         .unwrap_or_default();

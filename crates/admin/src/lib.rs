@@ -24,6 +24,23 @@ mod sign_in;
 mod state;
 
 pub use session::Console;
+
+/// A time as the console shows it.
+pub(crate) fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// What went wrong, in words for a page: each field's problem, or the error's own text.
+pub(crate) fn explain(err: &emporium_core::AppError) -> String {
+    match err {
+        emporium_core::AppError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
 pub use state::{Admin, Domains};
 
 use axum::Router;

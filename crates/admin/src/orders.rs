@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::session::Console;
 use crate::state::Admin;
+use crate::{explain, when};
 
 /// How many orders a list page shows.
 const PAGE: u32 = 50;
@@ -51,22 +52,6 @@ pub(crate) struct DetailQuery {
 
 fn blank_to_none(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-/// What went wrong, in words for the page.
-fn explain(err: &AppError) -> String {
-    match err {
-        AppError::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
 }
 
 /// `GET /admin/orders`.
@@ -146,16 +131,11 @@ pub(crate) async fn list(
 
 /// An order named in a console path by its number (`1001`) or its id.
 async fn order_id(admin: &Admin, raw: &str) -> Result<Uuid, Response> {
-    if let Ok(id) = raw.parse::<Uuid>() {
-        return Ok(id);
-    }
-    let missing = || AppError::not_found("no such order").into_response();
-    let number: i64 = raw.trim_start_matches('#').parse().map_err(|_| missing())?;
-    match admin.orders.id_by_number(number).await {
-        Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(missing()),
-        Err(err) => Err(err.into_response()),
-    }
+    admin
+        .orders
+        .resolve(raw)
+        .await
+        .map_err(IntoResponse::into_response)
 }
 
 /// Units of each line already in a parcel, and already refunded.
@@ -443,10 +423,7 @@ async fn action(
     raw: &str,
 ) -> Result<Uuid, Response> {
     console
-        .require(admin, permission)
-        .map_err(IntoResponse::into_response)?;
-    console
-        .check_csrf(admin, field(form, "csrf"))
+        .authorize_form(admin, permission, form)
         .map_err(IntoResponse::into_response)?;
     order_id(admin, raw).await
 }

@@ -146,6 +146,18 @@ impl Console {
         Ok(())
     }
 
+    /// What every console form post checks first: the permission, then the form's CSRF
+    /// token (its `csrf` field).
+    pub fn authorize_form(
+        &self,
+        admin: &Admin,
+        permission: &str,
+        form: &std::collections::HashMap<String, String>,
+    ) -> Result<(), Page> {
+        self.require(admin, permission)?;
+        self.check_csrf(admin, form.get("csrf").map(String::as_str).unwrap_or(""))
+    }
+
     /// This staff member as the actor of a change (audited with their address).
     pub fn actor(&self) -> Actor {
         Actor::staff(self.user_id, self.ip.clone())

@@ -85,18 +85,24 @@ where
     ) -> Result<Self, Self::Rejection> {
         let emporium_core::extract::Path(raw) =
             emporium_core::extract::Path::<String>::from_request_parts(parts, state).await?;
+        let orders = <Orders as axum::extract::FromRef<S>>::from_ref(state);
+        Ok(Self(orders.resolve(&raw).await?))
+    }
+}
+
+impl Orders {
+    /// The order a person names by its id or its number (`1001` or `#1001`): 422 when it
+    /// is neither, 404 when there is no such order.
+    pub async fn resolve(&self, raw: &str) -> AppResult<Uuid> {
         if let Ok(id) = raw.parse::<Uuid>() {
-            return Ok(Self(id));
+            return Ok(id);
         }
         let number: i64 = raw.trim_start_matches('#').parse().map_err(|_| {
             AppError::invalid("id", "must be an order id (UUID) or an order number")
         })?;
-        let orders = <Orders as axum::extract::FromRef<S>>::from_ref(state);
-        let id = orders
-            .id_by_number(number)
+        self.id_by_number(number)
             .await?
-            .ok_or_else(|| AppError::not_found("no such order"))?;
-        Ok(Self(id))
+            .ok_or_else(|| AppError::not_found("no such order"))
     }
 }
 
