@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use emporium_accounts::RequestMeta;
+use emporium_core::id::CustomerId;
 use emporium_core::{AppError, Currency};
 use emporium_orders::OrderFilter;
 use serde::{Deserialize, Serialize};
@@ -112,7 +113,7 @@ pub(crate) async fn detail(
             ..OrderFilter::default()
         };
         let orders = admin.orders.admin_orders(filter, None, 20).await;
-        let value = admin.orders.customer_value(id, currency).await;
+        let value = admin.orders.customer_value(CustomerId(id), currency).await;
         match (orders, value) {
             (Ok(page), Ok((count, total))) => {
                 extra["orders"] = json!(

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use emporium_core::AppError;
 use emporium_core::crypto::{random_token, token_hash};
+use emporium_core::id::OrderId;
 use emporium_core::order_line::LineQuantity;
 use emporium_orders::{
     FulfillmentStatus, OrderFilter, OrderStatus, OrderView, PaymentStatus, TransitionDetail, Viewer,
@@ -130,7 +131,7 @@ pub(crate) async fn list(
 }
 
 /// An order named in a console path by its number (`1001`) or its id.
-async fn order_id(admin: &Admin, raw: &str) -> Result<Uuid, Response> {
+async fn order_id(admin: &Admin, raw: &str) -> Result<OrderId, Response> {
     admin
         .orders
         .resolve(raw)
@@ -283,7 +284,7 @@ pub(crate) async fn detail(
 
 async fn order_and_money(
     admin: &Admin,
-    id: Uuid,
+    id: OrderId,
 ) -> emporium_core::AppResult<(OrderView, emporium_payments::OrderPaymentsView)> {
     let order = admin.orders.order_for(id, &Viewer::Staff).await?;
     let money = admin.payments.order_payments(id).await?;
@@ -421,7 +422,7 @@ async fn action(
     permission: &str,
     form: &HashMap<String, String>,
     raw: &str,
-) -> Result<Uuid, Response> {
+) -> Result<OrderId, Response> {
     console
         .authorize_form(admin, permission, form)
         .map_err(IntoResponse::into_response)?;
@@ -438,7 +439,7 @@ async fn action_on_lines(
 ) -> Result<(Uuid, Vec<LineQuantity>), Response> {
     let id = action(admin, console, permission, form, raw).await?;
     let lines = quantities(form).map_err(|err| back_to(raw, form, Err(err)))?;
-    Ok((id, lines))
+    Ok((id.uuid(), lines))
 }
 
 /// `POST /admin/orders/{number}/transition`.
@@ -489,7 +490,7 @@ pub(crate) async fn ship(
         tracking_number: field(&form, "tracking_number").to_string(),
         lines: (!lines.is_empty()).then_some(lines),
     };
-    let outcome = match admin.orders.create_shipment(id, body, &console.actor()).await {
+    let outcome = match admin.orders.create_shipment(OrderId(id), body, &console.actor()).await {
         Ok(s) => console
             .audit(
                 &admin,
@@ -519,7 +520,7 @@ pub(crate) async fn refund(
     let amount = match field(&form, "amount") {
         "" => None,
         text => {
-            let currency = match admin.orders.find(admin.db.current(), id).await {
+            let currency = match admin.orders.find(admin.db.current(), OrderId(id)).await {
                 Ok(order) => emporium_core::Currency::parse(&order.currency),
                 Err(err) => return back_to(&raw, &form, Err(err)),
             };
@@ -555,7 +556,13 @@ pub(crate) async fn refund(
     ));
     let outcome = admin
         .payments
-        .refund(id, body, &console.actor(), &format!("console:{key}"), &hash)
+        .refund(
+            OrderId(id),
+            body,
+            &console.actor(),
+            &format!("console:{key}"),
+            &hash,
+        )
         .await
         .map(|_| "Refunded.".to_string());
     back_to(&raw, &form, outcome)

@@ -3,9 +3,9 @@
 
 use emporium_core::config::PaidCancellation;
 use emporium_core::error::ErrorCode;
+use emporium_core::id::OrderId;
 use emporium_core::{AppError, AppResult};
 use emporium_orders::{OrderStatus, OrderView, Viewer, shopper};
-use uuid::Uuid;
 
 use crate::state::Checkout;
 use emporium_payments::RefundBody;
@@ -26,7 +26,7 @@ impl Checkout {
     #[tracing::instrument(skip_all, fields(order_id = %id))]
     pub async fn cancel_order(
         &self,
-        id: Uuid,
+        id: OrderId,
         viewer: &Viewer,
         reason: Option<String>,
     ) -> AppResult<Cancellation> {

@@ -5,15 +5,18 @@
 
 use chrono::Utc;
 use emporium_core::error::ErrorCode;
+use emporium_core::id::{CustomerId, OrderId};
 use emporium_core::idempotency::{self, Replay};
 use emporium_core::{AppError, AppResult, FieldError, Money};
-use emporium_db::entity::{carts, order_lines};
+use emporium_db::entity::{cart_lines, carts, order_lines};
 use emporium_orders::NewOrder;
+use emporium_payments::{Opened, PaymentProvider};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -79,6 +82,27 @@ pub(crate) struct CheckoutRequest {
     pub shipping_option_id: Option<String>,
     pub payment_provider: String,
     pub expected_total: Option<i64>,
+}
+
+/// A checkout priced and, for most gateways, with its payment opened: everything done
+/// before the transaction (see [`Checkout::place_order`]).
+struct Plan {
+    cart: carts::Model,
+    body: CheckoutRequest,
+    gateway: Arc<dyn PaymentProvider>,
+    order_id: OrderId,
+    /// The cart as the checkout addresses it (address and option from the body).
+    priced_cart: carts::Model,
+    /// The gateway's idempotency key: a retried checkout opens the same payment.
+    payment_key: String,
+}
+
+/// What the plan priced before the transaction.
+struct Quote {
+    /// The lines `priced` was computed from; the transaction re-prices only if they moved.
+    seen_lines: Vec<cart_lines::Model>,
+    priced: Priced,
+    opened: Option<Opened>,
 }
 
 fn json_text<T: serde::Serialize>(value: &T) -> AppResult<String> {
@@ -200,6 +224,11 @@ impl Checkout {
 
     /// Places the order for a cart. `key` and `hash` are the request's idempotency key
     /// and body fingerprint: a repeat gets the first response back, byte for byte.
+    ///
+    /// Pricing and the gateway call happen before the transaction (on SQLite every
+    /// write waits for the one writer, so the transaction holds only what must be
+    /// atomic); inside it the cart is claimed, re-priced only if its lines moved, and the
+    /// order, its payment and its reservations are written together.
     #[tracing::instrument(skip_all, fields(cart_id = %cart_id))]
     pub async fn place_order(
         &self,
@@ -217,6 +246,37 @@ impl Checkout {
         if let Some(replay) = idempotency::find(reader, &scope, key, hash).await? {
             return Ok(replay);
         }
+        self.ensure_may_order(&cart, access)?;
+        let body = self.check_checkout(body, &cart).await?;
+        let (plan, quote) = self.plan(cart, body, format!("{scope}|{key}")).await?;
+        let txn = self.db.begin().await?;
+        // Claiming the cart first makes a concurrent duplicate wait here, then find the
+        // cart converted and the first response stored.
+        if !claim_cart(&txn, plan.cart.id).await? {
+            drop(txn);
+            if let Some(replay) = idempotency::find(self.db.writer(), &scope, key, hash).await? {
+                return Ok(replay);
+            }
+            return Err(AppError::conflict(
+                ErrorCode::CartNotActive,
+                "this cart was already checked out or merged",
+            ));
+        }
+        let order_id = plan.order_id;
+        let (number, response) = self.write_order(&txn, plan, quote).await?;
+        let text = json_text(&response)?;
+        idempotency::save(&txn, &scope, key, hash, 201, &text).await?;
+        txn.commit().await?;
+        tracing::info!(order_id = %order_id, number, "order placed");
+        metrics::counter!("orders_placed_total").increment(1);
+        Ok(Replay {
+            status: 201,
+            body: text,
+        })
+    }
+
+    /// A customer's cart needs a confirmed email address when the shop asks for one.
+    fn ensure_may_order(&self, cart: &carts::Model, access: &CartAccess) -> AppResult<()> {
         if cart.customer_id.is_some()
             && self.config.auth.verified_email_to_order
             && !access.email_verified
@@ -227,71 +287,89 @@ impl Checkout {
                  new one",
             ));
         }
-        let body = self.check_checkout(body, &cart).await?;
+        Ok(())
+    }
+
+    /// Prices the cart as the checkout addresses it and, for a gateway other than the
+    /// manual one, opens the payment for that total: a gateway is never called inside
+    /// the transaction, and the order must then come to the same total.
+    async fn plan(
+        &self,
+        cart: carts::Model,
+        body: CheckoutRequest,
+        payment_key: String,
+    ) -> AppResult<(Plan, Quote)> {
+        let reader = self.db.current();
         let gateway = self.payments.gateway_for(&body.payment_provider).await?;
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new();
         let mut priced_cart = cart.clone();
         priced_cart.shipping_address = Some(json_text(&body.shipping_address)?);
         if body.shipping_option_id.is_some() {
             priced_cart.shipping_option = body.shipping_option_id.clone();
         }
-        // Priced before the transaction: on SQLite every write waits for the one writer,
-        // so the transaction should hold only what must be atomic. It prices again only
-        // if the lines moved meanwhile. A gateway is called here too, never inside the
-        // transaction: its session is opened for this total, and the order must come to
-        // the same.
         let seen_lines = lines_of(reader, cart.id).await?;
-        let pre_priced = self.price(reader, &priced_cart, seen_lines.clone()).await?;
+        let priced = self.price(reader, &priced_cart, seen_lines.clone()).await?;
         if let Some(expected) = body.expected_total {
-            ensure_expected_total(expected, &pre_priced)?;
+            ensure_expected_total(expected, &priced)?;
         }
         let mut opened = None;
-        if gateway.name() != "manual" && pre_priced.lines.iter().any(|l| l.amounts.is_some()) {
+        if gateway.name() != "manual" && priced.lines.iter().any(|l| l.amounts.is_some()) {
             opened = Some(
                 self.payments
                     .open_payment(
                         gateway.as_ref(),
                         order_id,
-                        pre_priced.totals.total,
-                        pre_priced.currency,
+                        priced.totals.total,
+                        priced.currency,
                         &body.email,
-                        &format!("{scope}|{key}"),
+                        &payment_key,
                     )
                     .await?,
             );
         }
-        let txn = self.db.begin().await?;
-        // Claiming the cart first makes a concurrent duplicate wait here, then find the
-        // cart converted and the first response stored.
-        let claimed = claim_cart(&txn, cart.id).await?;
-        if !claimed {
-            drop(txn);
-            if let Some(replay) = idempotency::find(self.db.writer(), &scope, key, hash).await? {
-                return Ok(replay);
-            }
-            return Err(AppError::conflict(
-                ErrorCode::CartNotActive,
-                "this cart was already checked out or merged",
-            ));
-        }
-        let lines = lines_of(&txn, cart.id).await?;
+        Ok((
+            Plan {
+                cart,
+                body,
+                gateway,
+                order_id,
+                priced_cart,
+                payment_key,
+            },
+            Quote {
+                seen_lines,
+                priced,
+                opened,
+            },
+        ))
+    }
+
+    /// The plan as it stands inside the transaction: re-priced if the cart's lines
+    /// moved since, and with its payment opened (409 when an opened payment's total no
+    /// longer matches).
+    async fn confirm(
+        &self,
+        txn: &DatabaseTransaction,
+        plan: &Plan,
+        quote: Quote,
+    ) -> AppResult<(Priced, Opened)> {
+        let lines = lines_of(txn, plan.cart.id).await?;
         if lines.is_empty() {
             return Err(AppError::conflict(
                 ErrorCode::CartEmpty,
                 "the cart has no lines",
             ));
         }
-        let priced = if lines == seen_lines {
-            pre_priced
+        let priced = if lines == quote.seen_lines {
+            quote.priced
         } else {
-            let priced = self.price(&txn, &priced_cart, lines).await?;
-            if let Some(expected) = body.expected_total {
+            let priced = self.price(txn, &plan.priced_cart, lines).await?;
+            if let Some(expected) = plan.body.expected_total {
                 ensure_expected_total(expected, &priced)?;
             }
             priced
         };
-        let shipping_option = shipping_option_of(&priced, body.shipping_option_id.as_deref())?;
-        let opened = match opened {
+        let opened = match quote.opened {
             Some(opened) if opened.amount == Some(priced.totals.total) => opened,
             Some(_) => {
                 return Err(AppError::conflict(
@@ -302,16 +380,35 @@ impl Checkout {
             None => {
                 self.payments
                     .open_payment(
-                        gateway.as_ref(),
-                        order_id,
+                        plan.gateway.as_ref(),
+                        plan.order_id,
                         priced.totals.total,
                         priced.currency,
-                        &body.email,
-                        &format!("{scope}|{key}"),
+                        &plan.body.email,
+                        &plan.payment_key,
                     )
                     .await?
             }
         };
+        Ok((priced, opened))
+    }
+
+    /// Writes the order, closes the cart, reserves the stock and records the payment,
+    /// in the claimed cart's transaction. Answers the order's number and the response.
+    async fn write_order(
+        &self,
+        txn: &DatabaseTransaction,
+        plan: Plan,
+        quote: Quote,
+    ) -> AppResult<(i64, CheckoutView)> {
+        let (priced, opened) = self.confirm(txn, &plan, quote).await?;
+        let Plan {
+            cart,
+            body,
+            order_id,
+            ..
+        } = plan;
+        let shipping_option = shipping_option_of(&priced, body.shipping_option_id.as_deref())?;
         let billing = body
             .billing_address
             .clone()
@@ -319,10 +416,10 @@ impl Checkout {
         let draft = self
             .orders
             .create(
-                &txn,
+                txn,
                 NewOrder {
                     id: order_id,
-                    customer_id: cart.customer_id,
+                    customer_id: cart.customer_id.map(CustomerId),
                     cart_id: cart.id,
                     email: body.email.clone(),
                     currency: priced.currency,
@@ -336,18 +433,18 @@ impl Checkout {
                 },
             )
             .await?;
-        let mut line_rows = order_line_rows(order_id, &priced)?;
+        let mut line_rows = order_line_rows(order_id.uuid(), &priced)?;
         let mut closed: carts::ActiveModel = cart.clone().into();
         closed.status = Set(CartStatus::Converted.as_str().into());
-        closed.order_id = Set(Some(order_id));
+        closed.order_id = Set(Some(order_id.uuid()));
         closed.email = Set(Some(body.email.clone()));
         closed.shipping_address = Set(Some(json_text(&body.shipping_address)?));
         closed.billing_address = Set(Some(json_text(&billing)?));
-        closed.update(&txn).await?;
+        closed.update(txn).await?;
         // Stock is reserved last: on PostgreSQL a hot variant's row stays locked from
         // here to commit, so everything that can happen before it does.
         self.reserve_lines(
-            &txn,
+            txn,
             order_id,
             &priced,
             &body.shipping_address,
@@ -356,40 +453,29 @@ impl Checkout {
         .await?;
         let payment = self
             .payments
-            .insert_payment(
-                &txn,
-                &opened,
-                order_id,
-                priced.totals.total,
-                priced.currency,
-            )
+            .insert_payment(txn, &opened, order_id, priced.totals.total, priced.currency)
             .await?;
         let number = draft.order.number;
         let order_token = draft.token.clone();
-        let view = self.orders.finish(&txn, draft, line_rows).await?;
-        let response = CheckoutView {
-            payment: self
-                .payments
-                .payment_view(&payment, Some(opened.access.clone())),
-            order_token: cart.customer_id.is_none().then(|| order_token.clone()),
-            order: view,
-        };
-        let text = json_text(&response)?;
-        idempotency::save(&txn, &scope, key, hash, 201, &text).await?;
-        txn.commit().await?;
-        tracing::info!(order_id = %order_id, number, "order placed");
-        metrics::counter!("orders_placed_total").increment(1);
-        Ok(Replay {
-            status: 201,
-            body: text,
-        })
+        let view = self.orders.finish(txn, draft, line_rows).await?;
+        Ok((
+            number,
+            CheckoutView {
+                payment: self
+                    .payments
+                    .payment_view(&payment, Some(opened.access.clone())),
+                order_token: cart.customer_id.is_none().then_some(order_token),
+                order: view,
+            },
+        ))
     }
+
     /// Reserves stock for every priced line (409 naming the lines stock cannot cover) and
     /// marks on each order line the units sold beyond stock.
     async fn reserve_lines(
         &self,
         txn: &DatabaseTransaction,
-        order_id: Uuid,
+        order_id: OrderId,
         priced: &Priced,
         ship_to: &Address,
         line_rows: &mut [order_lines::Model],

@@ -11,6 +11,7 @@ use emporium_catalog::Catalog;
 use emporium_core::error::ErrorCode;
 use emporium_core::extract::{Json, parse_json};
 use emporium_core::extract::{Path, Query};
+use emporium_core::id::{CustomerId, OrderId};
 use emporium_core::idempotency::Idempotent;
 use emporium_core::locale::Locale;
 use emporium_core::pagination::PageQuery;
@@ -398,7 +399,7 @@ async fn list_orders(
     Ok(axum::Json(
         checkout
             .orders
-            .customer_orders(principal.user_id, cursor, limit)
+            .customer_orders(CustomerId(principal.user_id), cursor, limit)
             .await?,
     ))
 }
@@ -406,7 +407,7 @@ async fn list_orders(
 fn viewer(access: &CartAccess, token: Option<String>) -> AppResult<Viewer> {
     match (access.user_id, token) {
         (_, Some(token)) => Ok(Viewer::Guest(token)),
-        (Some(user), None) => Ok(Viewer::Customer(user)),
+        (Some(user), None) => Ok(Viewer::Customer(CustomerId(user))),
         (None, None) => Err(AppError::unauthorized(
             ErrorCode::Unauthenticated,
             "sign in, or open the link from the order confirmation",
@@ -422,7 +423,7 @@ fn viewer(access: &CartAccess, token: Option<String>) -> AppResult<Viewer> {
 async fn get_order(
     State(checkout): State<Checkout>,
     access: CartAccess,
-    Path(id): Path<Uuid>,
+    Path(id): Path<OrderId>,
     Query(q): Query<OrderTokenQuery>,
 ) -> AppResult<axum::Json<OrderView>> {
     let viewer = viewer(&access, q.token)?;
@@ -440,7 +441,7 @@ async fn get_order(
 async fn cancel_order(
     State(checkout): State<Checkout>,
     access: CartAccess,
-    Path(id): Path<Uuid>,
+    Path(id): Path<OrderId>,
     Query(q): Query<OrderTokenQuery>,
     body: Bytes,
 ) -> AppResult<(StatusCode, axum::Json<OrderView>)> {
@@ -459,7 +460,7 @@ async fn cancel_order(
 async fn request_return(
     State(checkout): State<Checkout>,
     access: CartAccess,
-    Path(id): Path<Uuid>,
+    Path(id): Path<OrderId>,
     Query(q): Query<OrderTokenQuery>,
     body: Bytes,
 ) -> AppResult<axum::Json<OrderView>> {

@@ -13,6 +13,7 @@
 //! upwards. Every payload is versioned: a change that removes or retypes a field bumps
 //! [`Event::VERSION`]; adding an optional field does not.
 
+use crate::id::{CustomerId, OrderId, RefundId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -182,14 +183,14 @@ pub enum Initiator {
 /// An order, as every order event names it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderRef {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub number: i64,
     pub email: String,
     /// The shopper's name from the shipping address.
     pub name: Option<String>,
     /// The order's language: emails about it are written in it.
     pub lang: String,
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<CustomerId>,
 }
 
 /// `order.placed`
@@ -274,7 +275,7 @@ impl Event for OrderShipped {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundCreated {
     pub order: OrderRef,
-    pub refund_id: Uuid,
+    pub refund_id: RefundId,
     pub amount: Money,
     pub reason: Option<String>,
 }

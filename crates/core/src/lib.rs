@@ -13,6 +13,7 @@ pub mod events;
 pub mod extract;
 pub mod geo;
 pub mod http;
+pub mod id;
 pub mod idempotency;
 pub mod like;
 pub mod locale;

@@ -5,6 +5,7 @@
 use chrono::Utc;
 use emporium_core::audit::{self, AuditEntry};
 use emporium_core::error::ErrorCode;
+use emporium_core::id::OrderId;
 use emporium_core::{AppError, AppResult};
 use emporium_db::entity::{stock_ledger, stock_levels, stock_locations, stock_policies};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -236,7 +237,7 @@ impl Inventory {
     pub async fn reserve<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         wants: &[Want],
         ship_to: Option<&str>,
     ) -> AppResult<Result<Vec<Reservation>, Vec<Shortage>>> {
@@ -292,7 +293,7 @@ impl Inventory {
     async fn reserve_from_stock<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         want: Want,
         order: &[stock_locations::Model],
     ) -> AppResult<(i64, i64)> {
@@ -330,7 +331,7 @@ impl Inventory {
                             reserved_delta: take,
                             reason: reason::ORDER_RESERVED,
                             note: None,
-                            order_id: Some(order_id),
+                            order_id: Some(order_id.uuid()),
                             actor_id: None,
                         },
                     )
@@ -350,7 +351,7 @@ impl Inventory {
     async fn reserve_backorder<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         variant_id: Uuid,
         missing: i64,
         order: &[stock_locations::Model],
@@ -388,7 +389,7 @@ impl Inventory {
                 reserved_delta: missing,
                 reason: reason::ORDER_RESERVED,
                 note: Some("backorder".into()),
-                order_id: Some(order_id),
+                order_id: Some(order_id.uuid()),
                 actor_id: None,
             },
         )
@@ -400,7 +401,7 @@ impl Inventory {
     /// reserved and units taken off the shelf.
     async fn held_by_order<C: ConnectionTrait>(
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
     ) -> AppResult<BTreeMap<(Uuid, Uuid), (i64, i64)>> {
         let mut held: BTreeMap<(Uuid, Uuid), (i64, i64)> = BTreeMap::new();
         for row in stock_ledger::Entity::find()
@@ -420,7 +421,7 @@ impl Inventory {
     pub async fn commit_order<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
     ) -> AppResult<()> {
         for ((variant_id, location_id), (reserved, _)) in
             Self::held_by_order(conn, order_id).await?
@@ -436,7 +437,7 @@ impl Inventory {
                         reserved_delta: -reserved,
                         reason: reason::ORDER_COMMITTED,
                         note: None,
-                        order_id: Some(order_id),
+                        order_id: Some(order_id.uuid()),
                         actor_id: None,
                     },
                 )
@@ -451,7 +452,7 @@ impl Inventory {
     pub async fn release_order<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         actor_id: Option<Uuid>,
     ) -> AppResult<()> {
         for ((variant_id, location_id), (reserved, taken)) in
@@ -468,7 +469,7 @@ impl Inventory {
                         reserved_delta: -reserved,
                         reason: reason::ORDER_RELEASED,
                         note: None,
-                        order_id: Some(order_id),
+                        order_id: Some(order_id.uuid()),
                         actor_id,
                     },
                 )
@@ -485,7 +486,7 @@ impl Inventory {
                         reserved_delta: 0,
                         reason: reason::ORDER_RESTOCKED,
                         note: None,
-                        order_id: Some(order_id),
+                        order_id: Some(order_id.uuid()),
                         actor_id,
                     },
                 )
@@ -504,7 +505,7 @@ impl Inventory {
     pub async fn restock_units<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         variant_id: Uuid,
         quantity: i64,
         actor_id: Option<Uuid>,
@@ -526,7 +527,7 @@ impl Inventory {
                     reserved_delta: 0,
                     reason: reason::RETURN_RESTOCKED,
                     note: None,
-                    order_id: Some(order_id),
+                    order_id: Some(order_id.uuid()),
                     actor_id,
                 },
             )

@@ -2,6 +2,7 @@
 //! how an order row becomes the [`OrderRef`] every order event carries.
 
 use emporium_core::events::{EventLine, Initiator, OrderRef};
+use emporium_core::id::{CustomerId, OrderId};
 use emporium_core::{Currency, Money};
 use emporium_db::entity::{order_lines, orders};
 
@@ -15,12 +16,12 @@ pub fn order_ref(order: &orders::Model) -> OrderRef {
         .map(|a| a.name)
         .filter(|n| !n.trim().is_empty());
     OrderRef {
-        order_id: order.id,
+        order_id: OrderId(order.id),
         number: order.number,
         email: order.email.clone(),
         name,
         lang: order.lang.clone(),
-        customer_id: order.customer_id,
+        customer_id: order.customer_id.map(CustomerId),
     }
 }
 

@@ -5,6 +5,7 @@
 use axum::http::HeaderMap;
 use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, OrderShipped};
+use emporium_core::id::OrderId;
 use emporium_core::order_line::LineQuantity;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::order_lines;
@@ -59,7 +60,7 @@ fn parcel_of(
 
 impl Orders {
     /// An order's parcels (404 when there is no such order).
-    pub async fn shipments(&self, order_id: Uuid) -> AppResult<Vec<ShipmentView>> {
+    pub async fn shipments(&self, order_id: OrderId) -> AppResult<Vec<ShipmentView>> {
         let conn = self.db.current();
         self.find(conn, order_id).await?;
         self.shipping.shipments_of(conn, order_id).await
@@ -69,7 +70,7 @@ impl Orders {
     #[tracing::instrument(skip_all, fields(order_id = %order_id))]
     pub async fn create_shipment(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         body: ShipmentBody,
         actor: &Actor,
     ) -> AppResult<ShipmentView> {
@@ -175,7 +176,7 @@ impl Orders {
             if order.status == OrderStatus::Shipped.as_str() {
                 self.transition_in(
                     &txn,
-                    order.id,
+                    OrderId(order.id),
                     OrderStatus::Delivered,
                     actor,
                     TransitionDetail {

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use emporium_core::crypto::{constant_time_eq, token_hash};
 use emporium_core::events::{self, CancellationRequested};
+use emporium_core::id::{CustomerId, OrderId};
 use emporium_core::{AppError, AppResult};
 use emporium_db::entity::orders;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
@@ -21,7 +22,7 @@ use crate::views::{OrderPageView, OrderSummaryView, OrderView, summary};
 pub fn shopper(viewer: &Viewer) -> Actor {
     Actor {
         user_id: match viewer {
-            Viewer::Customer(id) => Some(*id),
+            Viewer::Customer(id) => Some((*id).uuid()),
             _ => None,
         },
         shopper: true,
@@ -32,7 +33,7 @@ pub fn shopper(viewer: &Viewer) -> Actor {
 /// Who is reading an order.
 #[derive(Debug, Clone)]
 pub enum Viewer {
-    Customer(Uuid),
+    Customer(CustomerId),
     /// The secret from the order's confirmation link.
     Guest(String),
     Staff,
@@ -41,7 +42,7 @@ pub enum Viewer {
 impl Viewer {
     fn may_see(&self, order: &orders::Model) -> bool {
         match self {
-            Self::Customer(id) => order.customer_id == Some(*id),
+            Self::Customer(id) => order.customer_id == Some((*id).uuid()),
             Self::Guest(token) => {
                 constant_time_eq(token_hash(token).as_bytes(), order.access_hash.as_bytes())
             }
@@ -70,7 +71,7 @@ pub struct OrderFilter {
 
 /// An order named in an admin path by its id or by its number (`1001` or `#1001`), as
 /// staff read it off an email or a packing slip.
-pub struct AdminOrder(pub Uuid);
+pub struct AdminOrder(pub OrderId);
 
 impl<S> axum::extract::FromRequestParts<S> for AdminOrder
 where
@@ -93,8 +94,8 @@ where
 impl Orders {
     /// The order a person names by its id or its number (`1001` or `#1001`): 422 when it
     /// is neither, 404 when there is no such order.
-    pub async fn resolve(&self, raw: &str) -> AppResult<Uuid> {
-        if let Ok(id) = raw.parse::<Uuid>() {
+    pub async fn resolve(&self, raw: &str) -> AppResult<OrderId> {
+        if let Ok(id) = raw.parse::<OrderId>() {
             return Ok(id);
         }
         let number: i64 = raw.trim_start_matches('#').parse().map_err(|_| {
@@ -148,7 +149,7 @@ impl Orders {
     /// A customer's orders, newest first.
     pub async fn customer_orders(
         &self,
-        customer_id: Uuid,
+        customer_id: CustomerId,
         cursor: Option<i64>,
         limit: u32,
     ) -> AppResult<OrderPageView> {
@@ -210,9 +211,9 @@ impl Orders {
 
     /// One order, if `viewer` may see it (404 otherwise: another's order does not exist
     /// as far as they know).
-    pub async fn order_for(&self, id: Uuid, viewer: &Viewer) -> AppResult<OrderView> {
+    pub async fn order_for(&self, id: OrderId, viewer: &Viewer) -> AppResult<OrderView> {
         let conn = self.db.writer();
-        let order = orders::Entity::find_by_id(id)
+        let order = orders::Entity::find_by_id(id.uuid())
             .one(conn)
             .await?
             .filter(|o| viewer.may_see(o))
@@ -223,12 +224,12 @@ impl Orders {
     /// Records the customer's wish to cancel a paid order and tells staff.
     pub async fn request_cancellation(
         &self,
-        id: Uuid,
+        id: OrderId,
         viewer: &Viewer,
         reason: Option<String>,
     ) -> AppResult<OrderView> {
         let txn = self.db.begin().await?;
-        let order = orders::Entity::find_by_id(id)
+        let order = orders::Entity::find_by_id(id.uuid())
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))?;
@@ -255,7 +256,7 @@ impl Orders {
     /// A history row that changes nothing: a note for staff on the order.
     pub async fn note_on_order(
         &self,
-        id: Uuid,
+        id: OrderId,
         status: OrderStatus,
         actor: &Actor,
         note: String,
@@ -270,7 +271,7 @@ impl Orders {
     /// The customer asks to return a shipped or delivered order.
     pub async fn request_return(
         &self,
-        id: Uuid,
+        id: OrderId,
         viewer: &Viewer,
         reason: Option<String>,
     ) -> AppResult<OrderView> {
@@ -281,7 +282,7 @@ impl Orders {
 
     pub async fn customer_move(
         &self,
-        id: Uuid,
+        id: OrderId,
         viewer: &Viewer,
         to: OrderStatus,
         reason: Option<String>,

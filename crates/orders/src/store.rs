@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use emporium_core::address::Address;
 use emporium_core::crypto::{random_token, token_hash};
 use emporium_core::events::{self, OrderPlaced};
+use emporium_core::id::{CustomerId, OrderId};
 use emporium_core::{AppError, AppResult, Currency, Money};
 use emporium_db::entity::{order_events, order_lines, orders};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -25,8 +26,8 @@ use crate::views::OrderView;
 /// An order checkout has priced and checked, about to be written.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    pub id: Uuid,
-    pub customer_id: Option<Uuid>,
+    pub id: OrderId,
+    pub customer_id: Option<CustomerId>,
     pub cart_id: Uuid,
     pub email: String,
     pub currency: Currency,
@@ -85,9 +86,9 @@ impl Orders {
         let token = random_token(32);
         let now = Utc::now();
         let order = orders::ActiveModel {
-            id: Set(new.id),
+            id: Set(new.id.uuid()),
             number: Set(number),
-            customer_id: Set(new.customer_id),
+            customer_id: Set(new.customer_id.map(CustomerId::uuid)),
             cart_id: Set(new.cart_id),
             email: Set(new.email),
             status: Set(OrderStatus::PendingPayment.as_str().into()),
@@ -121,7 +122,7 @@ impl Orders {
                 None,
                 OrderStatus::PendingPayment,
                 &Actor {
-                    user_id: new.customer_id,
+                    user_id: new.customer_id.map(CustomerId::uuid),
                     shopper: true,
                     ..Actor::default()
                 },
@@ -190,27 +191,31 @@ impl Orders {
     }
 
     /// An order by id (404 when there is none).
-    pub async fn find<C: ConnectionTrait>(&self, conn: &C, id: Uuid) -> AppResult<orders::Model> {
-        orders::Entity::find_by_id(id)
+    pub async fn find<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        id: OrderId,
+    ) -> AppResult<orders::Model> {
+        orders::Entity::find_by_id(id.uuid())
             .one(conn)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))
     }
 
     /// An order's id from its number.
-    pub async fn id_by_number(&self, number: i64) -> AppResult<Option<Uuid>> {
+    pub async fn id_by_number(&self, number: i64) -> AppResult<Option<OrderId>> {
         Ok(orders::Entity::find()
             .filter(orders::Column::Number.eq(number))
             .one(self.db.current())
             .await?
-            .map(|o| o.id))
+            .map(|o| OrderId(o.id)))
     }
 
     /// An order's lines, in their order.
     pub async fn lines_of<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
     ) -> AppResult<Vec<order_lines::Model>> {
         Ok(order_lines::Entity::find()
             .filter(order_lines::Column::OrderId.eq(order_id))
@@ -239,7 +244,7 @@ impl Orders {
     pub async fn money_returned(
         &self,
         txn: &DatabaseTransaction,
-        order_id: Uuid,
+        order_id: OrderId,
         money: PaymentStatus,
         actor: &Actor,
         reason: Option<String>,
@@ -256,7 +261,7 @@ impl Orders {
         if money == PaymentStatus::Refunded && from.is_some_and(|f| f.can_transition_to(to)) {
             self.transition_in(
                 txn,
-                order.id,
+                OrderId(order.id),
                 to,
                 actor,
                 TransitionDetail {
@@ -311,7 +316,7 @@ impl Orders {
     /// lifetime value, before refunds).
     pub async fn customer_value(
         &self,
-        customer_id: Uuid,
+        customer_id: CustomerId,
         currency: Currency,
     ) -> AppResult<(i64, Money)> {
         let (count, total) = orders::Entity::find()
@@ -333,7 +338,7 @@ impl Orders {
     pub(crate) async fn set_fulfillment<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         status: FulfillmentStatus,
     ) -> AppResult<()> {
         orders::Entity::update_many()

@@ -10,6 +10,7 @@ use emporium_core::AppResult;
 use emporium_core::audit::{self, AuditEntry};
 use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, OrderCancelled};
+use emporium_core::id::OrderId;
 use emporium_db::entity::{order_events, orders};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -80,7 +81,7 @@ impl Orders {
     pub async fn record_event<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         from: Option<OrderStatus>,
         to: OrderStatus,
         actor: &Actor,
@@ -88,7 +89,7 @@ impl Orders {
     ) -> AppResult<order_events::Model> {
         Ok(order_events::ActiveModel {
             id: Set(Uuid::now_v7()),
-            order_id: Set(order_id),
+            order_id: Set(order_id.uuid()),
             from_status: Set(from.map(|s| s.as_str().to_string())),
             to_status: Set(to.as_str().into()),
             actor_id: Set(actor.user_id),
@@ -105,7 +106,7 @@ impl Orders {
     #[tracing::instrument(skip_all, fields(order_id = %order_id, to = to.as_str()))]
     pub async fn transition(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         to: OrderStatus,
         actor: &Actor,
         detail: TransitionDetail,
@@ -122,12 +123,12 @@ impl Orders {
     pub async fn transition_in(
         &self,
         txn: &DatabaseTransaction,
-        order_id: Uuid,
+        order_id: OrderId,
         to: OrderStatus,
         actor: &Actor,
         detail: TransitionDetail,
     ) -> AppResult<orders::Model> {
-        let order = orders::Entity::find_by_id(order_id)
+        let order = orders::Entity::find_by_id(order_id.uuid())
             .one(txn)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))?;
@@ -227,7 +228,7 @@ impl Orders {
             )
             .await?;
         }
-        let order = orders::Entity::find_by_id(order_id)
+        let order = orders::Entity::find_by_id(order_id.uuid())
             .one(txn)
             .await?
             .ok_or_else(|| AppError::not_found("no such order"))?;

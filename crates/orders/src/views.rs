@@ -2,6 +2,7 @@
 //! themselves.
 
 use emporium_core::address::Address;
+use emporium_core::id::OrderId;
 use emporium_core::{AppResult, Currency, Money};
 use emporium_db::entity::{order_events, order_lines, orders};
 use emporium_shipping::ShipmentView;
@@ -144,13 +145,13 @@ impl Orders {
         conn: &C,
         order: orders::Model,
     ) -> AppResult<OrderView> {
-        let lines = self.lines_of(conn, order.id).await?;
+        let lines = self.lines_of(conn, OrderId(order.id)).await?;
         let events = order_events::Entity::find()
             .filter(order_events::Column::OrderId.eq(order.id))
             .order_by_asc(order_events::Column::Id)
             .all(conn)
             .await?;
-        let shipments = self.shipping.shipments_of(conn, order.id).await?;
+        let shipments = self.shipping.shipments_of(conn, OrderId(order.id)).await?;
         let mut view = self.view_from(order, lines, events)?;
         view.shipments = shipments;
         Ok(view)

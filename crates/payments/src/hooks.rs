@@ -3,11 +3,11 @@
 
 use chrono::Utc;
 use emporium_core::AppResult;
+use emporium_core::id::OrderId;
 use emporium_db::entity::payments;
 use emporium_orders::{OrderStatus, Transition, TransitionHook};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 use crate::status::PaymentStatus;
 
@@ -18,7 +18,10 @@ pub struct PaymentHooks;
 
 impl PaymentHooks {
     /// Staff marked an order paid themselves: its open manual payment is captured.
-    async fn capture_manual_offline<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> AppResult<()> {
+    async fn capture_manual_offline<C: ConnectionTrait>(
+        conn: &C,
+        order_id: OrderId,
+    ) -> AppResult<()> {
         payments::Entity::update_many()
             .col_expr(
                 payments::Column::Status,
@@ -39,7 +42,7 @@ impl PaymentHooks {
 
     /// The order was cancelled: its unfinished payments can no longer complete here (a
     /// late success is still recorded, and flagged for a refund).
-    async fn close_open_payments<C: ConnectionTrait>(conn: &C, order_id: Uuid) -> AppResult<()> {
+    async fn close_open_payments<C: ConnectionTrait>(conn: &C, order_id: OrderId) -> AppResult<()> {
         payments::Entity::update_many()
             .col_expr(
                 payments::Column::Status,
@@ -63,9 +66,11 @@ impl TransitionHook for PaymentHooks {
     ) -> AppResult<()> {
         match change.to {
             OrderStatus::Paid if change.actor.staff => {
-                Self::capture_manual_offline(txn, change.order.id).await
+                Self::capture_manual_offline(txn, OrderId(change.order.id)).await
             }
-            OrderStatus::Cancelled => Self::close_open_payments(txn, change.order.id).await,
+            OrderStatus::Cancelled => {
+                Self::close_open_payments(txn, OrderId(change.order.id)).await
+            }
             _ => Ok(()),
         }
     }

@@ -32,6 +32,7 @@ pub mod stripe;
 mod views;
 
 use async_trait::async_trait;
+use emporium_core::id::{OrderId, PaymentId, RefundId};
 use http::HeaderMap;
 use serde::Serialize;
 use uuid::Uuid;
@@ -77,8 +78,8 @@ impl PaymentState {
 /// order as the server priced it, never from the client.
 #[derive(Debug, Clone)]
 pub struct SessionRequest {
-    pub payment_id: Uuid,
-    pub order_id: Uuid,
+    pub payment_id: PaymentId,
+    pub order_id: OrderId,
     pub amount: i64,
     pub currency: emporium_core::Currency,
     pub email: String,
@@ -129,7 +130,7 @@ pub struct ConfirmParams {
 /// A refund to make at the gateway.
 #[derive(Debug, Clone)]
 pub struct RefundRequest {
-    pub refund_id: Uuid,
+    pub refund_id: RefundId,
     pub provider_ref: String,
     pub capture_ref: Option<String>,
     pub amount: i64,

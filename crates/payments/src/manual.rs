@@ -49,7 +49,7 @@ impl PaymentProvider for Manual {
 
     async fn create_session(&self, request: &SessionRequest) -> Result<Session, GatewayError> {
         Ok(Session {
-            provider_ref: format!("manual_{}", request.payment_id.simple()),
+            provider_ref: format!("manual_{}", request.payment_id.uuid().simple()),
             state: PaymentState::RequiresAction,
             client: json!({}),
             redirect_url: None,
@@ -80,7 +80,7 @@ impl PaymentProvider for Manual {
 
     async fn refund(&self, request: &RefundRequest) -> Result<RemoteRefund, GatewayError> {
         Ok(RemoteRefund {
-            provider_ref: format!("manual_re_{}", request.refund_id.simple()),
+            provider_ref: format!("manual_re_{}", request.refund_id.uuid().simple()),
             state: RefundState::Succeeded,
         })
     }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use emporium_auth::{Auth, Staff, perm};
 use emporium_core::extract::{ClientInfo, Json, parse_json};
 use emporium_core::extract::{Path, Query};
+use emporium_core::id::PaymentId;
 use emporium_core::idempotency::Idempotent;
 use emporium_core::{AppResult, Money};
 use emporium_orders::{Actor, AdminOrder, Orders};
@@ -102,7 +103,7 @@ async fn get_payment(
     Path(id): Path<Uuid>,
     Query(q): Query<AccessQuery>,
 ) -> AppResult<axum::Json<PaymentView>> {
-    let payment = payments.payment_for(id, &q.access).await?;
+    let payment = payments.payment_for(PaymentId(id), &q.access).await?;
     Ok(axum::Json(payments.payment_view(&payment, None)))
 }
 
@@ -120,7 +121,7 @@ enum Step<'a> {
 fn page(
     payments: &Payments,
     status: StatusCode,
-    id: Uuid,
+    id: PaymentId,
     access: &str,
     step: Step<'_>,
 ) -> Response {
@@ -159,7 +160,7 @@ async fn payment_page(
     Path(id): Path<Uuid>,
     Query(q): Query<AccessQuery>,
 ) -> AppResult<Response> {
-    let payment = payments.payment_for(id, &q.access).await?;
+    let payment = payments.payment_for(PaymentId(id), &q.access).await?;
     let view = payments.payment_view(&payment, None);
     if payment.provider != "manual" {
         return match view.redirect_url {
@@ -178,13 +179,13 @@ async fn payment_page(
         ),
         _ => (StatusCode::CONFLICT, Step::Closed),
     };
-    Ok(page(&payments, status, id, &q.access, step))
+    Ok(page(&payments, status, PaymentId(id), &q.access, step))
 }
 
 fn outcome_page(
     payments: &Payments,
     outcome: ManualOutcome,
-    id: Uuid,
+    id: PaymentId,
     access: &str,
     payment: &emporium_db::entity::payments::Model,
 ) -> Response {
@@ -229,14 +230,20 @@ async fn submit_card(
     Form(form): Form<CardForm>,
 ) -> AppResult<Response> {
     match payments
-        .pay_manual(id, &form.access, &form.card_number)
+        .pay_manual(PaymentId(id), &form.access, &form.card_number)
         .await
     {
-        Ok((outcome, payment)) => Ok(outcome_page(&payments, outcome, id, &form.access, &payment)),
+        Ok((outcome, payment)) => Ok(outcome_page(
+            &payments,
+            outcome,
+            PaymentId(id),
+            &form.access,
+            &payment,
+        )),
         // A person at the page gets the form again with the message; a program, the
         // problem it can read.
         Err(emporium_core::AppError::Validation(errors)) if wants_html(&headers) => {
-            let payment = payments.payment_for(id, &form.access).await?;
+            let payment = payments.payment_for(PaymentId(id), &form.access).await?;
             let view = payments.payment_view(&payment, None);
             let message = errors
                 .first()
@@ -245,7 +252,7 @@ async fn submit_card(
             Ok(page(
                 &payments,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                id,
+                PaymentId(id),
                 &form.access,
                 Step::Pay(
                     &view.amount,
@@ -287,9 +294,15 @@ async fn authenticate(
         }
     };
     let (outcome, payment) = payments
-        .authenticate_manual(id, &form.access, approve)
+        .authenticate_manual(PaymentId(id), &form.access, approve)
         .await?;
-    Ok(outcome_page(&payments, outcome, id, &form.access, &payment))
+    Ok(outcome_page(
+        &payments,
+        outcome,
+        PaymentId(id),
+        &form.access,
+        &payment,
+    ))
 }
 
 /// The shopper is back from the gateway: the server asks the gateway how the payment
@@ -310,7 +323,9 @@ async fn confirm_payment(
     } else {
         parse_json(&body)?
     };
-    let payment = payments.confirm_payment(id, &q.access, &params).await?;
+    let payment = payments
+        .confirm_payment(PaymentId(id), &q.access, &params)
+        .await?;
     Ok(axum::Json(payments.payment_view(&payment, None)))
 }
 
@@ -327,10 +342,10 @@ async fn return_from_gateway(
     Query(q): Query<ReturnQuery>,
 ) -> AppResult<Response> {
     let payment = if q.cancelled.unwrap_or(false) {
-        payments.payment_for(id, &q.access).await?
+        payments.payment_for(PaymentId(id), &q.access).await?
     } else {
         payments
-            .confirm_payment(id, &q.access, &ConfirmParams::default())
+            .confirm_payment(PaymentId(id), &q.access, &ConfirmParams::default())
             .await?
     };
     if let Some(url) = &payments.config.payments.return_url {

@@ -6,6 +6,7 @@
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use emporium_core::error::ErrorCode;
+use emporium_core::id::OrderId;
 use emporium_core::order_line::LineQuantity;
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{shipment_events, shipments};
@@ -217,7 +218,7 @@ impl TrackingBody {
 #[derive(Debug, Clone, Copy)]
 pub struct Tracked {
     pub shipment_id: Uuid,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     /// Every parcel of the order is now delivered.
     pub all_delivered: bool,
 }
@@ -236,7 +237,7 @@ impl Shipping {
     pub async fn shipments_of<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
     ) -> AppResult<Vec<ShipmentView>> {
         let rows = shipments::Entity::find()
             .filter(shipments::Column::OrderId.eq(order_id))
@@ -276,7 +277,7 @@ impl Shipping {
     pub async fn shipment_of<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         shipment_id: Uuid,
     ) -> AppResult<ShipmentView> {
         self.shipments_of(conn, order_id)
@@ -290,7 +291,7 @@ impl Shipping {
     pub async fn shipped_units<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
     ) -> AppResult<HashMap<Uuid, i32>> {
         let mut shipped: HashMap<Uuid, i32> = HashMap::new();
         for s in shipments::Entity::find()
@@ -309,7 +310,7 @@ impl Shipping {
     pub async fn record_shipment<C: ConnectionTrait>(
         &self,
         conn: &C,
-        order_id: Uuid,
+        order_id: OrderId,
         carrier: &str,
         number: &str,
         parcel: &[LineQuantity],
@@ -318,7 +319,7 @@ impl Shipping {
         let label = TrackingState::LabelCreated.as_str();
         let shipment = shipments::ActiveModel {
             id: Set(Uuid::now_v7()),
-            order_id: Set(order_id),
+            order_id: Set(order_id.uuid()),
             carrier: Set(carrier.into()),
             tracking_number: Set(number.into()),
             tracking_url: Set(tracking_url(carrier, number)),
@@ -386,7 +387,7 @@ impl Shipping {
                 .all(|s| s.status == TrackingState::Delivered.as_str());
         Ok(Tracked {
             shipment_id: shipment.id,
-            order_id: shipment.order_id,
+            order_id: OrderId(shipment.order_id),
             all_delivered,
         })
     }

@@ -2,11 +2,11 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use emporium_core::id::OrderId;
 use emporium_orders::{OrderView, Viewer};
 use emporium_web::Page;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::state::Storefront;
 
@@ -32,7 +32,7 @@ pub(crate) async fn order_page(
             None,
         )
     };
-    let (Ok(id), false) = (Uuid::parse_str(&id), q.token.is_empty()) else {
+    let (Ok(id), false) = (id.parse::<OrderId>(), q.token.is_empty()) else {
         return not_found(&sf);
     };
     match sf.orders.order_for(id, &Viewer::Guest(q.token)).await {

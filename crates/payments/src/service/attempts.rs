@@ -8,8 +8,9 @@ use chrono::Utc;
 use emporium_core::crypto::{constant_time_eq, random_token, token_hash};
 use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, OrderPaid};
+use emporium_core::id::{OrderId, PaymentId};
 use emporium_core::{AppError, AppResult, Currency, Money};
-use emporium_db::entity::{payment_events, payments};
+use emporium_db::entity::{orders, payment_events, payments};
 use emporium_orders::{Actor, OrderStatus, TransitionDetail, order_ref};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,7 +18,6 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder,
 };
 use std::sync::Arc;
-use uuid::Uuid;
 
 use crate::service::*;
 use crate::state::Payments;
@@ -36,7 +36,7 @@ impl Payments {
         })
     }
 
-    fn payment_url(&self, payment_id: Uuid, page: &str, access: &str) -> String {
+    fn payment_url(&self, payment_id: PaymentId, page: &str, access: &str) -> String {
         format!(
             "{}/api/v1/payments/{payment_id}/{page}?access={access}",
             self.public_url()
@@ -49,13 +49,13 @@ impl Payments {
     pub async fn open_payment(
         &self,
         gateway: &dyn PaymentProvider,
-        order_id: Uuid,
+        order_id: OrderId,
         amount: i64,
         currency: Currency,
         email: &str,
         key: &str,
     ) -> AppResult<Opened> {
-        let id = Uuid::now_v7();
+        let id = PaymentId::new();
         let access = random_token(24);
         let request = SessionRequest {
             payment_id: id,
@@ -88,7 +88,7 @@ impl Payments {
         &self,
         conn: &C,
         opened: &Opened,
-        order_id: Uuid,
+        order_id: OrderId,
         amount: i64,
         currency: Currency,
     ) -> AppResult<payments::Model> {
@@ -98,8 +98,8 @@ impl Payments {
             "redirect_url": opened.session.redirect_url,
         });
         Ok(payments::ActiveModel {
-            id: Set(opened.id),
-            order_id: Set(order_id),
+            id: Set(opened.id.uuid()),
+            order_id: Set(order_id.uuid()),
             provider: Set(opened.provider.clone()),
             status: Set(PaymentStatus::RequiresAction.as_str().into()),
             amount: Set(amount),
@@ -140,8 +140,8 @@ impl Payments {
 
     /// A payment opened by its `access` secret; a wrong secret is 404, as if it did not
     /// exist.
-    pub async fn payment_for(&self, id: Uuid, access: &str) -> AppResult<payments::Model> {
-        let payment = payments::Entity::find_by_id(id)
+    pub async fn payment_for(&self, id: PaymentId, access: &str) -> AppResult<payments::Model> {
+        let payment = payments::Entity::find_by_id(id.uuid())
             .one(self.db.current())
             .await?
             .ok_or_else(|| AppError::not_found("no such payment"))?;
@@ -159,7 +159,7 @@ impl Payments {
     #[tracing::instrument(skip_all, fields(payment_id = %id))]
     pub async fn pay_manual(
         &self,
-        id: Uuid,
+        id: PaymentId,
         access: &str,
         card_number: &str,
     ) -> AppResult<(ManualOutcome, payments::Model)> {
@@ -201,7 +201,7 @@ impl Payments {
     /// The manual provider's extra step: the shopper approves or fails it.
     pub async fn authenticate_manual(
         &self,
-        id: Uuid,
+        id: PaymentId,
         access: &str,
         approve: bool,
     ) -> AppResult<(ManualOutcome, payments::Model)> {
@@ -259,7 +259,7 @@ impl Payments {
             failure: reason.map(str::to_string),
         };
         let txn = self.db.begin().await?;
-        self.settle(&txn, payment.id, &remote).await?;
+        self.settle(&txn, PaymentId(payment.id), &remote).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -268,7 +268,7 @@ impl Payments {
     /// and settle accordingly.
     pub async fn confirm_payment(
         &self,
-        id: Uuid,
+        id: PaymentId,
         access: &str,
         params: &ConfirmParams,
     ) -> AppResult<payments::Model> {
@@ -292,7 +292,7 @@ impl Payments {
             .await
             .map_err(gateway_error)?;
         let txn = self.db.begin().await?;
-        self.settle(&txn, payment.id, &remote).await?;
+        self.settle(&txn, PaymentId(payment.id), &remote).await?;
         txn.commit().await?;
         self.payment_for(id, access).await
     }
@@ -302,11 +302,14 @@ impl Payments {
     pub async fn settle(
         &self,
         conn: &DatabaseTransaction,
-        payment_id: Uuid,
+        payment_id: PaymentId,
         remote: &RemotePayment,
     ) -> AppResult<()> {
         let now = Utc::now();
-        let Some(payment) = payments::Entity::find_by_id(payment_id).one(conn).await? else {
+        let Some(payment) = payments::Entity::find_by_id(payment_id.uuid())
+            .one(conn)
+            .await?
+        else {
             return Ok(());
         };
         let update = || {
@@ -316,79 +319,9 @@ impl Payments {
         };
         match remote.state {
             PaymentState::Succeeded => {
-                let captured = if remote.captured > 0 {
-                    remote.captured
-                } else {
-                    payment.amount
-                };
-                let done = update()
-                    .col_expr(
-                        payments::Column::Status,
-                        Expr::value(PaymentStatus::Succeeded.as_str()),
-                    )
-                    .col_expr(payments::Column::Captured, Expr::value(captured))
-                    .col_expr(
-                        payments::Column::CaptureRef,
-                        Expr::value(remote.capture_ref.clone().or(payment.capture_ref.clone())),
-                    )
-                    .col_expr(
-                        payments::Column::Failure,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .filter(payments::Column::Status.ne(PaymentStatus::Succeeded.as_str()))
-                    .exec(conn)
-                    .await?;
-                if done.rows_affected == 0 {
-                    return Ok(());
+                if self.mark_succeeded(conn, &payment, remote).await? {
+                    self.apply_deferred(conn, payment_id).await?;
                 }
-                let order = self.orders.find(conn, payment.order_id).await?;
-                let problem = if captured < payment.amount {
-                    Some(format!(
-                        "captured {captured} of {}: check it with the gateway",
-                        payment.amount
-                    ))
-                } else if order.status != OrderStatus::PendingPayment.as_str() {
-                    Some(format!(
-                        "paid after the order was {}: refund it",
-                        order.status
-                    ))
-                } else {
-                    None
-                };
-                if let Some(problem) = problem {
-                    tracing::warn!(payment_id = %payment_id, order_id = %order.id, %problem, "payment needs staff");
-                    update()
-                        .col_expr(payments::Column::Failure, Expr::value(problem))
-                        .exec(conn)
-                        .await?;
-                } else {
-                    self.orders
-                        .transition_in(
-                            conn,
-                            order.id,
-                            OrderStatus::Paid,
-                            &Actor::default(),
-                            TransitionDetail {
-                                reason: Some(format!("paid with {}", payment.provider)),
-                                ..TransitionDetail::default()
-                            },
-                        )
-                        .await?;
-                    let currency =
-                        Currency::parse(&order.currency).unwrap_or(self.default_currency());
-                    events::publish(
-                        conn,
-                        OrderPaid {
-                            order: order_ref(&order),
-                            amount: Money::new(captured, currency),
-                            provider: payment.provider.clone(),
-                        },
-                    )
-                    .await?;
-                    metrics::counter!("payments_succeeded_total", "provider" => payment.provider.clone())
-                        .increment(1);
-                }
-                self.apply_deferred(conn, payment_id).await?;
             }
             PaymentState::Failed | PaymentState::Cancelled => {
                 let status = if remote.state == PaymentState::Failed {
@@ -427,8 +360,111 @@ impl Payments {
         Ok(())
     }
 
+    /// Marks a payment succeeded, once: `false` when it already was. The order moves to
+    /// paid unless the capture fell short or the order has moved on (then the payment
+    /// carries the problem for staff instead).
+    async fn mark_succeeded(
+        &self,
+        conn: &DatabaseTransaction,
+        payment: &payments::Model,
+        remote: &RemotePayment,
+    ) -> AppResult<bool> {
+        let captured = if remote.captured > 0 {
+            remote.captured
+        } else {
+            payment.amount
+        };
+        let done = payments::Entity::update_many()
+            .col_expr(payments::Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(
+                payments::Column::Status,
+                Expr::value(PaymentStatus::Succeeded.as_str()),
+            )
+            .col_expr(payments::Column::Captured, Expr::value(captured))
+            .col_expr(
+                payments::Column::CaptureRef,
+                Expr::value(remote.capture_ref.clone().or(payment.capture_ref.clone())),
+            )
+            .col_expr(
+                payments::Column::Failure,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(payments::Column::Id.eq(payment.id))
+            .filter(payments::Column::Status.ne(PaymentStatus::Succeeded.as_str()))
+            .exec(conn)
+            .await?;
+        if done.rows_affected == 0 {
+            return Ok(false);
+        }
+        let order = self.orders.find(conn, OrderId(payment.order_id)).await?;
+        let problem = if captured < payment.amount {
+            Some(format!(
+                "captured {captured} of {}: check it with the gateway",
+                payment.amount
+            ))
+        } else if order.status != OrderStatus::PendingPayment.as_str() {
+            Some(format!(
+                "paid after the order was {}: refund it",
+                order.status
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                tracing::warn!(payment_id = %payment.id, order_id = %order.id, %problem, "payment needs staff");
+                payments::Entity::update_many()
+                    .col_expr(payments::Column::Failure, Expr::value(problem))
+                    .filter(payments::Column::Id.eq(payment.id))
+                    .exec(conn)
+                    .await?;
+            }
+            None => self.order_paid(conn, &order, payment, captured).await?,
+        }
+        Ok(true)
+    }
+
+    /// The order a payment settled moves to paid and `order.paid` is published.
+    async fn order_paid(
+        &self,
+        conn: &DatabaseTransaction,
+        order: &orders::Model,
+        payment: &payments::Model,
+        captured: i64,
+    ) -> AppResult<()> {
+        self.orders
+            .transition_in(
+                conn,
+                OrderId(order.id),
+                OrderStatus::Paid,
+                &Actor::default(),
+                TransitionDetail {
+                    reason: Some(format!("paid with {}", payment.provider)),
+                    ..TransitionDetail::default()
+                },
+            )
+            .await?;
+        let currency = Currency::parse(&order.currency).unwrap_or(self.default_currency());
+        events::publish(
+            conn,
+            OrderPaid {
+                order: order_ref(order),
+                amount: Money::new(captured, currency),
+                provider: payment.provider.clone(),
+            },
+        )
+        .await?;
+        metrics::counter!("payments_succeeded_total", "provider" => payment.provider.clone())
+            .increment(1);
+        Ok(())
+    }
+
     /// Refund events that came before their payment was known to succeed.
-    async fn apply_deferred(&self, conn: &DatabaseTransaction, payment_id: Uuid) -> AppResult<()> {
+    async fn apply_deferred(
+        &self,
+        conn: &DatabaseTransaction,
+        payment_id: PaymentId,
+    ) -> AppResult<()> {
         let deferred = payment_events::Entity::find()
             .filter(payment_events::Column::PaymentId.eq(payment_id))
             .filter(payment_events::Column::Outcome.eq("deferred"))

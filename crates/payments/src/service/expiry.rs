@@ -1,6 +1,7 @@
 //! The sweep that cancels orders left unpaid, after asking their gateways once more.
 
 use chrono::Utc;
+use emporium_core::id::{OrderId, PaymentId};
 use emporium_core::{AppError, AppResult};
 use emporium_db::entity::payments;
 use emporium_orders::{Actor, OrderStatus, TransitionDetail};
@@ -45,7 +46,7 @@ impl Payments {
                 match gateway.fetch(provider_ref).await {
                     Ok(remote) if remote.state == PaymentState::Succeeded => {
                         let txn = self.db.begin().await?;
-                        self.settle(&txn, p.id, &remote).await?;
+                        self.settle(&txn, PaymentId(p.id), &remote).await?;
                         txn.commit().await?;
                         paid = true;
                     }
@@ -80,7 +81,7 @@ impl Payments {
                 .orders
                 .transition_in(
                     &txn,
-                    order.id,
+                    OrderId(order.id),
                     OrderStatus::Cancelled,
                     &Actor::default(),
                     TransitionDetail {

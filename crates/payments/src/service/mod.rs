@@ -8,8 +8,8 @@ mod webhooks;
 
 use emporium_core::AppError;
 use emporium_core::error::ErrorCode;
+use emporium_core::id::PaymentId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::{GatewayError, RefundNotice, Session};
 
@@ -32,7 +32,7 @@ pub fn gateway_error(err: GatewayError) -> AppError {
 
 /// A session opened for a checkout, before its order is written.
 pub struct Opened {
-    pub id: Uuid,
+    pub id: PaymentId,
     pub access: String,
     pub provider: String,
     pub session: Session,

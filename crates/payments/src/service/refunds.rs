@@ -5,6 +5,7 @@
 use chrono::Utc;
 use emporium_core::error::ErrorCode;
 use emporium_core::events::{self, RefundCreated};
+use emporium_core::id::{OrderId, PaymentId, RefundId};
 use emporium_core::idempotency::{self, Replay};
 use emporium_core::order_line::LineQuantity;
 use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
@@ -23,7 +24,17 @@ use crate::service::*;
 use crate::state::Payments;
 use crate::status::PaymentStatus;
 use crate::views::{OrderPaymentsView, RefundView};
-use crate::{RefundRequest, RefundState};
+use crate::{RefundRequest, RefundState, RemoteRefund};
+
+/// A refund whose amount is held on its payment while the gateway is asked.
+struct HeldRefund {
+    order: emporium_db::entity::orders::Model,
+    payment: payments::Model,
+    lines: Vec<order_lines::Model>,
+    refund_id: RefundId,
+    amount: i64,
+    reason: Option<String>,
+}
 
 /// `POST /admin/orders/{id}/refunds`.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -56,7 +67,7 @@ pub struct RefundBody {
 
 impl Payments {
     /// An order's payments and refunds.
-    pub async fn order_payments(&self, order_id: Uuid) -> AppResult<OrderPaymentsView> {
+    pub async fn order_payments(&self, order_id: OrderId) -> AppResult<OrderPaymentsView> {
         let conn = self.db.current();
         self.orders.find(conn, order_id).await?;
         let payments = payments::Entity::find()
@@ -101,7 +112,7 @@ impl Payments {
     #[tracing::instrument(skip_all, fields(order_id = %order_id))]
     pub async fn refund(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         body: RefundBody,
         actor: &Actor,
         key: &str,
@@ -117,9 +128,61 @@ impl Payments {
             }
             return Ok(replay);
         }
-        let reason = check_refund(&body)?;
+        let held = self
+            .reserve_refund(order_id, &body, actor, &scope, key, hash)
+            .await?;
+        let currency = Currency::parse(&held.payment.currency).unwrap_or(self.default_currency());
+        let result = self
+            .refund_at_gateway(&held.payment, held.refund_id, held.amount, currency)
+            .await;
+        let txn = self.db.begin().await?;
+        let remote = match result {
+            Ok(remote) if remote.state != RefundState::Failed => remote,
+            other => {
+                // Nothing went back: the reserved amount is released and the key
+                // forgotten, so the same request may be tried again.
+                let payment_id = PaymentId(held.payment.id);
+                shift_refunded(&txn, payment_id, -held.amount, false).await?;
+                set_refund_state(&txn, held.refund_id, RefundState::Failed, None).await?;
+                idempotency::forget(&txn, &scope, key).await?;
+                txn.commit().await?;
+                return Err(match other {
+                    Err(e) => e,
+                    Ok(_) => AppError::bad_gateway(
+                        ErrorCode::RefundFailed,
+                        "the gateway could not make the refund",
+                    ),
+                });
+            }
+        };
+        let view = self
+            .record_refund(&txn, &held, &remote, &body, actor, currency)
+            .await?;
+        let text = serde_json::to_string(&view).map_err(anyhow::Error::from)?;
+        idempotency::complete(&txn, &scope, key, 201, &text).await?;
+        txn.commit().await?;
+        tracing::info!(order_id = %order_id, refund_id = %held.refund_id, amount = held.amount, "refund issued");
+        metrics::counter!("refunds_total", "provider" => held.payment.provider.clone())
+            .increment(1);
+        Ok(Replay {
+            status: 201,
+            body: text,
+        })
+    }
 
-        // 1. Reserve the amount and claim the key.
+    /// The first step of a refund, in its own transaction: the amount is taken from
+    /// what is left on the captured payment (so two refunds can never exceed it), a
+    /// pending refund row is written and the idempotency key claimed.
+    async fn reserve_refund(
+        &self,
+        order_id: OrderId,
+        body: &RefundBody,
+        actor: &Actor,
+        scope: &str,
+        key: &str,
+        hash: &str,
+    ) -> AppResult<HeldRefund> {
+        let reason = check_refund(body)?;
         let txn = self.db.begin().await?;
         let order = self.orders.find(&txn, order_id).await?;
         let payment = payments::Entity::find()
@@ -136,7 +199,7 @@ impl Payments {
             })?;
         let lines = self.orders.lines_of(&txn, order_id).await?;
         let already = refunded_units(&txn, order_id).await?;
-        let from_lines = value_of_lines(&body, &lines, already, &order)?;
+        let from_lines = value_of_lines(body, &lines, already, &order)?;
         let remaining = payment.captured - payment.refunded;
         let amount = body.amount.unwrap_or(if body.lines.is_empty() {
             remaining
@@ -144,14 +207,13 @@ impl Payments {
             from_lines
         });
         let status = OrderStatus::parse(&order.status).unwrap_or(OrderStatus::PendingPayment);
-        let refundable = status.refundable();
-        if amount > 0 && amount <= remaining && !refundable {
+        if amount > 0 && amount <= remaining && !status.refundable() {
             return Err(AppError::conflict(
                 ErrorCode::InvalidTransition,
                 format!("an order that is {} cannot be refunded", status.as_str()),
             ));
         }
-        if amount <= 0 || !shift_refunded(&txn, payment.id, amount, true).await? {
+        if amount <= 0 || !shift_refunded(&txn, PaymentId(payment.id), amount, true).await? {
             return Err(AppError::conflict(
                 ErrorCode::RefundExceedsCaptured,
                 format!(
@@ -163,12 +225,12 @@ impl Payments {
                 ),
             ));
         }
-        let refund_id = Uuid::now_v7();
+        let refund_id = RefundId::new();
         let now = Utc::now();
-        let refund = refunds::ActiveModel {
-            id: Set(refund_id),
+        refunds::ActiveModel {
+            id: Set(refund_id.uuid()),
             payment_id: Set(payment.id),
-            order_id: Set(order_id),
+            order_id: Set(order_id.uuid()),
             amount: Set(amount),
             currency: Set(payment.currency.clone()),
             status: Set(RefundState::Pending.as_str().into()),
@@ -182,58 +244,53 @@ impl Payments {
         }
         .insert(&txn)
         .await?;
-        idempotency::save(&txn, &scope, key, hash, idempotency::IN_PROGRESS, "").await?;
+        idempotency::save(&txn, scope, key, hash, idempotency::IN_PROGRESS, "").await?;
         txn.commit().await?;
-
-        // 2. The gateway, outside any transaction.
-        let currency = Currency::parse(&payment.currency).unwrap_or(self.default_currency());
-        let result = self
-            .refund_at_gateway(&payment, refund_id, amount, currency)
-            .await;
-
-        // 3. Record the outcome.
-        let txn = self.db.begin().await?;
-        let remote = match result {
-            Ok(remote) if remote.state != RefundState::Failed => remote,
-            other => {
-                // Nothing went back: the reserved amount is released and the key
-                // forgotten, so the same request may be tried again.
-                shift_refunded(&txn, payment.id, -amount, false).await?;
-                set_refund_state(&txn, refund_id, RefundState::Failed, None).await?;
-                idempotency::forget(&txn, &scope, key).await?;
-                txn.commit().await?;
-                return Err(match other {
-                    Err(e) => e,
-                    Ok(_) => AppError::bad_gateway(
-                        ErrorCode::RefundFailed,
-                        "the gateway could not make the refund",
-                    ),
-                });
-            }
-        };
-        set_refund_state(
-            &txn,
+        Ok(HeldRefund {
+            order,
+            payment,
+            lines,
             refund_id,
+            amount,
+            reason,
+        })
+    }
+
+    /// The last step of a refund the gateway made: its state, the restock, the order's
+    /// payment status, the audit entry and `refund.created`, in the caller's transaction.
+    async fn record_refund(
+        &self,
+        txn: &DatabaseTransaction,
+        held: &HeldRefund,
+        remote: &RemoteRefund,
+        body: &RefundBody,
+        actor: &Actor,
+        currency: Currency,
+    ) -> AppResult<RefundView> {
+        let order_id = OrderId(held.order.id);
+        set_refund_state(
+            txn,
+            held.refund_id,
             remote.state,
             Some(remote.provider_ref.clone()),
         )
         .await?;
         if body.restock {
-            for (variant_id, quantity) in units_to_restock(&body, &lines) {
+            for (variant_id, quantity) in units_to_restock(body, &held.lines) {
                 self.inventory
-                    .restock_units(&txn, order_id, variant_id, quantity, actor.user_id)
+                    .restock_units(txn, order_id, variant_id, quantity, actor.user_id)
                     .await?;
             }
         }
         self.follow_refunds(
-            &txn,
-            payment.id,
+            txn,
+            PaymentId(held.payment.id),
             Some(actor),
-            reason.clone().or(Some("refund".into())),
+            held.reason.clone().or(Some("refund".into())),
         )
         .await?;
         emporium_core::audit::record(
-            &txn,
+            txn,
             emporium_core::audit::AuditEntry {
                 actor: actor.user_id,
                 action: if actor.staff {
@@ -244,34 +301,29 @@ impl Payments {
                 target_type: Some("order"),
                 target_id: Some(order_id.to_string()),
                 ip: actor.ip.clone(),
-                detail: serde_json::json!({"refund_id": refund_id, "amount": amount, "restock": body.restock}),
+                detail: serde_json::json!({
+                    "refund_id": held.refund_id,
+                    "amount": held.amount,
+                    "restock": body.restock,
+                }),
             },
         )
         .await?;
         events::publish(
-            &txn,
+            txn,
             RefundCreated {
-                order: order_ref(&order),
-                refund_id,
-                amount: Money::new(amount, currency),
-                reason: reason.clone(),
+                order: order_ref(&held.order),
+                refund_id: held.refund_id,
+                amount: Money::new(held.amount, currency),
+                reason: held.reason.clone(),
             },
         )
         .await?;
-        let refund = refunds::Entity::find_by_id(refund.id)
-            .one(&txn)
+        let refund = refunds::Entity::find_by_id(held.refund_id.uuid())
+            .one(txn)
             .await?
             .ok_or_else(|| anyhow::anyhow!("refund vanished"))?;
-        let text =
-            serde_json::to_string(&self.refund_view(&refund)).map_err(anyhow::Error::from)?;
-        idempotency::complete(&txn, &scope, key, 201, &text).await?;
-        txn.commit().await?;
-        tracing::info!(order_id = %order_id, refund_id = %refund_id, amount, "refund issued");
-        metrics::counter!("refunds_total", "provider" => payment.provider.clone()).increment(1);
-        Ok(Replay {
-            status: 201,
-            body: text,
-        })
+        Ok(self.refund_view(&refund))
     }
 
     /// Asks the payment's gateway to refund `amount`, outside any transaction; the
@@ -279,10 +331,10 @@ impl Payments {
     async fn refund_at_gateway(
         &self,
         payment: &payments::Model,
-        refund_id: Uuid,
+        refund_id: RefundId,
         amount: i64,
         currency: Currency,
-    ) -> AppResult<crate::RemoteRefund> {
+    ) -> AppResult<RemoteRefund> {
         let Some(gateway) = self.gateways.get(&payment.provider).await? else {
             return Err(AppError::conflict(
                 ErrorCode::GatewayDisabled,
@@ -309,7 +361,7 @@ impl Payments {
 /// Units of each order line that earlier refunds (not failed ones) covered.
 async fn refunded_units(
     txn: &DatabaseTransaction,
-    order_id: Uuid,
+    order_id: OrderId,
 ) -> AppResult<HashMap<Uuid, i32>> {
     let mut already: HashMap<Uuid, i32> = HashMap::new();
     for r in refunds::Entity::find()
@@ -380,7 +432,7 @@ fn value_of_lines(
 /// Records what became of a refund at its gateway.
 async fn set_refund_state(
     txn: &DatabaseTransaction,
-    refund_id: Uuid,
+    refund_id: RefundId,
     state: RefundState,
     provider_ref: Option<String>,
 ) -> AppResult<()> {
@@ -413,7 +465,7 @@ fn line_paid(line: &order_lines::Model, tax_inclusive: bool) -> i64 {
 /// both pass). Answers whether it did.
 pub async fn shift_refunded<C: ConnectionTrait>(
     conn: &C,
-    payment_id: Uuid,
+    payment_id: PaymentId,
     delta: i64,
     capped: bool,
 ) -> AppResult<bool> {

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use emporium_core::error::ErrorCode;
+use emporium_core::id::{OrderId, PaymentId};
 use emporium_core::{AppError, AppResult, Currency};
 use emporium_db::entity::{payment_events, payments, refunds};
 use emporium_orders::{Actor, PaymentStatus as OrderPaymentStatus};
@@ -15,7 +16,59 @@ use uuid::Uuid;
 use crate::service::*;
 use crate::state::Payments;
 use crate::status::PaymentStatus;
-use crate::{PaymentState, RefundNotice, RefundState, RemotePayment, WebhookAction, WebhookError};
+use crate::{
+    PaymentState, RefundNotice, RefundState, RemotePayment, WebhookAction, WebhookError,
+    WebhookEvent,
+};
+
+impl WebhookAction {
+    /// The gateway's ids of the payment an event is about: its own id and its capture.
+    fn payment_refs(&self) -> (Option<String>, Option<String>) {
+        match self {
+            Self::Paid {
+                provider_ref,
+                capture_ref,
+                ..
+            }
+            | Self::Failed {
+                provider_ref,
+                capture_ref,
+                ..
+            }
+            | Self::Refunded {
+                provider_ref,
+                capture_ref,
+                ..
+            } => (provider_ref.clone(), capture_ref.clone()),
+            Self::Approved { provider_ref } => (Some(provider_ref.clone()), None),
+            Self::Ignored => (None, None),
+        }
+    }
+}
+
+/// The signature check's failure as the gateway's caller sees it: a 400 that says why,
+/// counted, since a run of them means a wrong secret or someone probing.
+fn refused(provider: &str, err: WebhookError) -> AppError {
+    match err {
+        WebhookError::BadSignature(why) => {
+            tracing::warn!(provider, reason = why, "webhook refused");
+            metrics::counter!("payment_webhooks_refused_total", "provider" => provider.to_string())
+                .increment(1);
+            AppError::bad_request(
+                ErrorCode::InvalidSignature,
+                format!("the webhook signature check failed: {why}"),
+            )
+        }
+        WebhookError::Malformed(why) => {
+            tracing::warn!(provider, reason = %why, "webhook malformed");
+            AppError::bad_request(
+                ErrorCode::MalformedWebhook,
+                "the webhook body could not be read",
+            )
+        }
+        WebhookError::Gateway(e) => gateway_error(e),
+    }
+}
 
 impl Payments {
     /// A gateway's webhook: verified, recorded once by event id, then applied. A replay,
@@ -34,153 +87,49 @@ impl Payments {
             .await?
             .filter(|g| g.name() != "manual")
             .ok_or_else(|| AppError::not_found("no such payment gateway is enabled"))?;
-        let event = match gateway
+        let event = gateway
             .verify_webhook(headers, body, Utc::now().timestamp())
             .await
-        {
-            Ok(event) => event,
-            Err(WebhookError::BadSignature(why)) => {
-                tracing::warn!(provider, reason = why, "webhook refused");
-                metrics::counter!("payment_webhooks_refused_total", "provider" => provider.to_string())
-                    .increment(1);
-                return Err(AppError::bad_request(
-                    ErrorCode::InvalidSignature,
-                    format!("the webhook signature check failed: {why}"),
-                ));
-            }
-            Err(WebhookError::Malformed(why)) => {
-                tracing::warn!(provider, reason = %why, "webhook malformed");
-                return Err(AppError::bad_request(
-                    ErrorCode::MalformedWebhook,
-                    "the webhook body could not be read",
-                ));
-            }
-            Err(WebhookError::Gateway(e)) => return Err(gateway_error(e)),
-        };
-        let seen = payment_events::Entity::find()
-            .filter(payment_events::Column::Provider.eq(provider))
-            .filter(payment_events::Column::EventId.eq(event.id.clone()))
-            .one(self.db.current())
-            .await?;
-        if seen.is_some() {
+            .map_err(|e| refused(provider, e))?;
+        if self.seen_event(provider, &event.id).await? {
             return Ok("duplicate");
         }
-        let (provider_ref, capture_ref) = match &event.action {
-            WebhookAction::Paid {
-                provider_ref,
-                capture_ref,
-                ..
-            }
-            | WebhookAction::Failed {
-                provider_ref,
-                capture_ref,
-                ..
-            }
-            | WebhookAction::Refunded {
-                provider_ref,
-                capture_ref,
-                ..
-            } => (provider_ref.clone(), capture_ref.clone()),
-            WebhookAction::Approved { provider_ref } => (Some(provider_ref.clone()), None),
-            WebhookAction::Ignored => (None, None),
-        };
+        let (provider_ref, capture_ref) = event.action.payment_refs();
         let payment = self
             .find_payment(provider, provider_ref.as_deref(), capture_ref.as_deref())
             .await?;
-        // An approval (PayPal) is captured now, before the transaction.
-        let mut remote = None;
-        if let (WebhookAction::Approved { provider_ref }, Some(p)) = (&event.action, &payment)
-            && p.status != PaymentStatus::Succeeded.as_str()
-            && PaymentStatus::is_open(&p.status)
-        {
-            let currency = Currency::parse(&p.currency).unwrap_or(self.default_currency());
-            remote = Some(
-                gateway
-                    .capture(
-                        provider_ref,
-                        p.amount,
-                        currency,
-                        &format!("capture-{}", p.id),
-                    )
-                    .await
-                    .map_err(gateway_error)?,
-            );
-        }
+        // An approval (PayPal) is captured now, before the transaction: a gateway call
+        // never runs while a write lock is held.
+        let remote = match (&event.action, &payment) {
+            (WebhookAction::Approved { provider_ref }, Some(p))
+                if p.status != PaymentStatus::Succeeded.as_str()
+                    && PaymentStatus::is_open(&p.status) =>
+            {
+                let currency = Currency::parse(&p.currency).unwrap_or(self.default_currency());
+                let key = format!("capture-{}", p.id);
+                Some(
+                    gateway
+                        .capture(provider_ref, p.amount, currency, &key)
+                        .await
+                        .map_err(gateway_error)?,
+                )
+            }
+            _ => None,
+        };
         let mut stored = StoredEvent {
             body: String::from_utf8_lossy(body).into_owned(),
             refunds: Vec::new(),
         };
         let txn = self.db.begin().await?;
-        let event_row = Uuid::now_v7();
-        let inserted = payment_events::Entity::insert(payment_events::ActiveModel {
-            id: Set(event_row),
-            provider: Set(provider.to_string()),
-            event_id: Set(event.id.chars().take(255).collect()),
-            kind: Set(event.kind.chars().take(64).collect()),
-            payment_id: Set(payment.as_ref().map(|p| p.id)),
-            outcome: Set("received".into()),
-            payload: Set(String::new()),
-            received_at: Set(Utc::now()),
-        })
-        .on_conflict(
-            OnConflict::columns([
-                payment_events::Column::Provider,
-                payment_events::Column::EventId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        if inserted == 0 {
+        let Some(event_row) = record_event(&txn, provider, &event, payment.as_ref()).await? else {
             return Ok("duplicate");
-        }
-        let outcome = match (&payment, &event.action) {
-            (None, _) | (_, WebhookAction::Ignored) => "ignored",
-            (
-                Some(p),
-                WebhookAction::Paid {
-                    capture_ref,
-                    amount,
-                    ..
-                },
-            ) => {
-                let remote = RemotePayment {
-                    state: PaymentState::Succeeded,
-                    captured: *amount,
-                    capture_ref: capture_ref.clone(),
-                    failure: None,
-                };
-                self.settle(&txn, p.id, &remote).await?;
-                "applied"
+        };
+        let outcome = match payment {
+            Some(p) => {
+                self.apply_event(&txn, &p, &event.action, remote.as_ref(), &mut stored)
+                    .await?
             }
-            (Some(p), WebhookAction::Approved { .. }) => match &remote {
-                Some(remote) => {
-                    self.settle(&txn, p.id, remote).await?;
-                    "applied"
-                }
-                None => "ignored",
-            },
-            (Some(p), WebhookAction::Failed { reason, .. }) => {
-                let remote = RemotePayment {
-                    state: PaymentState::Failed,
-                    captured: 0,
-                    capture_ref: None,
-                    failure: Some(reason.clone()),
-                };
-                self.settle(&txn, p.id, &remote).await?;
-                "applied"
-            }
-            (Some(p), WebhookAction::Refunded { refunds, .. }) => {
-                let current = payments::Entity::find_by_id(p.id).one(&txn).await?;
-                if current.is_some_and(|c| c.status == PaymentStatus::Succeeded.as_str()) {
-                    self.reconcile_refunds(&txn, p.id, refunds).await?;
-                    "applied"
-                } else {
-                    stored.refunds = refunds.clone();
-                    "deferred"
-                }
-            }
+            None => "ignored",
         };
         payment_events::Entity::update_many()
             .col_expr(payment_events::Column::Outcome, Expr::value(outcome))
@@ -196,16 +145,76 @@ impl Payments {
         Ok(outcome)
     }
 
+    /// Whether an event with this id from this gateway was recorded already.
+    async fn seen_event(&self, provider: &str, event_id: &str) -> AppResult<bool> {
+        Ok(payment_events::Entity::find()
+            .filter(payment_events::Column::Provider.eq(provider))
+            .filter(payment_events::Column::EventId.eq(event_id))
+            .one(self.db.current())
+            .await?
+            .is_some())
+    }
+
+    /// What a verified event does to its payment: settles it, or follows its refunds
+    /// (kept for later when they arrive before the payment succeeded).
+    async fn apply_event(
+        &self,
+        txn: &DatabaseTransaction,
+        payment: &payments::Model,
+        action: &WebhookAction,
+        remote: Option<&RemotePayment>,
+        stored: &mut StoredEvent,
+    ) -> AppResult<&'static str> {
+        let id = PaymentId(payment.id);
+        let settled = match action {
+            WebhookAction::Ignored => return Ok("ignored"),
+            WebhookAction::Paid {
+                capture_ref,
+                amount,
+                ..
+            } => RemotePayment {
+                state: PaymentState::Succeeded,
+                captured: *amount,
+                capture_ref: capture_ref.clone(),
+                failure: None,
+            },
+            WebhookAction::Approved { .. } => match remote {
+                Some(remote) => remote.clone(),
+                None => return Ok("ignored"),
+            },
+            WebhookAction::Failed { reason, .. } => RemotePayment {
+                state: PaymentState::Failed,
+                captured: 0,
+                capture_ref: None,
+                failure: Some(reason.clone()),
+            },
+            WebhookAction::Refunded { refunds, .. } => {
+                let current = payments::Entity::find_by_id(payment.id).one(txn).await?;
+                if current.is_some_and(|c| c.status == PaymentStatus::Succeeded.as_str()) {
+                    self.reconcile_refunds(txn, id, refunds).await?;
+                    return Ok("applied");
+                }
+                stored.refunds = refunds.clone();
+                return Ok("deferred");
+            }
+        };
+        self.settle(txn, id, &settled).await?;
+        Ok("applied")
+    }
+
     /// Applies refunds a gateway reports: ours change state, ones made in the gateway's
     /// dashboard are recorded (never beyond what was captured), and the order's status
     /// follows.
     pub(crate) async fn reconcile_refunds(
         &self,
         conn: &DatabaseTransaction,
-        payment_id: Uuid,
+        payment_id: PaymentId,
         notices: &[RefundNotice],
     ) -> AppResult<()> {
-        let Some(payment) = payments::Entity::find_by_id(payment_id).one(conn).await? else {
+        let Some(payment) = payments::Entity::find_by_id(payment_id.uuid())
+            .one(conn)
+            .await?
+        else {
             return Ok(());
         };
         let mut changed = false;
@@ -253,7 +262,7 @@ impl Payments {
                     let now = Utc::now();
                     refunds::ActiveModel {
                         id: Set(Uuid::now_v7()),
-                        payment_id: Set(payment_id),
+                        payment_id: Set(payment_id.uuid()),
                         order_id: Set(payment.order_id),
                         amount: Set(notice.amount),
                         currency: Set(payment.currency.clone()),
@@ -289,11 +298,14 @@ impl Payments {
     pub(crate) async fn follow_refunds(
         &self,
         conn: &DatabaseTransaction,
-        payment_id: Uuid,
+        payment_id: PaymentId,
         actor: Option<&Actor>,
         reason: Option<String>,
     ) -> AppResult<()> {
-        let Some(payment) = payments::Entity::find_by_id(payment_id).one(conn).await? else {
+        let Some(payment) = payments::Entity::find_by_id(payment_id.uuid())
+            .one(conn)
+            .await?
+        else {
             return Ok(());
         };
         // Money is the payment status's business; only a full refund also closes the
@@ -305,11 +317,43 @@ impl Payments {
         self.orders
             .money_returned(
                 conn,
-                payment.order_id,
+                OrderId(payment.order_id),
                 money,
                 actor.unwrap_or(&Actor::default()),
                 reason,
             )
             .await
     }
+}
+
+/// Records a verified event once per gateway and event id: `None` when a concurrent
+/// delivery of the same event got there first.
+async fn record_event(
+    txn: &DatabaseTransaction,
+    provider: &str,
+    event: &WebhookEvent,
+    payment: Option<&payments::Model>,
+) -> AppResult<Option<Uuid>> {
+    let row = Uuid::now_v7();
+    let inserted = payment_events::Entity::insert(payment_events::ActiveModel {
+        id: Set(row),
+        provider: Set(provider.to_string()),
+        event_id: Set(event.id.chars().take(255).collect()),
+        kind: Set(event.kind.chars().take(64).collect()),
+        payment_id: Set(payment.map(|p| p.id)),
+        outcome: Set("received".into()),
+        payload: Set(String::new()),
+        received_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            payment_events::Column::Provider,
+            payment_events::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok((inserted > 0).then_some(row))
 }
