@@ -13,11 +13,13 @@
 //! audit log), `catalog`, `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
 
 mod audit;
+mod bulk;
 mod customers;
 mod home;
 mod inventory;
 pub mod menu;
 mod orders;
+mod product_edit;
 mod products;
 pub mod session;
 mod sign_in;
@@ -59,6 +61,29 @@ pub fn router() -> Router<Admin> {
         .route("/admin/audit", get(audit::list))
         .route("/admin/orders", get(orders::list))
         .route("/admin/products", get(products::list))
+        .route(
+            "/admin/products/new",
+            get(product_edit::new_page).post(product_edit::create),
+        )
+        .route("/admin/products/bulk", get(bulk::page).post(bulk::save))
+        .route(
+            "/admin/products/{id}",
+            get(product_edit::edit_page).post(product_edit::save_details),
+        )
+        .route(
+            "/admin/products/{id}/status",
+            post(product_edit::set_status),
+        )
+        .route(
+            "/admin/products/{id}/variants",
+            post(product_edit::save_variants),
+        )
+        .route("/admin/products/{id}/images", post(product_edit::upload))
+        .route(
+            "/admin/products/{id}/images/{image}",
+            post(product_edit::image),
+        )
+        .route("/admin/products/{id}/delete", post(product_edit::delete))
         .route("/admin/inventory", get(inventory::page))
         .route(
             "/admin/inventory/{variant}/adjustments",

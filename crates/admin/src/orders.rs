@@ -436,10 +436,10 @@ async fn action_on_lines(
     permission: &str,
     form: &HashMap<String, String>,
     raw: &str,
-) -> Result<(Uuid, Vec<LineQuantity>), Response> {
+) -> Result<(OrderId, Vec<LineQuantity>), Response> {
     let id = action(admin, console, permission, form, raw).await?;
     let lines = quantities(form).map_err(|err| back_to(raw, form, Err(err)))?;
-    Ok((id.uuid(), lines))
+    Ok((id, lines))
 }
 
 /// `POST /admin/orders/{number}/transition`.
@@ -470,6 +470,7 @@ pub(crate) async fn transition(
         )
         .await
         .map(|_| format!("The order is now {}.", to.as_str().replace('_', " ")));
+    admin.figures.clear();
     back_to(&raw, &form, outcome)
 }
 
@@ -490,7 +491,7 @@ pub(crate) async fn ship(
         tracking_number: field(&form, "tracking_number").to_string(),
         lines: (!lines.is_empty()).then_some(lines),
     };
-    let outcome = match admin.orders.create_shipment(OrderId(id), body, &console.actor()).await {
+    let outcome = match admin.orders.create_shipment(id, body, &console.actor()).await {
         Ok(s) => console
             .audit(
                 &admin,
@@ -502,6 +503,7 @@ pub(crate) async fn ship(
             .map(|()| format!("Shipped with {} ({}).", s.carrier, s.tracking_number)),
         Err(err) => Err(err),
     };
+    admin.figures.clear();
     back_to(&raw, &form, outcome)
 }
 
@@ -520,7 +522,7 @@ pub(crate) async fn refund(
     let amount = match field(&form, "amount") {
         "" => None,
         text => {
-            let currency = match admin.orders.find(admin.db.current(), OrderId(id)).await {
+            let currency = match admin.orders.find(admin.db.current(), id).await {
                 Ok(order) => emporium_core::Currency::parse(&order.currency),
                 Err(err) => return back_to(&raw, &form, Err(err)),
             };
@@ -556,14 +558,9 @@ pub(crate) async fn refund(
     ));
     let outcome = admin
         .payments
-        .refund(
-            OrderId(id),
-            body,
-            &console.actor(),
-            &format!("console:{key}"),
-            &hash,
-        )
+        .refund(id, body, &console.actor(), &format!("console:{key}"), &hash)
         .await
         .map(|_| "Refunded.".to_string());
+    admin.figures.clear();
     back_to(&raw, &form, outcome)
 }

@@ -77,7 +77,7 @@ pub(crate) async fn list(
         .iter()
         .map(|p| {
             json!({
-                "title": p.title, "slug": p.slug, "status": p.status.as_str(),
+                "id": p.id, "title": p.title, "slug": p.slug, "status": p.status.as_str(),
                 "price": p.price.map(|m| m.to_string()).unwrap_or_default(),
                 "available": p.available,
             })
@@ -103,7 +103,8 @@ pub(crate) async fn list(
                 json!({"title": "Products", "rows": rows, "next": next,
                        "q": search.unwrap_or_default(),
                        "status": status.map(|s| s.as_str()).unwrap_or(""),
-                       "statuses": ["draft", "published", "archived"]}),
+                       "statuses": ["draft", "published", "archived"],
+                       "may_write": console.may("products.write")}),
             ),
         )
         .into_response()

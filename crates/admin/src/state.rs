@@ -22,6 +22,12 @@ const TEMPLATES: TemplateSet = &[
     ("audit.html", include_str!("../templates/audit.html")),
     ("document.html", include_str!("../templates/document.html")),
     ("products.html", include_str!("../templates/products.html")),
+    ("product.html", include_str!("../templates/product.html")),
+    (
+        "variant_rows.html",
+        include_str!("../templates/variant_rows.html"),
+    ),
+    ("bulk.html", include_str!("../templates/bulk.html")),
     (
         "customers.html",
         include_str!("../templates/customers.html"),
@@ -45,6 +51,8 @@ pub struct Admin {
     pub(crate) payments: Payments,
     pub(crate) inventory: Inventory,
     pub(crate) pages: Pages,
+    /// The home page's sales figures, kept a few seconds.
+    pub(crate) figures: crate::home::Figures,
 }
 
 /// The domains the console's pages call.
@@ -75,6 +83,7 @@ impl Admin {
             payments: domains.payments,
             inventory: domains.inventory,
             pages,
+            figures: crate::home::Figures::default(),
         }
     }
 

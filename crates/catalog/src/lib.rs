@@ -31,6 +31,7 @@ mod views;
 pub use cache::ReadCache;
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
+pub use media::{ImagePatchBody, Upload, UploadMeta};
 pub use reads::{ListQuery, Sort};
 pub use routes::router;
 pub use sellable::{
@@ -38,3 +39,7 @@ pub use sellable::{
     variant_id_by_sku, variant_ids, variant_label,
 };
 pub use state::{Catalog, StockSource};
+pub use views::{
+    PriceBody, ProductBody, ProductPatchBody, ProductText, ProductView, VariantBody,
+    VariantPatchBody,
+};

@@ -40,6 +40,15 @@ pub struct UploadMeta {
     pub position: Option<i32>,
 }
 
+/// An image upload as its form carried it.
+#[derive(Debug)]
+pub struct Upload {
+    pub file: Bytes,
+    pub meta: UploadMeta,
+    /// The form's other text fields (the console's CSRF token).
+    pub fields: std::collections::HashMap<String, String>,
+}
+
 /// `PATCH /admin/products/{id}/images/{image_id}`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -182,6 +191,110 @@ impl Catalog {
         self.media
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("no media store is configured").into())
+    }
+
+    /// Reads an image upload form (`multipart/form-data`): the file, its alt texts
+    /// (`alt`, or `alt.<lang>`), the variants it shows and its position. A declared
+    /// length past the limit is refused before any of the body is read, and the file is
+    /// read only up to the limit. Other short text fields come back in `fields`.
+    pub async fn read_image_upload(
+        &self,
+        headers: &axum::http::HeaderMap,
+        mut form: axum::extract::Multipart,
+    ) -> AppResult<Upload> {
+        let max = self.config.media.max_upload_bytes;
+        let too_large = || AppError::PayloadTooLarge {
+            detail: format!("an image upload is at most {max} bytes"),
+        };
+        let declared = headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        // The declared length is checked before any of the body is read.
+        if declared.is_some_and(|n| n > max + 64 * 1024) {
+            return Err(too_large());
+        }
+        let bad_form = |e: axum::extract::multipart::MultipartError| {
+            AppError::invalid(
+                "file",
+                format!("the form cannot be read: {}", e.body_text()),
+            )
+        };
+        let mut file: Option<Vec<u8>> = None;
+        let mut fields = HashMap::new();
+        let mut meta = crate::media::UploadMeta::default();
+        let mut errors = Vec::new();
+        while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                let mut data = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+                    if (data.len() + chunk.len()) as u64 > max {
+                        return Err(too_large());
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+                file = Some(data);
+                continue;
+            }
+            let text = field.text().await.map_err(bad_form)?;
+            if !matches!(name.as_str(), "alt" | "variant_ids" | "position")
+                && !name.starts_with("alt.")
+            {
+                if fields.len() < 20 && text.len() <= 1_000 {
+                    fields.insert(name, text);
+                }
+                continue;
+            }
+            if text.len() > 10_000 {
+                errors.push(emporium_core::FieldError::new(name.clone(), "is too long"));
+                continue;
+            }
+            match name.as_str() {
+                "alt" => {
+                    meta.alt.insert(self.default_language().to_string(), text);
+                }
+                n if n.starts_with("alt.") => {
+                    meta.alt.insert(n["alt.".len()..].to_string(), text);
+                }
+                "variant_ids" => {
+                    for (i, part) in text
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .enumerate()
+                    {
+                        match Uuid::parse_str(part) {
+                            Ok(v) => meta.variant_ids.push(v),
+                            Err(_) => errors.push(emporium_core::FieldError::new(
+                                format!("variant_ids[{i}]"),
+                                "is not a variant id",
+                            )),
+                        }
+                    }
+                }
+                "position" => match text.trim().parse::<i32>() {
+                    Ok(p) if p >= 0 => meta.position = Some(p),
+                    _ => errors.push(emporium_core::FieldError::new(
+                        "position",
+                        "must be a whole number, 0 or more",
+                    )),
+                },
+                _ => {}
+            }
+        }
+        let Some(file) = file.filter(|f| !f.is_empty()) else {
+            errors.push(emporium_core::FieldError::new("file", "is required"));
+            return Err(AppError::Validation(errors));
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        Ok(Upload {
+            file: Bytes::from(file),
+            meta,
+            fields,
+        })
     }
 
     /// Stores an uploaded image for a product (the bytes already checked for size), and

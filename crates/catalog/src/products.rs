@@ -21,6 +21,9 @@ use crate::model::{self, OptionSpec, ProductStatus, Slug};
 use crate::state::Catalog;
 use crate::views::*;
 
+/// The most variants one bulk price change takes.
+const MAX_BULK_VARIANTS: usize = 1_000;
+
 fn check_sku(sku: &str, field: &str) -> Result<(), FieldError> {
     let ok = !sku.is_empty()
         && sku.len() <= 100
@@ -459,24 +462,13 @@ impl Catalog {
     /// Adds a variant to a product.
     pub async fn add_variant(&self, product_id: Uuid, body: VariantBody) -> AppResult<Uuid> {
         let mut errors = Vec::new();
-        if let Err(e) = check_sku(&body.sku, "sku") {
-            errors.push(e);
-        }
-        self.check_prices(&body.prices, "prices", true, &mut errors);
-        check_weight(body.weight_grams, "weight_grams", &mut errors);
+        self.check_new_variant(&body, "", &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
         let txn = self.db.begin().await?;
         self.product_for_update(&txn, product_id).await?;
-        let options = load_options(&txn, product_id).await?;
-        let key = model::combination_key(&options, &body.options, "options")
-            .map_err(|e| AppError::Validation(vec![e]))?;
-        let position = variants::Entity::find()
-            .filter(variants::Column::ProductId.eq(product_id))
-            .count(&txn)
-            .await? as i32;
-        let id = insert_variant(&txn, product_id, &body, &key, position).await?;
+        let id = self.add_variant_in(&txn, product_id, &body).await?;
         self.refresh_price_min(&txn, product_id).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
         self.commit(txn).await?;
@@ -491,22 +483,161 @@ impl Catalog {
         body: VariantPatchBody,
     ) -> AppResult<()> {
         let mut errors = Vec::new();
-        if let Some(sku) = &body.sku
-            && let Err(e) = check_sku(sku, "sku")
-        {
-            errors.push(e);
-        }
-        if let Some(prices) = &body.prices {
-            self.check_prices(prices, "prices", false, &mut errors);
-        }
-        check_weight(body.weight_grams, "weight_grams", &mut errors);
+        self.check_variant_patch(&body, "", &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
         let txn = self.db.begin().await?;
         self.product_for_update(&txn, product_id).await?;
+        self.update_variant_in(&txn, product_id, variant_id, body)
+            .await?;
+        self.refresh_price_min(&txn, product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        self.commit(txn).await?;
+        Ok(())
+    }
+
+    /// Changes some of a product's variants and adds others, all or none: the console
+    /// saves its variant table at once. Field names say which row is wrong
+    /// (`variants[2].sku`), counting the changed rows first.
+    #[tracing::instrument(skip_all, fields(product_id = %product_id))]
+    pub async fn save_variants(
+        &self,
+        product_id: Uuid,
+        changed: Vec<(Uuid, VariantPatchBody)>,
+        added: Vec<VariantBody>,
+    ) -> AppResult<()> {
+        let mut errors = Vec::new();
+        for (i, (_, body)) in changed.iter().enumerate() {
+            self.check_variant_patch(body, &format!("variants[{i}]."), &mut errors);
+        }
+        for (i, body) in added.iter().enumerate() {
+            let row = changed.len() + i;
+            self.check_new_variant(body, &format!("variants[{row}]."), &mut errors);
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let txn = self.db.begin().await?;
+        self.product_for_update(&txn, product_id).await?;
+        for (variant_id, body) in changed {
+            self.update_variant_in(&txn, product_id, variant_id, body)
+                .await?;
+        }
+        for body in &added {
+            self.add_variant_in(&txn, product_id, body).await?;
+        }
+        self.refresh_price_min(&txn, product_id).await?;
+        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        self.commit(txn).await?;
+        Ok(())
+    }
+
+    /// Sets the prices of many variants, of any products, all or none: the console's
+    /// bulk edit. `changes` maps a variant to its new prices by currency; answers how
+    /// many variants changed.
+    #[tracing::instrument(skip_all, fields(variants = changes.len()))]
+    pub async fn set_prices(
+        &self,
+        changes: &BTreeMap<Uuid, BTreeMap<String, PriceBody>>,
+    ) -> AppResult<usize> {
+        if changes.len() > MAX_BULK_VARIANTS {
+            return Err(AppError::invalid(
+                "prices",
+                format!("at most {MAX_BULK_VARIANTS} variants at once"),
+            ));
+        }
+        let mut errors = Vec::new();
+        for (variant_id, prices) in changes {
+            self.check_prices(prices, &format!("prices.{variant_id}"), false, &mut errors);
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let txn = self.db.begin().await?;
+        let ids: Vec<Uuid> = changes.keys().copied().collect();
+        let mut products = std::collections::BTreeSet::new();
+        let mut found = 0;
+        // Bounded IN lists: SQLite caps the parameters of one statement.
+        for chunk in ids.chunks(500) {
+            for variant in variants::Entity::find()
+                .filter(variants::Column::Id.is_in(chunk.to_vec()))
+                .all(&txn)
+                .await?
+            {
+                products.insert(variant.product_id);
+                found += 1;
+            }
+        }
+        if found != ids.len() {
+            return Err(AppError::not_found("no such variant"));
+        }
+        for product_id in &products {
+            self.product_for_update(&txn, *product_id).await?;
+        }
+        for (variant_id, prices) in changes {
+            upsert_prices(&txn, *variant_id, prices).await?;
+        }
+        for product_id in products {
+            self.refresh_price_min(&txn, product_id).await?;
+            crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        }
+        self.commit(txn).await?;
+        Ok(ids.len())
+    }
+
+    fn check_new_variant(&self, body: &VariantBody, prefix: &str, errors: &mut Vec<FieldError>) {
+        if let Err(e) = check_sku(&body.sku, &format!("{prefix}sku")) {
+            errors.push(e);
+        }
+        self.check_prices(&body.prices, &format!("{prefix}prices"), true, errors);
+        check_weight(body.weight_grams, &format!("{prefix}weight_grams"), errors);
+    }
+
+    fn check_variant_patch(
+        &self,
+        body: &VariantPatchBody,
+        prefix: &str,
+        errors: &mut Vec<FieldError>,
+    ) {
+        if let Some(sku) = &body.sku
+            && let Err(e) = check_sku(sku, &format!("{prefix}sku"))
+        {
+            errors.push(e);
+        }
+        if let Some(prices) = &body.prices {
+            self.check_prices(prices, &format!("{prefix}prices"), false, errors);
+        }
+        check_weight(body.weight_grams, &format!("{prefix}weight_grams"), errors);
+    }
+
+    /// Inserts a checked variant, last in the product's order.
+    async fn add_variant_in(
+        &self,
+        txn: &DatabaseTransaction,
+        product_id: Uuid,
+        body: &VariantBody,
+    ) -> AppResult<Uuid> {
+        let options = load_options(txn, product_id).await?;
+        let key = model::combination_key(&options, &body.options, "options")
+            .map_err(|e| AppError::Validation(vec![e]))?;
+        let position = variants::Entity::find()
+            .filter(variants::Column::ProductId.eq(product_id))
+            .count(txn)
+            .await? as i32;
+        insert_variant(txn, product_id, body, &key, position).await
+    }
+
+    /// Applies a checked patch to one of the product's variants.
+    async fn update_variant_in(
+        &self,
+        txn: &DatabaseTransaction,
+        product_id: Uuid,
+        variant_id: Uuid,
+        body: VariantPatchBody,
+    ) -> AppResult<()> {
         let variant = variants::Entity::find_by_id(variant_id)
-            .one(&txn)
+            .one(txn)
             .await?
             .filter(|v| v.product_id == product_id)
             .ok_or_else(|| AppError::not_found("no such variant"))?;
@@ -518,7 +649,7 @@ impl Catalog {
             active.barcode = Set(Some(barcode).filter(|b| !b.is_empty()));
         }
         if let Some(chosen) = &body.options {
-            let options = load_options(&txn, product_id).await?;
+            let options = load_options(txn, product_id).await?;
             let key = model::combination_key(&options, chosen, "options")
                 .map_err(|e| AppError::Validation(vec![e]))?;
             active.options = Set(serde_json::to_string(chosen).unwrap_or_else(|_| "{}".into()));
@@ -529,15 +660,12 @@ impl Catalog {
         }
         active.updated_at = Set(Utc::now());
         active
-            .update(&txn)
+            .update(txn)
             .await
             .map_err(|e| variant_conflict(e.into()))?;
         if let Some(prices) = &body.prices {
-            upsert_prices(&txn, variant_id, prices).await?;
+            upsert_prices(txn, variant_id, prices).await?;
         }
-        self.refresh_price_min(&txn, product_id).await?;
-        crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
-        self.commit(txn).await?;
         Ok(())
     }
 

@@ -818,91 +818,10 @@ async fn upload_image(
     State(catalog): State<Catalog>,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-    mut form: axum::extract::Multipart,
+    form: axum::extract::Multipart,
 ) -> AppResult<Response> {
-    let max = catalog.config.media.max_upload_bytes;
-    let too_large = || AppError::PayloadTooLarge {
-        detail: format!("an image upload is at most {max} bytes"),
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    // The declared length is checked before any of the body is read.
-    if declared.is_some_and(|n| n > max + 64 * 1024) {
-        return Err(too_large());
-    }
-    let bad_form = |e: axum::extract::multipart::MultipartError| {
-        AppError::invalid(
-            "file",
-            format!("the form cannot be read: {}", e.body_text()),
-        )
-    };
-    let mut file: Option<Vec<u8>> = None;
-    let mut meta = crate::media::UploadMeta::default();
-    let mut errors = Vec::new();
-    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
-            let mut data = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
-                if (data.len() + chunk.len()) as u64 > max {
-                    return Err(too_large());
-                }
-                data.extend_from_slice(&chunk);
-            }
-            file = Some(data);
-            continue;
-        }
-        let text = field.text().await.map_err(bad_form)?;
-        if text.len() > 10_000 {
-            errors.push(emporium_core::FieldError::new(name.clone(), "is too long"));
-            continue;
-        }
-        match name.as_str() {
-            "alt" => {
-                meta.alt
-                    .insert(catalog.default_language().to_string(), text);
-            }
-            n if n.starts_with("alt.") => {
-                meta.alt.insert(n["alt.".len()..].to_string(), text);
-            }
-            "variant_ids" => {
-                for (i, part) in text
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .enumerate()
-                {
-                    match Uuid::parse_str(part) {
-                        Ok(v) => meta.variant_ids.push(v),
-                        Err(_) => errors.push(emporium_core::FieldError::new(
-                            format!("variant_ids[{i}]"),
-                            "is not a variant id",
-                        )),
-                    }
-                }
-            }
-            "position" => match text.trim().parse::<i32>() {
-                Ok(p) if p >= 0 => meta.position = Some(p),
-                _ => errors.push(emporium_core::FieldError::new(
-                    "position",
-                    "must be a whole number, 0 or more",
-                )),
-            },
-            _ => {}
-        }
-    }
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
-        errors.push(emporium_core::FieldError::new("file", "is required"));
-        return Err(AppError::Validation(errors));
-    };
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let view = catalog
-        .add_image(id, bytes::Bytes::from(file), meta)
-        .await?;
+    let upload = catalog.read_image_upload(&headers, form).await?;
+    let view = catalog.add_image(id, upload.file, upload.meta).await?;
     Ok((StatusCode::CREATED, axum::Json(view)).into_response())
 }
 

@@ -118,6 +118,10 @@ pub fn router(state: AppState, extra: Option<Router<AppState>>) -> Router {
     routes
         .merge(emporium_storefront::router().with_state(state.storefront.clone()))
         .merge(emporium_admin::router().with_state(state.admin.clone()))
+        .route(
+            emporium_web::csp::REPORT_PATH,
+            axum::routing::post(emporium_web::csp::report),
+        )
         .merge(SwaggerUi::new("/docs").url(OPENAPI_PATH, api))
         .fallback(layers::fallback)
         .layer(middleware)

@@ -155,12 +155,17 @@ pub async fn text_of(client: &Client, css: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Types `text` into the field matching a CSS selector.
+/// Types `text` into the field matching a CSS selector, in place of what it held.
 pub async fn fill(client: &Client, css: &str, text: &str) {
-    client
+    let field = client
         .find(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("no field {css}: {e}"))
+        .unwrap_or_else(|e| panic!("no field {css}: {e}"));
+    field
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("clearing {css}: {e}"));
+    field
         .send_keys(text)
         .await
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));

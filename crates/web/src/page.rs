@@ -4,10 +4,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// No CDN, no external request, no inline script or style: everything a page uses is
-/// served by the node. Forms post only to the node; no site may frame a page.
+/// served by the node. Forms post only to the node; no site may frame a page. What a
+/// browser blocks is reported to [`crate::csp::REPORT_PATH`].
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
      style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-     base-uri 'none'; object-src 'none'";
+     base-uri 'none'; object-src 'none'; report-uri /csp-reports";
 
 /// A rendered page.
 pub struct Page {

@@ -613,3 +613,311 @@ async fn seeded_orders_page_through_the_console_list_by_cursor() {
         .expect("html");
     assert!(home.contains("id=\"to-ship\""));
 }
+
+/// A small picture to upload, written to a file the browser's file field can pick.
+fn picture_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let image = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 140])
+    });
+    let path = dir.join("scarf.png");
+    image.save(&path).expect("picture saved");
+    path
+}
+
+#[tokio::test]
+async fn staff_create_a_product_with_two_variants_an_image_and_a_german_translation() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let files = tempfile::tempdir().expect("temp dir");
+    let picture = picture_file(files.path());
+    let slug = format!("alpaca-scarf-{}", now());
+
+    let created = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = created.clone();
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/products/new").await;
+        assert_eq!(text_of(&b, "h1").await, "New product");
+
+        // A price with too many decimals: the form comes back with what was typed.
+        fill(&b, "#title-en", "Alpaca Scarf").await;
+        fill(&b, "#sku-0", "ALP-GREY").await;
+        fill(&b, "#price-0-USD", "12.345").await;
+        click(&b, "#save").await;
+        assert!(text_of(&b, "#error").await.contains("at most 2 decimals"));
+        let kept = b
+            .find(Locator::Css("#sku-0"))
+            .await
+            .expect("sku field")
+            .prop("value")
+            .await
+            .expect("value");
+        assert_eq!(kept.as_deref(), Some("ALP-GREY"));
+
+        fill(&b, "#slug", &slug).await;
+        fill(&b, "#options", "Colour: Grey, Navy").await;
+        fill(&b, "#opts-0", "Colour=Grey").await;
+        fill(&b, "#price-0-USD", "49.90").await;
+        fill(&b, "#sku-1", "ALP-NAVY").await;
+        fill(&b, "#opts-1", "Colour=Navy").await;
+        fill(&b, "#price-1-USD", "52").await;
+        fill(&b, "#compare-1-USD", "60.00").await;
+        fill(&b, "#price-1-EUR", "48.50").await;
+        click(&b, "#save").await;
+        assert_eq!(text_of(&b, "#done").await, "Created.");
+        assert_eq!(text_of(&b, "h1").await, "Alpaca Scarf");
+        *seen.lock().expect("lock") = b.current_url().await.expect("url").to_string();
+
+        // The German text and its SEO title.
+        fill(&b, "#title-de", "Alpaka-Schal").await;
+        fill(&b, "#description-de", "Weich und warm.").await;
+        fill(&b, "#meta_title-de", "Alpaka-Schal kaufen").await;
+        click(&b, "#save").await;
+        assert_eq!(text_of(&b, "#done").await, "Saved.");
+
+        // A picture, with its alt text.
+        b.find(Locator::Css("#file"))
+            .await
+            .expect("file field")
+            .send_keys(picture.to_str().expect("path"))
+            .await
+            .expect("picked");
+        fill(&b, "#alt", "A grey alpaca scarf").await;
+        click(&b, "#upload").await;
+        assert_eq!(text_of(&b, "#done").await, "Image added.");
+        assert!(
+            b.find(Locator::Css("#images img[alt='A grey alpaca scarf']"))
+                .await
+                .is_ok()
+        );
+
+        // A third variant added on the edit page; then published.
+        fill(&b, "#sku-2", "ALP-GREY-2").await;
+        fill(&b, "#opts-2", "Colour=Navy").await;
+        fill(&b, "#price-2-USD", "10").await;
+        click(&b, "#save-variants").await;
+        assert!(
+            text_of(&b, "#error").await.contains("option combination"),
+            "the same colour twice"
+        );
+        click(&b, "#publish").await;
+        assert_eq!(text_of(&b, "#done").await, "Published.");
+        assert_eq!(text_of(&b, "#product-status").await, "published");
+        screenshot(&b, "admin-product.png").await;
+
+        b.goto(&app.url("/admin/audit?action=admin.product."))
+            .await
+            .expect("audit");
+        let audit = text_of(&b, "#audit").await;
+        for action in [
+            "admin.product.create",
+            "admin.product.update",
+            "admin.product.image.add",
+            "admin.product.status",
+        ] {
+            assert!(audit.contains(action), "{action} in {audit}");
+        }
+
+        // The store API shows what the console made, in German too.
+        let product = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/products/{slug}?lang=de&currency=USD"),
+                None,
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(product["title"], "Alpaka-Schal");
+        assert_eq!(product["seo"]["meta_title"], "Alpaka-Schal kaufen");
+        let variants = product["variants"].as_array().expect("variants");
+        assert_eq!(variants.len(), 2);
+        let navy = variants
+            .iter()
+            .find(|v| v["sku"] == "ALP-NAVY")
+            .expect("navy");
+        assert_eq!(navy["price"]["amount"], 5200);
+        assert_eq!(navy["compare_at_price"]["amount"], 6000);
+        assert_eq!(navy["options"]["Colour"], "Navy");
+        let images = product["images"].as_array().expect("images");
+        assert_eq!(images.len(), 1);
+        let euro = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/products/{slug}?currency=EUR"),
+                None,
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        let navy = euro["variants"]
+            .as_array()
+            .expect("variants")
+            .iter()
+            .find(|v| v["sku"] == "ALP-NAVY")
+            .cloned()
+            .expect("navy");
+        assert_eq!(navy["price"]["amount"], 4850);
+    })
+    .await;
+    if ran.is_some() {
+        assert!(created.lock().expect("lock").contains("/admin/products/"));
+    }
+}
+
+#[tokio::test]
+async fn bulk_edit_moves_200_variant_prices_by_a_percentage_in_one_go() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let sizes = ["XS", "S", "M", "L", "XL", "2XL", "3XL", "4XL", "5XL", "6XL"];
+    let mut products = Vec::new();
+    for i in 0..20 {
+        products.push(
+            app.product(&admin, &format!("Bulk Tee {i:02}"), &sizes, 2500, 5)
+                .await,
+        );
+    }
+    let restocked = products[3].variants[4].clone();
+
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/products?q=bulk+tee").await;
+        assert!(text_of(&b, "#products").await.contains("Bulk Tee 19"));
+        click(&b, "#bulk-page").await;
+        assert_eq!(text_of(&b, "h1").await, "Bulk edit");
+        assert!(
+            text_of(&b, "main")
+                .await
+                .contains("200 variants of 20 products")
+        );
+        fill(&b, "#percent", "-10").await;
+        fill(&b, &format!("input[name='available.{restocked}']"), "12").await;
+        click(&b, "#apply-bulk").await;
+        assert_eq!(
+            text_of(&b, "#done").await,
+            "200 prices, 0 statuses and 1 stock levels changed."
+        );
+        // The page shows the new figures.
+        let price = b
+            .find(Locator::Css(&format!("input[name='price.{restocked}']")))
+            .await
+            .expect("price field")
+            .prop("value")
+            .await
+            .expect("value");
+        assert_eq!(price.as_deref(), Some("22.50"));
+
+        for product in &products {
+            let seen = json_of(
+                app.call(
+                    Method::GET,
+                    &format!("/api/v1/products/{}", product.slug),
+                    None,
+                    None,
+                )
+                .await,
+                200,
+            )
+            .await;
+            for v in seen["variants"].as_array().expect("variants") {
+                assert_eq!(v["price"]["amount"], 2250, "{}", v["sku"]);
+            }
+        }
+        let stock = app.stock(&admin, &restocked).await;
+        assert_eq!(stock["on_hand"], 12, "{stock}");
+    })
+    .await;
+    let _ = ran;
+}
+
+/// `csp_violations_total` summed over its directives, as `/metrics` shows it.
+async fn csp_violations(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.expect("metrics");
+    text.lines()
+        .filter(|l| l.starts_with("csp_violations_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test]
+async fn every_console_page_loads_only_from_this_node_without_a_policy_violation() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let order = paid_order(&app, &admin).await;
+    let number = order["number"].as_i64().expect("number");
+    let sku = order["lines"][0]["sku"].as_str().expect("sku").to_string();
+    let customer = app.customer().await;
+    let product = app.product(&admin, "Canvas Tote", &["One"], 1500, 3).await;
+    let before = csp_violations(&app).await;
+
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin").await;
+        let pages = [
+            "/admin".to_string(),
+            "/admin/orders?status=paid".to_string(),
+            format!("/admin/orders/{number}"),
+            format!("/admin/orders/{number}/packing-slip"),
+            format!("/admin/orders/{number}/invoice"),
+            "/admin/products".to_string(),
+            "/admin/products/new".to_string(),
+            format!("/admin/products/{}", product.id),
+            format!("/admin/products/bulk?id={}", product.id),
+            "/admin/inventory".to_string(),
+            format!("/admin/inventory?sku={sku}"),
+            "/admin/customers".to_string(),
+            format!("/admin/customers/{}", customer.user_id),
+            "/admin/audit".to_string(),
+        ];
+        let here = app.url("");
+        for path in &pages {
+            b.goto(&app.url(path)).await.expect("page");
+            let heading = text_of(&b, "h1").await;
+            assert!(
+                !heading.is_empty() && heading != "Not allowed" && heading != "Not found",
+                "{path}: {heading}"
+            );
+            // The console runs no script at all, so no script can fail.
+            let scripts = b
+                .find_all(Locator::Css("script"))
+                .await
+                .expect("scripts");
+            assert!(scripts.is_empty(), "{path} has a script");
+            let origins: Value = b
+                .execute(
+                    "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)",
+                    vec![],
+                )
+                .await
+                .expect("resources");
+            for origin in origins.as_array().expect("list") {
+                let origin = origin.as_str().expect("origin");
+                assert!(here.starts_with(origin), "{path} loaded from {origin}");
+            }
+        }
+        // A canary: a request elsewhere is blocked and its report arrives, so the
+        // count below would have seen any page's violation.
+        b.execute(
+            "fetch('https://cdn.example.invalid/lib.js').catch(() => {}); return true",
+            vec![],
+        )
+        .await
+        .expect("canary");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while csp_violations(&app).await == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the canary's report never arrived"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            csp_violations(&app).await,
+            before + 1,
+            "only the canary was blocked"
+        );
+    })
+    .await;
+    let _ = ran;
+}
