@@ -14,6 +14,8 @@
 
 mod audit;
 mod bulk;
+mod categories;
+mod csv;
 mod customers;
 mod home;
 mod inventory;
@@ -67,6 +69,25 @@ pub fn router() -> Router<Admin> {
         )
         .route("/admin/products/bulk", get(bulk::page).post(bulk::save))
         .route(
+            "/admin/products/import",
+            get(csv::import_page)
+                .post(csv::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    emporium_catalog::IMPORT_LIMIT + 64 * 1024,
+                )),
+        )
+        .route("/admin/products/export.csv", get(csv::export))
+        .route(
+            "/admin/categories",
+            get(categories::list).post(categories::create),
+        )
+        .route(
+            "/admin/categories/{id}",
+            get(categories::edit_page).post(categories::save),
+        )
+        .route("/admin/categories/{id}/move", post(categories::move_one))
+        .route("/admin/categories/{id}/delete", post(categories::delete))
+        .route(
             "/admin/products/{id}",
             get(product_edit::edit_page).post(product_edit::save_details),
         )
@@ -78,7 +99,11 @@ pub fn router() -> Router<Admin> {
             "/admin/products/{id}/variants",
             post(product_edit::save_variants),
         )
-        .route("/admin/products/{id}/images", post(product_edit::upload))
+        // The upload's own reader enforces the media size limit, before and while reading.
+        .route(
+            "/admin/products/{id}/images",
+            post(product_edit::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route(
             "/admin/products/{id}/images/{image}",
             post(product_edit::image),

@@ -29,6 +29,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("products.read"),
     },
     Entry {
+        label: "Categories",
+        path: "/admin/categories",
+        permission: Some("products.read"),
+    },
+    Entry {
         label: "Inventory",
         path: "/admin/inventory",
         permission: Some("products.read"),

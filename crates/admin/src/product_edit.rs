@@ -36,21 +36,21 @@ pub(crate) type Fields = HashMap<String, String>;
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Notice {
     #[serde(default)]
-    done: Option<String>,
+    pub(crate) done: Option<String>,
     #[serde(default)]
-    error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
     form.get(name).map(|v| v.trim()).unwrap_or("")
 }
 
-fn non_empty(text: &str) -> Option<String> {
+pub(crate) fn non_empty(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
 /// The store's languages, its default first.
-fn languages(admin: &Admin) -> Vec<String> {
+pub(crate) fn languages(admin: &Admin) -> Vec<String> {
     let store = &admin.config.store;
     let mut langs = vec![store.default_language.clone()];
     langs.extend(

@@ -28,6 +28,12 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/variant_rows.html"),
     ),
     ("bulk.html", include_str!("../templates/bulk.html")),
+    ("import.html", include_str!("../templates/import.html")),
+    (
+        "categories.html",
+        include_str!("../templates/categories.html"),
+    ),
+    ("category.html", include_str!("../templates/category.html")),
     (
         "customers.html",
         include_str!("../templates/customers.html"),

@@ -33,13 +33,13 @@ pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use media::{ImagePatchBody, Upload, UploadMeta};
 pub use reads::{ListQuery, Sort};
-pub use routes::router;
+pub use routes::{IMPORT_LIMIT, router};
 pub use sellable::{
     Converter, SellableVariant, VariantLabel, record_variant_change, variant_exists,
     variant_id_by_sku, variant_ids, variant_label,
 };
 pub use state::{Catalog, StockSource};
 pub use views::{
-    PriceBody, ProductBody, ProductPatchBody, ProductText, ProductView, VariantBody,
-    VariantPatchBody,
+    CategoryBody, CategoryPatchBody, CategoryText, CategoryView, PriceBody, ProductBody,
+    ProductPatchBody, ProductText, ProductView, VariantBody, VariantPatchBody,
 };

@@ -730,7 +730,8 @@ async fn set_rate(
 }
 
 /// The largest CSV import accepted (about 200,000 rows of typical width).
-const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
+/// The largest CSV file an import takes.
+pub const IMPORT_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Every product as CSV, one row per variant (the columns the import reads).
 #[utoipa::path(get, path = "/api/v1/admin/products/export", tag = "admin", security(("bearer" = [])),

@@ -850,6 +850,18 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
     let sku = order["lines"][0]["sku"].as_str().expect("sku").to_string();
     let customer = app.customer().await;
     let product = app.product(&admin, "Canvas Tote", &["One"], 1500, 3).await;
+    let category = json_of(
+        app.call(
+            Method::POST,
+            "/api/v1/admin/categories",
+            Some(&admin.access_token),
+            Some(&json!({"slug": "bags", "translations": {"en": {"name": "Bags"}}})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let category = category["id"].as_str().expect("category id").to_string();
     let before = csp_violations(&app).await;
 
     let ran = Browser::run(|b| async move {
@@ -864,6 +876,9 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/products/new".to_string(),
             format!("/admin/products/{}", product.id),
             format!("/admin/products/bulk?id={}", product.id),
+            "/admin/products/import".to_string(),
+            "/admin/categories".to_string(),
+            format!("/admin/categories/{category}"),
             "/admin/inventory".to_string(),
             format!("/admin/inventory?sku={sku}"),
             "/admin/customers".to_string(),
@@ -917,6 +932,117 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             before + 1,
             "only the canary was blocked"
         );
+    })
+    .await;
+    let _ = ran;
+}
+
+#[tokio::test]
+async fn staff_arrange_categories_and_import_products_from_a_csv_file() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let files = tempfile::tempdir().expect("temp dir");
+    let csv = files.path().join("products.csv");
+    std::fs::write(
+        &csv,
+        "Handle,Title,Status,Option1 Name,Option1 Value,Variant SKU,Variant Grams,Variant Price\n\
+         csv-linen-shirt,Linen Shirt,published,Size,M,CSV-LS-M,250,25.00\n\
+         csv-linen-shirt,Linen Shirt,published,Size,L,CSV-LS-L,270,25.00\n\
+         csv-wool-hat,Wool Hat,published,Size,One,CSV-WH-1,90,19.50\n\
+         csv-broken,Broken Thing,published,Size,One,CSV-BR-1,90,twelve\n",
+    )
+    .expect("csv written");
+
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/categories").await;
+        assert_eq!(text_of(&b, "h1").await, "Categories");
+        for (name, slug, under) in [
+            ("Clothing", "clothing", ""),
+            ("Shoes", "shoes", ""),
+            ("Shirts", "shirts", "Clothing"),
+        ] {
+            fill(&b, "#name", name).await;
+            fill(&b, "#slug", slug).await;
+            if !under.is_empty() {
+                b.find(Locator::Css("#parent_id"))
+                    .await
+                    .expect("parent picker")
+                    .select_by_label(under)
+                    .await
+                    .expect("parent picked");
+            }
+            click(&b, "#add-category").await;
+            assert_eq!(text_of(&b, "#done").await, format!("Added {name}."));
+        }
+        let tree = text_of(&b, "#tree").await;
+        assert!(
+            tree.find("Clothing") < tree.find("Shirts") && tree.find("Shirts") < tree.find("Shoes"),
+            "{tree}"
+        );
+        click(&b, "button[aria-label='Move Shoes up']").await;
+        let tree = text_of(&b, "#tree").await;
+        assert!(tree.find("Shoes") < tree.find("Clothing"), "{tree}");
+
+        click(&b, "#category-shirts a").await;
+        fill(&b, "#name-de", "Hemden").await;
+        click(&b, "#save").await;
+        assert_eq!(text_of(&b, "#done").await, "Saved.");
+        let shirts = json_of(
+            app.call(Method::GET, "/api/v1/categories/shirts?lang=de", None, None)
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(shirts["name"], "Hemden");
+
+        // The CSV: two products go in, the one with a bad price is refused with its row.
+        b.goto(&app.url("/admin/products")).await.expect("products");
+        click(&b, "#import-link").await;
+        b.find(Locator::Css("#file"))
+            .await
+            .expect("file field")
+            .send_keys(csv.to_str().expect("path"))
+            .await
+            .expect("picked");
+        click(&b, "#import").await;
+        assert_eq!(text_of(&b, "#created").await, "2");
+        assert_eq!(text_of(&b, "#refused").await, "1");
+        let errors = text_of(&b, "#row-errors").await;
+        assert!(errors.contains("csv-broken"), "{errors}");
+        let hat = json_of(
+            app.call(Method::GET, "/api/v1/products/csv-wool-hat", None, None)
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(hat["variants"][0]["price"]["amount"], 1950);
+
+        // The export carries what was imported, for the signed-in session only.
+        let cookie = b
+            .get_named_cookie(emporium_admin::session::COOKIE)
+            .await
+            .expect("session cookie");
+        let export = app
+            .client
+            .get(app.url("/admin/products/export.csv"))
+            .header("cookie", format!("{}={}", cookie.name(), cookie.value()))
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(export.status(), 200);
+        let text = export.text().await.expect("csv");
+        assert!(
+            text.contains("CSV-LS-L") && text.contains("csv-wool-hat"),
+            "{text}"
+        );
+        let anonymous = app
+            .client
+            .get(app.url("/admin/products/export.csv"))
+            .send()
+            .await
+            .expect("export");
+        let shown = anonymous.text().await.expect("page");
+        assert!(!shown.contains("CSV-LS-L"), "signed out: the sign-in page");
     })
     .await;
     let _ = ran;
