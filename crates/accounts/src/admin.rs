@@ -25,6 +25,9 @@ pub struct UserChanges {
     pub name: Option<Option<String>>,
 }
 
+/// How long a staff invitation's link works.
+pub const INVITE_TTL_HOURS: i64 = 72;
+
 /// Encodes a `(created_at, id)` position as an opaque cursor.
 pub fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.to_rfc3339()))
@@ -219,6 +222,65 @@ impl Accounts {
         .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Invites a staff member: a new account with the role and permissions given and
+    /// no password, and an email whose link (valid [`INVITE_TTL_HOURS`], once) lets them
+    /// choose one on the reset-password page. An address that already has an account is
+    /// refused: its role is changed on its own, so no customer becomes staff by a typo.
+    pub async fn invite_staff(
+        &self,
+        actor: Uuid,
+        email: &str,
+        role: Role,
+        permissions: &[String],
+        meta: &RequestMeta,
+    ) -> AppResult<users::Model> {
+        let email = Email::parse(email).map_err(|e| AppError::Validation(vec![e]))?;
+        if role == Role::Customer {
+            return Err(AppError::invalid("role", "must be staff or admin"));
+        }
+        let permissions =
+            model::parse_permissions(permissions).map_err(|e| AppError::Validation(vec![e]))?;
+        let txn = self.db().begin().await?;
+        if let Some(existing) = store::find_user_by_email(&txn, email.as_str()).await? {
+            return Err(AppError::conflict(
+                ErrorCode::UserExists,
+                format!(
+                    "{} already has an account ({}); change its role instead",
+                    existing.email, existing.role
+                ),
+            ));
+        }
+        let mut row = new_user_row(&email, None, None, role);
+        row.permissions = Set(serde_json::to_string(&permissions).unwrap_or_else(|_| "[]".into()));
+        let user = store::insert_user(&txn, row).await?;
+        let inviter = store::find_user(&txn, actor).await?.map(|u| u.email);
+        self.email_token_link(
+            &txn,
+            &user,
+            crate::model::purpose::PASSWORD_RESET,
+            chrono::Duration::hours(INVITE_TTL_HOURS),
+            ("reset-password", "staff_invite"),
+            json!({"hours": INVITE_TTL_HOURS, "role": role.as_str(), "inviter": inviter,
+                   "console": format!("{}/admin", self.config().public_base_url())}),
+        )
+        .await?;
+        audit::record(
+            &txn,
+            admin_entry(
+                actor,
+                "admin.user.invite",
+                user.id,
+                meta,
+                json!({
+                    "role": role.as_str(), "permissions": permissions,
+                }),
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(user)
     }
 
     /// Creates an admin for the operator's CLI. An existing account is changed only when

@@ -146,7 +146,7 @@ fn back_to(id: Uuid, outcome: Result<&str, AppError>) -> Response {
     Redirect::to(&format!("/admin/customers/{id}?{query}")).into_response()
 }
 
-fn meta(console: &Console) -> RequestMeta {
+pub(crate) fn meta(console: &Console) -> RequestMeta {
     RequestMeta {
         ip: console.ip.clone(),
         user_agent: None,

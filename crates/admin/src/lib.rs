@@ -10,7 +10,7 @@
 //! member as the actor, so they are in the audit log like the API's.
 //!
 //! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in, the
-//! audit log), `catalog`, `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
+//! audit log), `catalog`, `checkout` (tax rates), `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
 
 mod audit;
 mod bulk;
@@ -24,7 +24,9 @@ mod orders;
 mod product_edit;
 mod products;
 pub mod session;
+mod settings;
 mod sign_in;
+mod staff;
 mod state;
 
 pub use session::Console;
@@ -113,6 +115,20 @@ pub fn router() -> Router<Admin> {
         .route(
             "/admin/inventory/{variant}/adjustments",
             post(inventory::adjust),
+        )
+        .route("/admin/staff", get(staff::list))
+        .route("/admin/staff/invite", post(staff::invite))
+        .route("/admin/staff/{id}", post(staff::update))
+        .route("/admin/settings", get(settings::page))
+        .route("/admin/settings/rates/{currency}", post(settings::set_rate))
+        .route("/admin/settings/taxes", post(settings::set_tax))
+        .route(
+            "/admin/settings/taxes/{id}/delete",
+            post(settings::delete_tax),
+        )
+        .route(
+            "/admin/settings/gateways/{provider}",
+            post(settings::set_gateway),
         )
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::detail))

@@ -44,6 +44,16 @@ pub const MENU: &[Entry] = &[
         permission: Some("users.read"),
     },
     Entry {
+        label: "Staff",
+        path: "/admin/staff",
+        permission: Some("users.read"),
+    },
+    Entry {
+        label: "Settings",
+        path: "/admin/settings",
+        permission: Some("settings.manage"),
+    },
+    Entry {
         label: "Audit log",
         path: "/admin/audit",
         permission: Some("audit.read"),

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use emporium_accounts::Accounts;
 use emporium_auth::Auth;
 use emporium_catalog::Catalog;
+use emporium_checkout::Checkout;
 use emporium_core::Config;
 use emporium_db::Db;
 use emporium_inventory::Inventory;
@@ -34,6 +35,8 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/categories.html"),
     ),
     ("category.html", include_str!("../templates/category.html")),
+    ("settings.html", include_str!("../templates/settings.html")),
+    ("staff.html", include_str!("../templates/staff.html")),
     (
         "customers.html",
         include_str!("../templates/customers.html"),
@@ -53,6 +56,7 @@ pub struct Admin {
     pub(crate) auth: Auth,
     pub(crate) accounts: Accounts,
     pub(crate) catalog: Catalog,
+    pub(crate) checkout: Checkout,
     pub(crate) orders: Orders,
     pub(crate) payments: Payments,
     pub(crate) inventory: Inventory,
@@ -66,6 +70,7 @@ pub struct Domains {
     pub auth: Auth,
     pub accounts: Accounts,
     pub catalog: Catalog,
+    pub checkout: Checkout,
     pub orders: Orders,
     pub payments: Payments,
     pub inventory: Inventory,
@@ -85,6 +90,7 @@ impl Admin {
             auth: domains.auth,
             accounts: domains.accounts,
             catalog: domains.catalog,
+            checkout: domains.checkout,
             orders: domains.orders,
             payments: domains.payments,
             inventory: domains.inventory,

@@ -29,4 +29,5 @@ pub use carts::{CartAccess, SweepReport};
 pub use orders::CheckoutBody;
 pub use routes::router;
 pub use state::{Checkout, Domains};
+pub use tax::TaxRateBody;
 pub use views::{CartView, CheckoutView};

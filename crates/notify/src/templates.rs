@@ -15,6 +15,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/password_reset.txt"),
     ),
     (
+        "staff_invite.txt",
+        include_str!("../templates/staff_invite.txt"),
+    ),
+    (
         "password_changed.txt",
         include_str!("../templates/password_changed.txt"),
     ),

@@ -288,6 +288,7 @@ impl Node {
                 auth: auth.clone(),
                 accounts: accounts.clone(),
                 catalog: catalog.clone(),
+                checkout: checkout.clone(),
                 orders: orders.clone(),
                 payments: payments.clone(),
                 inventory: inventory.clone(),

@@ -884,6 +884,8 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/customers".to_string(),
             format!("/admin/customers/{}", customer.user_id),
             "/admin/audit".to_string(),
+            "/admin/settings".to_string(),
+            "/admin/staff".to_string(),
         ];
         let here = app.url("");
         for path in &pages {
@@ -1043,6 +1045,144 @@ async fn staff_arrange_categories_and_import_products_from_a_csv_file() {
             .expect("export");
         let shown = anonymous.text().await.expect("page");
         assert!(!shown.contains("CSV-LS-L"), "signed out: the sign-in page");
+    })
+    .await;
+    let _ = ran;
+}
+
+#[tokio::test]
+async fn staff_set_exchange_rates_tax_rates_and_write_only_gateway_keys() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/settings").await;
+        assert_eq!(text_of(&b, "h1").await, "Settings");
+        assert!(menu(&b).await.contains("Settings"));
+        assert!(text_of(&b, "#store").await.contains("USD"));
+
+        fill(&b, "#rate-EUR", "0.92").await;
+        click(&b, "#save-rate-EUR").await;
+        assert!(text_of(&b, "#done").await.contains("EUR"), "rate saved");
+
+        fill(&b, "#tax-name", "VAT").await;
+        fill(&b, "#tax-country", "DE").await;
+        fill(&b, "#tax-rate", "19").await;
+        click(&b, "#save-tax").await;
+        let taxes = text_of(&b, "#tax-rates").await;
+        assert!(taxes.contains("VAT") && taxes.contains("19"), "{taxes}");
+
+        b.find(Locator::Css("#enabled-stripe"))
+            .await
+            .expect("stripe switch")
+            .click()
+            .await
+            .expect("ticked");
+        fill(&b, "#stripe-secret_key", "sk_test_console_secret").await;
+        fill(&b, "#stripe-webhook_secret", "whsec_console_secret").await;
+        click(&b, "#save-stripe").await;
+        assert_eq!(text_of(&b, "#done").await, "stripe is on.");
+        let page = b.source().await.expect("source");
+        assert!(
+            !page.contains("sk_test_console_secret"),
+            "a secret is never shown"
+        );
+        assert!(text_of(&b, "#gateway-stripe").await.contains("secret_key"));
+
+        click(&b, "button[aria-label='Remove VAT']").await;
+        assert_eq!(text_of(&b, "#done").await, "Tax rate removed.");
+        assert!(!text_of(&b, "#tax-rates").await.contains("VAT"));
+
+        // What the API sees, and what the audit log keeps (never a secret).
+        let gateways = json_of(
+            app.call(
+                Method::GET,
+                "/api/v1/admin/payment-gateways",
+                Some(&admin.access_token),
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        let stripe = gateways
+            .as_array()
+            .expect("gateways")
+            .iter()
+            .find(|g| g["provider"] == "stripe")
+            .cloned()
+            .expect("stripe");
+        assert_eq!(stripe["enabled"], true);
+        b.goto(&app.url("/admin/audit?action=admin.settings."))
+            .await
+            .expect("audit");
+        let audit = text_of(&b, "#audit").await;
+        assert!(audit.contains("admin.settings.gateway"), "{audit}");
+        assert!(
+            !b.source()
+                .await
+                .expect("source")
+                .contains("sk_test_console_secret")
+        );
+    })
+    .await;
+    let _ = ran;
+}
+
+#[tokio::test]
+async fn an_invited_staff_member_chooses_a_password_and_sees_only_what_they_were_given() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let hire = format!("new-hire-{}@example.com", now());
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/staff").await;
+        assert_eq!(text_of(&b, "h1").await, "Staff");
+        assert!(text_of(&b, "#staff").await.contains(&admin.email));
+        fill(&b, "#invite-email", &hire).await;
+        for perm in ["orders.read", "products.read"] {
+            b.find(Locator::Css(&format!(
+                "#invite-{}",
+                perm.replace('.', "\\.")
+            )))
+            .await
+            .expect("permission box")
+            .click()
+            .await
+            .expect("ticked");
+        }
+        click(&b, "#send-invite").await;
+        assert!(text_of(&b, "#done").await.contains("Invited"));
+        assert!(text_of(&b, "#staff").await.contains("invited"));
+
+        // The invitation's link sets the password (the reset-password page's API).
+        app.drain_outbox().await;
+        let mail = app.smtp.mails_to(&hire).pop().expect("invitation");
+        assert!(mail.subject().contains("invited"), "{}", mail.subject());
+        let token = mail.link_param("token").expect("token");
+        let password = "the new hire's own passphrase";
+        let set = app
+            .post_json(
+                "/api/v1/auth/password/reset",
+                &json!({"token": token, "password": password}),
+            )
+            .await;
+        assert_eq!(set.status(), 204);
+
+        click(&b, ".signout button").await;
+        b.goto(&app.url("/admin")).await.expect("console");
+        fill(&b, "#email", &hire).await;
+        fill(&b, "#password", password).await;
+        click(&b, "#sign-in").await;
+        let menu = menu(&b).await;
+        assert!(
+            menu.contains("Orders") && menu.contains("Products"),
+            "{menu}"
+        );
+        assert!(
+            !menu.contains("Staff") && !menu.contains("Settings"),
+            "{menu}"
+        );
+        b.goto(&app.url("/admin/staff")).await.expect("staff page");
+        assert_eq!(text_of(&b, "h1").await, "Not allowed");
     })
     .await;
     let _ = ran;
