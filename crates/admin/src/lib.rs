@@ -116,6 +116,22 @@ pub fn router() -> Router<Admin> {
             "/admin/inventory/{variant}/adjustments",
             post(inventory::adjust),
         )
+        .route(
+            "/admin/inventory/{variant}/policy",
+            post(inventory::set_policy),
+        )
+        .route(
+            "/admin/inventory/{variant}/restock",
+            post(inventory::set_restock),
+        )
+        .route(
+            "/admin/inventory/locations",
+            get(inventory::locations).post(inventory::save_location),
+        )
+        .route(
+            "/admin/inventory/locations/{id}",
+            post(inventory::save_location),
+        )
         .route("/admin/staff", get(staff::list))
         .route("/admin/staff/invite", post(staff::invite))
         .route("/admin/staff/{id}", post(staff::update))

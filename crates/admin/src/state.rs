@@ -38,6 +38,10 @@ const TEMPLATES: TemplateSet = &[
     ("settings.html", include_str!("../templates/settings.html")),
     ("staff.html", include_str!("../templates/staff.html")),
     (
+        "locations.html",
+        include_str!("../templates/locations.html"),
+    ),
+    (
         "customers.html",
         include_str!("../templates/customers.html"),
     ),

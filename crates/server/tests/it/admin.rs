@@ -886,6 +886,7 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/audit".to_string(),
             "/admin/settings".to_string(),
             "/admin/staff".to_string(),
+            "/admin/inventory/locations".to_string(),
         ];
         let here = app.url("");
         for path in &pages {
@@ -1183,6 +1184,86 @@ async fn an_invited_staff_member_chooses_a_password_and_sees_only_what_they_were
         );
         b.goto(&app.url("/admin/staff")).await.expect("staff page");
         assert_eq!(text_of(&b, "h1").await, "Not allowed");
+    })
+    .await;
+    let _ = ran;
+}
+
+#[tokio::test]
+async fn staff_add_a_stock_location_and_set_backorders_and_a_restock_date() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let lamp = app.product(&admin, "Desk Lamp", &["One"], 4500, 2).await;
+    let variant = lamp.variants[0].clone();
+    // The test shop names a variant's SKU after its product's slug and its size.
+    let sku = format!("{}-One", lamp.slug);
+
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/inventory/locations").await;
+        assert_eq!(text_of(&b, "h1").await, "Stock locations");
+        fill(&b, "#new-name", "Berlin").await;
+        fill(&b, "#new-code", "berlin").await;
+        fill(&b, "#new-priority", "5").await;
+        fill(&b, "#new-countries", "DE, AT").await;
+        click(&b, "#add-location").await;
+        assert_eq!(text_of(&b, "#done").await, "Berlin saved.");
+        assert!(b.find(Locator::Css("#location-berlin")).await.is_ok());
+
+        b.goto(&app.url(&format!("/admin/inventory?sku={sku}")))
+            .await
+            .expect("variant");
+        b.find(Locator::Css("#location"))
+            .await
+            .expect("location picker")
+            .select_by_label("Berlin")
+            .await
+            .expect("picked");
+        fill(&b, "#delta", "4").await;
+        fill(&b, "#adjust-reason", "first delivery").await;
+        click(&b, "#adjust").await;
+        let levels = text_of(&b, "#levels").await;
+        assert!(levels.contains("Berlin"), "{levels}");
+
+        b.find(Locator::Css("#allow_backorder"))
+            .await
+            .expect("backorder box")
+            .click()
+            .await
+            .expect("ticked");
+        fill(&b, "#backorder_limit", "5").await;
+        fill(&b, "#threshold", "3").await;
+        click(&b, "#save-policy").await;
+        assert_eq!(text_of(&b, "#done").await, "Selling rules saved.");
+
+        b.execute(
+            "document.getElementById('restock_on').value = '2026-12-24'; return true",
+            vec![],
+        )
+        .await
+        .expect("date set");
+        fill(&b, "#incoming", "20").await;
+        click(&b, "#save-restock").await;
+        assert_eq!(text_of(&b, "#done").await, "Restock saved.");
+
+        let stock = app.stock(&admin, &variant).await;
+        assert_eq!(stock["on_hand"], 6, "{stock}");
+        assert_eq!(stock["allow_backorder"], true);
+        assert_eq!(stock["backorder_limit"], 5);
+        assert_eq!(stock["low_stock_threshold"], 3);
+        assert_eq!(stock["incoming"], 20);
+        assert!(
+            stock["restock_expected_at"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("2026-12-24")),
+            "{stock}"
+        );
+        let berlin = stock["levels"]
+            .as_array()
+            .expect("levels")
+            .iter()
+            .find(|l| l["on_hand"] == 4)
+            .cloned();
+        assert!(berlin.is_some(), "four units at Berlin: {stock}");
     })
     .await;
     let _ = ran;
