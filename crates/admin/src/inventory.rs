@@ -140,11 +140,9 @@ fn back_to_variant(form: &HashMap<String, String>, outcome: Result<String, AppEr
         Ok(done) => ("done", done),
         Err(err) => ("error", crate::explain(&err)),
     };
-    let query = serde_urlencoded::to_string([
-        ("sku", field(form, "sku").to_string()),
-        (key.into(), message),
-    ])
-    .unwrap_or_default();
+    let query =
+        serde_urlencoded::to_string([("sku", field(form, "sku").to_string()), (key, message)])
+            .unwrap_or_default();
     Redirect::to(&format!("/admin/inventory?{query}")).into_response()
 }
 
