@@ -123,7 +123,8 @@ async fn only_default<C: ConnectionTrait>(
 }
 
 impl Accounts {
-    async fn addresses_of(&self, user_id: Uuid) -> AppResult<Vec<SavedAddressView>> {
+    /// A customer's saved addresses (the defaults first).
+    pub async fn addresses_of(&self, user_id: Uuid) -> AppResult<Vec<SavedAddressView>> {
         customer_addresses::Entity::find()
             .filter(customer_addresses::Column::UserId.eq(user_id))
             .order_by_desc(customer_addresses::Column::DefaultShipping)

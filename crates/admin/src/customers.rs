@@ -128,6 +128,40 @@ pub(crate) async fn detail(
             (Err(err), _) | (_, Err(err)) => return err.into_response(),
         }
     }
+    let book = admin.accounts.addresses_of(id).await;
+    let carts = admin.checkout.customer_carts(id, 5).await;
+    match (book, carts) {
+        (Ok(book), Ok(carts)) => {
+            extra["addresses"] = json!(
+                book.iter()
+                    .map(|a| {
+                        let lines = [
+                            Some(a.address.name.clone()),
+                            Some(a.address.line1.clone()),
+                            a.address.line2.clone(),
+                            Some(format!(
+                                "{} {}",
+                                a.address.postal_code.clone().unwrap_or_default(),
+                                a.address.city
+                            )),
+                            a.address.region.clone(),
+                            Some(a.address.country.clone()),
+                        ];
+                        json!({"label": a.label, "lines": lines.into_iter().flatten().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>(),
+                               "shipping": a.default_shipping, "billing": a.default_billing})
+                    })
+                    .collect::<Vec<_>>()
+            );
+            extra["carts"] = json!(
+                carts
+                    .iter()
+                    .map(|c| json!({"units": c.units, "currency": c.currency,
+                                    "updated_at": when(c.updated_at)}))
+                    .collect::<Vec<_>>()
+            );
+        }
+        (Err(err), _) | (_, Err(err)) => return err.into_response(),
+    }
     admin
         .render(
             StatusCode::OK,

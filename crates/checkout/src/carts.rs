@@ -132,6 +132,49 @@ pub(crate) async fn lines_of<C: ConnectionTrait>(
         .await?)
 }
 
+/// A customer's open cart as staff see it.
+#[derive(Debug, Clone)]
+pub struct CartSummary {
+    pub id: Uuid,
+    pub currency: String,
+    /// Units over all its lines.
+    pub units: i64,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl Checkout {
+    /// A customer's open carts, the most recently used first (at most `limit`).
+    pub async fn customer_carts(
+        &self,
+        customer_id: Uuid,
+        limit: u64,
+    ) -> AppResult<Vec<CartSummary>> {
+        let conn = self.db.reader();
+        let open = carts::Entity::find()
+            .filter(carts::Column::CustomerId.eq(customer_id))
+            .filter(carts::Column::Status.eq(CartStatus::Active.as_str()))
+            .order_by_desc(carts::Column::UpdatedAt)
+            .limit(limit)
+            .all(conn)
+            .await?;
+        let mut out = Vec::with_capacity(open.len());
+        for cart in open {
+            let units = lines_of(conn, cart.id)
+                .await?
+                .iter()
+                .map(|l| i64::from(l.quantity))
+                .sum();
+            out.push(CartSummary {
+                id: cart.id,
+                currency: cart.currency,
+                units,
+                updated_at: cart.updated_at,
+            });
+        }
+        Ok(out)
+    }
+}
+
 /// Marks the cart used now; 409 when it can no longer change.
 async fn touch<C: ConnectionTrait>(conn: &C, cart_id: Uuid) -> AppResult<()> {
     let now = Utc::now();

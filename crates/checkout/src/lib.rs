@@ -25,7 +25,7 @@ mod tax;
 mod views;
 
 pub use cancel::Cancellation;
-pub use carts::{CartAccess, SweepReport};
+pub use carts::{CartAccess, CartSummary, SweepReport};
 pub use orders::CheckoutBody;
 pub use routes::router;
 pub use state::{Checkout, Domains};

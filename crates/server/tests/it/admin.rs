@@ -498,6 +498,40 @@ async fn staff_find_a_customer_and_suspend_them_in_the_console() {
     let admin = app.admin().await;
     let customer = app.customer().await;
     let email = customer.email.clone();
+    let token = Some(customer.access_token.as_str());
+    json_of(
+        app.call(
+            Method::POST,
+            "/api/v1/me/addresses",
+            token,
+            Some(
+                &json!({"label": "Home", "name": "Ada Lovelace", "line1": "1 Market St",
+                         "city": "San Francisco", "region": "CA", "postal_code": "94105",
+                         "country": "US"}),
+            ),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mug = app.product(&admin, "Enamel Mug", &["One"], 1200, 5).await;
+    let cart = json_of(
+        app.call(Method::POST, "/api/v1/carts", token, None).await,
+        201,
+    )
+    .await;
+    let cart_id = cart["id"].as_str().expect("cart id");
+    json_of(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/carts/{cart_id}/items"),
+            token,
+            Some(&json!({"variant_id": mug.variants[0], "quantity": 2})),
+        )
+        .await,
+        200,
+    )
+    .await;
     let ran = Browser::run(|b| async move {
         sign_in(&b, &app, &admin, "/admin/customers").await;
         assert_eq!(text_of(&b, "h1").await, "Customers");
@@ -506,6 +540,11 @@ async fn staff_find_a_customer_and_suspend_them_in_the_console() {
         click(&b, "#customers a").await;
         assert_eq!(text_of(&b, "h1").await, email);
         assert_eq!(text_of(&b, "#customer-status").await, "active");
+        let addresses = text_of(&b, "#addresses").await;
+        assert!(addresses.contains("1 Market St"), "{addresses}");
+        assert!(addresses.contains("default shipping"), "{addresses}");
+        let carts = text_of(&b, "#carts").await;
+        assert!(carts.contains("2 units in USD"), "{carts}");
         assert!(
             text_of(&b, "#customer-orders")
                 .await
