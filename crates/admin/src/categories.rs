@@ -32,10 +32,11 @@ fn node(c: &CategoryView) -> Value {
            "children": c.children.iter().map(node).collect::<Vec<_>>()})
 }
 
-/// Every category with its depth, in tree order: the parent pickers' options.
-fn flat(nodes: &[CategoryView], depth: usize, out: &mut Vec<Value>) {
+/// Every category in tree order, its name indented by depth: the options of a picker.
+pub(crate) fn flat(nodes: &[CategoryView], depth: usize, out: &mut Vec<Value>) {
     for c in nodes {
-        out.push(json!({"id": c.id, "label": format!("{}{}", "— ".repeat(depth), c.name)}));
+        out.push(json!({"id": c.id, "slug": c.slug,
+                        "label": format!("{}{}", "— ".repeat(depth), c.name)}));
         flat(&c.children, depth + 1, out);
     }
 }

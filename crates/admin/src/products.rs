@@ -20,6 +20,12 @@ pub(crate) struct ProductsQuery {
     q: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<String>,
+    /// A category's slug (its subcategories' products included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    /// A collection's slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    collection: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
 }
@@ -43,6 +49,16 @@ pub(crate) async fn list(
         .as_deref()
         .filter(|s| !s.is_empty())
         .and_then(ProductStatus::parse);
+    let category = q
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let collection = q
+        .collection
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
     let store = &admin.config.store;
     let currency = Currency::parse(&store.default_currency).unwrap_or(Currency::USD);
     let lang = Lang {
@@ -55,8 +71,8 @@ pub(crate) async fn list(
             .catalog
             .list_products(
                 ListQuery {
-                    category: None,
-                    collection: None,
+                    category,
+                    collection,
                     status,
                     search: search.as_deref(),
                     sort: Sort::Newest,
@@ -73,6 +89,26 @@ pub(crate) async fn list(
         Ok(page) => page,
         Err(err) => return err.into_response(),
     };
+    let pickers = async {
+        let mut categories = Vec::new();
+        crate::categories::flat(
+            &admin.catalog.category_tree(&lang, true).await?,
+            0,
+            &mut categories,
+        );
+        let collections: Vec<Value> = admin
+            .catalog
+            .collections(&lang, true)
+            .await?
+            .iter()
+            .map(|c| json!({"slug": c.slug, "label": c.name}))
+            .collect();
+        Ok::<_, emporium_core::AppError>((categories, collections))
+    };
+    let (categories, collections) = match pickers.await {
+        Ok(pickers) => pickers,
+        Err(err) => return err.into_response(),
+    };
     let rows: Vec<Value> = data
         .iter()
         .map(|p| {
@@ -87,6 +123,8 @@ pub(crate) async fn list(
         let next = ProductsQuery {
             q: search.clone(),
             status: status.map(|s| s.as_str().to_string()),
+            category: category.map(String::from),
+            collection: collection.map(String::from),
             cursor: Some(c),
         };
         format!(
@@ -104,6 +142,8 @@ pub(crate) async fn list(
                        "q": search.unwrap_or_default(),
                        "status": status.map(|s| s.as_str()).unwrap_or(""),
                        "statuses": ["draft", "published", "archived"],
+                       "categories": categories, "collections": collections,
+                       "category": category.unwrap_or(""), "collection": collection.unwrap_or(""),
                        "may_write": console.may("products.write")}),
             ),
         )

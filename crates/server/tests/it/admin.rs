@@ -1036,6 +1036,34 @@ async fn staff_arrange_categories_and_import_products_from_a_csv_file() {
         )
         .await;
         assert_eq!(shirts["name"], "Hemden");
+        json_of(
+            app.call(
+                Method::POST,
+                "/api/v1/admin/products",
+                Some(&admin.access_token),
+                Some(
+                    &json!({"slug": "oxford-shirt", "category_ids": [shirts["id"]],
+                             "translations": {"en": {"title": "Oxford Shirt"}},
+                             "variants": [{"sku": "OX-1", "prices": {"USD": {"amount": 3000}}}]}),
+                ),
+            )
+            .await,
+            201,
+        )
+        .await;
+        b.goto(&app.url("/admin/products")).await.expect("products");
+        b.find(Locator::Css("#category"))
+            .await
+            .expect("category filter")
+            .select_by_label("— Shirts")
+            .await
+            .expect("picked");
+        click(&b, "#apply").await;
+        assert!(text_of(&b, "#products").await.contains("Oxford Shirt"));
+        b.goto(&app.url("/admin/products?category=shoes"))
+            .await
+            .expect("shoes");
+        assert!(!text_of(&b, "#products").await.contains("Oxford Shirt"));
 
         // The CSV: two products go in, the one with a bad price is refused with its row.
         b.goto(&app.url("/admin/products")).await.expect("products");
