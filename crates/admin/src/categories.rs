@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use emporium_catalog::{CategoryBody, CategoryPatchBody, CategoryText, CategoryView};
 use emporium_core::locale::Lang;
 use emporium_core::{AppError, AppResult};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use crate::explain;
+use crate::after_form as back;
 use crate::product_edit::{Fields, Notice, field, languages, non_empty};
 use crate::session::Console;
 use crate::state::Admin;
@@ -57,15 +57,6 @@ fn siblings_of(nodes: &[CategoryView], id: Uuid) -> Option<&[CategoryView]> {
         return Some(nodes);
     }
     nodes.iter().find_map(|c| siblings_of(&c.children, id))
-}
-
-fn back(path: &str, outcome: Result<String, AppError>) -> Response {
-    let (key, message) = match outcome {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", explain(&err)),
-    };
-    let query = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
-    Redirect::to(&format!("{path}?{query}")).into_response()
 }
 
 /// Names per language from a form (`name.<lang>`, `description.<lang>`).

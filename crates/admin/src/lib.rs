@@ -15,6 +15,7 @@
 mod audit;
 mod bulk;
 mod categories;
+mod collections;
 mod csv;
 mod customers;
 mod home;
@@ -47,6 +48,22 @@ pub(crate) fn explain(err: &emporium_core::AppError) -> String {
         other => other.to_string(),
     }
 }
+/// Back to `path` after a form, with what happened for the page to say (`done` or
+/// `error` in the query; post, redirect, get, so a reload does not post again).
+pub(crate) fn after_form(
+    path: &str,
+    outcome: Result<String, emporium_core::AppError>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (key, message) = match outcome {
+        Ok(done) => ("done", done),
+        Err(err) => ("error", explain(&err)),
+    };
+    let query = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
+    let joiner = if path.contains('?') { '&' } else { '?' };
+    axum::response::Redirect::to(&format!("{path}{joiner}{query}")).into_response()
+}
+
 pub use state::{Admin, Domains};
 
 use axum::Router;
@@ -89,6 +106,15 @@ pub fn router() -> Router<Admin> {
         )
         .route("/admin/categories/{id}/move", post(categories::move_one))
         .route("/admin/categories/{id}/delete", post(categories::delete))
+        .route(
+            "/admin/collections",
+            get(collections::list).post(collections::create),
+        )
+        .route(
+            "/admin/collections/{id}",
+            get(collections::edit_page).post(collections::save),
+        )
+        .route("/admin/collections/{id}/delete", post(collections::delete))
         .route(
             "/admin/products/{id}",
             get(product_edit::edit_page).post(product_edit::save_details),

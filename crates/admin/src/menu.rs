@@ -34,6 +34,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("products.read"),
     },
     Entry {
+        label: "Collections",
+        path: "/admin/collections",
+        permission: Some("products.read"),
+    },
+    Entry {
         label: "Inventory",
         path: "/admin/inventory",
         permission: Some("products.read"),

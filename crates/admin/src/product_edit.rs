@@ -483,12 +483,7 @@ async fn load(admin: &Admin, id: Uuid) -> AppResult<ProductView> {
 }
 
 fn back_to(id: Uuid, outcome: Result<String, AppError>) -> Response {
-    let (key, message) = match outcome {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", explain(&err)),
-    };
-    let query = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
-    Redirect::to(&format!("/admin/products/{id}?{query}")).into_response()
+    crate::after_form(&format!("/admin/products/{id}"), outcome)
 }
 
 /// `GET /admin/products/new`.

@@ -9,25 +9,21 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use emporium_checkout::TaxRateBody;
 use emporium_core::AppError;
 use emporium_payments::GatewayBody;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::explain;
 use crate::product_edit::{Fields, Notice, field, non_empty};
 use crate::session::Console;
 use crate::state::Admin;
 
-fn back(anchor: &str, outcome: Result<String, AppError>) -> Response {
-    let (key, message) = match outcome {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", explain(&err)),
-    };
-    let query = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
-    Redirect::to(&format!("/admin/settings?{query}#{anchor}")).into_response()
+/// Back to the settings page; the section is named for the reader of this file only
+/// (a fragment would be lost with the query the page reads).
+fn back(_section: &str, outcome: Result<String, AppError>) -> Response {
+    crate::after_form("/admin/settings", outcome)
 }
 
 /// `GET /admin/settings`.

@@ -7,7 +7,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use emporium_accounts::UserChanges;
 use emporium_auth::{PERMISSIONS, Role};
 use emporium_core::AppError;
@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::customers::meta;
-use crate::explain;
 use crate::product_edit::Notice;
 use crate::session::Console;
 use crate::state::Admin;
@@ -49,12 +48,7 @@ fn csrf(pairs: &Pairs) -> std::collections::HashMap<String, String> {
 }
 
 fn back(outcome: Result<String, AppError>) -> Response {
-    let (key, message) = match outcome {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", explain(&err)),
-    };
-    let query = serde_urlencoded::to_string([(key, message)]).unwrap_or_default();
-    Redirect::to(&format!("/admin/staff?{query}")).into_response()
+    crate::after_form("/admin/staff", outcome)
 }
 
 /// `GET /admin/staff`.

@@ -42,6 +42,14 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/locations.html"),
     ),
     (
+        "collections.html",
+        include_str!("../templates/collections.html"),
+    ),
+    (
+        "collection.html",
+        include_str!("../templates/collection.html"),
+    ),
+    (
         "customers.html",
         include_str!("../templates/customers.html"),
     ),

@@ -29,6 +29,7 @@ mod state;
 mod views;
 
 pub use cache::ReadCache;
+pub use collections::{CollectionBody, CollectionPatchBody, CollectionView, RuleBody};
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use media::{ImagePatchBody, Upload, UploadMeta};

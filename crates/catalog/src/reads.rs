@@ -316,6 +316,57 @@ impl Catalog {
         .ok_or_else(|| AppError::not_found("no such product"))
     }
 
+    /// Product ids for slugs, in the order given (staff pick a collection's products by
+    /// slug); an unknown slug is a 422 naming it.
+    pub async fn product_ids_by_slug(&self, slugs: &[String]) -> AppResult<Vec<Uuid>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in slugs.chunks(500) {
+            for p in products::Entity::find()
+                .filter(products::Column::Slug.is_in(chunk.to_vec()))
+                .filter(products::Column::DeletedAt.is_null())
+                .all(self.db.current())
+                .await?
+            {
+                found.insert(p.slug, p.id);
+            }
+        }
+        let mut errors = Vec::new();
+        let ids = slugs
+            .iter()
+            .filter_map(|slug| {
+                let id = found.get(slug).copied();
+                if id.is_none() {
+                    errors.push(emporium_core::FieldError::new(
+                        "products",
+                        format!("no product has the slug {slug:?}"),
+                    ));
+                }
+                id
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(ids)
+        } else {
+            Err(AppError::Validation(errors))
+        }
+    }
+
+    /// The slugs of products, in the order of `ids` (a deleted product is left out).
+    pub async fn product_slugs(&self, ids: &[Uuid]) -> AppResult<Vec<String>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            for p in products::Entity::find()
+                .filter(products::Column::Id.is_in(chunk.to_vec()))
+                .filter(products::Column::DeletedAt.is_null())
+                .all(self.db.current())
+                .await?
+            {
+                found.insert(p.id, p.slug);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     /// Sets the exchange rate of `currency` against the default currency.
     pub async fn set_rate(&self, currency: &str, rate: &str) -> AppResult<RateView> {
         let code = Currency::parse(currency)

@@ -926,6 +926,7 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/settings".to_string(),
             "/admin/staff".to_string(),
             "/admin/inventory/locations".to_string(),
+            "/admin/collections".to_string(),
         ];
         let here = app.url("");
         for path in &pages {
@@ -1331,6 +1332,80 @@ async fn staff_add_a_stock_location_and_set_backorders_and_a_restock_date() {
             .find(|l| l["on_hand"] == 4)
             .cloned();
         assert!(berlin.is_some(), "four units at Berlin: {stock}");
+    })
+    .await;
+    let _ = ran;
+}
+
+#[tokio::test]
+async fn staff_make_a_hand_picked_collection_and_one_by_rule() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    for (slug, title, tags, price) in [
+        ("enamel-mug", "Enamel Mug", vec!["mugs"], 1200),
+        ("stoneware-mug", "Stoneware Mug", vec!["mugs"], 3400),
+        ("oak-bowl", "Oak Bowl", vec![], 2500),
+    ] {
+        app.published_product(
+            &admin,
+            &json!({"slug": slug, "tags": tags, "translations": {"en": {"title": title}},
+                    "variants": [{"sku": slug, "prices": {"USD": {"amount": price}}}]}),
+        )
+        .await;
+    }
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/collections").await;
+        assert_eq!(text_of(&b, "h1").await, "Collections");
+        fill(&b, "#name", "Gifts").await;
+        fill(&b, "#slug", "gifts").await;
+        fill(&b, "#products", "oak-bowl\nenamel-mug").await;
+        click(&b, "#add-collection").await;
+        assert_eq!(text_of(&b, "#done").await, "Added Gifts.");
+
+        fill(&b, "#name", "Cheap mugs").await;
+        fill(&b, "#slug", "cheap-mugs").await;
+        b.find(Locator::Css("#kind"))
+            .await
+            .expect("kind")
+            .select_by_value("rule")
+            .await
+            .expect("by rule");
+        fill(&b, "#tag", "mugs").await;
+        fill(&b, "#price_max", "20.00").await;
+        click(&b, "#add-collection").await;
+        assert_eq!(text_of(&b, "#done").await, "Added Cheap mugs.");
+        let list = text_of(&b, "#collections").await;
+        assert!(list.contains("2 products picked"), "{list}");
+        assert!(list.contains("tagged mugs, up to 20.00"), "{list}");
+
+        // A slug that names no product is refused, naming it.
+        let gifts = b
+            .find(Locator::LinkText("Gifts"))
+            .await
+            .expect("the gifts link")
+            .attr("href")
+            .await
+            .expect("href")
+            .expect("an address");
+        b.goto(&app.url(&gifts)).await.expect("gifts");
+        fill(&b, "#products", "oak-bowl\nno-such-thing").await;
+        click(&b, "#save").await;
+        assert!(text_of(&b, "#error").await.contains("no-such-thing"));
+
+        let titles = |v: Value| -> Vec<String> {
+            v["data"]
+                .as_array()
+                .expect("data")
+                .iter()
+                .map(|p| p["title"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        let gifts = json_of(app.get("/api/v1/products?collection=gifts").await, 200).await;
+        let mut gifts = titles(gifts);
+        gifts.sort();
+        assert_eq!(gifts, ["Enamel Mug", "Oak Bowl"]);
+        let cheap = json_of(app.get("/api/v1/products?collection=cheap-mugs").await, 200).await;
+        assert_eq!(titles(cheap), ["Enamel Mug"]);
     })
     .await;
     let _ = ran;
