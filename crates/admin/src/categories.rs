@@ -59,14 +59,32 @@ fn siblings_of(nodes: &[CategoryView], id: Uuid) -> Option<&[CategoryView]> {
     nodes.iter().find_map(|c| siblings_of(&c.children, id))
 }
 
-/// Names per language from a form (`name.<lang>`, `description.<lang>`).
-fn texts(admin: &Admin, form: &Fields) -> BTreeMap<String, CategoryText> {
+/// Names per language from a form (`name.<lang>`, `description.<lang>`); categories and
+/// collections both name themselves this way.
+pub(crate) fn texts(admin: &Admin, form: &Fields) -> BTreeMap<String, CategoryText> {
     languages(admin)
         .into_iter()
         .filter_map(|lang| {
             let name = non_empty(field(form, &format!("name.{lang}")))?;
             let description = non_empty(field(form, &format!("description.{lang}")));
             Some((lang, CategoryText { name, description }))
+        })
+        .collect()
+}
+
+/// The name fields of every store language, filled from `translations`.
+pub(crate) fn name_langs(
+    admin: &Admin,
+    translations: Option<&BTreeMap<String, CategoryText>>,
+) -> Vec<Value> {
+    let default = admin.config.store.default_language.clone();
+    languages(admin)
+        .into_iter()
+        .map(|code| {
+            let text = translations.and_then(|t| t.get(&code));
+            json!({"code": code, "default": code == default,
+                   "name": text.map(|t| t.name.clone()).unwrap_or_default(),
+                   "description": text.and_then(|t| t.description.clone()).unwrap_or_default()})
         })
         .collect()
 }
@@ -171,16 +189,7 @@ pub(crate) async fn edit_page(
     let mut inside = Vec::new();
     flat(std::slice::from_ref(category), 0, &mut inside);
     options.retain(|o| !inside.iter().any(|i| i["id"] == o["id"]));
-    let default = admin.config.store.default_language.clone();
-    let langs: Vec<Value> = languages(&admin)
-        .into_iter()
-        .map(|code| {
-            let text = category.translations.as_ref().and_then(|t| t.get(&code));
-            json!({"code": code, "default": code == default,
-                   "name": text.map(|t| t.name.clone()).unwrap_or_default(),
-                   "description": text.and_then(|t| t.description.clone()).unwrap_or_default()})
-        })
-        .collect();
+    let langs = name_langs(&admin, category.translations.as_ref());
     admin
         .render(
             StatusCode::OK,

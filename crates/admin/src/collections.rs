@@ -6,31 +6,20 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use emporium_catalog::{CategoryText, CollectionBody, CollectionPatchBody, RuleBody};
+use emporium_catalog::{CollectionBody, CollectionPatchBody, RuleBody};
 use emporium_core::locale::Lang;
 use emporium_core::{AppError, AppResult, Currency, from_decimal, to_decimal};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::after_form as back;
-use crate::product_edit::{Fields, Notice, field, languages, non_empty};
+use crate::categories::texts;
+use crate::product_edit::{Fields, Notice, field, non_empty};
 use crate::session::Console;
 use crate::state::Admin;
 
 fn currency(admin: &Admin) -> Currency {
     Currency::parse(&admin.config.store.default_currency).unwrap_or(Currency::USD)
-}
-
-fn texts(admin: &Admin, form: &Fields) -> BTreeMap<String, CategoryText> {
-    languages(admin)
-        .into_iter()
-        .filter_map(|lang| {
-            let name = non_empty(field(form, &format!("name.{lang}")))?;
-            let description = non_empty(field(form, &format!("description.{lang}")));
-            Some((lang, CategoryText { name, description }))
-        })
-        .collect()
 }
 
 /// The rule a form describes: a tag and a price range typed in the currency's units.
@@ -187,16 +176,7 @@ pub(crate) async fn edit_page(
         Err(err) => return err.into_response(),
     };
     let currency = currency(&admin);
-    let default = admin.config.store.default_language.clone();
-    let langs: Vec<Value> = languages(&admin)
-        .into_iter()
-        .map(|code| {
-            let text = c.translations.as_ref().and_then(|t| t.get(&code));
-            json!({"code": code, "default": code == default,
-                   "name": text.map(|t| t.name.clone()).unwrap_or_default(),
-                   "description": text.and_then(|t| t.description.clone()).unwrap_or_default()})
-        })
-        .collect();
+    let langs = crate::categories::name_langs(&admin, c.translations.as_ref());
     let rule = c.rule.clone().unwrap_or_default();
     admin
         .render(

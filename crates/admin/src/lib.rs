@@ -162,6 +162,8 @@ pub fn router() -> Router<Admin> {
         .route("/admin/staff/invite", post(staff::invite))
         .route("/admin/staff/{id}", post(staff::update))
         .route("/admin/settings", get(settings::page))
+        .route("/admin/settings/emails", get(settings::emails))
+        .route("/admin/settings/emails/{name}", get(settings::emails))
         .route("/admin/settings/rates/{currency}", post(settings::set_rate))
         .route("/admin/settings/taxes", post(settings::set_tax))
         .route(

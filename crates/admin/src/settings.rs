@@ -242,3 +242,51 @@ pub(crate) async fn set_gateway(
     };
     back("gateways", outcome.await)
 }
+
+/// `GET /admin/settings/emails` and `/admin/settings/emails/{name}?lang=`: each email the
+/// shop sends, rendered with made-up values in the chosen language, with this node's
+/// template overrides (`<data_dir>/templates/email/`) applied.
+pub(crate) async fn emails(
+    State(admin): State<Admin>,
+    console: Console,
+    name: Option<Path<String>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Err(page) = console.require(&admin, "settings.manage") {
+        return page.into_response();
+    }
+    let names = emporium_notify::email_names();
+    let chosen = name.map(|Path(n)| n);
+    let mut extra = json!({"title": "Emails", "names": names,
+                           "languages": admin.config.store.languages});
+    if let Some(chosen) = chosen {
+        if !names.contains(&chosen.as_str()) {
+            return AppError::not_found("no such email").into_response();
+        }
+        let lang = q
+            .get("lang")
+            .map(String::as_str)
+            .unwrap_or(&admin.config.store.default_language);
+        let templates = emporium_notify::Templates::new(Some(
+            admin.config.data_dir.join("templates").join("email"),
+        ));
+        let context = emporium_notify::email_sample(
+            &admin.config.shop_name(),
+            &admin.config.public_base_url(),
+        );
+        match templates.render_in(&chosen, Some(lang), &context) {
+            Ok(mail) => {
+                extra["preview"] = json!({"name": chosen, "lang": lang,
+                                          "subject": mail.subject, "text": mail.text});
+            }
+            Err(err) => extra["error"] = json!(format!("{chosen} does not render: {err}")),
+        }
+    }
+    admin
+        .render(
+            StatusCode::OK,
+            "emails.html",
+            console.context("/admin/settings", extra),
+        )
+        .into_response()
+}

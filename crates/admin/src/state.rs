@@ -49,6 +49,8 @@ const TEMPLATES: TemplateSet = &[
         "collection.html",
         include_str!("../templates/collection.html"),
     ),
+    ("names.html", include_str!("../templates/names.html")),
+    ("emails.html", include_str!("../templates/emails.html")),
     (
         "customers.html",
         include_str!("../templates/customers.html"),

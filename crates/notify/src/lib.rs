@@ -15,4 +15,4 @@ mod mailer;
 mod templates;
 
 pub use mailer::{EMAIL_TOPIC, EmailJob, Mailer, enqueue_email};
-pub use templates::Templates;
+pub use templates::{Templates, names as email_names, sample_context as email_sample};

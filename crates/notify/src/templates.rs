@@ -84,6 +84,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/password_reset.de.txt"),
     ),
     (
+        "staff_invite.de.txt",
+        include_str!("../templates/staff_invite.de.txt"),
+    ),
+    (
         "password_changed.de.txt",
         include_str!("../templates/password_changed.de.txt"),
     ),
@@ -136,6 +140,40 @@ pub struct Rendered {
 /// The template set: overrides from disk first, built-ins otherwise.
 pub struct Templates {
     env: Environment<'static>,
+}
+
+/// The built-in emails' names (without language or extension), in file order.
+pub fn names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = BUILT_IN
+        .iter()
+        .filter_map(|(file, _)| file.strip_suffix(".txt"))
+        .filter(|name| !name.contains('.'))
+        .collect();
+    names.dedup();
+    names
+}
+
+/// Made-up values for every field the built-in emails use, for previews: a shop owner
+/// reads how an email will look before a customer gets it.
+pub fn sample_context(shop: &str, base_url: &str) -> serde_json::Value {
+    serde_json::json!({
+        "shop": shop, "name": "Jane Doe", "email": "jane.doe@example.com",
+        "new_email": "jane@example.org", "number": 1042,
+        "order_id": "0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f",
+        "link": format!("{base_url}/orders/0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f?token=sample"),
+        "minutes": 60, "hours": 72,
+        "lines": [
+            {"quantity": 2, "title": "Linen Shirt", "options": "M", "sku": "LS-M", "total": "50.00 USD"},
+            {"quantity": 1, "title": "Wool Hat", "options": "", "sku": "WH-1", "total": "19.50 USD"}
+        ],
+        "subtotal": "69.50 USD", "shipping": "5.00 USD", "tax": "5.56 USD",
+        "total": "80.06 USD", "tax_inclusive": false, "amount": "80.06 USD",
+        "carrier": "ups", "tracking_number": "1Z999AA10123456784",
+        "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+        "complete": true, "reason": "", "by": "customer", "paid": true, "expired": false,
+        "title": "Linen Shirt (M)", "sku": "LS-M", "available": 3, "threshold": 5,
+        "role": "staff", "inviter": "owner@example.com", "console": format!("{base_url}/admin"),
+    })
 }
 
 impl Templates {

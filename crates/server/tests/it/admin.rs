@@ -927,6 +927,7 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/staff".to_string(),
             "/admin/inventory/locations".to_string(),
             "/admin/collections".to_string(),
+            "/admin/settings/emails/order_confirmation?lang=de".to_string(),
         ];
         let here = app.url("");
         for path in &pages {
@@ -1186,6 +1187,15 @@ async fn staff_set_exchange_rates_tax_rates_and_write_only_gateway_keys() {
             .expect("audit");
         let audit = text_of(&b, "#audit").await;
         assert!(audit.contains("admin.settings.gateway"), "{audit}");
+
+        // Every email, previewed with made-up values, in each language.
+        b.goto(&app.url("/admin/settings")).await.expect("settings");
+        click(&b, "#emails-link").await;
+        click(&b, "#preview-order_confirmation-de").await;
+        assert!(text_of(&b, "#subject").await.contains("1042"));
+        assert!(text_of(&b, "#body").await.contains("Linen Shirt"));
+        click(&b, "#preview-staff_invite-en").await;
+        assert!(text_of(&b, "#subject").await.contains("invited"));
         assert!(
             !b.source()
                 .await
