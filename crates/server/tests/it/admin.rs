@@ -930,8 +930,28 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/settings/emails/order_confirmation?lang=de".to_string(),
         ];
         let here = app.url("");
+        // A phone's width: every page must fit it without scrolling sideways (wide
+        // tables scroll inside their own box).
+        b.set_window_size(360, 800).await.expect("narrow window");
         for path in &pages {
             b.goto(&app.url(path)).await.expect("page");
+            let overflow: Value = b
+                .execute(
+                    "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+                    vec![],
+                )
+                .await
+                .expect("widths");
+            if overflow.as_i64().unwrap_or(0) > 0 {
+                let culprits: Value = b
+                    .execute(
+                        "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => !e.closest('.scroll') && (e.getBoundingClientRect().right > w + 1 || e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className)",
+                        vec![],
+                    )
+                    .await
+                    .expect("culprits");
+                panic!("{path} is {overflow} px wider than a 360 px screen: {culprits}");
+            }
             let heading = text_of(&b, "h1").await;
             assert!(
                 !heading.is_empty() && heading != "Not allowed" && heading != "Not found",
