@@ -10,7 +10,7 @@
 //! member as the actor, so they are in the audit log like the API's.
 //!
 //! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in, the
-//! audit log), `catalog`, `checkout` (tax rates), `orders`, `payments`, `shipping`, `inventory`. Events: publishes and consumes none itself.
+//! audit log), `catalog`, `checkout` (tax rates), `orders`, `payments`, `shipping` (zones and methods), `inventory`. Events: publishes and consumes none itself.
 
 mod audit;
 mod bulk;
@@ -26,6 +26,7 @@ mod product_edit;
 mod products;
 pub mod session;
 mod settings;
+mod shipping;
 mod sign_in;
 mod staff;
 mod state;
@@ -161,6 +162,18 @@ pub fn router() -> Router<Admin> {
         .route("/admin/staff", get(staff::list))
         .route("/admin/staff/invite", post(staff::invite))
         .route("/admin/staff/{id}", post(staff::update))
+        .route("/admin/shipping", get(shipping::page))
+        .route("/admin/shipping/zones", post(shipping::save_zone))
+        .route("/admin/shipping/zones/{id}", post(shipping::save_zone))
+        .route(
+            "/admin/shipping/zones/{id}/delete",
+            post(shipping::delete_zone),
+        )
+        .route(
+            "/admin/shipping/zones/{id}/methods",
+            post(shipping::add_method),
+        )
+        .route("/admin/shipping/methods/{id}", post(shipping::save_method))
         .route("/admin/settings", get(settings::page))
         .route("/admin/settings/emails", get(settings::emails))
         .route("/admin/settings/emails/{name}", get(settings::emails))

@@ -10,6 +10,7 @@ use emporium_db::Db;
 use emporium_inventory::Inventory;
 use emporium_orders::Orders;
 use emporium_payments::Payments;
+use emporium_shipping::Shipping;
 use emporium_web::{Page, Pages, TemplateSet};
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ const TEMPLATES: TemplateSet = &[
     ),
     ("names.html", include_str!("../templates/names.html")),
     ("emails.html", include_str!("../templates/emails.html")),
+    ("shipping.html", include_str!("../templates/shipping.html")),
     (
         "customers.html",
         include_str!("../templates/customers.html"),
@@ -73,6 +75,7 @@ pub struct Admin {
     pub(crate) checkout: Checkout,
     pub(crate) orders: Orders,
     pub(crate) payments: Payments,
+    pub(crate) shipping: Shipping,
     pub(crate) inventory: Inventory,
     pub(crate) pages: Pages,
     /// The home page's sales figures, kept a few seconds.
@@ -87,6 +90,7 @@ pub struct Domains {
     pub checkout: Checkout,
     pub orders: Orders,
     pub payments: Payments,
+    pub shipping: Shipping,
     pub inventory: Inventory,
 }
 
@@ -107,6 +111,7 @@ impl Admin {
             checkout: domains.checkout,
             orders: domains.orders,
             payments: domains.payments,
+            shipping: domains.shipping,
             inventory: domains.inventory,
             pages,
             figures: crate::home::Figures::default(),

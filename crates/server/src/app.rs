@@ -291,6 +291,7 @@ impl Node {
                 checkout: checkout.clone(),
                 orders: orders.clone(),
                 payments: payments.clone(),
+                shipping: shipping.clone(),
                 inventory: inventory.clone(),
             },
         );

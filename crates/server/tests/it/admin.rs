@@ -928,6 +928,7 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/inventory/locations".to_string(),
             "/admin/collections".to_string(),
             "/admin/settings/emails/order_confirmation?lang=de".to_string(),
+            "/admin/shipping".to_string(),
         ];
         let here = app.url("");
         // A phone's width: every page must fit it without scrolling sideways (wide
@@ -1436,6 +1437,86 @@ async fn staff_make_a_hand_picked_collection_and_one_by_rule() {
         assert_eq!(gifts, ["Enamel Mug", "Oak Bowl"]);
         let cheap = json_of(app.get("/api/v1/products?collection=cheap-mugs").await, 200).await;
         assert_eq!(titles(cheap), ["Enamel Mug"]);
+    })
+    .await;
+    let _ = ran;
+}
+
+async fn shipping_zones(app: &TestApp, admin: &Session) -> Value {
+    json_of(
+        app.call(
+            Method::GET,
+            "/api/v1/admin/shipping-zones",
+            Some(&admin.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn staff_add_a_shipping_zone_with_a_weight_priced_method() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ran = Browser::run(|b| async move {
+        sign_in(&b, &app, &admin, "/admin/settings").await;
+        click(&b, "#shipping-link").await;
+        assert_eq!(text_of(&b, "h1").await, "Shipping");
+        fill(&b, "#zone-name", "Germany").await;
+        fill(&b, "#zone-countries", "de").await;
+        click(&b, "#add-zone").await;
+        assert_eq!(text_of(&b, "#done").await, "Germany saved.");
+
+        let listed = shipping_zones(&app, &admin).await;
+        let germany = listed
+            .as_array()
+            .expect("zones")
+            .iter()
+            .find(|z| z["name"] == "Germany")
+            .cloned()
+            .expect("the new zone");
+        assert_eq!(germany["countries"], json!(["DE"]));
+        let id = germany["id"].as_str().expect("zone id");
+
+        fill(&b, &format!("#new-m-name-{id}"), "DHL Paket").await;
+        b.find(Locator::Css(&format!("#new-m-kind-{id}")))
+            .await
+            .expect("kind")
+            .select_by_value("weight")
+            .await
+            .expect("by weight");
+        fill(&b, &format!("#new-m-rates-{id}"), "500: 4.90\n*: 12.00").await;
+        fill(&b, &format!("#new-m-free-{id}"), "50").await;
+        fill(&b, &format!("#new-m-min-{id}"), "1").await;
+        fill(&b, &format!("#new-m-max-{id}"), "3").await;
+        click(&b, &format!("#add-method-{id}")).await;
+        assert_eq!(text_of(&b, "#done").await, "DHL Paket added.");
+
+        // A table that does not read is refused with the reason.
+        fill(&b, &format!("#new-m-name-{id}"), "Broken").await;
+        fill(&b, &format!("#new-m-rates-{id}"), "lots").await;
+        click(&b, &format!("#add-method-{id}")).await;
+        assert!(text_of(&b, "#error").await.contains("lots"));
+
+        let listed = shipping_zones(&app, &admin).await;
+        let method = listed
+            .as_array()
+            .expect("zones")
+            .iter()
+            .find(|z| z["name"] == "Germany")
+            .and_then(|z| z["methods"].as_array().cloned())
+            .and_then(|m| m.first().cloned())
+            .expect("the method");
+        assert_eq!(method["name"], "DHL Paket");
+        assert_eq!(method["free_over"], 5000);
+        assert_eq!(
+            method["rates"],
+            json!({"kind": "weight", "tiers": [{"up_to_grams": 500, "amount": 490},
+                                               {"up_to_grams": null, "amount": 1200}]})
+        );
+        assert_eq!(method["active"], true);
     })
     .await;
     let _ = ran;
