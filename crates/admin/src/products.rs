@@ -14,6 +14,11 @@ use serde_json::{Value, json};
 use crate::session::Console;
 use crate::state::Admin;
 
+/// Products a page shows.
+const PAGE_SIZE: u32 = 50;
+/// With a stock filter, the most catalog pages one page of the list reads.
+const PAGES_SCANNED: usize = 10;
+
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(crate) struct ProductsQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,6 +31,9 @@ pub(crate) struct ProductsQuery {
     /// A collection's slug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     collection: Option<String>,
+    /// `in` (can be bought now) or `out`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stock: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
 }
@@ -65,25 +73,46 @@ pub(crate) async fn list(
         asked: &store.default_language,
         default: &store.default_language,
     };
+    let stock = match q.stock.as_deref() {
+        Some("in") => Some(true),
+        Some("out") => Some(false),
+        _ => None,
+    };
     let listed = async {
         let prices = admin.catalog.prices(currency).await?;
-        admin
-            .catalog
-            .list_products(
-                ListQuery {
-                    category,
-                    collection,
-                    status,
-                    search: search.as_deref(),
-                    sort: Sort::Newest,
-                    cursor: q.cursor.as_deref().filter(|c| !c.is_empty()),
-                    limit: 50,
-                },
-                false,
-                &lang,
-                &prices,
-            )
-            .await
+        let mut cursor = q.cursor.clone().filter(|c| !c.is_empty());
+        let mut rows = Vec::new();
+        // Stock is a filter on the page (whether a product can be bought comes from
+        // inventory), so a page is read on until it is full, at most PAGES_SCANNED pages
+        // at a time; the cursor then continues from the last product looked at.
+        for _ in 0..PAGES_SCANNED {
+            let (data, next) = admin
+                .catalog
+                .list_products(
+                    ListQuery {
+                        category,
+                        collection,
+                        status,
+                        search: search.as_deref(),
+                        sort: Sort::Newest,
+                        cursor: cursor.as_deref(),
+                        limit: PAGE_SIZE,
+                    },
+                    false,
+                    &lang,
+                    &prices,
+                )
+                .await?;
+            rows.extend(
+                data.into_iter()
+                    .filter(|p| stock.is_none_or(|wanted| p.available == wanted)),
+            );
+            cursor = next;
+            if stock.is_none() || rows.len() >= PAGE_SIZE as usize || cursor.is_none() {
+                break;
+            }
+        }
+        Ok::<_, emporium_core::AppError>((rows, cursor))
     };
     let (data, next_cursor) = match listed.await {
         Ok(page) => page,
@@ -125,6 +154,7 @@ pub(crate) async fn list(
             status: status.map(|s| s.as_str().to_string()),
             category: category.map(String::from),
             collection: collection.map(String::from),
+            stock: q.stock.clone().filter(|s| !s.is_empty()),
             cursor: Some(c),
         };
         format!(
@@ -144,6 +174,7 @@ pub(crate) async fn list(
                        "statuses": ["draft", "published", "archived"],
                        "categories": categories, "collections": collections,
                        "category": category.unwrap_or(""), "collection": collection.unwrap_or(""),
+                       "stock": q.stock.as_deref().unwrap_or(""),
                        "may_write": console.may("products.write")}),
             ),
         )

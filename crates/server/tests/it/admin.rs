@@ -820,9 +820,20 @@ async fn bulk_edit_moves_200_variant_prices_by_a_percentage_in_one_go() {
         );
     }
     let restocked = products[3].variants[4].clone();
+    app.product(&admin, "Sold Out Cap", &["One"], 1500, 0).await;
 
     let ran = Browser::run(|b| async move {
-        sign_in(&b, &app, &admin, "/admin/products?q=bulk+tee").await;
+        sign_in(&b, &app, &admin, "/admin/products?stock=out").await;
+        let sold_out = text_of(&b, "#products").await;
+        assert!(sold_out.contains("Sold Out Cap"), "{sold_out}");
+        assert!(!sold_out.contains("Bulk Tee"), "{sold_out}");
+        b.goto(&app.url("/admin/products?stock=in&q=cap"))
+            .await
+            .expect("in stock");
+        assert!(text_of(&b, "#products").await.contains("No products match"));
+        b.goto(&app.url("/admin/products?q=bulk+tee"))
+            .await
+            .expect("the tees");
         assert!(text_of(&b, "#products").await.contains("Bulk Tee 19"));
         click(&b, "#bulk-page").await;
         assert_eq!(text_of(&b, "h1").await, "Bulk edit");
