@@ -72,6 +72,24 @@ enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Back up the shop (SQLite) while it keeps serving: the database, a manifest with
+    /// each table's row count and checksum, and the media files (by content, so a second
+    /// backup into the same directory copies only new ones).
+    Backup {
+        /// Where backups go; each is a new `<time>` directory in it.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup (a `<time>` directory `emporium backup` made) into the data
+    /// directory: checked against its manifest first, then migrated forward and the
+    /// search index rebuilt. Refuses a data directory that holds a shop unless --force.
+    Restore {
+        /// The backup's directory.
+        from: PathBuf,
+        /// Replace the shop already in the data directory.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -273,33 +291,42 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Reindex => {
-            let db = Db::connect(&config).await?;
-            emporium_server::migrate(&db).await?;
-            let config = std::sync::Arc::new(config);
-            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone(), None);
-            let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
-            let search = emporium_search::Search::open(&config, db.clone(), catalog, inventory)?;
-            let bar = progress_bar(
-                0,
-                "indexing {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
-            );
-            let report = search
-                .rebuild(|done, total| {
-                    bar.set_length(total);
-                    bar.set_position(done);
-                })
-                .await;
-            bar.finish();
-            db.close().await;
-            let report = report?;
+        Command::Reindex => reindex(config).await,
+        Command::Backup { to } => {
+            let bar = progress_bar(0, "{msg:10} {bar:40} {pos}/{len}");
+            let progress = |what: &str, done: u64, total: u64| {
+                bar.set_message(what.to_string());
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let (dir, manifest) = emporium_server::backup::backup(&config, &to, &progress).await?;
+            bar.finish_and_clear();
+            let rows: u64 = manifest.tables.values().map(|t| t.rows).sum();
             println!(
-                "indexed {} products in {:.1} s; index size {:.1} MiB",
-                report.documents,
-                report.seconds,
-                report.bytes as f64 / 1_048_576.0
+                "backed up {} tables ({rows} rows) and {} media files to {}",
+                manifest.tables.len(),
+                manifest.media.len(),
+                dir.display()
             );
             Ok(())
+        }
+        Command::Restore { from, force } => {
+            let bar = progress_bar(0, "{msg:10} {bar:40} {pos}/{len}");
+            let progress = |what: &str, done: u64, total: u64| {
+                bar.set_message(what.to_string());
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let manifest =
+                emporium_server::backup::restore(&config, &from, force, &progress).await?;
+            bar.finish_and_clear();
+            println!(
+                "restored the backup of {} (schema {}) into {}",
+                manifest.created_at,
+                manifest.schema_version,
+                config.data_dir.display()
+            );
+            reindex(config).await
         }
         Command::Openapi => {
             let doc = emporium_server::openapi();
@@ -307,6 +334,36 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs migrations forward and rebuilds this node's search index from the database.
+async fn reindex(config: Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config).await?;
+    emporium_server::migrate(&db).await?;
+    let config = std::sync::Arc::new(config);
+    let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone(), None);
+    let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
+    let search = emporium_search::Search::open(&config, db.clone(), catalog, inventory)?;
+    let bar = progress_bar(
+        0,
+        "indexing {bar:40} {pos}/{len} products, {per_sec}, eta {eta}",
+    );
+    let report = search
+        .rebuild(|done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish();
+    db.close().await;
+    let report = report?;
+    println!(
+        "indexed {} products in {:.1} s; index size {:.1} MiB",
+        report.documents,
+        report.seconds,
+        report.bytes as f64 / 1_048_576.0
+    );
+    Ok(())
 }
 
 async fn serve(config: Config, args: ServeArgs) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@
 //! the worker. It holds no business rule.
 
 pub mod app;
+pub mod backup;
 mod health;
 mod layers;
 pub mod metrics;
