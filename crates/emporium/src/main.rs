@@ -72,17 +72,19 @@ enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Back up the shop (SQLite) while it keeps serving: the database, a manifest with
-    /// each table's row count and checksum, and the media files (by content, so a second
-    /// backup into the same directory copies only new ones).
+    /// Back up the shop while it keeps serving: the database (SQLite: an online copy;
+    /// PostgreSQL: pg_dump in one snapshot), a manifest with each table's row count and
+    /// checksum, and the media files (by content, so a second backup into the same
+    /// directory copies only new ones).
     Backup {
         /// Where backups go; each is a new `<time>` directory in it.
         #[arg(long)]
         to: PathBuf,
     },
     /// Restore a backup (a `<time>` directory `emporium backup` made) into the data
-    /// directory: checked against its manifest first, then migrated forward and the
-    /// search index rebuilt. Refuses a data directory that holds a shop unless --force.
+    /// directory, or the database `--database-url` names: checked against its manifest,
+    /// then migrated forward and the search index rebuilt. Refuses a target that holds a
+    /// shop unless --force.
     Restore {
         /// The backup's directory.
         from: PathBuf,
@@ -320,11 +322,13 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             let manifest =
                 emporium_server::backup::restore(&config, &from, force, &progress).await?;
             bar.finish_and_clear();
+            let into = match &config.database_url {
+                Some(_) if manifest.backend == "postgres" => "the database".to_string(),
+                _ => config.data_dir.display().to_string(),
+            };
             println!(
-                "restored the backup of {} (schema {}) into {}",
-                manifest.created_at,
-                manifest.schema_version,
-                config.data_dir.display()
+                "restored the backup of {} (schema {}) into {into}",
+                manifest.created_at, manifest.schema_version
             );
             reindex(config).await
         }

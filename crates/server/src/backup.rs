@@ -1,16 +1,20 @@
-//! Backups and restores of a SQLite shop: `emporium backup --to DIR` and `emporium
-//! restore FROM`. See docs/disaster-recovery.md.
+//! Backups and restores: `emporium backup --to DIR` and `emporium restore FROM`. See
+//! docs/disaster-recovery.md.
 //!
-//! A backup is a directory `DIR/<time>/` with the database (`VACUUM INTO`: a consistent
-//! copy taken while the shop keeps serving, checked with `PRAGMA integrity_check`) and a
-//! `manifest.json` naming the schema version, each table's row count and SHA-256 (over
-//! its rows in rowid order, each value as SQLite's `quote()` writes it), the time and the
-//! node. Media files go to `DIR/media/<sha256>`, shared by every backup in `DIR`, so a
+//! A backup is a directory `DIR/<time>/` with the database and a `manifest.json` naming
+//! the schema version, each table's row count and SHA-256, the time and the node. On
+//! SQLite the database is a `VACUUM INTO` copy (consistent, taken while the shop keeps
+//! serving, checked with `PRAGMA integrity_check`), its rows summed in rowid order with
+//! each value as `quote()` writes it. On PostgreSQL it is `pg_dump --format=custom`
+//! taken in a snapshot this process exports and holds, and the rows are summed (as
+//! PostgreSQL's row text, sorted) in that same snapshot, so the manifest describes
+//! exactly what the dump holds; the sums are checked again after a restore. Media files go to `DIR/media/<sha256>`, shared by every backup in `DIR`, so a
 //! second backup copies only new images.
 //!
-//! A restore checks the backup against its manifest before touching anything, refuses a
-//! target that already holds data (unless forced), removes stale `-wal`/`-shm` files,
-//! runs migrations forward and rebuilds the search index.
+//! A restore checks the backup against its manifest before touching anything (on
+//! PostgreSQL: that the dump reads, then the restored rows against the sums), refuses a
+//! target that already holds a shop (unless forced), removes stale SQLite `-wal`/`-shm`
+//! files; the CLI then runs migrations forward and rebuilds the search index.
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
@@ -50,18 +54,21 @@ pub struct TableSum {
 /// Progress of a long step: (what, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
 
-fn sqlite_path(config: &Config) -> anyhow::Result<PathBuf> {
+/// Where a shop's data lives.
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+fn target(config: &Config) -> Target {
     match &config.database_url {
-        None => Ok(config.data_dir.join(DB_FILE)),
+        None => Target::Sqlite(config.data_dir.join(DB_FILE)),
         Some(url) => {
             use secrecy::ExposeSecret;
             let url = url.expose_secret();
             match url.strip_prefix("sqlite://") {
-                Some(rest) => Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest))),
-                None => bail!(
-                    "emporium backup covers SQLite shops so far; for PostgreSQL take \
-                     `pg_dump --format=custom` of the database (docs/disaster-recovery.md)"
-                ),
+                Some(rest) => Target::Sqlite(PathBuf::from(rest.split('?').next().unwrap_or(rest))),
+                None => Target::Postgres(url.to_string()),
             }
         }
     }
@@ -202,36 +209,19 @@ pub async fn backup(
     to: &Path,
     progress: Progress<'_>,
 ) -> anyhow::Result<(PathBuf, Manifest)> {
-    let source = sqlite_path(config)?;
-    if !source.exists() {
-        bail!("there is no database at {}", source.display());
-    }
     let created_at = Utc::now();
     let dir = to.join(created_at.format("%Y%m%dT%H%M%S%.3fZ").to_string());
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let copy = dir.join(DB_FILE);
-    progress("database", 0, 1);
-    let conn = open(&source, false).await?;
-    conn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        "VACUUM INTO ?",
-        [copy.display().to_string().into()],
-    ))
-    .await
-    .context("the online copy (VACUUM INTO) failed")?;
-    conn.close().await?;
-    progress("database", 1, 1);
-    integrity(&copy).await?;
-    let tables = table_sums(&copy, progress).await?;
-    let copy_conn = open(&copy, true).await?;
-    let schema_version = strings(
-        &copy_conn,
-        "SELECT version FROM seaql_migrations ORDER BY version DESC LIMIT 1",
-    )
-    .await?
-    .pop()
-    .unwrap_or_default();
-    copy_conn.close().await?;
+    let (backend, tables, schema_version) = match target(config) {
+        Target::Sqlite(source) => {
+            let (tables, version) = sqlite_copy(&source, &dir, progress).await?;
+            ("sqlite", tables, version)
+        }
+        Target::Postgres(url) => {
+            let (tables, version) = postgres_dump(&url, &dir, progress).await?;
+            ("postgres", tables, version)
+        }
+    };
 
     let media_root = media_dir(config);
     let store = to.join("media");
@@ -251,7 +241,7 @@ pub async fn backup(
 
     let manifest = Manifest {
         format: FORMAT,
-        backend: "sqlite".into(),
+        backend: backend.into(),
         schema_version,
         created_at,
         node: node_name(),
@@ -263,6 +253,149 @@ pub async fn backup(
         serde_json::to_vec_pretty(&manifest)?,
     )?;
     Ok((dir, manifest))
+}
+
+/// The SQLite copy: `VACUUM INTO` (one read transaction, so the shop keeps serving),
+/// then its integrity and its sums.
+async fn sqlite_copy(
+    source: &Path,
+    dir: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<(BTreeMap<String, TableSum>, String)> {
+    if !source.exists() {
+        bail!("there is no database at {}", source.display());
+    }
+    let copy = dir.join(DB_FILE);
+    progress("database", 0, 1);
+    let conn = open(source, false).await?;
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "VACUUM INTO ?",
+        [copy.display().to_string().into()],
+    ))
+    .await
+    .context("the online copy (VACUUM INTO) failed")?;
+    conn.close().await?;
+    progress("database", 1, 1);
+    integrity(&copy).await?;
+    let tables = table_sums(&copy, progress).await?;
+    let copy_conn = open(&copy, true).await?;
+    let version = strings(
+        &copy_conn,
+        "SELECT version FROM seaql_migrations ORDER BY version DESC LIMIT 1",
+    )
+    .await?
+    .pop()
+    .unwrap_or_default();
+    copy_conn.close().await?;
+    Ok((tables, version))
+}
+
+const PG_DUMP_FILE: &str = "emporium.pgdump";
+const PG_TOOLS: &str = "PostgreSQL's client tools are needed (pg_dump, pg_restore, of the \
+     server's major version): apt-get install postgresql-client";
+
+/// Every table of the current schema with its row count and checksum (rows as
+/// PostgreSQL's row text, sorted), read in `conn`'s snapshot.
+async fn postgres_sums<C: ConnectionTrait>(
+    conn: &C,
+    progress: Progress<'_>,
+) -> anyhow::Result<BTreeMap<String, TableSum>> {
+    let text = |sql: String| Statement::from_string(DbBackend::Postgres, sql);
+    let tables: Vec<String> = conn
+        .query_all_raw(text(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+                .into(),
+        ))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+    let mut out = BTreeMap::new();
+    for (i, table) in tables.iter().enumerate() {
+        progress("checksums", i as u64, tables.len() as u64);
+        let rows = conn
+            .query_all_raw(text(format!(
+                "SELECT t::text FROM {} t ORDER BY 1",
+                quoted(table)
+            )))
+            .await?;
+        let mut hash = Sha256::new();
+        for row in &rows {
+            hash.update(row.try_get_by_index::<String>(0)?.as_bytes());
+            hash.update(b"\n");
+        }
+        out.insert(
+            table.clone(),
+            TableSum {
+                rows: rows.len() as u64,
+                sha256: hex(&hash.finalize()),
+            },
+        );
+    }
+    progress("checksums", tables.len() as u64, tables.len() as u64);
+    Ok(out)
+}
+
+/// `pg_dump` in custom format, taken in a snapshot this process holds open and sums in
+/// the same snapshot, so the manifest describes exactly what the dump holds.
+async fn postgres_dump(
+    url: &str,
+    dir: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<(BTreeMap<String, TableSum>, String)> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    let db = Database::connect(url)
+        .await
+        .context("cannot reach the database")?;
+    let txn = db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let snapshot = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_export_snapshot()",
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<String>(0))
+        .transpose()?
+        .context("no snapshot")?;
+    progress("database", 0, 1);
+    let dump = tokio::process::Command::new("pg_dump")
+        .arg("--format=custom")
+        .arg(format!("--snapshot={snapshot}"))
+        .arg("--no-owner")
+        .arg(format!("--file={}", dir.join(PG_DUMP_FILE).display()))
+        .arg(format!("--dbname={url}"))
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot run pg_dump ({e}); {PG_TOOLS}"))?;
+    let tables = postgres_sums(&txn, progress).await?;
+    let version = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT version FROM seaql_migrations ORDER BY version DESC LIMIT 1",
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<String>(0))
+        .transpose()?
+        .unwrap_or_default();
+    let finished = dump.wait_with_output().await?;
+    txn.rollback().await?;
+    db.close().await?;
+    if !finished.status.success() {
+        bail!(
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&finished.stderr).trim()
+        );
+    }
+    progress("database", 1, 1);
+    Ok((tables, version))
 }
 
 /// Checks a backup directory against its manifest: the database is whole and every
@@ -278,21 +411,26 @@ pub async fn verify(from: &Path, progress: Progress<'_>) -> anyhow::Result<Manif
             manifest.format
         );
     }
-    let copy = from.join(DB_FILE);
-    integrity(&copy).await?;
-    let tables = table_sums(&copy, progress).await?;
-    for (name, want) in &manifest.tables {
-        match tables.get(name) {
-            Some(got) if got == want => {}
-            Some(got) => bail!(
-                "the backup is damaged: table {name} has {} rows with checksum {}, the manifest says {} rows with {}",
-                got.rows,
-                got.sha256,
-                want.rows,
-                want.sha256
-            ),
-            None => bail!("the backup is damaged: table {name} is missing"),
+    if manifest.backend == "postgres" {
+        // The dump's rows are summed after it is restored; here its table of contents
+        // must read.
+        let listed = tokio::process::Command::new("pg_restore")
+            .arg("--list")
+            .arg(from.join(PG_DUMP_FILE))
+            .output()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot run pg_restore ({e}); {PG_TOOLS}"))?;
+        if !listed.status.success() {
+            bail!(
+                "the backup is damaged: {}",
+                String::from_utf8_lossy(&listed.stderr).trim()
+            );
         }
+    } else {
+        let copy = from.join(DB_FILE);
+        integrity(&copy).await?;
+        let tables = table_sums(&copy, progress).await?;
+        compare(&manifest.tables, &tables, "the backup is damaged")?;
     }
     let store = from.parent().unwrap_or(from).join("media");
     for (key, hash) in &manifest.media {
@@ -304,29 +442,52 @@ pub async fn verify(from: &Path, progress: Progress<'_>) -> anyhow::Result<Manif
     Ok(manifest)
 }
 
-/// Whether a SQLite file holds any row in any of its tables.
+/// Every table of the manifest with the same rows in `got`.
+fn compare(
+    want: &BTreeMap<String, TableSum>,
+    got: &BTreeMap<String, TableSum>,
+    problem: &str,
+) -> anyhow::Result<()> {
+    for (name, want) in want {
+        match got.get(name) {
+            Some(got) if got == want => {}
+            Some(got) => bail!(
+                "{problem}: table {name} has {} rows with checksum {}, the manifest says {} rows with {}",
+                got.rows,
+                got.sha256,
+                want.rows,
+                want.sha256
+            ),
+            None => bail!("{problem}: table {name} is missing"),
+        }
+    }
+    Ok(())
+}
+
+/// Whether a database holds a shop: accounts, products or orders. Rows the migrations
+/// themselves write (a default stock location) do not count.
+fn holds_shop(sums: &BTreeMap<String, TableSum>) -> bool {
+    ["users", "products", "orders"]
+        .iter()
+        .any(|t| sums.get(*t).is_some_and(|s| s.rows > 0))
+}
+
+/// Whether a SQLite file holds a shop.
 async fn holds_data(path: &Path) -> anyhow::Result<bool> {
     if !path.exists() || std::fs::metadata(path)?.len() == 0 {
         return Ok(false);
     }
     let sums = table_sums(path, &|_, _, _| {}).await?;
-    Ok(sums
-        .iter()
-        .any(|(name, sum)| name != "seaql_migrations" && sum.rows > 0))
+    Ok(holds_shop(&sums))
 }
 
-/// Restores the backup in `from` (a directory with a manifest) into the data directory
-/// `config` names: checked first, then copied, migrated forward; the caller rebuilds the
-/// search index. Refuses a target that holds data unless `force`.
-pub async fn restore(
-    config: &Config,
+async fn restore_sqlite(
+    target: &Path,
     from: &Path,
     force: bool,
     progress: Progress<'_>,
-) -> anyhow::Result<Manifest> {
-    let manifest = verify(from, progress).await?;
-    let target = sqlite_path(config)?;
-    if !force && holds_data(&target).await? {
+) -> anyhow::Result<()> {
+    if !force && holds_data(target).await? {
         bail!(
             "{} already holds a shop; restore into an empty data directory, or pass --force \
              to replace it",
@@ -346,9 +507,75 @@ pub async fn restore(
             std::fs::remove_file(&stale)?;
         }
     }
-    std::fs::rename(&staging, &target)?;
+    std::fs::rename(&staging, target)?;
     progress("database", 1, 1);
+    Ok(())
+}
 
+async fn restore_postgres(
+    url: &str,
+    from: &Path,
+    manifest: &Manifest,
+    force: bool,
+    progress: Progress<'_>,
+) -> anyhow::Result<()> {
+    let db = Database::connect(url)
+        .await
+        .context("cannot reach the database")?;
+    let before = postgres_sums(&db, &|_, _, _| {}).await?;
+    if !force && holds_shop(&before) {
+        bail!(
+            "that database already holds a shop; restore into an empty one, or pass --force \
+             to replace it"
+        );
+    }
+    progress("database", 0, 1);
+    let restored = tokio::process::Command::new("pg_restore")
+        .arg("--clean")
+        .arg("--if-exists")
+        .arg("--no-owner")
+        .arg(format!("--dbname={url}"))
+        .arg(from.join(PG_DUMP_FILE))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot run pg_restore ({e}); {PG_TOOLS}"))?;
+    if !restored.status.success() {
+        bail!(
+            "pg_restore failed: {}",
+            String::from_utf8_lossy(&restored.stderr).trim()
+        );
+    }
+    progress("database", 1, 1);
+    let after = postgres_sums(&db, progress).await?;
+    db.close().await?;
+    compare(
+        &manifest.tables,
+        &after,
+        "the restored database differs from the backup",
+    )
+}
+
+/// Restores the backup in `from` (a directory with a manifest) into the data directory
+/// `config` names: checked first, then copied, migrated forward; the caller rebuilds the
+/// search index. Refuses a target that holds data unless `force`.
+pub async fn restore(
+    config: &Config,
+    from: &Path,
+    force: bool,
+    progress: Progress<'_>,
+) -> anyhow::Result<Manifest> {
+    let manifest = verify(from, progress).await?;
+    match (target(config), manifest.backend.as_str()) {
+        (Target::Sqlite(path), "sqlite") => restore_sqlite(&path, from, force, progress).await?,
+        (Target::Postgres(url), "postgres") => {
+            restore_postgres(&url, from, &manifest, force, progress).await?
+        }
+        (_, backend) => bail!(
+            "this is a {backend} backup; restore it into a {backend} database \
+             (--database-url for PostgreSQL, a data directory for SQLite)"
+        ),
+    }
     let media_root = media_dir(config);
     let store = from.parent().unwrap_or(from).join("media");
     let total = manifest.media.len() as u64;
