@@ -292,6 +292,36 @@ async fn sqlite_copy(
 }
 
 const PG_DUMP_FILE: &str = "emporium.pgdump";
+
+/// How a PostgreSQL client tool connects: the URL without its password (a command line
+/// is visible to every user of the machine while the tool runs), and the password to
+/// hand over in `PGPASSWORD` instead.
+fn tool_connection(url: &str) -> (String, Option<String>) {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return (url.to_string(), None);
+    };
+    let password = parsed.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    if parsed.set_password(None).is_err() {
+        return (url.to_string(), None);
+    }
+    (parsed.to_string(), password)
+}
+
+/// A PostgreSQL client tool, connected to `url` with its password kept off the command
+/// line.
+fn pg_tool(program: &str, url: &str) -> tokio::process::Command {
+    let (dbname, password) = tool_connection(url);
+    let mut command = tokio::process::Command::new(program);
+    command.arg(format!("--dbname={dbname}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    command
+}
 const PG_TOOLS: &str = "PostgreSQL's client tools are needed (pg_dump, pg_restore, of the \
      server's major version): apt-get install postgresql-client";
 
@@ -365,12 +395,11 @@ async fn postgres_dump(
         .transpose()?
         .context("no snapshot")?;
     progress("database", 0, 1);
-    let dump = tokio::process::Command::new("pg_dump")
+    let dump = pg_tool("pg_dump", url)
         .arg("--format=custom")
         .arg(format!("--snapshot={snapshot}"))
         .arg("--no-owner")
         .arg(format!("--file={}", dir.join(PG_DUMP_FILE).display()))
-        .arg(format!("--dbname={url}"))
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -530,11 +559,10 @@ async fn restore_postgres(
         );
     }
     progress("database", 0, 1);
-    let restored = tokio::process::Command::new("pg_restore")
+    let restored = pg_tool("pg_restore", url)
         .arg("--clean")
         .arg("--if-exists")
         .arg("--no-owner")
-        .arg(format!("--dbname={url}"))
         .arg(from.join(PG_DUMP_FILE))
         .stdin(std::process::Stdio::null())
         .output()
@@ -589,4 +617,24 @@ pub async fn restore(
     }
     progress("media", total, total);
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_goes_to_the_environment_not_the_command_line() {
+        let (dbname, password) = tool_connection(
+            "postgres://shop:p%40ss%3Aword@db.internal:5433/emporium?sslmode=require",
+        );
+        assert_eq!(
+            dbname,
+            "postgres://shop@db.internal:5433/emporium?sslmode=require"
+        );
+        assert_eq!(password.as_deref(), Some("p@ss:word"));
+        let (dbname, password) = tool_connection("postgres://postgres@127.0.0.1:5432/shop");
+        assert_eq!(dbname, "postgres://postgres@127.0.0.1:5432/shop");
+        assert_eq!(password, None);
+    }
 }
