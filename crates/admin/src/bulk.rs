@@ -85,8 +85,7 @@ async fn load(admin: &Admin, ids: &[Uuid]) -> AppResult<Vec<Picked>> {
     let currency = currency(admin);
     let prices = admin.catalog.prices(currency).await?;
     let mut picked = Vec::with_capacity(ids.len());
-    for id in ids {
-        let product = admin.catalog.admin_product(*id, &lang, &prices).await?;
+    for product in admin.catalog.admin_products(ids, &lang, &prices).await? {
         picked.push(Picked {
             id: product.id,
             title: product.title,

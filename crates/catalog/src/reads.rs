@@ -292,15 +292,34 @@ impl Catalog {
         lang: &Lang<'_>,
         prices: &PriceContext,
     ) -> AppResult<ProductView> {
-        let conn = self.db.writer();
-        let row = products::Entity::find_by_id(id)
-            .one(conn)
+        self.admin_products(&[id], lang, prices)
             .await?
-            .filter(|p| p.deleted_at.is_none())
-            .ok_or_else(|| AppError::not_found("no such product"))?;
-        assemble::full(
+            .pop()
+            .ok_or_else(|| AppError::not_found("no such product"))
+    }
+
+    /// Products by id, in the order given, assembled together (one query per table,
+    /// not per product); 404 when one of them does not exist.
+    pub async fn admin_products(
+        &self,
+        ids: &[Uuid],
+        lang: &Lang<'_>,
+        prices: &PriceContext,
+    ) -> AppResult<Vec<ProductView>> {
+        let conn = self.db.writer();
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            rows.extend(
+                products::Entity::find()
+                    .filter(products::Column::Id.is_in(chunk.to_vec()))
+                    .filter(products::Column::DeletedAt.is_null())
+                    .all(conn)
+                    .await?,
+            );
+        }
+        let mut views = assemble::full(
             conn,
-            &[row],
+            &rows,
             lang,
             prices,
             true,
@@ -311,9 +330,16 @@ impl Catalog {
                 categories: &assemble::CategoryNames::load(conn).await?,
             },
         )
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::not_found("no such product"))
+        .await?;
+        let mut ordered = Vec::with_capacity(ids.len());
+        for id in ids {
+            let at = views
+                .iter()
+                .position(|v| v.id == *id)
+                .ok_or_else(|| AppError::not_found("no such product"))?;
+            ordered.push(views.swap_remove(at));
+        }
+        Ok(ordered)
     }
 
     /// Product ids for slugs, in the order given (staff pick a collection's products by
