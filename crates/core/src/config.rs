@@ -61,6 +61,7 @@ pub struct Config {
     pub shipping: ShippingConfig,
     pub media: MediaConfig,
     pub admin: AdminConfig,
+    pub backup: BackupConfig,
 }
 
 /// The admin console at `/admin`.
@@ -75,6 +76,50 @@ impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             idle_timeout_mins: 30,
+        }
+    }
+}
+
+/// Scheduled backups, run by the worker of one node at a time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupConfig {
+    /// Where scheduled backups go: a directory, or `s3://bucket/prefix` for an
+    /// S3-compatible bucket. Unset: no scheduled backups (`emporium backup` still works).
+    pub to: Option<String>,
+    /// Minutes between the starts of two scheduled backups.
+    pub interval_minutes: u64,
+    /// Retention: the newest backup of each of this many recent hours is kept...
+    pub keep_hourly: u32,
+    /// ...of each of this many recent days...
+    pub keep_daily: u32,
+    /// ...and of each of this many recent ISO weeks; every other backup is deleted.
+    pub keep_weekly: u32,
+    /// The S3 API endpoint (MinIO, R2...); AWS's for the region when unset. The
+    /// `AWS_*` environment variables are read too.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    /// `EMPORIUM_BACKUP__S3_SECRET_ACCESS_KEY`.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Allow a plain-HTTP endpoint (a local MinIO).
+    pub s3_allow_http: bool,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            to: None,
+            interval_minutes: 60,
+            keep_hourly: 24,
+            keep_daily: 7,
+            keep_weekly: 8,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
         }
     }
 }
@@ -400,6 +445,7 @@ impl Default for Config {
             shipping: ShippingConfig::default(),
             media: MediaConfig::default(),
             admin: AdminConfig::default(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -675,6 +721,21 @@ impl Config {
         if !store.languages.contains(&store.default_language) {
             return Err(ConfigError(
                 "store.languages: must include store.default_language".into(),
+            ));
+        }
+        if self.backup.to.is_some() && self.backup.interval_minutes == 0 {
+            return Err(ConfigError(
+                "backup.interval_minutes: must be at least 1".into(),
+            ));
+        }
+        if self
+            .backup
+            .to
+            .as_deref()
+            .is_some_and(|to| to.trim().is_empty())
+        {
+            return Err(ConfigError(
+                "backup.to: a directory or s3://bucket/prefix".into(),
             ));
         }
         if self.http.body_limit_bytes < 1024 {

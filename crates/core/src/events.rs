@@ -106,6 +106,12 @@ pub const EVENT_TYPES: &[EventType] = &[
         publisher: "inventory",
         meaning: "a sold-out variant has stock again",
     },
+    EventType {
+        name: BackupFailed::NAME,
+        version: BackupFailed::VERSION,
+        publisher: "server (scheduled backups)",
+        meaning: "a scheduled backup failed after the last one succeeded",
+    },
 ];
 
 /// The outbox topic an event is published on.
@@ -322,6 +328,24 @@ impl Event for StockBack {
     const VERSION: u32 = 1;
 }
 
+/// `backup.failed`: published once per run of failures (the first failure after a
+/// success), so a broken target does not mail staff every interval; `/readyz` and
+/// `/metrics` show the failures that follow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupFailed {
+    /// Where the backup was going (a directory or `s3://bucket/prefix`).
+    pub location: String,
+    pub error: String,
+    pub failed_at: DateTime<Utc>,
+    /// When the last backup succeeded, if one ever did.
+    pub last_success_at: Option<DateTime<Utc>>,
+}
+
+impl Event for BackupFailed {
+    const NAME: &'static str = "backup.failed";
+    const VERSION: u32 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +362,7 @@ mod tests {
             (StockLow::NAME, StockLow::VERSION),
             (StockOut::NAME, StockOut::VERSION),
             (StockBack::NAME, StockBack::VERSION),
+            (BackupFailed::NAME, BackupFailed::VERSION),
         ];
         assert_eq!(names.len(), EVENT_TYPES.len());
         for (name, version) in names {

@@ -77,17 +77,21 @@ enum Command {
     /// checksum, and the media files (by content, so a second backup into the same
     /// directory copies only new ones).
     Backup {
-        /// Where backups go; each is a new `<time>` directory in it.
+        /// Where backups go: a directory or s3://bucket/prefix; each backup is a new
+        /// `<time>` directory in it. Default: `[backup] to`.
         #[arg(long)]
-        to: PathBuf,
+        to: Option<String>,
+        /// Then delete the backups the `[backup] keep_*` retention no longer keeps.
+        #[arg(long)]
+        prune: bool,
     },
     /// Restore a backup (a `<time>` directory `emporium backup` made) into the data
     /// directory, or the database `--database-url` names: checked against its manifest,
     /// then migrated forward and the search index rebuilt. Refuses a target that holds a
     /// shop unless --force.
     Restore {
-        /// The backup's directory.
-        from: PathBuf,
+        /// The backup: its directory, or s3://bucket/prefix/<time>.
+        from: String,
         /// Replace the shop already in the data directory.
         #[arg(long)]
         force: bool,
@@ -294,33 +298,57 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex => reindex(config).await,
-        Command::Backup { to } => {
+        Command::Backup { to, prune } => {
+            use emporium_server::backup::{Location, Retention, store};
+            let Some(to) = to.or_else(|| config.backup.to.clone()) else {
+                anyhow::bail!("where to? --to DIR or --to s3://bucket/prefix (or set [backup] to)");
+            };
+            let to = Location::parse(&to)?;
             let bar = progress_bar(0, "{msg:10} {bar:40} {pos}/{len}");
             let progress = |what: &str, done: u64, total: u64| {
                 bar.set_message(what.to_string());
                 bar.set_length(total);
                 bar.set_position(done);
             };
-            let (dir, manifest) = emporium_server::backup::backup(&config, &to, &progress).await?;
+            let (at, manifest) =
+                store::backup_to(&config, &to, chrono::Utc::now(), &progress).await?;
             bar.finish_and_clear();
             let rows: u64 = manifest.tables.values().map(|t| t.rows).sum();
             println!(
-                "backed up {} tables ({rows} rows) and {} media files to {}",
+                "backed up {} tables ({rows} rows) and {} media files to {at}",
                 manifest.tables.len(),
                 manifest.media.len(),
-                dir.display()
             );
+            if prune {
+                let pruned = store::prune(
+                    &config,
+                    &to,
+                    Retention::from_config(&config),
+                    chrono::Utc::now(),
+                )
+                .await?;
+                println!(
+                    "kept {} backups, deleted {} and {} media files no kept backup lists",
+                    pruned.backups_kept, pruned.backups_deleted, pruned.media_deleted
+                );
+            }
             Ok(())
         }
         Command::Restore { from, force } => {
+            use emporium_server::backup::{Location, store};
+            let from = Location::parse(&from)?;
             let bar = progress_bar(0, "{msg:10} {bar:40} {pos}/{len}");
             let progress = |what: &str, done: u64, total: u64| {
                 bar.set_message(what.to_string());
                 bar.set_length(total);
                 bar.set_position(done);
             };
-            let manifest =
-                emporium_server::backup::restore(&config, &from, force, &progress).await?;
+            let (dir, downloaded) = store::fetch(&config, &from, &progress).await?;
+            let restored = emporium_server::backup::restore(&config, &dir, force, &progress).await;
+            if let Some(staging) = downloaded {
+                let _ = std::fs::remove_dir_all(staging);
+            }
+            let manifest = restored?;
             bar.finish_and_clear();
             let into = match &config.database_url {
                 Some(_) if manifest.backend == "postgres" => "the database".to_string(),

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use emporium_core::events::{
-    CancellationRequested, Envelope, Initiator, OrderCancelled, OrderPaid, OrderPlaced, OrderRef,
-    OrderShipped, RefundCreated, Subscriber,
+    BackupFailed, CancellationRequested, Envelope, Initiator, OrderCancelled, OrderPaid,
+    OrderPlaced, OrderRef, OrderShipped, RefundCreated, Subscriber,
 };
 use emporium_core::outbox::JobRegistry;
 use serde_json::{Value, json};
@@ -30,7 +30,8 @@ pub fn subscribe(registry: &mut JobRegistry, mailer: Arc<Mailer>, staff_email: O
     // Staff notices retry on their own, so a failing staff mailbox never resends the
     // shopper's email.
     registry.subscribe::<OrderCancelled, _>(STAFF_SUBSCRIBER, StaffNotices(emails.clone()));
-    registry.subscribe::<CancellationRequested, _>(STAFF_SUBSCRIBER, StaffNotices(emails));
+    registry.subscribe::<CancellationRequested, _>(STAFF_SUBSCRIBER, StaffNotices(emails.clone()));
+    registry.subscribe::<BackupFailed, _>(STAFF_SUBSCRIBER, StaffNotices(emails));
 }
 
 /// The name staff notices subscribe under.
@@ -69,17 +70,21 @@ impl OrderEmails {
             .await
     }
 
-    /// Staff notices go to `[store] staff_email`, else to the shop's own sender address.
+    /// Where staff notices go: `[store] staff_email`, else the shop's own sender address.
+    fn staff_address(&self) -> String {
+        self.staff_email
+            .clone()
+            .unwrap_or_else(|| self.mailer.from_address())
+    }
+
+    /// Staff notices about an order.
     async fn to_staff(
         &self,
         order: &OrderRef,
         template: &str,
         context: Value,
     ) -> anyhow::Result<()> {
-        let to = self
-            .staff_email
-            .clone()
-            .unwrap_or_else(|| self.mailer.from_address());
+        let to = self.staff_address();
         let mut context = context;
         if let Some(map) = context.as_object_mut() {
             map.insert("number".into(), json!(order.number));
@@ -221,6 +226,29 @@ impl Subscriber<CancellationRequested> for StaffNotices {
                 "staff_cancellation_requested",
                 json!({"reason": e.reason}),
             )
+            .await
+    }
+}
+
+#[async_trait]
+impl Subscriber<BackupFailed> for StaffNotices {
+    async fn handle(&self, event: &Envelope<BackupFailed>) -> anyhow::Result<()> {
+        let e = &event.data;
+        let when =
+            |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        self.0
+            .mailer
+            .send(&EmailJob {
+                to: self.0.staff_address(),
+                template: "staff_backup_failed".into(),
+                context: json!({
+                    "location": e.location,
+                    "error": e.error,
+                    "failed_at": when(&e.failed_at),
+                    "last_success_at": e.last_success_at.as_ref().map(when),
+                }),
+                lang: None,
+            })
             .await
     }
 }

@@ -72,6 +72,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/staff_cancellation_requested.txt"),
     ),
     (
+        "staff_backup_failed.txt",
+        include_str!("../templates/staff_backup_failed.txt"),
+    ),
+    (
         "order_confirmation.de.txt",
         include_str!("../templates/order_confirmation.de.txt"),
     ),
@@ -173,6 +177,8 @@ pub fn sample_context(shop: &str, base_url: &str) -> serde_json::Value {
         "complete": true, "reason": "", "by": "customer", "paid": true, "expired": false,
         "title": "Linen Shirt (M)", "sku": "LS-M", "available": 3, "threshold": 5,
         "role": "staff", "inviter": "owner@example.com", "console": format!("{base_url}/admin"),
+        "location": "s3://shop-backups/emporium", "error": "storing 20261201T020000.000Z/emporium.db: connection refused",
+        "failed_at": "2026-12-01T02:00:03Z", "last_success_at": "2026-12-01T01:00:04Z",
     })
 }
 

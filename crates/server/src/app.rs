@@ -162,6 +162,8 @@ pub struct Node {
     pub addr: SocketAddr,
     pub state: AppState,
     pub worker: Worker,
+    /// Scheduled backups, when `[backup] to` is set (they run on worker nodes only).
+    pub backups: Option<crate::backup::schedule::BackupScheduler>,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     worker_task: Option<JoinHandle<()>>,
@@ -318,6 +320,12 @@ impl Node {
             .outbox
             .worker
             .then(|| tokio::spawn(worker.clone().run(shutdown.clone())));
+        let backups =
+            crate::backup::schedule::BackupScheduler::new(state.db.clone(), config.clone())
+                .context("[backup] to")?;
+        if let (true, Some(backups)) = (config.outbox.worker, &backups) {
+            tokio::spawn(backups.clone().run(shutdown.clone()));
+        }
         if config.outbox.worker {
             tokio::spawn(sweep_carts(
                 state.checkout.clone(),
@@ -348,6 +356,7 @@ impl Node {
             addr,
             state,
             worker,
+            backups,
             shutdown,
             server,
             worker_task,

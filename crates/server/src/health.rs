@@ -15,6 +15,10 @@ pub struct HealthView {
     /// `ok` when the check passed.
     pub status: &'static str,
     pub version: &'static str,
+    /// Scheduled backups, once any ran: reported here, not counted against readiness
+    /// (a failing backup target is no reason to take a node out of a load balancer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::backup::schedule::BackupHealth>,
 }
 
 /// Alive: the process answers. Never touches the database.
@@ -28,6 +32,7 @@ pub async fn get_healthz() -> Json<HealthView> {
     Json(HealthView {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        backup: None,
     })
 }
 
@@ -47,6 +52,10 @@ pub async fn get_readyz(State(state): State<AppState>) -> AppResult<Json<HealthV
         Ok(()) => Ok(Json(HealthView {
             status: "ok",
             version: env!("CARGO_PKG_VERSION"),
+            backup: crate::backup::schedule::health(&state.db)
+                .await
+                .ok()
+                .flatten(),
         })),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");

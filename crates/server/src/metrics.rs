@@ -99,6 +99,16 @@ async fn record_gauges(db: &Db) {
         metrics::gauge!("outbox_jobs", "status" => "pending").set(pending as f64);
         metrics::gauge!("outbox_jobs", "status" => "dead").set(dead as f64);
     }
+    // Read from the schedule's row, so every node reports the backups whichever ran them.
+    if let Ok(Some(backup)) = crate::backup::schedule::health(db).await {
+        if let Some(at) = backup.last_success_at {
+            metrics::gauge!("backup_last_success_timestamp_seconds").set(at.timestamp() as f64);
+        }
+        metrics::gauge!("backup_consecutive_failures").set(f64::from(backup.failures));
+        if let Some(secs) = backup.last_duration_secs {
+            metrics::gauge!("backup_last_duration_seconds").set(secs);
+        }
+    }
 }
 
 /// Prometheus text exposition.

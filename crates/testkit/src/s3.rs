@@ -1,6 +1,7 @@
-//! A local S3-compatible object store for tests: path-style `PUT` and `GET` of objects in
-//! one bucket, requests signed with AWS Signature Version 4 by the access key it expects
-//! (the header's shape and credential are checked, not the signature itself).
+//! A local S3-compatible object store for tests: path-style `PUT`, `GET`, `HEAD`,
+//! `DELETE`, multipart uploads, `ListObjectsV2` (one page) and `DeleteObjects` in one
+//! bucket, requests signed with AWS Signature Version 4 by the access key it expects (the
+//! header's shape and credential are checked, not the signature itself).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,8 +19,12 @@ pub const S3_SECRET_KEY: &str = "emporium-s3-secret";
 
 #[derive(Default)]
 struct Bucket {
-    objects: HashMap<String, Bytes>,
+    /// Each object with when it was last written.
+    objects: HashMap<String, (Bytes, chrono::DateTime<chrono::Utc>)>,
     signed_puts: usize,
+    /// Multipart uploads in progress: their parts by number.
+    uploads: HashMap<String, Vec<(u32, Bytes)>>,
+    next_upload: u64,
 }
 
 /// The running store; stops when dropped.
@@ -59,40 +64,86 @@ async fn handle(
     if !signed {
         return xml_error(StatusCode::FORBIDDEN, "AccessDenied");
     }
-    let Some(key) = uri
-        .path()
-        .strip_prefix(&format!("/{S3_BUCKET}/"))
-        .map(str::to_string)
-    else {
+    let query: HashMap<String, String> = uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let path = uri.path();
+    let mut bucket = bucket.lock().expect("lock");
+    if path == format!("/{S3_BUCKET}") || path == format!("/{S3_BUCKET}/") {
+        return bucket_request(&mut bucket, &method, &query, &body);
+    }
+    let Some(key) = path.strip_prefix(&format!("/{S3_BUCKET}/")).map(|k| {
+        percent_encoding::percent_decode_str(k)
+            .decode_utf8_lossy()
+            .into_owned()
+    }) else {
         return xml_error(StatusCode::NOT_FOUND, "NoSuchBucket");
     };
-    let etag = |data: &[u8]| {
-        let digest = Sha256::digest(data);
-        format!(
-            "\"{}\"",
-            digest
-                .iter()
-                .take(16)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        )
-    };
-    let mut bucket = bucket.lock().expect("lock");
     match method {
+        // Multipart uploads: begin, parts, complete, abort.
+        Method::POST if query.contains_key("uploads") => {
+            bucket.next_upload += 1;
+            let id = format!("upload-{}", bucket.next_upload);
+            bucket.uploads.insert(id.clone(), Vec::new());
+            xml_ok(format!(
+                "<InitiateMultipartUploadResult><Bucket>{S3_BUCKET}</Bucket><Key>{key}</Key>\
+                 <UploadId>{id}</UploadId></InitiateMultipartUploadResult>"
+            ))
+        }
+        Method::PUT if query.contains_key("uploadId") => {
+            let (Some(parts), Some(number)) = (
+                bucket.uploads.get_mut(&query["uploadId"]),
+                query.get("partNumber").and_then(|n| n.parse::<u32>().ok()),
+            ) else {
+                return xml_error(StatusCode::NOT_FOUND, "NoSuchUpload");
+            };
+            parts.retain(|(n, _)| *n != number);
+            parts.push((number, body.clone()));
+            (StatusCode::OK, [(header::ETAG, etag(&body))]).into_response()
+        }
+        Method::POST if query.contains_key("uploadId") => {
+            let Some(mut parts) = bucket.uploads.remove(&query["uploadId"]) else {
+                return xml_error(StatusCode::NOT_FOUND, "NoSuchUpload");
+            };
+            parts.sort_by_key(|(n, _)| *n);
+            let whole: Vec<u8> = parts.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+            let tag = etag(&whole);
+            bucket
+                .objects
+                .insert(key.clone(), (Bytes::from(whole), now()));
+            bucket.signed_puts += 1;
+            xml_ok(format!(
+                "<CompleteMultipartUploadResult><Bucket>{S3_BUCKET}</Bucket><Key>{key}</Key>\
+                 <ETag>{tag}</ETag></CompleteMultipartUploadResult>"
+            ))
+        }
+        Method::DELETE if query.contains_key("uploadId") => {
+            bucket.uploads.remove(&query["uploadId"]);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Method::DELETE => {
+            bucket.objects.remove(&key);
+            StatusCode::NO_CONTENT.into_response()
+        }
         Method::PUT => {
             let tag = etag(&body);
-            bucket.objects.insert(key, body);
+            bucket.objects.insert(key, (body, now()));
             bucket.signed_puts += 1;
             (StatusCode::OK, [(header::ETAG, tag)]).into_response()
         }
         Method::GET | Method::HEAD => match bucket.objects.get(&key) {
-            Some(data) => (
+            Some((data, modified)) => (
                 StatusCode::OK,
                 [
                     (header::ETAG, etag(data)),
                     (
                         header::LAST_MODIFIED,
-                        "Fri, 27 Nov 2026 12:00:00 GMT".to_string(),
+                        modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
                     ),
                     (header::CONTENT_LENGTH, data.len().to_string()),
                 ],
@@ -107,6 +158,80 @@ async fn handle(
         },
         _ => xml_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
     }
+}
+
+fn etag(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+fn xml_ok(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{body}"),
+    )
+        .into_response()
+}
+
+/// `ListObjectsV2` (one page, no delimiter) and `DeleteObjects`.
+fn bucket_request(
+    bucket: &mut Bucket,
+    method: &Method,
+    query: &HashMap<String, String>,
+    body: &[u8],
+) -> Response {
+    if *method == Method::GET && query.get("list-type").map(String::as_str) == Some("2") {
+        let prefix = query.get("prefix").cloned().unwrap_or_default();
+        let mut keys: Vec<&String> = bucket
+            .objects
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .collect();
+        keys.sort();
+        let contents: String = keys
+            .iter()
+            .map(|k| {
+                let (data, modified) = &bucket.objects[*k];
+                format!(
+                    "<Contents><Key>{k}</Key><LastModified>{}</LastModified><ETag>{}</ETag>\
+                     <Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents>",
+                    modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    etag(data),
+                    data.len()
+                )
+            })
+            .collect();
+        return xml_ok(format!(
+            "<ListBucketResult><Name>{S3_BUCKET}</Name><Prefix>{prefix}</Prefix>\
+             <KeyCount>{}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>\
+             {contents}</ListBucketResult>",
+            keys.len()
+        ));
+    }
+    if *method == Method::POST && query.contains_key("delete") {
+        let text = String::from_utf8_lossy(body);
+        let mut deleted = String::new();
+        for piece in text.split("<Key>").skip(1) {
+            if let Some((key, _)) = piece.split_once("</Key>") {
+                bucket.objects.remove(key);
+                deleted.push_str(&format!("<Deleted><Key>{key}</Key></Deleted>"));
+            }
+        }
+        return xml_ok(format!("<DeleteResult>{deleted}</DeleteResult>"));
+    }
+    xml_error(StatusCode::NOT_IMPLEMENTED, "NotImplemented")
 }
 
 impl FakeS3 {

@@ -18,6 +18,7 @@ mod m20261130_000012_order_payment_fulfillment;
 mod m20261130_000013_user_language;
 mod m20261130_000014_admin_sessions;
 mod m20261130_000015_console_indexes;
+mod m20261201_000016_schedules;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_user_language::Migration),
             Box::new(m20261130_000014_admin_sessions::Migration),
             Box::new(m20261130_000015_console_indexes::Migration),
+            Box::new(m20261201_000016_schedules::Migration),
         ]
     }
 }

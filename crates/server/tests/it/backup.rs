@@ -2,7 +2,8 @@
 //! keep coming, checked against its manifest, restored into a fresh database, and
 //! served again.
 
-use emporium_server::backup::{self, Manifest};
+use emporium_server::backup::schedule::{BackupScheduler, Outcome};
+use emporium_server::backup::{self, Location, Manifest, Retention, store};
 use emporium_testkit::{TestApp, TestDatabase, TestOptions, address, json_of};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -66,6 +67,23 @@ async fn a_backup_taken_while_orders_come_in_restores_into_a_fresh_shop_that_ser
     let shirt = app
         .product(&admin, "Backup Tee", &["S", "M"], 2500, 10_000)
         .await;
+    let picture = super::media::png(64, 48);
+    let image = json_of(
+        super::media::upload(
+            &app,
+            &admin,
+            &shirt.id,
+            &[("file", Some("tee.png"), &picture)],
+        )
+        .await,
+        201,
+    )
+    .await;
+    let image_key = image["url"]
+        .as_str()
+        .and_then(|u| u.split("/media/").nth(1))
+        .expect("image url")
+        .to_string();
     let cart = app.guest_cart().await;
     json_of(app.add_to_cart(&cart, &shirt.variants[0], 2).await, 200).await;
     let before = json_of(app.checkout(&cart, "before-backup", "US").await, 201).await;
@@ -163,6 +181,16 @@ async fn a_backup_taken_while_orders_come_in_restores_into_a_fresh_shop_that_ser
     );
     assert_eq!(old["title"], new["title"]);
     assert_eq!(old["variants"], new["variants"]);
+    assert_eq!(old["images"][0]["id"], new["images"][0]["id"]);
+    assert!(
+        new["images"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&image_key)),
+        "{new}"
+    );
+    let served = node.get(&format!("/media/{image_key}")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.expect("image").as_ref(), &picture[..]);
     let login = json_of(
         node.post_json(
             "/api/v1/auth/login",
@@ -214,4 +242,243 @@ async fn a_backup_taken_while_orders_come_in_restores_into_a_fresh_shop_that_ser
         .await
         .expect_err("a changed backup");
     assert!(damaged.to_string().contains("table products"), "{damaged}");
+}
+
+/// A shop with one image and one order, and a config that sends backups to `to`.
+async fn shop_backed_up_to(to: String, configure: fn(&mut emporium_core::Config)) -> TestApp {
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(move |c| {
+            c.backup.to = Some(to);
+            c.backup.interval_minutes = 60;
+            c.store.staff_email = Some("ops@example.com".into());
+            configure(c);
+        }),
+        ..TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let shirt = app
+        .product(&admin, "Scheduled Tee", &["S"], 2500, 100)
+        .await;
+    json_of(
+        super::media::upload(
+            &app,
+            &admin,
+            &shirt.id,
+            &[("file", Some("tee.png"), &super::media::png(40, 30))],
+        )
+        .await,
+        201,
+    )
+    .await;
+    let cart = app.guest_cart().await;
+    json_of(app.add_to_cart(&cart, &shirt.variants[0], 1).await, 200).await;
+    json_of(app.checkout(&cart, "scheduled", "US").await, 201).await;
+    app
+}
+
+const MINUTE: i64 = 60_000;
+
+#[tokio::test]
+async fn scheduled_backups_run_once_per_interval_on_one_node_keep_their_retention_and_alert_on_failure()
+ {
+    let target = tempfile::tempdir().expect("target");
+    let app = shop_backed_up_to(target.path().display().to_string(), |c| {
+        c.backup.keep_hourly = 2;
+        c.backup.keep_daily = 0;
+        c.backup.keep_weekly = 0;
+    })
+    .await;
+    let config = Arc::new(app.config().clone());
+    // Two nodes look at the same moment: one takes the backup.
+    let (one, two) = (
+        BackupScheduler::new(app.db().clone(), config.clone())
+            .expect("scheduler")
+            .expect("scheduled"),
+        BackupScheduler::new(app.db().clone(), config.clone())
+            .expect("scheduler")
+            .expect("scheduled"),
+    );
+    let t0 = emporium_core::outbox::now_ms();
+    let (a, b) = tokio::join!(one.run_due(t0), two.run_due(t0));
+    let outcomes = [a.expect("one"), b.expect("two")];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Succeeded { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.iter().any(|o| matches!(o, Outcome::NotDue)),
+        "{outcomes:?}"
+    );
+    // Not again within the interval; again once it has passed.
+    assert!(matches!(
+        one.run_due(t0 + 30 * MINUTE).await.expect("look"),
+        Outcome::NotDue
+    ));
+    let location = Location::Dir(target.path().to_path_buf());
+    for hours in 1..=3 {
+        let outcome = two.run_due(t0 + hours * 61 * MINUTE).await.expect("look");
+        assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+    }
+    // Four backups in four different hours; the two newest hours are kept.
+    let kept = store::list(&config, &location).await.expect("list");
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let newest = target.path().join(kept.last().expect("newest"));
+    backup::verify(&newest, &quiet)
+        .await
+        .expect("the newest backup checks out");
+    let health = json_of(app.get("/readyz").await, 200).await;
+    assert_eq!(health["backup"]["status"], "ok", "{health}");
+    assert_eq!(health["backup"]["failures"], 0);
+
+    // A target that cannot be written: the first failure mails staff, the next ones only
+    // count, and readiness stays up with the failure in its detail.
+    let blocker = target.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").expect("file");
+    let mut broken = (*config).clone();
+    broken.backup.to = Some(blocker.join("backups").display().to_string());
+    let broken = BackupScheduler::new(app.db().clone(), Arc::new(broken))
+        .expect("scheduler")
+        .expect("scheduled");
+    for hours in 5..=6 {
+        let outcome = broken
+            .run_due(t0 + hours * 61 * MINUTE)
+            .await
+            .expect("look");
+        assert!(matches!(outcome, Outcome::Failed { .. }), "{outcome:?}");
+        app.drain_outbox().await;
+    }
+    let alerts = app.smtp.mails_to("ops@example.com");
+    assert_eq!(alerts.len(), 1, "one email per run of failures");
+    assert!(
+        alerts[0].subject().contains("backup failed"),
+        "{}",
+        alerts[0].subject()
+    );
+    assert!(
+        alerts[0].text().contains("not-a-dir"),
+        "{}",
+        alerts[0].text()
+    );
+    let health = json_of(app.get("/readyz").await, 200).await;
+    assert_eq!(health["backup"]["status"], "failing", "{health}");
+    assert_eq!(health["backup"]["failures"], 2);
+    let metrics = app.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains("backup_consecutive_failures 2"),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("backup"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // Fixed: the next backup works and the failures are cleared.
+    let outcome = one.run_due(t0 + 8 * 61 * MINUTE).await.expect("look");
+    assert!(matches!(outcome, Outcome::Succeeded { .. }), "{outcome:?}");
+    let health = json_of(app.get("/readyz").await, 200).await;
+    assert_eq!(health["backup"]["status"], "ok", "{health}");
+}
+
+#[tokio::test]
+async fn backups_go_to_an_s3_bucket_copy_media_once_and_restore_from_it() {
+    use emporium_testkit::s3::*;
+    let s3 = FakeS3::start().await;
+    let endpoint = s3.endpoint();
+    let app = shop_backed_up_to(format!("s3://{S3_BUCKET}/backups/shop"), |_| {}).await;
+    let mut config = app.config().clone();
+    config.backup.s3_endpoint = Some(endpoint);
+    config.backup.s3_allow_http = true;
+    config.backup.s3_region = Some("us-east-1".into());
+    config.backup.s3_access_key_id = Some(S3_ACCESS_KEY.into());
+    config.backup.s3_secret_access_key = Some(S3_SECRET_KEY.into());
+    let location = Location::parse(config.backup.to.as_deref().expect("to")).expect("s3");
+    let now = chrono::Utc::now();
+    let (first, manifest) = store::backup_to(&config, &location, now, &quiet)
+        .await
+        .expect("the first backup");
+    let media_objects = |keys: &[String]| {
+        keys.iter()
+            .filter(|k| k.starts_with("backups/shop/media/"))
+            .count()
+    };
+    let media_after_one = media_objects(&s3.keys());
+    assert!(media_after_one >= 1, "{:?}", s3.keys());
+    let hashes: std::collections::BTreeSet<_> = manifest.media.values().collect();
+    assert_eq!(
+        media_after_one,
+        hashes.len(),
+        "one object per distinct file"
+    );
+    let (second, _) =
+        store::backup_to(&config, &location, now + chrono::Duration::hours(2), &quiet)
+            .await
+            .expect("the second backup");
+    assert_ne!(first, second);
+    assert_eq!(
+        media_objects(&s3.keys()),
+        media_after_one,
+        "media went up once"
+    );
+    assert_eq!(
+        store::list(&config, &location).await.expect("list").len(),
+        2
+    );
+
+    // Restored from the bucket into a fresh shop.
+    let target = tempfile::tempdir().expect("target");
+    let empty = TestDatabase::create().await;
+    let mut fresh = config.clone();
+    fresh.data_dir = target.path().to_path_buf();
+    fresh.database_url = empty.is_postgres().then(|| empty.url().to_string().into());
+    fresh.media.dir = None;
+    let (dir, staging) = store::fetch(&fresh, &second, &quiet)
+        .await
+        .expect("downloaded");
+    let restored = backup::restore(&fresh, &dir, false, &quiet)
+        .await
+        .expect("the restore");
+    assert_eq!(restored.tables, manifest.tables);
+    std::fs::remove_dir_all(staging.expect("staged")).expect("cleaned up");
+    for key in manifest.media.keys() {
+        assert!(target.path().join("media").join(key).exists(), "{key}");
+    }
+
+    // Retention of one: the older backup goes, the media the newer one lists stay.
+    let pruned = store::prune(
+        &config,
+        &location,
+        Retention {
+            hourly: 1,
+            daily: 0,
+            weekly: 0,
+        },
+        now + chrono::Duration::hours(3),
+    )
+    .await
+    .expect("pruned");
+    assert_eq!((pruned.backups_kept, pruned.backups_deleted), (1, 1));
+    assert_eq!(pruned.media_deleted, 0);
+    assert_eq!(
+        store::list(&config, &location).await.expect("list"),
+        vec![
+            second
+                .to_string()
+                .rsplit('/')
+                .next()
+                .expect("name")
+                .to_string()
+        ]
+    );
+    assert_eq!(media_objects(&s3.keys()), media_after_one);
+    // A name that is not a backup is refused before anything is read.
+    let wrong = Location::parse(&format!("s3://{S3_BUCKET}/backups/shop")).expect("s3");
+    let refused = store::fetch(&fresh, &wrong, &quiet)
+        .await
+        .expect_err("not a backup");
+    assert!(refused.to_string().contains("not a backup"), "{refused}");
 }

@@ -25,6 +25,11 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod schedule;
+pub mod store;
+
+pub use store::{Location, Retention};
+
 /// The manifest's format; a restore refuses another.
 pub const FORMAT: u32 = 1;
 /// The database file's name in a backup and in a data directory.
@@ -202,6 +207,62 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
     Ok(hex(&Sha256::digest(&data)))
 }
 
+/// How a backup's name (its directory) writes the time it was taken.
+const NAME_FORMAT: &str = "%Y%m%dT%H%M%S%.3fZ";
+
+/// A backup's name: the time it was taken, so names sort by age.
+pub fn backup_name(at: DateTime<Utc>) -> String {
+    at.format(NAME_FORMAT).to_string()
+}
+
+/// The time a backup was taken, from its name; `None` for anything else in a target.
+pub fn backup_time(name: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(name, NAME_FORMAT)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// The database, copied into the backup's directory `dir`: the backend, every table's
+/// sums and the schema version.
+async fn take_database(
+    config: &Config,
+    dir: &Path,
+    progress: Progress<'_>,
+) -> anyhow::Result<(&'static str, BTreeMap<String, TableSum>, String)> {
+    Ok(match target(config) {
+        Target::Sqlite(source) => {
+            let (tables, version) = sqlite_copy(&source, dir, progress).await?;
+            ("sqlite", tables, version)
+        }
+        Target::Postgres(url) => {
+            let (tables, version) = postgres_dump(&url, dir, progress).await?;
+            ("postgres", tables, version)
+        }
+    })
+}
+
+/// The database file a backup of `backend` holds.
+pub(crate) fn database_file(backend: &str) -> &'static str {
+    if backend == "postgres" {
+        PG_DUMP_FILE
+    } else {
+        DB_FILE
+    }
+}
+
+/// The shop's media files (a local media directory; a bucket keeps its own versions), as
+/// keys with their paths.
+fn local_media(config: &Config) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    if config.media.s3_bucket.is_some() {
+        return Ok(Vec::new());
+    }
+    let root = media_dir(config);
+    Ok(files_under(&root)?
+        .into_iter()
+        .map(|file| (file.to_string_lossy().replace('\\', "/"), root.join(file)))
+        .collect())
+}
+
 /// Takes a backup of the shop `config` describes into `DIR/<time>/`; answers that
 /// directory and its manifest.
 pub async fn backup(
@@ -209,33 +270,32 @@ pub async fn backup(
     to: &Path,
     progress: Progress<'_>,
 ) -> anyhow::Result<(PathBuf, Manifest)> {
-    let created_at = Utc::now();
-    let dir = to.join(created_at.format("%Y%m%dT%H%M%S%.3fZ").to_string());
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (backend, tables, schema_version) = match target(config) {
-        Target::Sqlite(source) => {
-            let (tables, version) = sqlite_copy(&source, &dir, progress).await?;
-            ("sqlite", tables, version)
-        }
-        Target::Postgres(url) => {
-            let (tables, version) = postgres_dump(&url, &dir, progress).await?;
-            ("postgres", tables, version)
-        }
-    };
+    backup_dir(config, to, Utc::now(), progress).await
+}
 
-    let media_root = media_dir(config);
+/// [`backup`], named for the time `created_at` (a scheduled backup's due time).
+async fn backup_dir(
+    config: &Config,
+    to: &Path,
+    created_at: DateTime<Utc>,
+    progress: Progress<'_>,
+) -> anyhow::Result<(PathBuf, Manifest)> {
+    let dir = to.join(backup_name(created_at));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (backend, tables, schema_version) = take_database(config, &dir, progress).await?;
+
     let store = to.join("media");
     std::fs::create_dir_all(&store)?;
-    let files = files_under(&media_root)?;
+    let files = local_media(config)?;
     let mut media = BTreeMap::new();
-    for (i, file) in files.iter().enumerate() {
+    for (i, (key, path)) in files.iter().enumerate() {
         progress("media", i as u64, files.len() as u64);
-        let hash = sha256_file(&media_root.join(file))?;
+        let hash = sha256_file(path)?;
         let kept = store.join(&hash);
         if !kept.exists() {
-            std::fs::copy(media_root.join(file), &kept)?;
+            std::fs::copy(path, &kept)?;
         }
-        media.insert(file.to_string_lossy().replace('\\', "/"), hash);
+        media.insert(key.clone(), hash);
     }
     progress("media", files.len() as u64, files.len() as u64);
 
@@ -248,6 +308,8 @@ pub async fn backup(
         tables,
         media,
     };
+    // The manifest is written last: a directory without one is a backup that did not
+    // finish, which restores and retention ignore.
     std::fs::write(
         dir.join("manifest.json"),
         serde_json::to_vec_pretty(&manifest)?,
