@@ -33,7 +33,7 @@ pub use collections::{CollectionBody, CollectionPatchBody, CollectionView, RuleB
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use media::{ImagePatchBody, Upload, UploadMeta};
-pub use reads::{ListQuery, Sort};
+pub use reads::{Found, ListQuery, Sort};
 pub use routes::{IMPORT_LIMIT, router};
 pub use sellable::{
     Converter, SellableVariant, VariantLabel, record_variant_change, variant_exists,
@@ -41,6 +41,7 @@ pub use sellable::{
 };
 pub use state::{Catalog, StockSource};
 pub use views::{
-    CategoryBody, CategoryPatchBody, CategoryText, CategoryView, PriceBody, ProductBody,
-    ProductPatchBody, ProductText, ProductView, VariantBody, VariantPatchBody,
+    CategoryBody, CategoryPatchBody, CategoryText, CategoryView, ImageView, PriceBody, ProductBody,
+    ProductPatchBody, ProductSummaryView, ProductText, ProductView, VariantBody, VariantPatchBody,
+    VariantView,
 };

@@ -393,6 +393,55 @@ impl Catalog {
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
+    /// How many products the store shows, and when the newest change to one was made:
+    /// what a sitemap index needs.
+    pub async fn published_extent(&self) -> AppResult<(u64, Option<DateTime<Utc>>)> {
+        #[derive(sea_orm::FromQueryResult)]
+        struct Extent {
+            n: i64,
+            newest: Option<DateTime<Utc>>,
+        }
+        let extent = products::Entity::find()
+            .select_only()
+            .column_as(Expr::col(products::Column::Id).count(), "n")
+            .column_as(Expr::col(products::Column::UpdatedAt).max(), "newest")
+            .filter(products::Column::DeletedAt.is_null())
+            .filter(products::Column::Status.eq(ProductStatus::Published.as_str()))
+            .into_model::<Extent>()
+            .one(self.db.reader())
+            .await?;
+        Ok(extent.map_or((0, None), |e| (u64::try_from(e.n).unwrap_or(0), e.newest)))
+    }
+
+    /// A page of the store's products for a sitemap: id, slug and last change, in id
+    /// order after `after` (or from the `skip`-th product when `after` is `None`).
+    pub async fn published_slugs(
+        &self,
+        after: Option<Uuid>,
+        skip: u64,
+        limit: u64,
+    ) -> AppResult<Vec<(Uuid, String, DateTime<Utc>)>> {
+        let mut select = products::Entity::find()
+            .select_only()
+            .columns([
+                products::Column::Id,
+                products::Column::Slug,
+                products::Column::UpdatedAt,
+            ])
+            .filter(products::Column::DeletedAt.is_null())
+            .filter(products::Column::Status.eq(ProductStatus::Published.as_str()))
+            .order_by_asc(products::Column::Id)
+            .limit(limit);
+        select = match after {
+            Some(id) => select.filter(products::Column::Id.gt(id)),
+            None => select.offset(skip),
+        };
+        Ok(select
+            .into_tuple::<(Uuid, String, DateTime<Utc>)>()
+            .all(self.db.reader())
+            .await?)
+    }
+
     /// Sets the exchange rate of `currency` against the default currency.
     pub async fn set_rate(&self, currency: &str, rate: &str) -> AppResult<RateView> {
         let code = Currency::parse(currency)

@@ -380,6 +380,9 @@ pub struct StoreConfig {
     pub url: Option<String>,
     /// Where staff notices go (a customer's cancellation, a cancellation request);
     /// default: the `mail_from` address.
+    /// The rules of `/robots.txt` (its `Sitemap:` line is added); unset: everything but the
+    /// cart, checkout, account, search, admin and API paths may be crawled.
+    pub robots_txt: Option<String>,
     pub staff_email: Option<String>,
     /// What a customer's cancel of a paid, unshipped order does: `refund` (cancel and
     /// refund it in full at once) or `request` (ask staff, who decide).
@@ -408,6 +411,7 @@ impl Default for StoreConfig {
         Self {
             name: None,
             url: None,
+            robots_txt: None,
             staff_email: None,
             paid_cancellation: PaidCancellation::Refund,
             default_currency: "USD".into(),

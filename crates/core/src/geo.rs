@@ -13,6 +13,16 @@ pub fn is_region(country: &str, region: &str) -> bool {
         && rust_iso3166::iso3166_2::from_code(&format!("{country}-{region}")).is_some()
 }
 
+/// Every country as (alpha-2 code, English name), by name: what an address form offers.
+pub fn countries() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<_> = rust_iso3166::ALL
+        .iter()
+        .map(|c| (c.alpha2, c.name))
+        .collect();
+    all.sort_by(|a, b| a.1.cmp(b.1));
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,9 @@ type Problem = emporium_core::error::Problem;
 struct AccessQuery {
     /// The payment's secret, from the checkout response.
     access: String,
+    /// A path on this shop to continue to once paid (the storefront's order page).
+    #[serde(rename = "return")]
+    return_to: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -52,6 +55,9 @@ struct ReturnQuery {
 pub struct CardForm {
     pub access: String,
     pub card_number: String,
+    /// Carried from the page's address: where to continue once paid.
+    #[serde(default, rename = "return")]
+    pub return_to: Option<String>,
 }
 
 /// The hosted test page's authentication step.
@@ -64,6 +70,8 @@ pub struct AuthenticateForm {
     pub access: String,
     /// `approve` or `fail`.
     pub outcome: String,
+    #[serde(default, rename = "return")]
+    pub return_to: Option<String>,
 }
 
 /// What a webhook became.
@@ -123,6 +131,7 @@ fn page(
     status: StatusCode,
     id: PaymentId,
     access: &str,
+    return_to: Option<&str>,
     step: Step<'_>,
 ) -> Response {
     let (title, state, amount, error, paid) = match step {
@@ -139,6 +148,8 @@ fn page(
         "amount": amount.map(ToString::to_string),
         "error": error,
         "paid": paid.map(ToString::to_string),
+        // Only a path on this shop: never a way to send a shopper elsewhere.
+        "return_to": return_to.filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\')),
     });
     match payments.pages.render("payment.html", &context) {
         Ok(html) => emporium_web::Page::private(status, html).into_response(),
@@ -179,7 +190,14 @@ async fn payment_page(
         ),
         _ => (StatusCode::CONFLICT, Step::Closed),
     };
-    Ok(page(&payments, status, PaymentId(id), &q.access, step))
+    Ok(page(
+        &payments,
+        status,
+        PaymentId(id),
+        &q.access,
+        q.return_to.as_deref(),
+        step,
+    ))
 }
 
 fn outcome_page(
@@ -187,6 +205,7 @@ fn outcome_page(
     outcome: ManualOutcome,
     id: PaymentId,
     access: &str,
+    return_to: Option<&str>,
     payment: &emporium_db::entity::payments::Model,
 ) -> Response {
     let view = payments.payment_view(payment, None);
@@ -196,6 +215,7 @@ fn outcome_page(
             StatusCode::OK,
             id,
             access,
+            return_to,
             Step::Paid(Some(&view.captured)),
         ),
         ManualOutcome::Declined(reason) => page(
@@ -203,6 +223,7 @@ fn outcome_page(
             StatusCode::PAYMENT_REQUIRED,
             id,
             access,
+            return_to,
             Step::Pay(
                 &view.amount,
                 Some(format!(
@@ -210,9 +231,14 @@ fn outcome_page(
                 )),
             ),
         ),
-        ManualOutcome::Authenticate => {
-            page(payments, StatusCode::OK, id, access, Step::Authenticate)
-        }
+        ManualOutcome::Authenticate => page(
+            payments,
+            StatusCode::OK,
+            id,
+            access,
+            return_to,
+            Step::Authenticate,
+        ),
     }
 }
 
@@ -238,6 +264,7 @@ async fn submit_card(
             outcome,
             PaymentId(id),
             &form.access,
+            form.return_to.as_deref(),
             &payment,
         )),
         // A person at the page gets the form again with the message; a program, the
@@ -254,6 +281,7 @@ async fn submit_card(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 PaymentId(id),
                 &form.access,
+                form.return_to.as_deref(),
                 Step::Pay(
                     &view.amount,
                     Some(format!("That card number was not accepted: {message}.")),
@@ -301,6 +329,7 @@ async fn authenticate(
         outcome,
         PaymentId(id),
         &form.access,
+        form.return_to.as_deref(),
         &payment,
     ))
 }

@@ -282,7 +282,16 @@ impl Node {
             },
         );
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
-        let storefront = Storefront::new(&config, accounts.clone(), orders.clone());
+        let storefront = Storefront::new(
+            config.clone(),
+            emporium_storefront::Domains {
+                accounts: accounts.clone(),
+                orders: orders.clone(),
+                catalog: catalog.clone(),
+                checkout: checkout.clone(),
+                search: search.clone(),
+            },
+        );
         let admin = emporium_admin::Admin::new(
             db.clone(),
             config.clone(),

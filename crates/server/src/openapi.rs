@@ -158,6 +158,9 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         "provider" => json!("stripe"),
         "carrier" => json!("ups"),
         "access" | "token" => json!("q3xN0gkq2Yw7m1cXbTn5uQeR8sVdLhZa"),
+        "return" => json!(
+            "/orders/0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f?token=q3xN0gkq2Yw7m1cXbTn5uQeR8sVdLhZa"
+        ),
         "category" => json!("shirts"),
         "collection" => json!("summer-sale"),
         "id_or_slug" => json!("linen-shirt"),

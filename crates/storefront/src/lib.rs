@@ -2,26 +2,50 @@
 //! the binary (a file of the same name under `<data_dir>/templates/store/` replaces
 //! one). Pages call the domain services directly, never this node's HTTP API.
 //!
-//! Today it serves what emails link to: `/account/verify-email`,
-//! `/account/reset-password` (and `/account/forgot-password` to ask again),
-//! `/account/confirm-email`, and a guest's order page `/orders/{id}?token=`. Each works
-//! without JavaScript.
+//! The shop: home, category, product and search pages in every configured language (the
+//! default at `/`, the others under `/{lang}/`) and currency (`?currency=`), with titles,
+//! descriptions, canonical URLs, hreflang alternates, OpenGraph and JSON-LD; the cart
+//! (a cookie holding the guest cart's id and token) and checkout through the manual
+//! provider's payment page to the order's page; `/robots.txt` and the sitemaps. Also what
+//! emails link to: `/account/verify-email`, `/account/reset-password` (and
+//! `/account/forgot-password` to ask again), `/account/confirm-email`, and a guest's order
+//! page `/orders/{id}?token=`. Everything works without JavaScript.
 //!
-//! Owns: no table. May call: `accounts`, `checkout`, `web`, `core`.
-//! Events: none.
+//! Owns: no table. May call: `accounts`, `catalog`, `checkout`, `orders`, `search`,
+//! `web`, `core`. Events: none.
 
 mod account;
+mod cart;
 mod order;
+mod seo;
+mod shop;
 mod state;
+mod text;
 
-pub use state::Storefront;
+pub use state::{Domains, Storefront};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// The storefront's pages and the assets they use.
 pub fn router() -> Router<Storefront> {
     Router::new()
+        .route("/", get(shop::home))
+        .route("/{lang}", get(shop::home))
+        .route("/{lang}/", get(shop::home))
+        .route("/products/{slug}", get(shop::product))
+        .route("/{lang}/products/{slug}", get(shop::product))
+        .route("/categories/{slug}", get(shop::category))
+        .route("/{lang}/categories/{slug}", get(shop::category))
+        .route("/search", get(shop::search))
+        .route("/{lang}/search", get(shop::search))
+        .route("/cart", get(cart::cart_page))
+        .route("/cart/items", post(cart::add_item))
+        .route("/cart/lines/{id}/remove", post(cart::remove_line))
+        .route("/checkout", get(cart::checkout).post(cart::place))
+        .route("/robots.txt", get(seo::robots))
+        .route("/sitemap.xml", get(seo::index))
+        .route("/sitemaps/{file}", get(seo::child))
         .route(
             "/account/verify-email",
             get(account::verify_email_page).post(account::verify_email),

@@ -2,10 +2,14 @@
 
 use axum::http::StatusCode;
 use emporium_accounts::Accounts;
+use emporium_catalog::Catalog;
+use emporium_checkout::Checkout;
 use emporium_core::Config;
 use emporium_orders::Orders;
+use emporium_search::Search;
 use emporium_web::{Page, Pages, TemplateSet};
 use serde_json::json;
+use std::sync::Arc;
 
 const TEMPLATES: TemplateSet = &[
     ("base.html", include_str!("../templates/base.html")),
@@ -27,7 +31,31 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/account_forgot_password.html"),
     ),
     ("order.html", include_str!("../templates/order.html")),
+    (
+        "product_card.html",
+        include_str!("../templates/product_card.html"),
+    ),
+    ("home.html", include_str!("../templates/home.html")),
+    ("product.html", include_str!("../templates/product.html")),
+    ("listing.html", include_str!("../templates/listing.html")),
+    ("cart.html", include_str!("../templates/cart.html")),
+    ("checkout.html", include_str!("../templates/checkout.html")),
+    (
+        "not_found.html",
+        include_str!("../templates/not_found.html"),
+    ),
+    ("seo_head.html", include_str!("../templates/seo_head.html")),
 ];
+
+/// The domains the shop's pages call.
+#[derive(Clone)]
+pub struct Domains {
+    pub accounts: Accounts,
+    pub orders: Orders,
+    pub catalog: Catalog,
+    pub checkout: Checkout,
+    pub search: Search,
+}
 
 /// The storefront's state.
 #[derive(Clone)]
@@ -35,10 +63,14 @@ pub struct Storefront {
     pub(crate) pages: Pages,
     pub(crate) accounts: Accounts,
     pub(crate) orders: Orders,
+    pub(crate) catalog: Catalog,
+    pub(crate) checkout: Checkout,
+    pub(crate) search: Search,
+    pub(crate) config: Arc<Config>,
 }
 
 impl Storefront {
-    pub fn new(config: &Config, accounts: Accounts, orders: Orders) -> Self {
+    pub fn new(config: Arc<Config>, domains: Domains) -> Self {
         let globals = [
             ("shop", config.shop_name().into()),
             (
@@ -48,8 +80,12 @@ impl Storefront {
         ];
         Self {
             pages: Pages::new(TEMPLATES, &config.data_dir, "store", &globals),
-            accounts,
-            orders,
+            accounts: domains.accounts,
+            orders: domains.orders,
+            catalog: domains.catalog,
+            checkout: domains.checkout,
+            search: domains.search,
+            config,
         }
     }
 
@@ -61,6 +97,14 @@ impl Storefront {
         template: &str,
         context: serde_json::Value,
     ) -> Page {
+        // Every page has the shop's header, which reads the language and currency.
+        let mut context = context;
+        if let (Some(map), Some(ctx)) = (context.as_object_mut(), self.ctx(None, None)) {
+            for (key, value) in self.base(&ctx) {
+                map.entry(key).or_insert(value);
+            }
+            map.insert("noindex".into(), serde_json::Value::Bool(true));
+        }
         self.pages.private_page(status, template, &context)
     }
 

@@ -51,6 +51,22 @@ pub fn url_value(url: &str) -> minijinja::Value {
     )
 }
 
+/// `& < > " '` escaped for HTML text and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The HTML templates of one area of pages (`store`, `admin`), ready to render.
 #[derive(Clone)]
 pub struct Pages {
@@ -67,6 +83,20 @@ impl Pages {
         globals: &[(&str, minijinja::Value)],
     ) -> Self {
         let mut env = environment(built_in, Some(data_dir.join("templates").join(area)));
+        // The engine's own escaping also writes `/` as `&#x2f;`: correct, but it makes
+        // every URL in a page (canonical links, sitemaps read from pages) unreadable.
+        // `& < > " '` are what HTML needs escaped.
+        env.set_formatter(|out, state, value| {
+            if matches!(state.auto_escape(), AutoEscape::Html)
+                && !value.is_safe()
+                && let Some(text) = value.as_str()
+            {
+                return out.write_str(&escape_html(text)).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "writing a page")
+                });
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         // Asset URLs are ours, not user input: unescaped, so `/` stays `/`.
         env.add_function("asset", |name: &str| {
             minijinja::Value::from_safe_string(crate::assets::url(name))

@@ -19,6 +19,7 @@ mod payments;
 mod search;
 mod shipping;
 mod stock;
+mod storefront;
 mod support;
 mod sweep;
 mod walkthrough;

@@ -45,13 +45,13 @@ async fn a_customer_confirms_their_email_and_resets_their_password_in_a_browser(
     let ran = Browser::run(|b| async move {
         b.goto(&verify).await.expect("verify page");
         assert_eq!(text_of(&b, "h1").await, "Confirm your email");
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert_eq!(text_of(&b, "h1").await, "Email confirmed");
 
         b.goto(&reset).await.expect("reset page");
         fill(&b, "#password", "a brand new passphrase").await;
         fill(&b, "#confirm", "a different passphrase").await;
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert!(
             text_of(&b, "#confirm-error")
                 .await
@@ -59,7 +59,7 @@ async fn a_customer_confirms_their_email_and_resets_their_password_in_a_browser(
         );
         clear_and_fill(&b, "#password", "short").await;
         clear_and_fill(&b, "#confirm", "short").await;
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert!(
             text_of(&b, "#password-error")
                 .await
@@ -68,14 +68,14 @@ async fn a_customer_confirms_their_email_and_resets_their_password_in_a_browser(
         );
         clear_and_fill(&b, "#password", "a brand new passphrase").await;
         clear_and_fill(&b, "#confirm", "a brand new passphrase").await;
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert_eq!(text_of(&b, "h1").await, "Password changed");
 
         // The link is single-use: opened again, it offers a new one.
         b.goto(&reset).await.expect("reset page again");
         fill(&b, "#password", "yet another passphrase").await;
         fill(&b, "#confirm", "yet another passphrase").await;
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert_eq!(text_of(&b, "h1").await, "This link no longer works");
         click(&b, "a[href='/account/forgot-password']").await;
         assert_eq!(text_of(&b, "h1").await, "Reset your password");
@@ -144,17 +144,17 @@ async fn a_new_email_is_confirmed_and_a_guest_opens_their_order_in_a_browser() {
 
     let ran = Browser::run(|b| async move {
         b.goto(&confirm).await.expect("confirm page");
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert_eq!(text_of(&b, "h1").await, "Email changed");
 
         // The test payment page: a bad number shows the form again, the test card pays.
         b.goto(&pay).await.expect("payment page");
         assert_eq!(text_of(&b, "h1").await, "Pay for your order");
         fill(&b, "#card_number", "1234").await;
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert!(text_of(&b, "[role=alert]").await.contains("not accepted"));
         fill(&b, "#card_number", "4242 4242 4242 4242").await;
-        click(&b, "button[type=submit]").await;
+        click(&b, "main button[type=submit]").await;
         assert_eq!(text_of(&b, "h1").await, "Paid");
 
         b.goto(&order_link).await.expect("order page");

@@ -1,0 +1,813 @@
+//! The shop's catalog pages: home, product, category and search. Each is served in every
+//! configured language (the default at `/`, the others under `/{lang}/`) and currency
+//! (`?currency=`, so a page's content follows from its URL alone and a CDN may cache it),
+//! with the tags search engines read: title and description, a canonical URL, hreflang
+//! alternates, OpenGraph and Twitter cards, and JSON-LD.
+
+use axum::extract::{Query, RawPathParams, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use emporium_catalog::{Found, ImageView, ListQuery, ProductView, Sort};
+use emporium_core::locale::Lang;
+use emporium_core::{Currency, Money};
+use serde_json::{Value, json};
+use std::hash::{Hash, Hasher};
+
+use crate::state::Storefront;
+use crate::text;
+
+/// Products on one page of a list.
+const PAGE: u32 = 24;
+
+/// The language, path prefix and currency of a request.
+pub(crate) struct Ctx {
+    pub lang: String,
+    pub default_lang: String,
+    /// `""` for the default language, `/de` for the others.
+    pub prefix: String,
+    pub currency: Currency,
+    /// `?currency=EUR` when the page is not in the default currency, else `""`.
+    pub currency_query: String,
+}
+
+impl Ctx {
+    pub fn lang(&self) -> Lang<'_> {
+        Lang {
+            asked: &self.lang,
+            default: &self.default_lang,
+        }
+    }
+}
+
+/// A path parameter by name.
+pub(crate) fn param(params: &RawPathParams, name: &str) -> Option<String> {
+    params
+        .iter()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_string())
+}
+
+/// The value of `key` in a query's pairs.
+pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `1999` USD as `19.99`: the amount as structured data writes it.
+pub(crate) fn decimal(money: &Money) -> String {
+    let text = money.to_string();
+    text.rsplit_once(' ')
+        .map(|(amount, _)| amount.to_string())
+        .unwrap_or(text)
+}
+
+/// JSON for a `<script type="application/ld+json">`: `<` escaped so no text can close it.
+fn ld(value: &Value) -> String {
+    value.to_string().replace('<', "\\u003c")
+}
+
+impl Storefront {
+    /// The request's language (from the path's first segment) and currency; `None` when
+    /// the prefix is no language of the store's, or the currency none it sells in.
+    pub(crate) fn ctx(&self, lang: Option<&str>, currency: Option<&str>) -> Option<Ctx> {
+        let store = &self.config.store;
+        let lang = match lang {
+            None => store.default_language.clone(),
+            Some(l) if l != store.default_language && store.languages.iter().any(|s| s == l) => {
+                l.to_string()
+            }
+            Some(_) => return None,
+        };
+        let default = Currency::parse(&store.default_currency).unwrap_or(Currency::USD);
+        let currency = match currency.filter(|c| !c.is_empty()) {
+            None => default,
+            Some(code) => Currency::parse(code).filter(|c| {
+                store
+                    .currencies
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(c.code()))
+            })?,
+        };
+        Some(Ctx {
+            prefix: if lang == store.default_language {
+                String::new()
+            } else {
+                format!("/{lang}")
+            },
+            currency_query: if currency == default {
+                String::new()
+            } else {
+                format!("?currency={}", currency.code())
+            },
+            lang,
+            default_lang: store.default_language.clone(),
+            currency,
+        })
+    }
+
+    /// What every page's template sees.
+    pub(crate) fn base(&self, ctx: &Ctx) -> serde_json::Map<String, Value> {
+        let mut map = serde_json::Map::new();
+        map.insert("lang".into(), json!(ctx.lang));
+        map.insert("prefix".into(), json!(ctx.prefix));
+        map.insert("currency".into(), json!(ctx.currency.code()));
+        map.insert("currency_query".into(), json!(ctx.currency_query));
+        map.insert("currencies".into(), json!(self.config.store.currencies));
+        map.insert("t".into(), text::strings(&ctx.lang));
+        map.insert("noindex".into(), json!(false));
+        map
+    }
+
+    /// An absolute URL on the shop's origin.
+    pub(crate) fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.config.store_url())
+    }
+
+    /// The page at `path` (after the language prefix) in every language, and `x-default`.
+    pub(crate) fn alternates(&self, path: &str) -> Vec<Value> {
+        let store = &self.config.store;
+        let href = |lang: &str| {
+            if lang == store.default_language {
+                self.absolute(path)
+            } else {
+                self.absolute(&format!("/{lang}{path}"))
+            }
+        };
+        let mut out: Vec<Value> = store
+            .languages
+            .iter()
+            .map(|l| json!({"hreflang": l, "href": href(l)}))
+            .collect();
+        out.push(json!({"hreflang": "x-default", "href": href(&store.default_language)}));
+        out
+    }
+
+    /// A page anyone may see and cache: an ETag from its bytes, answered with 304 when
+    /// the browser or CDN already has it, and revalidated on every use (a catalog change
+    /// shows at once).
+    pub(crate) fn public(
+        &self,
+        headers: &HeaderMap,
+        status: StatusCode,
+        template: &str,
+        context: &Value,
+    ) -> Response {
+        let html = match self.pages.render(template, context) {
+            Ok(html) => html,
+            Err(err) => {
+                tracing::error!(template, error = %err, "a page template failed to render");
+                return self
+                    .pages
+                    .private_page(StatusCode::INTERNAL_SERVER_ERROR, template, context)
+                    .into_response();
+            }
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        html.hash(&mut hasher);
+        let etag = format!("\"{:016x}\"", hasher.finish());
+        let matches = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim().trim_start_matches("W/") == etag)
+            });
+        let mut response = if matches && status == StatusCode::OK {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            (status, html).into_response()
+        };
+        emporium_web::page_headers(response.headers_mut(), false);
+        let h = response.headers_mut();
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            h.insert(header::ETAG, value);
+        }
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=0, must-revalidate"),
+        );
+        response
+    }
+
+    /// The shop's 404 page.
+    pub(crate) fn missing(&self, ctx: Option<&Ctx>, message: &str) -> Response {
+        let ctx = ctx
+            .map(|c| self.base(c))
+            .or_else(|| self.ctx(None, None).map(|c| self.base(&c)))
+            .unwrap_or_default();
+        let mut context = ctx;
+        context.insert("message".into(), json!(message));
+        context.insert("noindex".into(), json!(true));
+        self.page(
+            StatusCode::NOT_FOUND,
+            "not_found.html",
+            Value::Object(context),
+        )
+        .into_response()
+    }
+
+    /// An image as the templates show it: alt text always (the product's title when the
+    /// image has none), its size, and a `srcset` of its thumbnails.
+    fn image(&self, image: &ImageView, fallback_alt: &str) -> Value {
+        let mut widths: Vec<(u32, &String)> = image
+            .thumbnails
+            .iter()
+            .filter_map(|(w, url)| w.trim_end_matches('w').parse().ok().map(|w| (w, url)))
+            .collect();
+        widths.sort();
+        let mut srcset: Vec<String> = widths.iter().map(|(w, u)| format!("{u} {w}w")).collect();
+        if let Some(width) = image.width {
+            srcset.push(format!("{} {width}w", image.url));
+        }
+        json!({
+            "url": image.url,
+            "alt": image.alt.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| fallback_alt.to_string()),
+            "width": image.width,
+            "height": image.height,
+            "srcset": if srcset.len() > 1 { srcset.join(", ") } else { String::new() },
+        })
+    }
+
+    fn card(&self, p: &emporium_catalog::ProductSummaryView) -> Value {
+        json!({
+            "slug": p.slug, "title": p.title, "brand": p.brand,
+            "price": p.price.map(|m| m.to_string()),
+            "compare_at_price": p.compare_at_price.map(|m| m.to_string()),
+            "available": p.available,
+            "image": p.image.as_ref().map(|i| self.image(i, &p.title)),
+        })
+    }
+}
+
+/// What a page tells search engines and sharing previews.
+struct Seo<'a> {
+    /// The page's path after the language prefix.
+    path: &'a str,
+    title: &'a str,
+    description: Option<&'a str>,
+    image: Option<&'a str>,
+    /// OpenGraph's type: `website` or `product`.
+    kind: &'a str,
+    json_ld: Vec<Value>,
+}
+
+fn seo(sf: &Storefront, context: &mut serde_json::Map<String, Value>, ctx: &Ctx, page: Seo<'_>) {
+    let Seo {
+        path,
+        title,
+        description,
+        image,
+        kind,
+        json_ld,
+    } = page;
+    let canonical = sf.absolute(&format!("{}{path}", ctx.prefix));
+    let description = description
+        .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|d| match d.char_indices().nth(160) {
+            Some((at, _)) => format!("{}…", &d[..at]),
+            None => d,
+        });
+    context.insert("canonical".into(), json!(canonical));
+    context.insert("alternates".into(), json!(sf.alternates(path)));
+    context.insert("description".into(), json!(description));
+    context.insert(
+        "og".into(),
+        json!({"type": kind, "title": title, "image": image}),
+    );
+    context.insert(
+        "json_ld".into(),
+        json!(json_ld.iter().map(ld).collect::<Vec<_>>()),
+    );
+}
+
+fn breadcrumbs_ld(items: &[(String, Option<String>)]) -> Value {
+    json!({
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": items.iter().enumerate().map(|(i, (name, href))| {
+            let mut item = json!({"@type": "ListItem", "position": i + 1, "name": name});
+            if let Some(href) = href {
+                item["item"] = json!(href);
+            }
+            item
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /` and `GET /{lang}/`: categories and the newest products.
+pub(crate) async fn home(
+    State(sf): State<Storefront>,
+    params: RawPathParams,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(ctx) = sf.ctx(
+        param(&params, "lang").as_deref(),
+        query_value(&query, "currency"),
+    ) else {
+        return sf.missing(None, "There is no such page.");
+    };
+    let prices = match sf.catalog.prices(ctx.currency).await {
+        Ok(p) => p,
+        Err(err) => return sf.missing(Some(&ctx), &err.to_string()),
+    };
+    let lang = ctx.lang();
+    let products = sf
+        .catalog
+        .list_products(
+            ListQuery {
+                category: None,
+                collection: None,
+                status: None,
+                search: None,
+                sort: Sort::Newest,
+                cursor: None,
+                limit: 12,
+            },
+            true,
+            &lang,
+            &prices,
+        )
+        .await
+        .map(|(list, _)| list)
+        .unwrap_or_default();
+    let categories = sf
+        .catalog
+        .category_tree(&lang, false)
+        .await
+        .unwrap_or_default();
+    let mut context = sf.base(&ctx);
+    context.insert(
+        "products".into(),
+        json!(products.iter().map(|p| sf.card(p)).collect::<Vec<_>>()),
+    );
+    context.insert(
+        "categories".into(),
+        json!(
+            categories
+                .iter()
+                .map(|c| json!({"slug": c.slug, "name": c.name}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let shop = sf.config.shop_name();
+    let website = json!({
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": shop,
+        "url": sf.absolute(&format!("{}/", ctx.prefix)),
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": {"@type": "EntryPoint",
+                       "urlTemplate": sf.absolute(&format!("{}/search?q={{search_term_string}}", ctx.prefix))},
+            "query-input": "required name=search_term_string",
+        },
+    });
+    seo(
+        &sf,
+        &mut context,
+        &ctx,
+        Seo {
+            path: "/",
+            title: &shop,
+            description: None,
+            image: None,
+            kind: "website",
+            json_ld: vec![website],
+        },
+    );
+    sf.public(
+        &headers,
+        StatusCode::OK,
+        "home.html",
+        &Value::Object(context),
+    )
+}
+
+/// `GET /products/{slug}` (and under a language prefix): the product with its variants,
+/// a variant picker that adds to the cart, and its structured data. A renamed slug
+/// answers 301 to the current one.
+pub(crate) async fn product(
+    State(sf): State<Storefront>,
+    params: RawPathParams,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(ctx) = sf.ctx(
+        param(&params, "lang").as_deref(),
+        query_value(&query, "currency"),
+    ) else {
+        return sf.missing(None, "There is no such page.");
+    };
+    let slug = param(&params, "slug").unwrap_or_default();
+    let prices = match sf.catalog.prices(ctx.currency).await {
+        Ok(p) => p,
+        Err(err) => return sf.missing(Some(&ctx), &err.to_string()),
+    };
+    let product = match sf.catalog.store_product(&slug, &ctx.lang(), &prices).await {
+        Ok(Found::Product(p)) => p,
+        Ok(Found::Moved(current)) => {
+            // 301, the status search engines carry a page's standing over with.
+            let to = format!("{}/products/{current}{}", ctx.prefix, ctx.currency_query);
+            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response();
+        }
+        Err(_) => return sf.missing(Some(&ctx), "We could not find that product."),
+    };
+    let mut context = sf.base(&ctx);
+    let path = format!("/products/{}", product.slug);
+    let canonical = sf.absolute(&format!("{}{path}", ctx.prefix));
+    let selected = query_value(&query, "variant")
+        .and_then(|v| product.variants.iter().find(|x| x.id.to_string() == v))
+        .or_else(|| product.variants.iter().find(|v| v.available))
+        .map(|v| v.id.to_string());
+    let images: Vec<Value> = product
+        .images
+        .iter()
+        .map(|i| sf.image(i, &product.title))
+        .collect();
+    let first_category = product.categories.first();
+    let mut crumbs = vec![(
+        text::word(&ctx.lang, "home", "Home"),
+        Some(sf.absolute(&format!("{}/", ctx.prefix))),
+    )];
+    if let Some(c) = first_category {
+        crumbs.push((
+            c.name.clone(),
+            Some(sf.absolute(&format!("{}/categories/{}", ctx.prefix, c.slug))),
+        ));
+    }
+    crumbs.push((product.title.clone(), None));
+    context.insert(
+        "breadcrumbs".into(),
+        json!(
+            crumbs
+                .iter()
+                .map(|(name, href)| json!({"name": name, "href": href}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    context.insert(
+        "product".into(),
+        json!({
+            "title": product.title, "brand": product.brand, "description": product.description,
+            "price": product.price.map(|m| m.to_string()),
+            "compare_at_price": product.variants.iter().find_map(|v| v.compare_at_price).map(|m| m.to_string()),
+            "available": product.available,
+            "images": images,
+            "selected": selected,
+            "variants": product.variants.iter().map(|v| json!({
+                "id": v.id, "available": v.available,
+                "label": if v.options.is_empty() { v.sku.clone() } else { v.options.values().cloned().collect::<Vec<_>>().join(" / ") },
+                "price": v.price.map(|m| m.to_string()),
+            })).collect::<Vec<_>>(),
+        }),
+    );
+    let meta_title = product
+        .seo
+        .meta_title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| product.title.clone());
+    context.insert("meta_title".into(), json!(meta_title));
+    let description = product
+        .seo
+        .meta_description
+        .clone()
+        .filter(|d| !d.trim().is_empty())
+        .unwrap_or_else(|| product.description.clone());
+    let product_ld = product_ld(&sf, &product, &canonical, &images);
+    let breadcrumb_ld = breadcrumbs_ld(
+        &crumbs
+            .iter()
+            .map(|(n, h)| (n.clone(), h.clone().or_else(|| Some(canonical.clone()))))
+            .collect::<Vec<_>>(),
+    );
+    let image = images
+        .first()
+        .and_then(|i| i["url"].as_str())
+        .map(str::to_string);
+    seo(
+        &sf,
+        &mut context,
+        &ctx,
+        Seo {
+            path: &path,
+            title: &meta_title,
+            description: Some(&description),
+            image: image.as_deref(),
+            kind: "product",
+            json_ld: vec![product_ld, breadcrumb_ld],
+        },
+    );
+    sf.public(
+        &headers,
+        StatusCode::OK,
+        "product.html",
+        &Value::Object(context),
+    )
+}
+
+/// `Product` (one variant) or `ProductGroup` (several) with an `Offer` per variant.
+fn product_ld(sf: &Storefront, p: &ProductView, canonical: &str, images: &[Value]) -> Value {
+    let image_urls: Vec<&str> = images.iter().filter_map(|i| i["url"].as_str()).collect();
+    let offer = |v: &emporium_catalog::VariantView| {
+        v.price.map(|price| {
+            json!({
+                "@type": "Offer",
+                "url": format!("{canonical}?variant={}", v.id),
+                "price": decimal(&price),
+                "priceCurrency": price.currency.code(),
+                "availability": if v.available { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
+                "itemCondition": "https://schema.org/NewCondition",
+            })
+        })
+    };
+    let brand = p
+        .brand
+        .as_ref()
+        .map(|b| json!({"@type": "Brand", "name": b}));
+    let mut out = if p.variants.len() == 1 {
+        let v = &p.variants[0];
+        json!({"@context": "https://schema.org", "@type": "Product", "name": p.title,
+               "sku": v.sku, "url": canonical, "offers": offer(v)})
+    } else {
+        json!({
+            "@context": "https://schema.org", "@type": "ProductGroup", "name": p.title,
+            "url": canonical, "productGroupID": p.id,
+            "variesBy": p.options.iter().map(|o| o.name.clone()).collect::<Vec<_>>(),
+            "hasVariant": p.variants.iter().map(|v| json!({
+                "@type": "Product",
+                "name": format!("{} ({})", p.title, v.options.values().cloned().collect::<Vec<_>>().join(" / ")),
+                "sku": v.sku, "offers": offer(v),
+            })).collect::<Vec<_>>(),
+        })
+    };
+    if !p.description.trim().is_empty() {
+        out["description"] = json!(p.description);
+    }
+    if !image_urls.is_empty() {
+        out["image"] = json!(image_urls);
+    }
+    if let Some(brand) = brand {
+        out["brand"] = brand;
+    }
+    let _ = sf;
+    out
+}
+
+fn sorts(ctx: &Ctx, search: bool) -> Vec<Value> {
+    let w = |key, english| text::word(&ctx.lang, key, english);
+    let mut out = Vec::new();
+    if search {
+        out.push(json!({"value": "relevance", "label": w("sort_relevance", "Best match")}));
+    }
+    out.push(json!({"value": "newest", "label": w("sort_newest", "Newest")}));
+    out.push(json!({"value": "price", "label": w("sort_price", "Price, low to high")}));
+    out.push(json!({"value": "-price", "label": w("sort_price_desc", "Price, high to low")}));
+    if !search {
+        out.push(json!({"value": "title", "label": w("sort_title", "Name")}));
+    }
+    out
+}
+
+/// A query string from pairs.
+fn query_string(pairs: &[(String, String)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    let s = s.finish();
+    if s.is_empty() { s } else { format!("?{s}") }
+}
+
+/// `GET /categories/{slug}` (and under a language prefix): the category's products, sorted,
+/// a page at a time.
+pub(crate) async fn category(
+    State(sf): State<Storefront>,
+    params: RawPathParams,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(ctx) = sf.ctx(
+        param(&params, "lang").as_deref(),
+        query_value(&query, "currency"),
+    ) else {
+        return sf.missing(None, "There is no such page.");
+    };
+    let slug = param(&params, "slug").unwrap_or_default();
+    let lang = ctx.lang();
+    let Ok(category) = sf.catalog.category(&slug, &lang, false).await else {
+        return sf.missing(Some(&ctx), "We could not find that category.");
+    };
+    let sort_text = query_value(&query, "sort").unwrap_or("newest").to_string();
+    let sort = Sort::parse(Some(&sort_text)).unwrap_or(Sort::Newest);
+    let prices = match sf.catalog.prices(ctx.currency).await {
+        Ok(p) => p,
+        Err(err) => return sf.missing(Some(&ctx), &err.to_string()),
+    };
+    let (products, next) = match sf
+        .catalog
+        .list_products(
+            ListQuery {
+                category: Some(&category.slug),
+                collection: None,
+                status: None,
+                search: None,
+                sort,
+                cursor: query_value(&query, "cursor"),
+                limit: PAGE,
+            },
+            true,
+            &lang,
+            &prices,
+        )
+        .await
+    {
+        Ok(found) => found,
+        Err(_) => return sf.missing(Some(&ctx), "That page of the list does not exist."),
+    };
+    let path = format!("/categories/{}", category.slug);
+    let mut context = sf.base(&ctx);
+    context.insert("heading".into(), json!(category.name));
+    context.insert("sort".into(), json!(sort_text));
+    context.insert("sorts".into(), json!(sorts(&ctx, false)));
+    context.insert(
+        "products".into(),
+        json!(products.iter().map(|p| sf.card(p)).collect::<Vec<_>>()),
+    );
+    if let Some(cursor) = next {
+        let mut pairs: Vec<(String, String)> = query
+            .iter()
+            .filter(|(k, _)| k != "cursor")
+            .cloned()
+            .collect();
+        pairs.push(("cursor".into(), cursor));
+        context.insert(
+            "next_href".into(),
+            json!(format!("{}{path}{}", ctx.prefix, query_string(&pairs))),
+        );
+    }
+    let crumbs = breadcrumbs_ld(&[
+        (
+            text::word(&ctx.lang, "home", "Home"),
+            Some(sf.absolute(&format!("{}/", ctx.prefix))),
+        ),
+        (
+            category.name.clone(),
+            Some(sf.absolute(&format!("{}{path}", ctx.prefix))),
+        ),
+    ]);
+    seo(
+        &sf,
+        &mut context,
+        &ctx,
+        Seo {
+            path: &path,
+            title: &category.name,
+            description: category.description.as_deref(),
+            image: None,
+            kind: "website",
+            json_ld: vec![crumbs],
+        },
+    );
+    sf.public(
+        &headers,
+        StatusCode::OK,
+        "listing.html",
+        &Value::Object(context),
+    )
+}
+
+/// `GET /search?q=` (and under a language prefix): the search engine's answer with its
+/// typo tolerance, filters and facets; results are not indexed by search engines.
+pub(crate) async fn search(
+    State(sf): State<Storefront>,
+    params: RawPathParams,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(ctx) = sf.ctx(
+        param(&params, "lang").as_deref(),
+        query_value(&query, "currency"),
+    ) else {
+        return sf.missing(None, "There is no such page.");
+    };
+    let q = query_value(&query, "q").unwrap_or("").trim().to_string();
+    let raw: Vec<(String, String)> = query
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "limit" && k != "offset")
+        .cloned()
+        .collect();
+    let page: usize = query_value(&query, "page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| (1..=40).contains(p))
+        .unwrap_or(1);
+    let mut context = sf.base(&ctx);
+    context.insert("q".into(), json!(q));
+    context.insert("noindex".into(), json!(true));
+    context.insert(
+        "heading".into(),
+        json!(if q.is_empty() {
+            text::word(&ctx.lang, "search", "Search")
+        } else {
+            format!("“{q}”")
+        }),
+    );
+    context.insert(
+        "sort".into(),
+        json!(query_value(&query, "sort").unwrap_or("relevance")),
+    );
+    context.insert("sorts".into(), json!(sorts(&ctx, true)));
+    let checked =
+        emporium_search::query::check(Some(q.clone()), ctx.lang.clone(), ctx.currency, &raw).map(
+            |mut p| {
+                p.limit = PAGE as usize;
+                p.offset = (page - 1) * PAGE as usize;
+                p
+            },
+        );
+    let found = match checked.and_then(|p| sf.search.search(&p)) {
+        Ok(found) => found,
+        Err(err) => {
+            context.insert("products".into(), json!([]));
+            context.insert("total".into(), json!(0));
+            context.insert("error".into(), json!(err.to_string()));
+            seo(
+                &sf,
+                &mut context,
+                &ctx,
+                Seo {
+                    path: "/search",
+                    title: "Search",
+                    description: None,
+                    image: None,
+                    kind: "website",
+                    json_ld: vec![],
+                },
+            );
+            return sf.public(
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "listing.html",
+                &Value::Object(context),
+            );
+        }
+    };
+    let products: Vec<Value> = found
+        .hits
+        .iter()
+        .map(|h| {
+            json!({"slug": h.slug, "title": h.title, "brand": h.brand,
+                   "price": h.price.map(|m| m.to_string()), "available": true})
+        })
+        .collect();
+    let facets: Vec<Value> = found
+        .facets
+        .iter()
+        .filter(|(name, values)| name.as_str() != "price" && !values.is_empty())
+        .map(|(name, values)| {
+            json!({
+                "name": name.strip_prefix("attr.").unwrap_or(name),
+                "values": values.iter().take(12).map(|v| {
+                    let mut pairs: Vec<(String, String)> = query.iter().filter(|(k, _)| k != "page" && k != name).cloned().collect();
+                    pairs.push((name.clone(), v.value.clone()));
+                    json!({"value": v.value, "count": v.count,
+                           "href": format!("{}/search{}", ctx.prefix, query_string(&pairs))})
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if (page * PAGE as usize) < found.total as usize {
+        let mut pairs: Vec<(String, String)> =
+            query.iter().filter(|(k, _)| k != "page").cloned().collect();
+        pairs.push(("page".into(), (page + 1).to_string()));
+        context.insert(
+            "next_href".into(),
+            json!(format!("{}/search{}", ctx.prefix, query_string(&pairs))),
+        );
+    }
+    context.insert("products".into(), json!(products));
+    context.insert("total".into(), json!(found.total));
+    context.insert("facets".into(), json!(facets));
+    seo(
+        &sf,
+        &mut context,
+        &ctx,
+        Seo {
+            path: "/search",
+            title: "Search",
+            description: None,
+            image: None,
+            kind: "website",
+            json_ld: vec![],
+        },
+    );
+    sf.public(
+        &headers,
+        StatusCode::OK,
+        "listing.html",
+        &Value::Object(context),
+    )
+}
