@@ -123,28 +123,41 @@ fn cart_context(cart: &CartView) -> Value {
     })
 }
 
+/// The shopper's cart: how to open it, its language (the cart and checkout pages speak
+/// it), and how it stands now.
+#[derive(Clone)]
+struct Held {
+    id: Uuid,
+    access: CartAccess,
+    lang: String,
+    view: CartView,
+}
+
 /// The cart the cookie names, priced now; `None` when there is none (or it was ordered).
-async fn current_cart(
-    sf: &Storefront,
-    headers: &HeaderMap,
-) -> Option<(Uuid, CartAccess, CartView)> {
+async fn current_cart(sf: &Storefront, headers: &HeaderMap) -> Option<Held> {
     let (id, access) = cart_cookie(headers)?;
     let cart = sf.checkout.cart(id, &access).await.ok()?;
     if cart.status != "active" {
         return None;
     }
     let view = sf.checkout.cart_view(&cart, None).await.ok()?;
-    Some((id, access, view))
+    Some(Held {
+        id,
+        access,
+        lang: cart.lang,
+        view,
+    })
 }
 
 /// `GET /cart`.
 pub(crate) async fn cart_page(State(sf): State<Storefront>, headers: HeaderMap) -> Response {
     let cart = current_cart(&sf, &headers).await;
     let mut context = serde_json::Map::new();
-    if let Some((_, _, view)) = &cart {
-        context.insert("cart".into(), cart_context(view));
+    if let Some(held) = &cart {
+        context.insert("cart".into(), cart_context(&held.view));
     }
-    sf.private(StatusCode::OK, "cart.html", context, None)
+    let lang = cart.as_ref().map(|h| h.lang.as_str());
+    sf.private(StatusCode::OK, "cart.html", context, lang)
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +201,7 @@ pub(crate) async fn add_item(
     };
     let existing = current_cart(&sf, &headers).await;
     let (id, access, cookie) = match existing {
-        Some((id, access, _)) => (id, access, None),
+        Some(held) => (held.id, held.access, None),
         None => {
             let currency = form.currency.as_deref().and_then(Currency::parse);
             let lang = form
@@ -342,11 +355,11 @@ impl CheckoutForm {
 async fn checkout_page(
     sf: &Storefront,
     status: StatusCode,
-    access: &CartAccess,
-    cart: &CartView,
+    held: &Held,
     form: &CheckoutForm,
     error: Option<String>,
 ) -> Response {
+    let (access, cart) = (&held.access, &held.view);
     let mut context = serde_json::Map::new();
     context.insert("cart".into(), cart_context(cart));
     let mut values = form.values();
@@ -368,14 +381,15 @@ async fn checkout_page(
         context.insert("chosen".into(), json!(cart.shipping_option));
         let mut providers = Vec::new();
         if sf.config.payments.manual_enabled {
-            providers.push(json!({"name": "manual", "label": "Card (test payments)"}));
+            providers.push(json!({"name": "manual",
+                "label": crate::text::word(&held.lang, "test_card", "Card (test payments)")}));
         }
         context.insert("providers".into(), json!(providers));
     }
     if let Some(error) = error {
         context.insert("error".into(), json!(error));
     }
-    sf.private(status, "checkout.html", context, None)
+    sf.private(status, "checkout.html", context, Some(&held.lang))
 }
 
 /// The shipping options for a cart that has an address, as the template shows them.
@@ -393,14 +407,14 @@ async fn options_for(sf: &Storefront, access: &CartAccess, cart: &CartView) -> O
 
 /// `GET /checkout`.
 pub(crate) async fn checkout(State(sf): State<Storefront>, headers: HeaderMap) -> Response {
-    let Some((_, access, cart)) = current_cart(&sf, &headers).await else {
+    let Some(held) = current_cart(&sf, &headers).await else {
         return see_other("/cart");
     };
-    if cart.lines.is_empty() {
+    if held.view.lines.is_empty() {
         return see_other("/cart");
     }
-    let form = CheckoutForm::from_cart(&cart);
-    checkout_page(&sf, StatusCode::OK, &access, &cart, &form, None).await
+    let form = CheckoutForm::from_cart(&held.view);
+    checkout_page(&sf, StatusCode::OK, &held, &form, None).await
 }
 
 /// `POST /checkout`: saves the contact and address (step `address`), or places the
@@ -413,9 +427,10 @@ pub(crate) async fn place(
     if cross_site(&headers) {
         return refused();
     }
-    let Some((id, access, cart)) = current_cart(&sf, &headers).await else {
+    let Some(held) = current_cart(&sf, &headers).await else {
         return see_other("/cart");
     };
+    let (id, access) = (held.id, held.access.clone());
     let saved = async {
         sf.checkout.set_cart_email(id, &access, &form.email).await?;
         sf.checkout
@@ -431,8 +446,7 @@ pub(crate) async fn place(
         return checkout_page(
             &sf,
             StatusCode::UNPROCESSABLE_ENTITY,
-            &access,
-            &cart,
+            &held,
             &form,
             Some(explain(&err)),
         )
@@ -457,19 +471,10 @@ pub(crate) async fn place(
     let key = format!("storefront:{id}");
     let placed = sf.checkout.place_order(id, &access, body, &key, &key).await;
     let reload = async |error: String| {
-        let cart = match current_cart(&sf, &headers).await {
-            Some((_, _, cart)) => cart,
-            None => cart.clone(),
-        };
-        checkout_page(
-            &sf,
-            StatusCode::CONFLICT,
-            &access,
-            &cart,
-            &form,
-            Some(error),
-        )
-        .await
+        let now = current_cart(&sf, &headers)
+            .await
+            .unwrap_or_else(|| held.clone());
+        checkout_page(&sf, StatusCode::CONFLICT, &now, &form, Some(error)).await
     };
     let replay = match placed {
         Ok(replay) => replay,

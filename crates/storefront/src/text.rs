@@ -54,6 +54,7 @@ const GERMAN: &[(&str, &str)] = &[
     ("sort_price", "Preis aufsteigend"),
     ("sort_price_desc", "Preis absteigend"),
     ("sort_title", "Name"),
+    ("test_card", "Karte (Testzahlungen)"),
 ];
 
 /// The words of `lang` the templates read as `t.<key>`; empty for English.

@@ -83,10 +83,20 @@ async fn a_guest_finds_a_product_by_a_misspelled_search_and_buys_it_in_a_browser
     )
     .await;
     app.drain_outbox().await;
+    let rate = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/exchange-rates/EUR",
+            Some(&admin.access_token),
+            Some(&json!({"rate": "0.9"})),
+        )
+        .await;
+    assert_eq!(rate.status(), 200);
     searchable(&app, "linen", &shirt.slug).await;
     let home = app.url("/");
     let origin = app.url("");
     let product_page = app.url(&format!("/products/{}", shirt.slug));
+    let slug = shirt.slug.clone();
     let medium = shirt.variants[1].clone();
     let mut number = String::new();
     let ran = Browser::run(|b| {
@@ -138,6 +148,38 @@ async fn a_guest_finds_a_product_by_a_misspelled_search_and_buys_it_in_a_browser
             assert_eq!(text_of(&b, "#order-status").await, "paid");
             assert_eq!(text_of(&b, "#order-total").await, total);
             *number = heading.trim_start_matches("Order #").to_string();
+
+            // The same in German with euro prices: the cart and checkout speak the
+            // cart's language and charge in its currency.
+            b.goto(&format!("{origin}/de/products/{slug}?currency=EUR"))
+                .await
+                .expect("German page");
+            assert_eq!(text_of(&b, "#product-price").await, "22.50 EUR");
+            click(&b, "#add-to-cart").await;
+            assert_eq!(text_of(&b, "h1").await, "Warenkorb");
+            assert_eq!(text_of(&b, "#cart-subtotal").await, "22.50 EUR");
+            click(&b, "#to-checkout").await;
+            assert_eq!(text_of(&b, "h1").await, "Zur Kasse");
+            fill(&b, "#email", "gast@example.de").await;
+            fill(&b, "#name", "Greta Gast").await;
+            fill(&b, "#line1", "Unter den Linden 1").await;
+            fill(&b, "#postal_code", "10117").await;
+            fill(&b, "#city", "Berlin").await;
+            b.find(Locator::Css("#country"))
+                .await
+                .expect("countries")
+                .select_by_value("DE")
+                .await
+                .expect("Germany");
+            click(&b, "#to-delivery").await;
+            let euros = text_of(&b, "#checkout-total").await;
+            assert!(euros.ends_with("EUR"), "{euros}");
+            click(&b, "#place-order").await;
+            fill(&b, "#card_number", "4242 4242 4242 4242").await;
+            click(&b, "main button[type=submit]").await;
+            click(&b, "#continue").await;
+            assert_eq!(text_of(&b, "#order-status").await, "paid");
+            assert_eq!(text_of(&b, "#order-total").await, euros);
 
             // What a page-speed audit checks: nothing render-blocking from elsewhere,
             // images with alt text and dimensions, and a 360 px phone without sideways
