@@ -37,6 +37,8 @@ pub fn router() -> Router<Storefront> {
         .route("/{lang}/products/{slug}", get(shop::product))
         .route("/categories/{slug}", get(shop::category))
         .route("/{lang}/categories/{slug}", get(shop::category))
+        .route("/collections/{slug}", get(shop::collection))
+        .route("/{lang}/collections/{slug}", get(shop::collection))
         .route("/search", get(shop::search))
         .route("/{lang}/search", get(shop::search))
         .route("/cart", get(cart::cart_page))

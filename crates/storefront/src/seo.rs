@@ -1,5 +1,5 @@
 //! `/robots.txt` and the sitemaps: `/sitemap.xml` is a sitemap index naming
-//! `/sitemaps/pages.xml` (home and categories) and `/sitemaps/products-<n>.xml`, each of at
+//! `/sitemaps/pages.xml` (home, categories and collections) and `/sitemaps/products-<n>.xml`, each of at
 //! most 50,000 product URLs with their alternates in every language and their last
 //! change. Product sitemaps are streamed a few thousand rows at a time, never built whole
 //! in memory; the compression layer gzips them for clients that accept it.
@@ -132,6 +132,18 @@ pub(crate) async fn child(State(sf): State<Storefront>, Path(file): Path<String>
                 None,
             ));
             stack.extend(category.children);
+        }
+        for collection in sf
+            .catalog
+            .collections(&lang, false)
+            .await
+            .unwrap_or_default()
+        {
+            out.push_str(&url_entry(
+                &sf,
+                &format!("/collections/{}", collection.slug),
+                None,
+            ));
         }
         out.push_str("</urlset>\n");
         return xml(Body::from(out));

@@ -338,7 +338,21 @@ pub(crate) async fn home(
         .category_tree(&lang, false)
         .await
         .unwrap_or_default();
+    let collections = sf
+        .catalog
+        .collections(&lang, false)
+        .await
+        .unwrap_or_default();
     let mut context = sf.base(&ctx);
+    context.insert(
+        "collections".into(),
+        json!(
+            collections
+                .iter()
+                .map(|c| json!({"slug": c.slug, "name": c.name}))
+                .collect::<Vec<_>>()
+        ),
+    );
     context.insert(
         "products".into(),
         json!(products.iter().map(|p| sf.card(p)).collect::<Vec<_>>()),
@@ -582,12 +596,38 @@ fn query_string(pairs: &[(String, String)]) -> String {
     if s.is_empty() { s } else { format!("?{s}") }
 }
 
-/// `GET /categories/{slug}` (and under a language prefix): the category's products, sorted,
-/// a page at a time.
+/// What a product list is of.
+enum Of {
+    Category,
+    Collection,
+}
+
+/// `GET /categories/{slug}` (and under a language prefix): the category's products (and
+/// its subcategories'), sorted, a page at a time.
 pub(crate) async fn category(
     State(sf): State<Storefront>,
     params: RawPathParams,
     Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    list_page(sf, Of::Category, params, query, headers).await
+}
+
+/// `GET /collections/{slug}` (and under a language prefix): a collection's products.
+pub(crate) async fn collection(
+    State(sf): State<Storefront>,
+    params: RawPathParams,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    list_page(sf, Of::Collection, params, query, headers).await
+}
+
+async fn list_page(
+    sf: Storefront,
+    of: Of,
+    params: RawPathParams,
+    query: Vec<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
     let Some(ctx) = sf.ctx(
@@ -598,8 +638,20 @@ pub(crate) async fn category(
     };
     let slug = param(&params, "slug").unwrap_or_default();
     let lang = ctx.lang();
-    let Ok(category) = sf.catalog.category(&slug, &lang, false).await else {
-        return sf.missing(Some(&ctx), "We could not find that category.");
+    let found = match of {
+        Of::Category => sf
+            .catalog
+            .category(&slug, &lang, false)
+            .await
+            .map(|c| (c.slug, c.name, c.description, "categories")),
+        Of::Collection => sf
+            .catalog
+            .collection(&slug, &lang, false)
+            .await
+            .map(|c| (c.slug, c.name, c.description, "collections")),
+    };
+    let Ok((slug, name, description, section)) = found else {
+        return sf.missing(Some(&ctx), "We could not find that page.");
     };
     let sort_text = query_value(&query, "sort").unwrap_or("newest").to_string();
     let sort = Sort::parse(Some(&sort_text)).unwrap_or(Sort::Newest);
@@ -611,8 +663,8 @@ pub(crate) async fn category(
         .catalog
         .list_products(
             ListQuery {
-                category: Some(&category.slug),
-                collection: None,
+                category: matches!(of, Of::Category).then_some(slug.as_str()),
+                collection: matches!(of, Of::Collection).then_some(slug.as_str()),
                 status: None,
                 search: None,
                 sort,
@@ -628,9 +680,9 @@ pub(crate) async fn category(
         Ok(found) => found,
         Err(_) => return sf.missing(Some(&ctx), "That page of the list does not exist."),
     };
-    let path = format!("/categories/{}", category.slug);
+    let path = format!("/{section}/{slug}");
     let mut context = sf.base(&ctx);
-    context.insert("heading".into(), json!(category.name));
+    context.insert("heading".into(), json!(name));
     context.insert("sort".into(), json!(sort_text));
     context.insert("sorts".into(), json!(sorts(&ctx, false)));
     context.insert(
@@ -655,7 +707,7 @@ pub(crate) async fn category(
             Some(sf.absolute(&format!("{}/", ctx.prefix))),
         ),
         (
-            category.name.clone(),
+            name.clone(),
             Some(sf.absolute(&format!("{}{path}", ctx.prefix))),
         ),
     ]);
@@ -665,8 +717,8 @@ pub(crate) async fn category(
         &ctx,
         Seo {
             path: &path,
-            title: &category.name,
-            description: category.description.as_deref(),
+            title: &name,
+            description: description.as_deref(),
             image: None,
             kind: "website",
             json_ld: vec![crumbs],

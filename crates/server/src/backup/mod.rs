@@ -19,7 +19,7 @@
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use emporium_core::Config;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, StreamTrait};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -106,6 +106,26 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The number of rows a query answers and the SHA-256 of their first column's text, one
+/// row a line, read as a stream.
+async fn stream_sum<C: StreamTrait>(
+    conn: &C,
+    statement: Statement,
+) -> anyhow::Result<(u64, String)> {
+    use futures::StreamExt;
+    let stream = conn.stream_raw(statement).await?;
+    let mut stream = std::pin::pin!(stream);
+    let mut hash = Sha256::new();
+    let mut rows = 0u64;
+    while let Some(row) = stream.next().await {
+        let text: String = row?.try_get_by_index(0)?;
+        hash.update(text.as_bytes());
+        hash.update(b"\n");
+        rows += 1;
+    }
+    Ok((rows, hex(&hash.finalize())))
+}
+
 /// Every table's row count and checksum.
 pub async fn table_sums(
     path: &Path,
@@ -133,23 +153,16 @@ pub async fn table_sums(
             .map(|c| format!("quote({})", quoted(c)))
             .collect::<Vec<_>>()
             .join(" || ',' || ");
-        let rows = strings(
+        // Streamed, so a table of millions of rows is summed in flat memory.
+        let (rows, sha256) = stream_sum(
             &conn,
-            &format!("SELECT {row} FROM {} ORDER BY rowid", quoted(table)),
+            Statement::from_string(
+                DbBackend::Sqlite,
+                format!("SELECT {row} FROM {} ORDER BY rowid", quoted(table)),
+            ),
         )
         .await?;
-        let mut hash = Sha256::new();
-        for r in &rows {
-            hash.update(r.as_bytes());
-            hash.update(b"\n");
-        }
-        out.insert(
-            table.clone(),
-            TableSum {
-                rows: rows.len() as u64,
-                sha256: hex(&hash.finalize()),
-            },
-        );
+        out.insert(table.clone(), TableSum { rows, sha256 });
     }
     progress("checksums", tables.len() as u64, tables.len() as u64);
     conn.close().await?;
@@ -389,7 +402,7 @@ const PG_TOOLS: &str = "PostgreSQL's client tools are needed (pg_dump, pg_restor
 
 /// Every table of the current schema with its row count and checksum (rows as
 /// PostgreSQL's row text, sorted), read in `conn`'s snapshot.
-async fn postgres_sums<C: ConnectionTrait>(
+async fn postgres_sums<C: ConnectionTrait + StreamTrait>(
     conn: &C,
     progress: Progress<'_>,
 ) -> anyhow::Result<BTreeMap<String, TableSum>> {
@@ -407,24 +420,15 @@ async fn postgres_sums<C: ConnectionTrait>(
     let mut out = BTreeMap::new();
     for (i, table) in tables.iter().enumerate() {
         progress("checksums", i as u64, tables.len() as u64);
-        let rows = conn
-            .query_all_raw(text(format!(
+        let (rows, sha256) = stream_sum(
+            conn,
+            text(format!(
                 "SELECT t::text FROM {} t ORDER BY 1",
                 quoted(table)
-            )))
-            .await?;
-        let mut hash = Sha256::new();
-        for row in &rows {
-            hash.update(row.try_get_by_index::<String>(0)?.as_bytes());
-            hash.update(b"\n");
-        }
-        out.insert(
-            table.clone(),
-            TableSum {
-                rows: rows.len() as u64,
-                sha256: hex(&hash.finalize()),
-            },
-        );
+            )),
+        )
+        .await?;
+        out.insert(table.clone(), TableSum { rows, sha256 });
     }
     progress("checksums", tables.len() as u64, tables.len() as u64);
     Ok(out)

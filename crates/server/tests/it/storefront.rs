@@ -423,6 +423,27 @@ async fn robots_and_sitemaps_follow_the_protocol() {
     for title in ["Linen Shirt", "Cotton Shirt", "Silk Scarf"] {
         app.product(&admin, title, &["M"], 2000, 3).await;
     }
+    let picked = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/collections",
+            Some(&admin.access_token),
+            Some(
+                &json!({"slug": "summer", "kind": "rule", "rule": {"price_min": 0},
+                         "translations": {"en": {"name": "Summer"}}}),
+            ),
+        )
+        .await;
+    let picked_status = picked.status();
+    assert_eq!(
+        picked_status,
+        201,
+        "{}",
+        picked.text().await.unwrap_or_default()
+    );
+    let (status, summer) = html(&app, "/collections/summer").await;
+    assert_eq!(status, 200, "{summer}");
+    assert!(summer.contains("<h1>Summer</h1>"));
     let origin = app.config().store_url();
     let robots = app.get("/robots.txt").await.text().await.expect("robots");
     assert!(robots.contains("Disallow: /checkout"), "{robots}");
@@ -476,4 +497,9 @@ async fn robots_and_sitemaps_follow_the_protocol() {
         }
     }
     assert_eq!(product_urls, 3);
+    let (_, pages) = html(&app, "/sitemaps/pages.xml").await;
+    assert!(
+        pages.contains(&format!("<loc>{origin}/collections/summer</loc>")),
+        "{pages}"
+    );
 }
