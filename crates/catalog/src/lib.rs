@@ -28,7 +28,7 @@ mod sellable;
 mod state;
 mod views;
 
-pub use cache::ReadCache;
+pub use cache::{ReadCache, Rendered};
 pub use collections::{CollectionBody, CollectionPatchBody, CollectionView, RuleBody};
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};

@@ -4,20 +4,61 @@
 //! with the tags search engines read: title and description, a canonical URL, hreflang
 //! alternates, OpenGraph and Twitter cards, and JSON-LD.
 
+use axum::body::Bytes;
 use axum::extract::{Query, RawPathParams, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use emporium_catalog::{Found, ImageView, ListQuery, ProductView, Sort};
+use emporium_catalog::{Found, ImageView, ListQuery, ProductView, Rendered, Sort};
 use emporium_core::locale::Lang;
 use emporium_core::{Currency, Money};
 use serde_json::{Value, json};
+use std::future::Future;
 use std::hash::{Hash, Hasher};
+use uuid::Uuid;
 
 use crate::state::Storefront;
 use crate::text;
 
 /// Products on one page of a list.
 const PAGE: u32 = 24;
+
+/// What a catalog page handler produced: a page to render (and cache), or another answer.
+pub(crate) enum Out {
+    Page {
+        template: &'static str,
+        context: Value,
+        /// The product a product page shows (its change drops the page).
+        product: Option<Uuid>,
+    },
+    Other(Response),
+}
+
+/// A public page's answer: 304 when the client has this version, else the page, with
+/// the headers every page carries, its ETag and a CDN-friendly cache policy.
+fn respond(headers: &HeaderMap, status: StatusCode, html: Bytes, etag: &str) -> Response {
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == etag)
+        });
+    let mut response = if matches && status == StatusCode::OK {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (status, html).into_response()
+    };
+    emporium_web::page_headers(response.headers_mut(), false);
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, value);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=0, must-revalidate"),
+    );
+    response
+}
 
 /// The language, path prefix and currency of a request.
 pub(crate) struct Ctx {
@@ -154,41 +195,72 @@ impl Storefront {
         template: &str,
         context: &Value,
     ) -> Response {
-        let html = match self.pages.render(template, context) {
-            Ok(html) => html,
-            Err(err) => {
-                tracing::error!(template, error = %err, "a page template failed to render");
-                return self
-                    .pages
-                    .private_page(StatusCode::INTERNAL_SERVER_ERROR, template, context)
-                    .into_response();
-            }
-        };
+        match self.render_public(template, context) {
+            Some((html, etag)) => respond(headers, status, html, &etag),
+            None => self.broken(template, context),
+        }
+    }
+
+    /// The page and its ETag; `None` when the template fails (a shop's own, with a
+    /// mistake), which is logged.
+    fn render_public(&self, template: &str, context: &Value) -> Option<(Bytes, String)> {
+        let html = self
+            .pages
+            .render(template, context)
+            .map_err(
+                |err| tracing::error!(template, error = %err, "a page template failed to render"),
+            )
+            .ok()?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         html.hash(&mut hasher);
-        let etag = format!("\"{:016x}\"", hasher.finish());
-        let matches = headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().trim_start_matches("W/") == etag)
-            });
-        let mut response = if matches && status == StatusCode::OK {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            (status, html).into_response()
-        };
-        emporium_web::page_headers(response.headers_mut(), false);
-        let h = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            h.insert(header::ETAG, value);
+        Some((Bytes::from(html), format!("\"{:016x}\"", hasher.finish())))
+    }
+
+    /// The short error page a visitor gets when a template fails.
+    fn broken(&self, template: &str, context: &Value) -> Response {
+        self.pages
+            .private_page(StatusCode::INTERNAL_SERVER_ERROR, template, context)
+            .into_response()
+    }
+
+    /// A catalog page from the node's read cache, which follows the catalog change log
+    /// like the API's: a product's change drops its pages and every list, on every node
+    /// within the follower's interval (at once on the node that wrote). `page` runs only
+    /// on a miss; only a rendered page (not a redirect or a 404) is kept.
+    pub(crate) async fn cached(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+        page: impl Future<Output = Out>,
+    ) -> Response {
+        let cache = self.catalog.cache();
+        let key = format!("html:{uri}");
+        if let Some(hit) = cache.get(&key) {
+            return respond(headers, StatusCode::OK, hit.body, &hit.etag);
         }
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=0, must-revalidate"),
-        );
-        response
+        let generation = cache.generation();
+        match page.await {
+            Out::Other(response) => response,
+            Out::Page {
+                template,
+                context,
+                product,
+            } => match self.render_public(template, &context) {
+                Some((html, etag)) => {
+                    cache.put(
+                        key,
+                        Rendered {
+                            body: html.clone(),
+                            etag: etag.as_str().into(),
+                            product,
+                        },
+                        generation,
+                    );
+                    respond(headers, StatusCode::OK, html, &etag)
+                }
+                None => self.broken(template, &context),
+            },
+        }
     }
 
     /// The shop's 404 page.
@@ -301,17 +373,23 @@ pub(crate) async fn home(
     State(sf): State<Storefront>,
     params: RawPathParams,
     Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    sf.cached(&headers, &uri, home_page(sf.clone(), params, query))
+        .await
+}
+
+async fn home_page(sf: Storefront, params: RawPathParams, query: Vec<(String, String)>) -> Out {
     let Some(ctx) = sf.ctx(
         param(&params, "lang").as_deref(),
         query_value(&query, "currency"),
     ) else {
-        return sf.missing(None, "There is no such page.");
+        return Out::Other(sf.missing(None, "There is no such page."));
     };
     let prices = match sf.catalog.prices(ctx.currency).await {
         Ok(p) => p,
-        Err(err) => return sf.missing(Some(&ctx), &err.to_string()),
+        Err(err) => return Out::Other(sf.missing(Some(&ctx), &err.to_string())),
     };
     let lang = ctx.lang();
     let products = sf
@@ -392,12 +470,11 @@ pub(crate) async fn home(
             json_ld: vec![website],
         },
     );
-    sf.public(
-        &headers,
-        StatusCode::OK,
-        "home.html",
-        &Value::Object(context),
-    )
+    Out::Page {
+        template: "home.html",
+        context: Value::Object(context),
+        product: None,
+    }
 }
 
 /// `GET /products/{slug}` (and under a language prefix): the product with its variants,
@@ -407,27 +484,35 @@ pub(crate) async fn product(
     State(sf): State<Storefront>,
     params: RawPathParams,
     Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    sf.cached(&headers, &uri, product_page(sf.clone(), params, query))
+        .await
+}
+
+async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String, String)>) -> Out {
     let Some(ctx) = sf.ctx(
         param(&params, "lang").as_deref(),
         query_value(&query, "currency"),
     ) else {
-        return sf.missing(None, "There is no such page.");
+        return Out::Other(sf.missing(None, "There is no such page."));
     };
     let slug = param(&params, "slug").unwrap_or_default();
     let prices = match sf.catalog.prices(ctx.currency).await {
         Ok(p) => p,
-        Err(err) => return sf.missing(Some(&ctx), &err.to_string()),
+        Err(err) => return Out::Other(sf.missing(Some(&ctx), &err.to_string())),
     };
     let product = match sf.catalog.store_product(&slug, &ctx.lang(), &prices).await {
         Ok(Found::Product(p)) => p,
         Ok(Found::Moved(current)) => {
             // 301, the status search engines carry a page's standing over with.
             let to = format!("{}/products/{current}{}", ctx.prefix, ctx.currency_query);
-            return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response();
+            return Out::Other(
+                (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response(),
+            );
         }
-        Err(_) => return sf.missing(Some(&ctx), "We could not find that product."),
+        Err(_) => return Out::Other(sf.missing(Some(&ctx), "We could not find that product.")),
     };
     let mut context = sf.base(&ctx);
     let path = format!("/products/{}", product.slug);
@@ -515,12 +600,11 @@ pub(crate) async fn product(
             json_ld: vec![product_ld, breadcrumb_ld],
         },
     );
-    sf.public(
-        &headers,
-        StatusCode::OK,
-        "product.html",
-        &Value::Object(context),
-    )
+    Out::Page {
+        template: "product.html",
+        context: Value::Object(context),
+        product: Some(product.id),
+    }
 }
 
 /// `Product` (one variant) or `ProductGroup` (several) with an `Offer` per variant.
@@ -608,9 +692,15 @@ pub(crate) async fn category(
     State(sf): State<Storefront>,
     params: RawPathParams,
     Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    list_page(sf, Of::Category, params, query, headers).await
+    sf.cached(
+        &headers,
+        &uri,
+        list_page(sf.clone(), Of::Category, params, query),
+    )
+    .await
 }
 
 /// `GET /collections/{slug}` (and under a language prefix): a collection's products.
@@ -618,9 +708,15 @@ pub(crate) async fn collection(
     State(sf): State<Storefront>,
     params: RawPathParams,
     Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    list_page(sf, Of::Collection, params, query, headers).await
+    sf.cached(
+        &headers,
+        &uri,
+        list_page(sf.clone(), Of::Collection, params, query),
+    )
+    .await
 }
 
 async fn list_page(
@@ -628,13 +724,12 @@ async fn list_page(
     of: Of,
     params: RawPathParams,
     query: Vec<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
+) -> Out {
     let Some(ctx) = sf.ctx(
         param(&params, "lang").as_deref(),
         query_value(&query, "currency"),
     ) else {
-        return sf.missing(None, "There is no such page.");
+        return Out::Other(sf.missing(None, "There is no such page."));
     };
     let slug = param(&params, "slug").unwrap_or_default();
     let lang = ctx.lang();
@@ -651,13 +746,13 @@ async fn list_page(
             .map(|c| (c.slug, c.name, c.description, "collections")),
     };
     let Ok((slug, name, description, section)) = found else {
-        return sf.missing(Some(&ctx), "We could not find that page.");
+        return Out::Other(sf.missing(Some(&ctx), "We could not find that page."));
     };
     let sort_text = query_value(&query, "sort").unwrap_or("newest").to_string();
     let sort = Sort::parse(Some(&sort_text)).unwrap_or(Sort::Newest);
     let prices = match sf.catalog.prices(ctx.currency).await {
         Ok(p) => p,
-        Err(err) => return sf.missing(Some(&ctx), &err.to_string()),
+        Err(err) => return Out::Other(sf.missing(Some(&ctx), &err.to_string())),
     };
     let (products, next) = match sf
         .catalog
@@ -678,7 +773,9 @@ async fn list_page(
         .await
     {
         Ok(found) => found,
-        Err(_) => return sf.missing(Some(&ctx), "That page of the list does not exist."),
+        Err(_) => {
+            return Out::Other(sf.missing(Some(&ctx), "That page of the list does not exist."));
+        }
     };
     let path = format!("/{section}/{slug}");
     let mut context = sf.base(&ctx);
@@ -724,12 +821,11 @@ async fn list_page(
             json_ld: vec![crumbs],
         },
     );
-    sf.public(
-        &headers,
-        StatusCode::OK,
-        "listing.html",
-        &Value::Object(context),
-    )
+    Out::Page {
+        template: "listing.html",
+        context: Value::Object(context),
+        product: None,
+    }
 }
 
 /// `GET /search?q=` (and under a language prefix): the search engine's answer with its

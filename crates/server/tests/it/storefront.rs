@@ -367,6 +367,59 @@ async fn product_pages_carry_what_search_engines_read_in_every_language() {
         .await
         .expect("again");
     assert_eq!(again.status(), 304);
+    // Pages are cached on each node and follow the catalog change log: a new price shows
+    // on the node that wrote it at once and on another node within a second.
+    let sibling = app.sibling().await;
+    let renamed_path = "/products/wool-sweater-renamed";
+    for node in [app.url(renamed_path), sibling.url(renamed_path)] {
+        let page = client
+            .get(&node)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(page.contains("49.00 USD"), "{page}");
+    }
+    let repriced = app
+        .call(
+            Method::PATCH,
+            &format!(
+                "/api/v1/admin/products/{}/variants/{}",
+                shirt.id, shirt.variants[0]
+            ),
+            Some(&admin.access_token),
+            Some(&json!({"prices": {"USD": {"amount": 5900}}})),
+        )
+        .await;
+    assert_eq!(
+        repriced.status(),
+        200,
+        "{}",
+        repriced.text().await.unwrap_or_default()
+    );
+    let here = html(&app, renamed_path).await.1;
+    assert!(here.contains("59.00 USD"), "the writing node: {here}");
+    let started = Instant::now();
+    loop {
+        let there = client
+            .get(sibling.url(renamed_path))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        if there.contains("59.00 USD") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the other node: {there}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // The cart and checkout are never indexed.
     let (_, cart) = html(&app, "/cart").await;
     assert!(cart.contains("name=\"robots\" content=\"noindex\""));
