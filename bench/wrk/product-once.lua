@@ -2,6 +2,7 @@
 -- named by SLUGS, split between wrk's threads; a thread stops when its share is done.
 -- Run on a fresh server it measures pages that are not yet cached; before a measured run
 -- it warms the cache with every page.
+-- (PREFIX replaces the path before the slug: /products/ for the storefront's HTML page.)
 local threads = {}
 local counter = 0
 
@@ -30,5 +31,5 @@ function request()
     wrk.thread:stop()
     next_slug = 1
   end
-  return wrk.format("GET", "/api/v1/products/" .. slugs[next_slug])
+  return wrk.format("GET", (os.getenv("PREFIX") or "/api/v1/products/") .. slugs[next_slug])
 end

@@ -20,7 +20,7 @@ mod routes;
 mod service;
 mod state;
 
-pub use alerts::{LocationBody, LocationView};
+pub use alerts::{LocationBody, LocationView, NotifyBody};
 pub use model::Availability;
 pub use routes::router;
 pub use service::{Reservation, Shortage, Want};

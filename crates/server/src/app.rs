@@ -289,6 +289,7 @@ impl Node {
                 orders: orders.clone(),
                 catalog: catalog.clone(),
                 checkout: checkout.clone(),
+                inventory: inventory.clone(),
                 search: search.clone(),
             },
         );

@@ -79,7 +79,7 @@ impl Storefront {
 }
 
 /// A post that came from another site (no cookie of ours should act for it).
-fn cross_site(headers: &HeaderMap) -> bool {
+pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return !matches!(site, "same-origin" | "none");
     }
@@ -92,7 +92,7 @@ fn cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn refused() -> Response {
+pub(crate) fn refused() -> Response {
     (StatusCode::FORBIDDEN, "cross-site form posts are refused").into_response()
 }
 

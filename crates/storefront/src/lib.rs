@@ -15,6 +15,7 @@
 //! `web`, `core`. Events: none.
 
 mod account;
+mod alerts;
 mod cart;
 mod order;
 mod seo;
@@ -45,6 +46,7 @@ pub fn router() -> Router<Storefront> {
         .route("/cart/items", post(cart::add_item))
         .route("/cart/lines/{id}/remove", post(cart::remove_line))
         .route("/checkout", get(cart::checkout).post(cart::place))
+        .route("/stock-notifications", post(alerts::back_in_stock))
         .route("/robots.txt", get(seo::robots))
         .route("/sitemap.xml", get(seo::index))
         .route("/sitemaps/{file}", get(seo::child))

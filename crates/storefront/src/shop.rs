@@ -556,6 +556,11 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
             "available": product.available,
             "images": images,
             "selected": selected,
+            "slug": product.slug,
+            "sold_out": product.variants.iter().filter(|v| !v.available && v.price.is_some()).map(|v| json!({
+                "id": v.id,
+                "label": if v.options.is_empty() { v.sku.clone() } else { v.options.values().cloned().collect::<Vec<_>>().join(" / ") },
+            })).collect::<Vec<_>>(),
             "variants": product.variants.iter().map(|v| json!({
                 "id": v.id, "available": v.available,
                 "label": if v.options.is_empty() { v.sku.clone() } else { v.options.values().cloned().collect::<Vec<_>>().join(" / ") },

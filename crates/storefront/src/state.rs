@@ -5,6 +5,7 @@ use emporium_accounts::Accounts;
 use emporium_catalog::Catalog;
 use emporium_checkout::Checkout;
 use emporium_core::Config;
+use emporium_inventory::Inventory;
 use emporium_orders::Orders;
 use emporium_search::Search;
 use emporium_web::{Page, Pages, TemplateSet};
@@ -54,6 +55,7 @@ pub struct Domains {
     pub orders: Orders,
     pub catalog: Catalog,
     pub checkout: Checkout,
+    pub inventory: Inventory,
     pub search: Search,
 }
 
@@ -65,6 +67,7 @@ pub struct Storefront {
     pub(crate) orders: Orders,
     pub(crate) catalog: Catalog,
     pub(crate) checkout: Checkout,
+    pub(crate) inventory: Inventory,
     pub(crate) search: Search,
     pub(crate) config: Arc<Config>,
 }
@@ -84,6 +87,7 @@ impl Storefront {
             orders: domains.orders,
             catalog: domains.catalog,
             checkout: domains.checkout,
+            inventory: domains.inventory,
             search: domains.search,
             config,
         }

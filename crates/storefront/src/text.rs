@@ -55,6 +55,8 @@ const GERMAN: &[(&str, &str)] = &[
     ("sort_price_desc", "Preis absteigend"),
     ("sort_title", "Name"),
     ("test_card", "Karte (Testzahlungen)"),
+    ("notify_heading", "Ausverkauft? Wir benachrichtigen Sie"),
+    ("notify_me", "Benachrichtigen, wenn wieder da"),
 ];
 
 /// The words of `lang` the templates read as `t.<key>`; empty for English.

@@ -294,6 +294,29 @@ async fn product_pages_carry_what_search_engines_read_in_every_language() {
         product["offers"]["availability"],
         "https://schema.org/OutOfStock"
     );
+    // Sold out: the page offers to email when it is back, and the form does that.
+    assert!(hat.contains("id=\"notify-me\""), "{hat}");
+    let form = [
+        ("variant_id", single.variants[0].as_str()),
+        ("email", "waiting@example.com"),
+        ("product", single.slug.as_str()),
+    ];
+    let foreign = reqwest::Client::new()
+        .post(app.url("/stock-notifications"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&form)
+        .send()
+        .await
+        .expect("posted");
+    assert_eq!(foreign.status(), 403, "another site cannot post it");
+    let asked = reqwest::Client::new()
+        .post(app.url("/stock-notifications"))
+        .form(&form)
+        .send()
+        .await
+        .expect("posted");
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().await.expect("page").contains("waiting@example.com"));
 
     // Alternates are absolute and reciprocal: each language's page lists the same set.
     let listed = alternates(&page);
