@@ -51,7 +51,7 @@ row() { # name file
 {
   echo "# Storefront"
   echo
-  echo "$stamp, $machine; SQLite; $products products x 2 variants; wrk -t$T -c$C, first visits: each page once on a fresh node; cached: ${duration} s of random pages after one pass over all; server and wrk share the cores."
+  echo "$stamp, $machine; SQLite; $products products x 2 variants; wrk -t$T -c$C, first visits: 2 s of pages each asked for once on a fresh node; cached: ${duration} s of random pages after one pass over all; server and wrk share the cores."
   echo
   echo "| page | req/s | p50 | p99 | errors |"
   echo "|---|---|---|---|---|"
@@ -65,9 +65,13 @@ for kind in html api; do
   esac
   start "$work/shop"
   python3 "$root/bench/slugs.py" "$base" "$work/slugs.txt" >/dev/null
-  PREFIX="$prefix" SLUGS="$work/slugs.txt" wrk -t$T -c$C -d60s --timeout 30s --latency \
+  # As bench/run.sh: 2 s of pages never asked for before on this node, then one pass over
+  # every page, then random pages.
+  PREFIX="$prefix" SLUGS="$work/slugs.txt" wrk -t$T -c$C -d2s --timeout 30s --latency \
     -s "$root/bench/wrk/product-once.lua" "$base" >"$raw/wrk-storefront-$kind-first.txt"
   row "$name, first visit" "$raw/wrk-storefront-$kind-first.txt"
+  PREFIX="$prefix" SLUGS="$work/slugs.txt" wrk -t$T -c$C -d$(( products / 1000 + 3 ))s --timeout 30s \
+    -s "$root/bench/wrk/product-once.lua" "$base" >/dev/null
   PREFIX="$prefix" SLUGS="$work/slugs.txt" wrk -t$T -c$C -d"${duration}s" --timeout 30s --latency \
     -s "$root/bench/wrk/product.lua" "$base" >"$raw/wrk-storefront-$kind-cached.txt"
   row "$name, cached" "$raw/wrk-storefront-$kind-cached.txt"
@@ -82,7 +86,7 @@ import sqlite3, sys, uuid, datetime
 db, n = sys.argv[1], int(sys.argv[2])
 conn = sqlite3.connect(db)
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00")
-rows = ((str(uuid.uuid4()), f"product-{i}", "published", "[]", "{}", "standard", 1000, f"product {i}", now, now, now)
+rows = ((uuid.uuid4().bytes, f"product-{i}", "published", "[]", "{}", "standard", 1000, f"product {i}", now, now, now)
         for i in range(n))
 conn.executemany("INSERT INTO products (id, slug, status, tags, attributes, tax_class, price_min, title_sort, created_at, updated_at, published_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 conn.commit()

@@ -171,8 +171,13 @@ pub(crate) async fn child(State(sf): State<Storefront>, Path(file): Path<String>
         {
             Ok(rows) => rows,
             Err(err) => {
+                // Cut the response short: a crawler must not read a sitemap that ends
+                // early as a whole one (it would drop the missing pages).
                 tracing::warn!(error = %err, "sitemap page failed");
-                Vec::new()
+                return Some((
+                    Err(std::io::Error::other(err.to_string())),
+                    (None, 0, after, false),
+                ));
             }
         };
         let mut chunk = if first {

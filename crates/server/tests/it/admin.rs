@@ -87,7 +87,7 @@ async fn sign_in(b: &Client, app: &TestApp, user: &Session, path: &str) {
 }
 
 /// With `EMPORIUM_SCREENSHOTS=<dir>`, saves the page as it looks (the README shows them).
-async fn screenshot(b: &Client, name: &str) {
+pub(crate) async fn screenshot(b: &Client, name: &str) {
     let Ok(dir) = std::env::var("EMPORIUM_SCREENSHOTS") else {
         return;
     };

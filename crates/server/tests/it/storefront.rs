@@ -114,6 +114,7 @@ async fn a_guest_finds_a_product_by_a_misspelled_search_and_buys_it_in_a_browser
                 .await
                 .expect("opened");
             assert_eq!(text_of(&b, "#product-title").await, "Linen Shirt");
+            super::admin::screenshot(&b, "store-product.png").await;
             assert_eq!(text_of(&b, "#product-price").await, "25.00 USD");
             b.find(Locator::Css("#variant"))
                 .await
@@ -124,6 +125,7 @@ async fn a_guest_finds_a_product_by_a_misspelled_search_and_buys_it_in_a_browser
             fill(&b, "#quantity", "2").await;
             click(&b, "#add-to-cart").await;
             assert_eq!(text_of(&b, "#cart-subtotal").await, "50.00 USD");
+            super::admin::screenshot(&b, "store-cart.png").await;
             assert!(text_of(&b, "table").await.contains("M"));
             click(&b, "#to-checkout").await;
             fill(&b, "#email", "guest.buyer@example.com").await;
@@ -316,7 +318,13 @@ async fn product_pages_carry_what_search_engines_read_in_every_language() {
         .await
         .expect("posted");
     assert_eq!(asked.status(), 200);
-    assert!(asked.text().await.expect("page").contains("waiting@example.com"));
+    assert!(
+        asked
+            .text()
+            .await
+            .expect("page")
+            .contains("waiting@example.com")
+    );
 
     // Alternates are absolute and reciprocal: each language's page lists the same set.
     let listed = alternates(&page);
