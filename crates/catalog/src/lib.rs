@@ -33,6 +33,7 @@ pub use collections::{CollectionBody, CollectionPatchBody, CollectionView, RuleB
 pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use media::{ImagePatchBody, Upload, UploadMeta};
+pub use pricing::PriceContext;
 pub use reads::{Found, ListQuery, Sort};
 pub use routes::{IMPORT_LIMIT, router};
 pub use sellable::{

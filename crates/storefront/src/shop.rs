@@ -5,10 +5,11 @@
 //! alternates, OpenGraph and Twitter cards, and JSON-LD.
 
 use axum::body::Bytes;
-use axum::extract::{Query, RawPathParams, State};
+use axum::extract::{FromRequestParts, Query, RawPathParams};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use emporium_catalog::{Found, ImageView, ListQuery, ProductView, Rendered, Sort};
+use emporium_catalog::{Found, ImageView, ListQuery, PriceContext, ProductView, Rendered, Sort};
 use emporium_core::locale::Lang;
 use emporium_core::{Currency, Money};
 use serde_json::{Value, json};
@@ -58,6 +59,67 @@ fn respond(headers: &HeaderMap, status: StatusCode, html: Bytes, etag: &str) -> 
         HeaderValue::from_static("public, max-age=0, must-revalidate"),
     );
     response
+}
+
+/// What a catalog page handler reads from its request.
+pub(crate) struct PageRequest {
+    sf: Storefront,
+    params: RawPathParams,
+    query: Vec<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Storefront> for PageRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Storefront) -> Result<Self, Response> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Query(query) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            sf: state.clone(),
+            params,
+            query,
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl PageRequest {
+    /// The page `make` renders, from the node's read cache when it is there.
+    async fn cached<F, Fut>(self, make: F) -> Response
+    where
+        F: FnOnce(Storefront, RawPathParams, Vec<(String, String)>) -> Fut,
+        Fut: Future<Output = Out>,
+    {
+        let (sf, headers, uri) = (self.sf.clone(), self.headers, self.uri);
+        sf.cached(&headers, &uri, make(self.sf, self.params, self.query))
+            .await
+    }
+}
+
+/// The language and currency a page is asked in, and the prices in that currency; the
+/// 404 page when the language or currency is none of the shop's.
+async fn opening(
+    sf: &Storefront,
+    params: &RawPathParams,
+    query: &[(String, String)],
+) -> Result<(Ctx, PriceContext), Response> {
+    let Some(ctx) = sf.ctx(
+        param(params, "lang").as_deref(),
+        query_value(query, "currency"),
+    ) else {
+        return Err(sf.missing(None, "There is no such page."));
+    };
+    match sf.catalog.prices(ctx.currency).await {
+        Ok(prices) => Ok((ctx, prices)),
+        Err(err) => Err(sf.missing(Some(&ctx), &err.to_string())),
+    }
 }
 
 /// The language, path prefix and currency of a request.
@@ -369,27 +431,14 @@ fn breadcrumbs_ld(items: &[(String, Option<String>)]) -> Value {
 }
 
 /// `GET /` and `GET /{lang}/`: categories and the newest products.
-pub(crate) async fn home(
-    State(sf): State<Storefront>,
-    params: RawPathParams,
-    Query(query): Query<Vec<(String, String)>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sf.cached(&headers, &uri, home_page(sf.clone(), params, query))
-        .await
+pub(crate) async fn home(request: PageRequest) -> Response {
+    request.cached(home_page).await
 }
 
 async fn home_page(sf: Storefront, params: RawPathParams, query: Vec<(String, String)>) -> Out {
-    let Some(ctx) = sf.ctx(
-        param(&params, "lang").as_deref(),
-        query_value(&query, "currency"),
-    ) else {
-        return Out::Other(sf.missing(None, "There is no such page."));
-    };
-    let prices = match sf.catalog.prices(ctx.currency).await {
-        Ok(p) => p,
-        Err(err) => return Out::Other(sf.missing(Some(&ctx), &err.to_string())),
+    let (ctx, prices) = match opening(&sf, &params, &query).await {
+        Ok(opened) => opened,
+        Err(response) => return Out::Other(response),
     };
     let lang = ctx.lang();
     let products = sf
@@ -480,29 +529,16 @@ async fn home_page(sf: Storefront, params: RawPathParams, query: Vec<(String, St
 /// `GET /products/{slug}` (and under a language prefix): the product with its variants,
 /// a variant picker that adds to the cart, and its structured data. A renamed slug
 /// answers 301 to the current one.
-pub(crate) async fn product(
-    State(sf): State<Storefront>,
-    params: RawPathParams,
-    Query(query): Query<Vec<(String, String)>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sf.cached(&headers, &uri, product_page(sf.clone(), params, query))
-        .await
+pub(crate) async fn product(request: PageRequest) -> Response {
+    request.cached(product_page).await
 }
 
 async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String, String)>) -> Out {
-    let Some(ctx) = sf.ctx(
-        param(&params, "lang").as_deref(),
-        query_value(&query, "currency"),
-    ) else {
-        return Out::Other(sf.missing(None, "There is no such page."));
+    let (ctx, prices) = match opening(&sf, &params, &query).await {
+        Ok(opened) => opened,
+        Err(response) => return Out::Other(response),
     };
     let slug = param(&params, "slug").unwrap_or_default();
-    let prices = match sf.catalog.prices(ctx.currency).await {
-        Ok(p) => p,
-        Err(err) => return Out::Other(sf.missing(Some(&ctx), &err.to_string())),
-    };
     let product = match sf.catalog.store_product(&slug, &ctx.lang(), &prices).await {
         Ok(Found::Product(p)) => p,
         Ok(Found::Moved(current)) => {
@@ -693,35 +729,17 @@ enum Of {
 
 /// `GET /categories/{slug}` (and under a language prefix): the category's products (and
 /// its subcategories'), sorted, a page at a time.
-pub(crate) async fn category(
-    State(sf): State<Storefront>,
-    params: RawPathParams,
-    Query(query): Query<Vec<(String, String)>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sf.cached(
-        &headers,
-        &uri,
-        list_page(sf.clone(), Of::Category, params, query),
-    )
-    .await
+pub(crate) async fn category(request: PageRequest) -> Response {
+    request
+        .cached(|sf, params, query| list_page(sf, Of::Category, params, query))
+        .await
 }
 
 /// `GET /collections/{slug}` (and under a language prefix): a collection's products.
-pub(crate) async fn collection(
-    State(sf): State<Storefront>,
-    params: RawPathParams,
-    Query(query): Query<Vec<(String, String)>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    sf.cached(
-        &headers,
-        &uri,
-        list_page(sf.clone(), Of::Collection, params, query),
-    )
-    .await
+pub(crate) async fn collection(request: PageRequest) -> Response {
+    request
+        .cached(|sf, params, query| list_page(sf, Of::Collection, params, query))
+        .await
 }
 
 async fn list_page(
@@ -730,11 +748,9 @@ async fn list_page(
     params: RawPathParams,
     query: Vec<(String, String)>,
 ) -> Out {
-    let Some(ctx) = sf.ctx(
-        param(&params, "lang").as_deref(),
-        query_value(&query, "currency"),
-    ) else {
-        return Out::Other(sf.missing(None, "There is no such page."));
+    let (ctx, prices) = match opening(&sf, &params, &query).await {
+        Ok(opened) => opened,
+        Err(response) => return Out::Other(response),
     };
     let slug = param(&params, "slug").unwrap_or_default();
     let lang = ctx.lang();
@@ -755,10 +771,6 @@ async fn list_page(
     };
     let sort_text = query_value(&query, "sort").unwrap_or("newest").to_string();
     let sort = Sort::parse(Some(&sort_text)).unwrap_or(Sort::Newest);
-    let prices = match sf.catalog.prices(ctx.currency).await {
-        Ok(p) => p,
-        Err(err) => return Out::Other(sf.missing(Some(&ctx), &err.to_string())),
-    };
     let (products, next) = match sf
         .catalog
         .list_products(
@@ -835,12 +847,14 @@ async fn list_page(
 
 /// `GET /search?q=` (and under a language prefix): the search engine's answer with its
 /// typo tolerance, filters and facets; results are not indexed by search engines.
-pub(crate) async fn search(
-    State(sf): State<Storefront>,
-    params: RawPathParams,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Response {
+pub(crate) async fn search(request: PageRequest) -> Response {
+    let PageRequest {
+        sf,
+        params,
+        query,
+        headers,
+        ..
+    } = request;
     let Some(ctx) = sf.ctx(
         param(&params, "lang").as_deref(),
         query_value(&query, "currency"),
@@ -881,25 +895,25 @@ pub(crate) async fn search(
                 p
             },
         );
+    seo(
+        &sf,
+        &mut context,
+        &ctx,
+        Seo {
+            path: "/search",
+            title: "Search",
+            description: None,
+            image: None,
+            kind: "website",
+            json_ld: vec![],
+        },
+    );
     let found = match checked.and_then(|p| sf.search.search(&p)) {
         Ok(found) => found,
         Err(err) => {
             context.insert("products".into(), json!([]));
             context.insert("total".into(), json!(0));
             context.insert("error".into(), json!(err.to_string()));
-            seo(
-                &sf,
-                &mut context,
-                &ctx,
-                Seo {
-                    path: "/search",
-                    title: "Search",
-                    description: None,
-                    image: None,
-                    kind: "website",
-                    json_ld: vec![],
-                },
-            );
             return sf.public(
                 &headers,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -944,19 +958,6 @@ pub(crate) async fn search(
     context.insert("products".into(), json!(products));
     context.insert("total".into(), json!(found.total));
     context.insert("facets".into(), json!(facets));
-    seo(
-        &sf,
-        &mut context,
-        &ctx,
-        Seo {
-            path: "/search",
-            title: "Search",
-            description: None,
-            image: None,
-            kind: "website",
-            json_ld: vec![],
-        },
-    );
     sf.public(
         &headers,
         StatusCode::OK,
