@@ -361,6 +361,19 @@ async fn product_pages_carry_what_search_engines_read_in_every_language() {
         "the currency is not part of the canonical URL"
     );
 
+    // A shop's own template replaces the built-in one, without a rebuild.
+    let dir = app.config().data_dir.join("templates").join("store");
+    std::fs::create_dir_all(&dir).expect("template dir");
+    std::fs::write(
+        dir.join("product_card.html"),
+        "<li class=\"mine\">{{ p.title }} for {{ p.price }}</li>",
+    )
+    .expect("override");
+    let (_, home) = html(&app, "/").await;
+    assert!(
+        home.contains("<li class=\"mine\">Wool Sweater for 49.00 USD</li>"),
+        "{home}"
+    );
     // Not a language of the shop, not a product: 404 pages, not errors.
     assert_eq!(html(&app, &format!("/xx{path}")).await.0, 404);
     assert_eq!(html(&app, "/products/no-such-thing").await.0, 404);
