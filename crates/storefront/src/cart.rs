@@ -72,7 +72,6 @@ impl Storefront {
                 context.entry(k).or_insert(v);
             }
         }
-        context.insert("noindex".into(), json!(true));
         self.page(status, template, Value::Object(context))
             .into_response()
     }

@@ -617,7 +617,7 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
         .clone()
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| product.description.clone());
-    let product_ld = product_ld(&sf, &product, &canonical, &images);
+    let product_ld = product_ld(&product, &canonical, &images);
     let breadcrumb_ld = breadcrumbs_ld(
         &crumbs
             .iter()
@@ -649,7 +649,7 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
 }
 
 /// `Product` (one variant) or `ProductGroup` (several) with an `Offer` per variant.
-fn product_ld(sf: &Storefront, p: &ProductView, canonical: &str, images: &[Value]) -> Value {
+fn product_ld(p: &ProductView, canonical: &str, images: &[Value]) -> Value {
     let image_urls: Vec<&str> = images.iter().filter_map(|i| i["url"].as_str()).collect();
     let offer = |v: &emporium_catalog::VariantView| {
         v.price.map(|price| {
@@ -692,7 +692,6 @@ fn product_ld(sf: &Storefront, p: &ProductView, canonical: &str, images: &[Value
     if let Some(brand) = brand {
         out["brand"] = brand;
     }
-    let _ = sf;
     out
 }
 
