@@ -2,7 +2,7 @@
 //! admin routes. Both check the stored user on every request: a suspended user or a token
 //! from before a session revocation is refused at once, on store and admin routes alike.
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use emporium_core::AppError;
@@ -88,6 +88,29 @@ where
     }
 }
 
+/// `Option<Principal>`: `None` without an `Authorization` header (a guest), the user
+/// with a valid one, and the same refusal as [`Principal`] for a bad one, so a broken
+/// token is never quietly treated as a guest.
+impl<S> OptionalFromRequestParts<S> for Principal
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if parts.headers.get(header::AUTHORIZATION).is_none() {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 /// A named permission, as a type so that a route states what it needs in its signature.
 pub trait Permission {
     const NAME: &'static str;
@@ -119,6 +142,7 @@ pub mod perm {
         OrdersRefund => "orders.refund",
         InventoryWrite => "inventory.write",
         ReportsRead => "reports.read",
+        ReviewsModerate => "reviews.moderate",
         SettingsManage => "settings.manage",
         AuditRead => "audit.read",
     }
@@ -142,7 +166,8 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let principal = Principal::from_request_parts(parts, state).await?;
+        let principal =
+            <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if !role::allows(principal.role, &principal.permissions, P::NAME) {
             return Err(AppError::forbidden(format!(
                 "this needs the {} permission",

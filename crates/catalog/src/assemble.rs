@@ -159,6 +159,7 @@ pub async fn summaries<C: ConnectionTrait>(
                 image: images
                     .get_mut(&p.id)
                     .and_then(|i| (!i.is_empty()).then(|| i.remove(0))),
+                rating: crate::ratings::RatingView::of_row(p),
             }
         })
         .collect())
@@ -312,6 +313,7 @@ pub(crate) async fn full<C: ConnectionTrait>(
                 available: variant_views.iter().any(|v| v.available),
                 variants: variant_views,
                 price,
+                rating: crate::ratings::RatingView::of_row(p),
                 seo: SeoView {
                     meta_title: text.and_then(|t| t.meta_title.clone()),
                     meta_description: text.and_then(|t| t.meta_description.clone()),

@@ -37,6 +37,8 @@ pub struct SearchDoc {
     pub prices: BTreeMap<String, i64>,
     pub variant_ids: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
+    /// Published reviews, for the rating filter and sort.
+    pub rating: crate::ratings::RatingView,
 }
 
 /// One entry of the catalog change log.
@@ -180,6 +182,7 @@ impl Catalog {
                 }
                 category_paths.push(path.iter().map(|c| c.slug.clone()).collect());
             }
+            let rating = crate::ratings::RatingView::of_row(&p);
             out.push(SearchDoc {
                 id: p.id,
                 slug: p.slug,
@@ -195,6 +198,7 @@ impl Catalog {
                 facets,
                 skus: vs.iter().map(|v| v.sku.clone()).collect(),
                 variant_ids: vs.iter().map(|v| v.id).collect(),
+                rating,
                 category_paths,
                 category_names: category_names.into_iter().collect(),
                 prices: min_prices,

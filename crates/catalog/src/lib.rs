@@ -21,6 +21,7 @@ pub mod media;
 pub mod model;
 mod pricing;
 mod products;
+pub mod ratings;
 mod reads;
 mod routes;
 mod seed;
@@ -34,6 +35,7 @@ pub use csv_io::{ImportReport, RowError};
 pub use documents::{Change, SearchDoc};
 pub use media::{ImagePatchBody, Upload, UploadMeta};
 pub use pricing::PriceContext;
+pub use ratings::{RatingView, Reviewable, adjust_rating_in, reviewable};
 pub use reads::{Found, ListQuery, Sort};
 pub use routes::{IMPORT_LIMIT, router};
 pub use sellable::{

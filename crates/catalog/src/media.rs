@@ -180,7 +180,7 @@ pub fn inspect(data: &[u8], max_pixels: u64) -> AppResult<(&'static str, &'stati
 
 impl Catalog {
     /// Where image URLs start: the CDN when one is set, else this node's `/media`.
-    pub(crate) fn media_base(&self) -> String {
+    pub fn media_base(&self) -> String {
         match &self.config.media.cdn_base_url {
             Some(base) => base.trim_end_matches('/').to_string(),
             None => format!("{}/media", self.config.public_base_url()),
@@ -588,6 +588,25 @@ impl Catalog {
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, image.product_id).await?;
         self.commit(txn).await?;
         Ok(count)
+    }
+
+    /// Stores an image that belongs to no product (a review's photo), checked by its
+    /// content like a product image: answers its key (`images/<sha256>.<ext>`, served at
+    /// `/media/<key>`), width and height.
+    pub async fn store_loose_image(&self, data: Bytes) -> AppResult<(String, u32, u32)> {
+        let max_pixels = self.config.media.max_pixels;
+        let checked = data.clone();
+        let (ext, _, width, height) =
+            tokio::task::spawn_blocking(move || inspect(&checked, max_pixels))
+                .await
+                .map_err(anyhow::Error::from)??;
+        let hash: String = Sha256::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key = format!("images/{hash}.{ext}");
+        self.media()?.put(&key, data).await?;
+        Ok((key, width, height))
     }
 
     /// A stored file, for `GET /media/{key}`.

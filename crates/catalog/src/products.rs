@@ -219,6 +219,7 @@ impl Catalog {
             updated_at: Set(now),
             published_at: Set((status == ProductStatus::Published).then_some(now)),
             deleted_at: Set(None),
+            ..Default::default()
         }
         .insert(&txn)
         .await

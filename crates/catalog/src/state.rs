@@ -56,11 +56,10 @@ impl Catalog {
         self.stock.as_ref()
     }
 
-    /// Commits a catalog write and drops the cached reads it changes on this node.
-    pub(crate) async fn commit(
-        &self,
-        txn: sea_orm::DatabaseTransaction,
-    ) -> emporium_core::AppResult<()> {
+    /// Commits a catalog write and drops the cached reads it changes on this node (other
+    /// domains that move catalog facts, such as reviews with a product's rating, commit
+    /// through it too, so their own node never serves the old page).
+    pub async fn commit(&self, txn: sea_orm::DatabaseTransaction) -> emporium_core::AppResult<()> {
         txn.commit().await?;
         if self.cache.sync(&self.db, false).await.is_err() {
             self.cache.clear();

@@ -102,6 +102,8 @@ pub struct ProductView {
     pub price: Option<Money>,
     /// Some variant is available (in stock and priced in the asked currency).
     pub available: bool,
+    /// Published reviews: count, average and distribution by stars.
+    pub rating: crate::ratings::RatingView,
     pub seo: SeoView,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -124,6 +126,8 @@ pub struct ProductSummaryView {
     /// The same as the product page's: some variant is in stock and priced.
     pub available: bool,
     pub image: Option<ImageView>,
+    /// Published reviews: count, average and distribution by stars.
+    pub rating: crate::ratings::RatingView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

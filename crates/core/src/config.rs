@@ -62,6 +62,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub admin: AdminConfig,
     pub backup: BackupConfig,
+    pub reviews: ReviewsConfig,
 }
 
 /// The admin console at `/admin`.
@@ -120,6 +121,40 @@ impl Default for BackupConfig {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: false,
+        }
+    }
+}
+
+/// Product reviews: who may write them, what is published without a human, and when
+/// buyers are asked for one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReviewsConfig {
+    /// Any signed-in customer may review; off (the default), only those who ordered the
+    /// product (paid, not cancelled) or hold a review link from a delivered order.
+    pub open_to_all_customers: bool,
+    /// Reviews with at least this many stars are published without moderation; 0 turns
+    /// it off. Reviews the screen holds (links, repeated text, listed words) always wait.
+    pub auto_publish_min_stars: u8,
+    /// Verified buyers' reviews are published without moderation.
+    pub auto_publish_verified: bool,
+    /// Words that hold a review for a human (matched case-insensitively, whole words).
+    pub held_words: Vec<String>,
+    /// Days after delivery before the review request is emailed; 0 turns requests off.
+    pub request_delay_days: u32,
+    /// Days after the request before one reminder, when no review came; 0: no reminder.
+    pub reminder_delay_days: u32,
+}
+
+impl Default for ReviewsConfig {
+    fn default() -> Self {
+        Self {
+            open_to_all_customers: false,
+            auto_publish_min_stars: 0,
+            auto_publish_verified: true,
+            held_words: Vec::new(),
+            request_delay_days: 7,
+            reminder_delay_days: 7,
         }
     }
 }
@@ -450,6 +485,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             admin: AdminConfig::default(),
             backup: BackupConfig::default(),
+            reviews: ReviewsConfig::default(),
         }
     }
 }

@@ -132,6 +132,7 @@ error_codes! {
     PayloadTooLarge => "payload_too_large",
     PaymentClosed => "payment_closed",
     PriceChanged => "price_changed",
+    PurchaseRequired => "purchase_required",
     RateLimited => "rate_limited",
     RefreshTokenReused => "refresh_token_reused",
     RefundExceedsCaptured => "refund_exceeds_captured",

@@ -83,6 +83,12 @@ pub const EVENT_TYPES: &[EventType] = &[
         meaning: "a parcel of an order left with a carrier",
     },
     EventType {
+        name: OrderDelivered::NAME,
+        version: OrderDelivered::VERSION,
+        publisher: "orders",
+        meaning: "an order reached its shopper (every parcel delivered, or staff said so)",
+    },
+    EventType {
         name: RefundCreated::NAME,
         version: RefundCreated::VERSION,
         publisher: "checkout (payments)",
@@ -105,6 +111,12 @@ pub const EVENT_TYPES: &[EventType] = &[
         version: StockBack::VERSION,
         publisher: "inventory",
         meaning: "a sold-out variant has stock again",
+    },
+    EventType {
+        name: ReviewPublished::NAME,
+        version: ReviewPublished::VERSION,
+        publisher: "reviews",
+        meaning: "a review became visible to shoppers (published by a rule or by staff)",
     },
     EventType {
         name: BackupFailed::NAME,
@@ -277,6 +289,27 @@ impl Event for OrderShipped {
     const VERSION: u32 = 1;
 }
 
+/// A product of a delivered order, as `order.delivered` names it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveredProduct {
+    pub product_id: Uuid,
+    /// The line's title when it was bought.
+    pub title: String,
+}
+
+/// `order.delivered`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderDelivered {
+    pub order: OrderRef,
+    /// Each product once, in the order's line order.
+    pub products: Vec<DeliveredProduct>,
+}
+
+impl Event for OrderDelivered {
+    const NAME: &'static str = "order.delivered";
+    const VERSION: u32 = 1;
+}
+
 /// `refund.created`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundCreated {
@@ -346,6 +379,20 @@ impl Event for BackupFailed {
     const VERSION: u32 = 1;
 }
 
+/// `review.published`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReviewPublished {
+    pub review_id: Uuid,
+    pub product_id: Uuid,
+    pub rating: u8,
+    pub verified: bool,
+}
+
+impl Event for ReviewPublished {
+    const NAME: &'static str = "review.published";
+    const VERSION: u32 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,11 +405,13 @@ mod tests {
             (OrderCancelled::NAME, OrderCancelled::VERSION),
             (CancellationRequested::NAME, CancellationRequested::VERSION),
             (OrderShipped::NAME, OrderShipped::VERSION),
+            (OrderDelivered::NAME, OrderDelivered::VERSION),
             (RefundCreated::NAME, RefundCreated::VERSION),
             (StockLow::NAME, StockLow::VERSION),
             (StockOut::NAME, StockOut::VERSION),
             (StockBack::NAME, StockBack::VERSION),
             (BackupFailed::NAME, BackupFailed::VERSION),
+            (ReviewPublished::NAME, ReviewPublished::VERSION),
         ];
         assert_eq!(names.len(), EVENT_TYPES.len());
         for (name, version) in names {

@@ -76,6 +76,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/staff_backup_failed.txt"),
     ),
     (
+        "review_request.txt",
+        include_str!("../templates/review_request.txt"),
+    ),
+    (
+        "review_reply.txt",
+        include_str!("../templates/review_reply.txt"),
+    ),
+    (
+        "review_request.de.txt",
+        include_str!("../templates/review_request.de.txt"),
+    ),
+    (
+        "review_reply.de.txt",
+        include_str!("../templates/review_reply.de.txt"),
+    ),
+    (
         "order_confirmation.de.txt",
         include_str!("../templates/order_confirmation.de.txt"),
     ),
@@ -160,7 +176,7 @@ pub fn names() -> Vec<&'static str> {
 /// Made-up values for every field the built-in emails use, for previews: a shop owner
 /// reads how an email will look before a customer gets it.
 pub fn sample_context(shop: &str, base_url: &str) -> serde_json::Value {
-    serde_json::json!({
+    let mut sample = serde_json::json!({
         "shop": shop, "name": "Jane Doe", "email": "jane.doe@example.com",
         "new_email": "jane@example.org", "number": 1042,
         "order_id": "0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f",
@@ -179,7 +195,19 @@ pub fn sample_context(shop: &str, base_url: &str) -> serde_json::Value {
         "role": "staff", "inviter": "owner@example.com", "console": format!("{base_url}/admin"),
         "location": "s3://shop-backups/emporium", "error": "storing 20261201T020000.000Z/emporium.db: connection refused",
         "failed_at": "2026-12-01T02:00:03Z", "last_success_at": "2026-12-01T01:00:04Z",
-    })
+    });
+    // A second literal: one would pass the macro's recursion limit.
+    let reviews = serde_json::json!({
+        "reminder": false, "reply": "Thank you! The next batch is lined with wool.",
+        "products": [
+            {"title": "Linen Shirt", "link": format!("{base_url}/reviews/write?order=0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f&token=sample&product=0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d")}
+        ],
+        "unsubscribe": format!("{base_url}/reviews/unsubscribe?order=0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f&token=sample"),
+    });
+    if let (Some(all), serde_json::Value::Object(more)) = (sample.as_object_mut(), reviews) {
+        all.extend(more);
+    }
+    sample
 }
 
 impl Templates {

@@ -8,13 +8,14 @@
 //! react to a status change inside its transaction (payments) register a
 //! [`TransitionHook`]; orders never calls them. Checkout writes new orders through
 //! [`Orders::create`] and [`Orders::finish`].
-//! Events: publishes `order.placed`, `order.cancelled`, `order.cancellation_requested` and
-//! `order.shipped` (`emporium_core::events`); consumes none.
+//! Events: publishes `order.placed`, `order.cancelled`, `order.cancellation_requested`,
+//! `order.shipped` and `order.delivered` (`emporium_core::events`); consumes none.
 
 mod events;
 mod fulfillment;
 mod history;
 pub mod model;
+mod purchases;
 mod routes;
 mod seed;
 mod state;
@@ -25,6 +26,7 @@ mod views;
 pub use events::{event_lines, initiator, order_ref};
 pub use history::{AdminOrder, OrderFilter, Viewer, parse_cursor, shopper};
 pub use model::{FulfillmentStatus, OrderStatus, PaymentStatus, Totals};
+pub use purchases::{Buyer, Purchase};
 pub use routes::router;
 pub use seed::SeedVariant;
 pub use state::Orders;

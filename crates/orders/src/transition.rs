@@ -9,13 +9,13 @@ use emporium_core::AppError;
 use emporium_core::AppResult;
 use emporium_core::audit::{self, AuditEntry};
 use emporium_core::error::ErrorCode;
-use emporium_core::events::{self, OrderCancelled};
+use emporium_core::events::{self, DeliveredProduct, OrderCancelled, OrderDelivered};
 use emporium_core::id::OrderId;
-use emporium_db::entity::{order_events, orders};
+use emporium_db::entity::{order_events, order_lines, orders};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -194,6 +194,30 @@ impl Orders {
                         reason: detail.reason.clone(),
                         expired: by == events::Initiator::System,
                         paid: from != OrderStatus::PendingPayment,
+                    },
+                )
+                .await?;
+            }
+            OrderStatus::Delivered => {
+                let lines = order_lines::Entity::find()
+                    .filter(order_lines::Column::OrderId.eq(order_id.uuid()))
+                    .order_by_asc(order_lines::Column::Position)
+                    .all(txn)
+                    .await?;
+                let mut products: Vec<DeliveredProduct> = Vec::new();
+                for line in lines {
+                    if !products.iter().any(|p| p.product_id == line.product_id) {
+                        products.push(DeliveredProduct {
+                            product_id: line.product_id,
+                            title: line.title,
+                        });
+                    }
+                }
+                events::publish(
+                    txn,
+                    OrderDelivered {
+                        order: order_ref(&order),
+                        products,
                     },
                 )
                 .await?;

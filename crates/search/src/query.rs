@@ -36,6 +36,8 @@ pub enum SortBy {
     PriceDesc,
     Newest,
     Popularity,
+    /// Best rated first.
+    Rating,
 }
 
 impl SortBy {
@@ -46,10 +48,11 @@ impl SortBy {
             "-price" => Self::PriceDesc,
             "newest" => Self::Newest,
             "popularity" => Self::Popularity,
+            "rating" => Self::Rating,
             _ => {
                 return Err(AppError::invalid(
                     "sort",
-                    "must be relevance, price, -price, newest or popularity",
+                    "must be relevance, price, -price, newest, popularity or rating",
                 ));
             }
         })
@@ -476,6 +479,7 @@ pub fn run(
         SortBy::Popularity => {
             by_fast_field::<u64>(&searcher, &query, top, "popularity", Order::Desc)?
         }
+        SortBy::Rating => by_fast_field::<f64>(&searcher, &query, top, "rating", Order::Desc)?,
     };
     let hits = scored
         .into_iter()

@@ -346,6 +346,7 @@ impl Search {
                         .variant_ids
                         .iter()
                         .any(|v| stock.get(v).is_some_and(|a| a.can_sell(1))),
+                    rating: d.rating.mean(),
                     ..Signals::default()
                 };
                 replica.document(d, signals, &self.inner.default_lang)

@@ -68,6 +68,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_payments::router())
         .merge(emporium_shipping::router())
         .merge(emporium_search::router())
+        .merge(emporium_reviews::router())
 }
 
 /// The complete OpenAPI document.
@@ -175,6 +176,7 @@ pub struct Node {
 async fn sweep_carts(
     checkout: Checkout,
     payments: emporium_payments::Payments,
+    reviews: emporium_reviews::Reviews,
     every: Duration,
     shutdown: CancellationToken,
 ) {
@@ -206,6 +208,20 @@ async fn sweep_carts(
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "unpaid orders expired"),
             Err(err) => tracing::warn!(error = %err, "unpaid order sweep failed"),
+        }
+        match reviews
+            .send_due_requests(chrono::Utc::now().timestamp_millis())
+            .await
+        {
+            Ok(r) if r.requests + r.reminders > 0 => {
+                tracing::info!(
+                    requests = r.requests,
+                    reminders = r.reminders,
+                    "review requests sent"
+                )
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "review request sweep failed"),
         }
     }
 }
@@ -281,6 +297,13 @@ impl Node {
                 addresses: Arc::new(accounts.clone()),
             },
         );
+        let reviews = emporium_reviews::Reviews::new(
+            db.clone(),
+            config.clone(),
+            catalog.clone(),
+            orders.clone(),
+        );
+        emporium_reviews::jobs::subscribe(&mut jobs, reviews.clone());
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let storefront = Storefront::new(
             config.clone(),
@@ -320,6 +343,7 @@ impl Node {
             checkout,
             search,
             shipping,
+            reviews,
             storefront,
             admin,
         };
@@ -340,6 +364,7 @@ impl Node {
             tokio::spawn(sweep_carts(
                 state.checkout.clone(),
                 state.payments.clone(),
+                state.reviews.clone(),
                 Duration::from_secs(config.checkout.sweep_interval_secs.max(1)),
                 shutdown.clone(),
             ));

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "accounts", description = "The signed-in customer's address book"),
         (name = "payments", description = "Payment attempts, the test payment page, gateway webhooks and refunds"),
         (name = "shipping", description = "Shipping zones and methods, shipments and tracking"),
+        (name = "reviews", description = "Product reviews: reading, writing, votes, reports and photos"),
     )
 )]
 pub struct ApiDoc;
@@ -148,7 +149,10 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
     let example = match parameter.name.as_str() {
         "id" if by_number => json!("1001"),
         "id" | "variant_id" | "image_id" | "line_id" | "actor" | "location_id" | "customer_id"
-        | "target_id" => json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d"),
+        | "target_id" | "product_id" => json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d"),
+        "order" => json!("0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f"),
+        "stars" => json!(5),
+        "verified" | "photos" | "reported" => json!(true),
         "limit" => json!(20),
         "offset" => json!(0),
         "cursor" => json!("MDE5MmYwYzQtNmYxZS03YzNh"),
@@ -164,6 +168,7 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         "category" => json!("shirts"),
         "collection" => json!("summer-sale"),
         "id_or_slug" => json!("linen-shirt"),
+        "sort" if mentions("helpful") => json!("helpful"),
         "sort" => json!("-price"),
         "Idempotency-Key" => json!("checkout-7f3c2a9e"),
         "action" => json!("admin.products."),
@@ -174,6 +179,7 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         "payment_status" => json!("paid"),
         "fulfillment_status" => json!("partially_shipped"),
         "status" if mentions("draft") => json!("published"),
+        "status" if mentions("rejected") => json!("pending"),
         "status" => json!("paid"),
         "email" => json!("jane.doe@example.com"),
         "total_min" | "price_min" => json!(1000),

@@ -31,6 +31,7 @@ pub struct AppState {
     pub checkout: Checkout,
     pub search: Search,
     pub shipping: Shipping,
+    pub reviews: emporium_reviews::Reviews,
     pub storefront: emporium_storefront::Storefront,
     pub admin: emporium_admin::Admin,
 }
@@ -50,6 +51,12 @@ impl FromRef<AppState> for Inventory {
 impl FromRef<AppState> for Shipping {
     fn from_ref(state: &AppState) -> Self {
         state.shipping.clone()
+    }
+}
+
+impl FromRef<AppState> for emporium_reviews::Reviews {
+    fn from_ref(state: &AppState) -> Self {
+        state.reviews.clone()
     }
 }
 

@@ -20,6 +20,12 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub published_at: Option<DateTimeUtc>,
     pub deleted_at: Option<DateTimeUtc>,
+    /// Published reviews with 1 to 5 stars (the average and distribution follow).
+    pub rating_1: i64,
+    pub rating_2: i64,
+    pub rating_3: i64,
+    pub rating_4: i64,
+    pub rating_5: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ mod m20261130_000013_user_language;
 mod m20261130_000014_admin_sessions;
 mod m20261130_000015_console_indexes;
 mod m20261201_000016_schedules;
+mod m20261201_000017_reviews;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_admin_sessions::Migration),
             Box::new(m20261130_000015_console_indexes::Migration),
             Box::new(m20261201_000016_schedules::Migration),
+            Box::new(m20261201_000017_reviews::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod oauth;
 mod outbox;
 mod pages;
 mod payments;
+mod reviews;
 mod search;
 mod shipping;
 mod stock;
