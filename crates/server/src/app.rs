@@ -314,6 +314,7 @@ impl Node {
                 checkout: checkout.clone(),
                 inventory: inventory.clone(),
                 search: search.clone(),
+                reviews: reviews.clone(),
             },
         );
         let admin = emporium_admin::Admin::new(

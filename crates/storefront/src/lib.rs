@@ -9,15 +9,18 @@
 //! provider's payment page to the order's page; `/robots.txt` and the sitemaps. Also what
 //! emails link to: `/account/verify-email`, `/account/reset-password` (and
 //! `/account/forgot-password` to ask again), `/account/confirm-email`, and a guest's order
-//! page `/orders/{id}?token=`. Everything works without JavaScript.
+//! page `/orders/{id}?token=`; reviews: a product's summary and newest reviews on its
+//! page, every review with sorts and filters, helpful votes and reports, and the review
+//! form and opt-out that review-request emails open. Everything works without JavaScript.
 //!
-//! Owns: no table. May call: `accounts`, `catalog`, `checkout`, `orders`, `search`,
+//! Owns: no table. May call: `accounts`, `catalog`, `checkout`, `orders`, `reviews`, `search`,
 //! `web`, `core`. Events: none.
 
 mod account;
 mod alerts;
 mod cart;
 mod order;
+mod reviews;
 mod seo;
 mod shop;
 mod state;
@@ -47,6 +50,18 @@ pub fn router() -> Router<Storefront> {
         .route("/cart/lines/{id}/remove", post(cart::remove_line))
         .route("/checkout", get(cart::checkout).post(cart::place))
         .route("/stock-notifications", post(alerts::back_in_stock))
+        .route("/products/{slug}/reviews", get(reviews::reviews_page))
+        .route("/{lang}/products/{slug}/reviews", get(reviews::reviews_page))
+        .route("/reviews/{id}/vote", post(reviews::vote))
+        .route("/reviews/{id}/report", post(reviews::report))
+        .route(
+            "/reviews/write",
+            get(reviews::write_page).post(reviews::write),
+        )
+        .route(
+            "/reviews/unsubscribe",
+            get(reviews::unsubscribe_page).post(reviews::unsubscribe),
+        )
         .route("/robots.txt", get(seo::robots))
         .route("/sitemap.xml", get(seo::index))
         .route("/sitemaps/{file}", get(seo::child))

@@ -371,6 +371,9 @@ impl Storefront {
             "compare_at_price": p.compare_at_price.map(|m| m.to_string()),
             "available": p.available,
             "image": p.image.as_ref().map(|i| self.image(i, &p.title)),
+            "rating_count": p.rating.count,
+            "average": p.rating.average.map(|a| format!("{a:.1}")),
+            "stars": crate::reviews::stars(p.rating.average.unwrap_or(0.0).round() as i64),
         })
     }
 }
@@ -604,6 +607,31 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
             })).collect::<Vec<_>>(),
         }),
     );
+    // The newest reviews come with the page; a publish changes the product's rating,
+    // which drops the cached page on every node.
+    let newest = if product.rating.count > 0 {
+        sf.reviews
+            .list(
+                &product.id.to_string(),
+                emporium_reviews::ReviewQuery {
+                    limit: Some(5),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|page| page.data)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    context.insert(
+        "rating".into(),
+        crate::reviews::rating_context(&product.rating),
+    );
+    context.insert(
+        "reviews".into(),
+        json!(newest.iter().map(crate::reviews::review_context).collect::<Vec<_>>()),
+    );
     let meta_title = product
         .seo
         .meta_title
@@ -617,7 +645,7 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
         .clone()
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| product.description.clone());
-    let product_ld = product_ld(&product, &canonical, &images);
+    let product_ld = product_ld(&product, &canonical, &images, &newest);
     let breadcrumb_ld = breadcrumbs_ld(
         &crumbs
             .iter()
@@ -649,7 +677,12 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
 }
 
 /// `Product` (one variant) or `ProductGroup` (several) with an `Offer` per variant.
-fn product_ld(p: &ProductView, canonical: &str, images: &[Value]) -> Value {
+fn product_ld(
+    p: &ProductView,
+    canonical: &str,
+    images: &[Value],
+    reviews: &[emporium_reviews::ReviewView],
+) -> Value {
     let image_urls: Vec<&str> = images.iter().filter_map(|i| i["url"].as_str()).collect();
     let offer = |v: &emporium_catalog::VariantView| {
         v.price.map(|price| {
@@ -691,6 +724,20 @@ fn product_ld(p: &ProductView, canonical: &str, images: &[Value]) -> Value {
     }
     if let Some(brand) = brand {
         out["brand"] = brand;
+    }
+    // Google shows review stars from these; only real, published reviews are named.
+    if let Some(average) = p.rating.average {
+        out["aggregateRating"] = json!({
+            "@type": "AggregateRating", "ratingValue": average,
+            "reviewCount": p.rating.count, "bestRating": 5, "worstRating": 1,
+        });
+        out["review"] = json!(reviews.iter().map(|r| json!({
+            "@type": "Review",
+            "reviewRating": {"@type": "Rating", "ratingValue": r.rating, "bestRating": 5, "worstRating": 1},
+            "author": {"@type": "Person", "name": r.author_name},
+            "datePublished": r.published_at.unwrap_or(r.created_at).format("%Y-%m-%d").to_string(),
+            "name": r.title, "reviewBody": r.body,
+        })).collect::<Vec<_>>());
     }
     out
 }

@@ -46,6 +46,23 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/not_found.html"),
     ),
     ("seo_head.html", include_str!("../templates/seo_head.html")),
+    (
+        "review_summary.html",
+        include_str!("../templates/review_summary.html"),
+    ),
+    (
+        "review_item.html",
+        include_str!("../templates/review_item.html"),
+    ),
+    ("reviews.html", include_str!("../templates/reviews.html")),
+    (
+        "review_write.html",
+        include_str!("../templates/review_write.html"),
+    ),
+    (
+        "review_unsubscribe.html",
+        include_str!("../templates/review_unsubscribe.html"),
+    ),
 ];
 
 /// The domains the shop's pages call.
@@ -57,6 +74,7 @@ pub struct Domains {
     pub checkout: Checkout,
     pub inventory: Inventory,
     pub search: Search,
+    pub reviews: emporium_reviews::Reviews,
 }
 
 /// The storefront's state.
@@ -69,6 +87,7 @@ pub struct Storefront {
     pub(crate) checkout: Checkout,
     pub(crate) inventory: Inventory,
     pub(crate) search: Search,
+    pub(crate) reviews: emporium_reviews::Reviews,
     pub(crate) config: Arc<Config>,
 }
 
@@ -89,6 +108,7 @@ impl Storefront {
             checkout: domains.checkout,
             inventory: domains.inventory,
             search: domains.search,
+            reviews: domains.reviews,
             config,
         }
     }

@@ -944,3 +944,74 @@ async fn a_review_request_goes_once_per_delivered_order_after_the_delay() {
         .expect("sweep");
     assert_eq!((later.requests, later.skipped), (0, 1));
 }
+
+#[tokio::test]
+async fn a_buyer_reviews_through_the_emailed_link_in_a_browser_and_the_shop_shows_it() {
+    use emporium_testkit::browser::{Browser, click, fill, text_of};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let board = app.product(&admin, "Oak Board", &["one"], 4_500, 10).await;
+    let carol = app.customer().await;
+    buy(&app, &admin, &carol, &board, "delivered").await;
+    app.drain_outbox().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let sent = app.state().reviews.send_due_requests(now + 8 * 86_400_000).await.expect("sweep");
+    assert_eq!(sent.requests, 1);
+    app.drain_outbox().await;
+    let mails = app.smtp.wait_for(1, 5).await;
+    let link = mails
+        .iter()
+        .find_map(|m| m.link("/reviews/write"))
+        .expect("the review link");
+    let (status, _) = (app.get("/reviews/write?order=00000000-0000-0000-0000-000000000000&token=x").await.status(), ());
+    assert_eq!(status, 401);
+    let product_page = app.url(&format!("/products/{}", board.slug));
+    let ran = Browser::run(|b| async move {
+        b.goto(&link).await.expect("the review form");
+        assert!(text_of(&b, "h1").await.contains("Oak Board"));
+        b.find(fantoccini::Locator::Css("input[name=rating][value='4']"))
+            .await
+            .expect("the 4-star choice")
+            .click()
+            .await
+            .expect("chosen");
+        fill(&b, "#review-title", "Solid and heavy").await;
+        fill(&b, "#review-body", "Cuts well and does not slide on the counter.").await;
+        fill(&b, "#review-name", "Carol K.").await;
+        super::admin::screenshot(&b, "store-review-form.png").await;
+        click(&b, "#send-review").await;
+        assert_eq!(text_of(&b, "h1").await, "Thank you for your review");
+
+        b.goto(&product_page).await.expect("product page");
+        let line = text_of(&b, ".buy .rating-line").await;
+        assert!(line.contains("4.0 (1)"), "{line}");
+        assert!(text_of(&b, "#reviews").await.contains("Verified buyer"));
+        click(&b, "#all-reviews").await;
+        assert!(text_of(&b, ".review").await.contains("Helpful (0)"));
+        click(&b, ".review-actions form button[type=submit]").await;
+        assert!(text_of(&b, ".review").await.contains("Helpful (1)"));
+        // The same browser voting again changes nothing.
+        click(&b, ".review-actions form button[type=submit]").await;
+        assert!(text_of(&b, ".review").await.contains("Helpful (1)"));
+        super::admin::screenshot(&b, "store-reviews.png").await;
+    })
+    .await;
+    if ran.is_none() {
+        return;
+    }
+    // What search engines read: the rating and the review in the product's JSON-LD.
+    let html = app.get(&format!("/products/{}", board.slug)).await.text().await.expect("html");
+    let ld: Vec<Value> = html
+        .split("<script type=\"application/ld+json\">")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</script>"))
+        .map(|(block, _)| serde_json::from_str(block).expect("JSON-LD parses"))
+        .collect();
+    let product = ld.iter().find(|v| v["@type"] == "Product").expect("Product");
+    assert_eq!(product["aggregateRating"]["ratingValue"], 4.0);
+    assert_eq!(product["aggregateRating"]["reviewCount"], 1);
+    assert_eq!(product["review"][0]["author"]["name"], "Carol K.");
+    // Lists show the stars too.
+    let home = app.get("/").await.text().await.expect("home");
+    assert!(home.contains("★★★★☆"), "the product card shows the stars");
+}
