@@ -10,7 +10,7 @@
 //! member as the actor, so they are in the audit log like the API's.
 //!
 //! Owns: `admin_sessions`. May call: `core`, `db`, `auth`, `web`, `accounts` (sign-in, the
-//! audit log), `catalog`, `checkout` (tax rates), `orders`, `payments`, `shipping` (zones and methods), `inventory`. Events: publishes and consumes none itself.
+//! audit log), `catalog`, `checkout` (tax rates), `orders`, `payments`, `shipping` (zones and methods), `inventory`, `reviews` (moderation). Events: publishes and consumes none itself.
 
 mod audit;
 mod bulk;
@@ -24,6 +24,7 @@ pub mod menu;
 mod orders;
 mod product_edit;
 mod products;
+mod reviews;
 pub mod session;
 mod settings;
 mod shipping;
@@ -187,6 +188,11 @@ pub fn router() -> Router<Admin> {
             "/admin/settings/gateways/{provider}",
             post(settings::set_gateway),
         )
+        .route("/admin/reviews", get(reviews::list))
+        .route("/admin/reviews/bulk", post(reviews::bulk))
+        .route("/admin/reviews/{id}", get(reviews::detail))
+        .route("/admin/reviews/{id}/moderation", post(reviews::moderate))
+        .route("/admin/reviews/{id}/reply", post(reviews::reply))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::detail))
         .route("/admin/customers/{id}/status", post(customers::set_status))

@@ -44,6 +44,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("products.read"),
     },
     Entry {
+        label: "Reviews",
+        path: "/admin/reviews",
+        permission: Some("reviews.moderate"),
+    },
+    Entry {
         label: "Customers",
         path: "/admin/customers",
         permission: Some("users.read"),

@@ -22,6 +22,8 @@ const TEMPLATES: TemplateSet = &[
     ("orders.html", include_str!("../templates/orders.html")),
     ("order.html", include_str!("../templates/order.html")),
     ("audit.html", include_str!("../templates/audit.html")),
+    ("reviews.html", include_str!("../templates/reviews.html")),
+    ("review.html", include_str!("../templates/review.html")),
     ("document.html", include_str!("../templates/document.html")),
     ("products.html", include_str!("../templates/products.html")),
     ("product.html", include_str!("../templates/product.html")),
@@ -77,6 +79,7 @@ pub struct Admin {
     pub(crate) payments: Payments,
     pub(crate) shipping: Shipping,
     pub(crate) inventory: Inventory,
+    pub(crate) reviews: emporium_reviews::Reviews,
     pub(crate) pages: Pages,
     /// The home page's sales figures, kept a few seconds.
     pub(crate) figures: crate::home::Figures,
@@ -92,6 +95,7 @@ pub struct Domains {
     pub payments: Payments,
     pub shipping: Shipping,
     pub inventory: Inventory,
+    pub reviews: emporium_reviews::Reviews,
 }
 
 impl Admin {
@@ -113,6 +117,7 @@ impl Admin {
             payments: domains.payments,
             shipping: domains.shipping,
             inventory: domains.inventory,
+            reviews: domains.reviews,
             pages,
             figures: crate::home::Figures::default(),
         }

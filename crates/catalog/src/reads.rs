@@ -379,6 +379,15 @@ impl Catalog {
 
     /// The slugs of products, in the order of `ids` (a deleted product is left out).
     pub async fn product_slugs(&self, ids: &[Uuid]) -> AppResult<Vec<String>> {
+        let mut found = self.product_slug_map(ids).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// The slug of each product among `ids` that is not deleted.
+    pub async fn product_slug_map(
+        &self,
+        ids: &[Uuid],
+    ) -> AppResult<std::collections::HashMap<Uuid, String>> {
         let mut found = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
             for p in products::Entity::find()
@@ -390,7 +399,7 @@ impl Catalog {
                 found.insert(p.id, p.slug);
             }
         }
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        Ok(found)
     }
 
     /// How many products the store shows, and when the newest change to one was made:

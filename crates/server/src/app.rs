@@ -329,6 +329,7 @@ impl Node {
                 payments: payments.clone(),
                 shipping: shipping.clone(),
                 inventory: inventory.clone(),
+                reviews: reviews.clone(),
             },
         );
         let state = AppState {

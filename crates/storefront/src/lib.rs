@@ -51,7 +51,10 @@ pub fn router() -> Router<Storefront> {
         .route("/checkout", get(cart::checkout).post(cart::place))
         .route("/stock-notifications", post(alerts::back_in_stock))
         .route("/products/{slug}/reviews", get(reviews::reviews_page))
-        .route("/{lang}/products/{slug}/reviews", get(reviews::reviews_page))
+        .route(
+            "/{lang}/products/{slug}/reviews",
+            get(reviews::reviews_page),
+        )
         .route("/reviews/{id}/vote", post(reviews::vote))
         .route("/reviews/{id}/report", post(reviews::report))
         .route(

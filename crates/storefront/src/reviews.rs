@@ -150,7 +150,10 @@ pub(crate) async fn reviews_page(
         json!(page.next_cursor.as_deref().map(|c| filters(Some(c)))),
     );
     context.insert("here".into(), json!(filters(None)));
-    context.insert("sort".into(), json!(q.sort.clone().unwrap_or_else(|| "newest".into())));
+    context.insert(
+        "sort".into(),
+        json!(q.sort.clone().unwrap_or_else(|| "newest".into())),
+    );
     context.insert("stars_filter".into(), json!(stars_filter));
     context.insert("verified".into(), json!(q.verified.is_some()));
     context.insert("action".into(), json!(base_path));
@@ -218,7 +221,12 @@ pub(crate) async fn vote(
         helpful: form.helpful == "1",
         voter_token: None,
     };
-    if sf.reviews.vote(id, Voter::Browser(token), body).await.is_err() {
+    if sf
+        .reviews
+        .vote(id, Voter::Browser(token), body)
+        .await
+        .is_err()
+    {
         return sf.missing(None, "We could not find that review.");
     }
     back_with(&back_to(&form.back), cookie)
@@ -296,7 +304,10 @@ fn bad_link(sf: &Storefront) -> Response {
 }
 
 /// `GET /reviews/write`: the review form for one product of a delivered order.
-pub(crate) async fn write_page(State(sf): State<Storefront>, Query(q): Query<LinkQuery>) -> Response {
+pub(crate) async fn write_page(
+    State(sf): State<Storefront>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
     let Ok(order) = q.order.parse::<Uuid>() else {
         return bad_link(&sf);
     };
@@ -312,7 +323,16 @@ pub(crate) async fn write_page(State(sf): State<Storefront>, Query(q): Query<Lin
     else {
         return bad_link(&sf);
     };
-    form_page(&sf, StatusCode::OK, order, &q.token, product, &title, &Map::new(), None)
+    form_page(
+        &sf,
+        StatusCode::OK,
+        order,
+        &q.token,
+        product,
+        &title,
+        &Map::new(),
+        None,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -355,7 +375,8 @@ pub(crate) struct WriteForm {
 
 /// `POST /reviews/write`: takes the review; the link's token is the proof.
 pub(crate) async fn write(State(sf): State<Storefront>, Form(form): Form<WriteForm>) -> Response {
-    let (Ok(order), Ok(product)) = (form.order.parse::<Uuid>(), form.product.parse::<Uuid>()) else {
+    let (Ok(order), Ok(product)) = (form.order.parse::<Uuid>(), form.product.parse::<Uuid>())
+    else {
         return bad_link(&sf);
     };
     let Ok(products) = sf.reviews.check_link(order, &form.token).await else {
@@ -432,7 +453,13 @@ pub(crate) async fn write(State(sf): State<Storefront>, Form(form): Form<WriteFo
             )
             .into_response(),
         Err(err) => sf
-            .notice(err.status(), "That did not work", &err.to_string(), "bad", None)
+            .notice(
+                err.status(),
+                "That did not work",
+                &err.to_string(),
+                "bad",
+                None,
+            )
             .into_response(),
     }
 }
@@ -457,7 +484,10 @@ pub(crate) async fn unsubscribe_page(
 }
 
 /// `POST /reviews/unsubscribe`: no more review requests to this order's address.
-pub(crate) async fn unsubscribe(State(sf): State<Storefront>, Form(form): Form<LinkQuery>) -> Response {
+pub(crate) async fn unsubscribe(
+    State(sf): State<Storefront>,
+    Form(form): Form<LinkQuery>,
+) -> Response {
     let Ok(order) = form.order.parse::<Uuid>() else {
         return bad_link(&sf);
     };

@@ -630,7 +630,12 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
     );
     context.insert(
         "reviews".into(),
-        json!(newest.iter().map(crate::reviews::review_context).collect::<Vec<_>>()),
+        json!(
+            newest
+                .iter()
+                .map(crate::reviews::review_context)
+                .collect::<Vec<_>>()
+        ),
     );
     let meta_title = product
         .seo

@@ -74,7 +74,7 @@ fn line_of(order: &Value, size: &str) -> String {
         .to_string()
 }
 
-async fn sign_in(b: &Client, app: &TestApp, user: &Session, path: &str) {
+pub(crate) async fn sign_in(b: &Client, app: &TestApp, user: &Session, path: &str) {
     b.goto(&app.url(path)).await.expect("console");
     assert_eq!(
         text_of(b, "h1").await,

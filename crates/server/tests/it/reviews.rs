@@ -955,7 +955,12 @@ async fn a_buyer_reviews_through_the_emailed_link_in_a_browser_and_the_shop_show
     buy(&app, &admin, &carol, &board, "delivered").await;
     app.drain_outbox().await;
     let now = chrono::Utc::now().timestamp_millis();
-    let sent = app.state().reviews.send_due_requests(now + 8 * 86_400_000).await.expect("sweep");
+    let sent = app
+        .state()
+        .reviews
+        .send_due_requests(now + 8 * 86_400_000)
+        .await
+        .expect("sweep");
     assert_eq!(sent.requests, 1);
     app.drain_outbox().await;
     let mails = app.smtp.wait_for(1, 5).await;
@@ -963,7 +968,12 @@ async fn a_buyer_reviews_through_the_emailed_link_in_a_browser_and_the_shop_show
         .iter()
         .find_map(|m| m.link("/reviews/write"))
         .expect("the review link");
-    let (status, _) = (app.get("/reviews/write?order=00000000-0000-0000-0000-000000000000&token=x").await.status(), ());
+    let (status, _) = (
+        app.get("/reviews/write?order=00000000-0000-0000-0000-000000000000&token=x")
+            .await
+            .status(),
+        (),
+    );
     assert_eq!(status, 401);
     let product_page = app.url(&format!("/products/{}", board.slug));
     let ran = Browser::run(|b| async move {
@@ -976,7 +986,12 @@ async fn a_buyer_reviews_through_the_emailed_link_in_a_browser_and_the_shop_show
             .await
             .expect("chosen");
         fill(&b, "#review-title", "Solid and heavy").await;
-        fill(&b, "#review-body", "Cuts well and does not slide on the counter.").await;
+        fill(
+            &b,
+            "#review-body",
+            "Cuts well and does not slide on the counter.",
+        )
+        .await;
         fill(&b, "#review-name", "Carol K.").await;
         super::admin::screenshot(&b, "store-review-form.png").await;
         click(&b, "#send-review").await;
@@ -1000,18 +1015,157 @@ async fn a_buyer_reviews_through_the_emailed_link_in_a_browser_and_the_shop_show
         return;
     }
     // What search engines read: the rating and the review in the product's JSON-LD.
-    let html = app.get(&format!("/products/{}", board.slug)).await.text().await.expect("html");
+    let html = app
+        .get(&format!("/products/{}", board.slug))
+        .await
+        .text()
+        .await
+        .expect("html");
     let ld: Vec<Value> = html
         .split("<script type=\"application/ld+json\">")
         .skip(1)
         .filter_map(|rest| rest.split_once("</script>"))
         .map(|(block, _)| serde_json::from_str(block).expect("JSON-LD parses"))
         .collect();
-    let product = ld.iter().find(|v| v["@type"] == "Product").expect("Product");
+    let product = ld
+        .iter()
+        .find(|v| v["@type"] == "Product")
+        .expect("Product");
     assert_eq!(product["aggregateRating"]["ratingValue"], 4.0);
     assert_eq!(product["aggregateRating"]["reviewCount"], 1);
     assert_eq!(product["review"][0]["author"]["name"], "Carol K.");
     // Lists show the stars too.
     let home = app.get("/").await.text().await.expect("home");
     assert!(home.contains("★★★★☆"), "the product card shows the stars");
+}
+
+#[tokio::test]
+async fn staff_moderate_reviews_in_the_console_with_reasons_on_record() {
+    use emporium_testkit::browser::{Browser, click, fill, text_of};
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(|c| c.reviews.open_to_all_customers = true),
+        ..TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let kettle = app
+        .product(&admin, "Copper Kettle", &["one"], 6_000, 10)
+        .await;
+    let mut ids = Vec::new();
+    for (stars, body) in [
+        (1, "Leaks at the spout."),
+        (4, "Great, see https://example.com/deal"),
+    ] {
+        let shopper = app.customer().await;
+        let made = json_of(
+            post_review(&app, &shopper, &kettle.id, &review(stars, body)).await,
+            201,
+        )
+        .await;
+        assert_eq!(made["status"], "pending");
+        ids.push(made["id"].as_str().expect("id").to_string());
+    }
+    let third = app.customer().await;
+    let kept = json_of(
+        post_review(
+            &app,
+            &third,
+            &kettle.id,
+            &review(2, "Whistle is too quiet."),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let kept_id = kept["id"].as_str().expect("id").to_string();
+    let (first, second) = (ids[0].clone(), ids[1].clone());
+    let ran = Browser::run(|b| async move {
+        super::admin::sign_in(&b, &app, &admin, "/admin/reviews").await;
+        assert_eq!(text_of(&b, "h1").await, "Reviews");
+        let queue = text_of(&b, "#reviews").await;
+        assert!(queue.contains("held: contains a link"), "{queue}");
+        super::admin::screenshot(&b, "admin-reviews.png").await;
+        for id in [&first, &second] {
+            b.find(fantoccini::Locator::Css(&format!(
+                "input[name=ids][value='{id}']"
+            )))
+            .await
+            .expect("the checkbox")
+            .click()
+            .await
+            .expect("checked");
+        }
+        // No reason: refused, and nothing changes.
+        click(&b, "#bulk-reject").await;
+        assert!(text_of(&b, "#error").await.contains("reason"));
+        for id in [&first, &second] {
+            b.find(fantoccini::Locator::Css(&format!(
+                "input[name=ids][value='{id}']"
+            )))
+            .await
+            .expect("still pending")
+            .click()
+            .await
+            .expect("checked");
+        }
+        b.find(fantoccini::Locator::Css("#reason"))
+            .await
+            .expect("reasons")
+            .select_by_value("spam")
+            .await
+            .expect("spam");
+        fill(&b, "#note", "Links to another shop").await;
+        click(&b, "#bulk-reject").await;
+        assert_eq!(text_of(&b, "#done").await, "Rejected 2 reviews.");
+
+        // One review: publish it, then answer it in public.
+        b.goto(&app.url(&format!("/admin/reviews/{kept_id}")))
+            .await
+            .expect("review");
+        click(&b, "#approve").await;
+        assert_eq!(text_of(&b, "#review-status").await, "published");
+        fill(&b, "#reply-body", "Thanks, a louder whistle is coming.").await;
+        click(&b, "#send-reply").await;
+        assert!(
+            text_of(&b, "#public-reply")
+                .await
+                .contains("louder whistle")
+        );
+        let history = text_of(&b, "#history").await;
+        assert!(
+            history.contains("published") && history.contains("replied"),
+            "{history}"
+        );
+        super::admin::screenshot(&b, "admin-review.png").await;
+
+        let rejected = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/admin/reviews/{first}"),
+                Some(&admin.access_token),
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(
+            (
+                rejected["status"].as_str(),
+                rejected["reject_reason"].as_str(),
+                rejected["reject_note"].as_str()
+            ),
+            (
+                Some("rejected"),
+                Some("spam"),
+                Some("Links to another shop")
+            )
+        );
+        assert_eq!(
+            rating_of(&app, &kettle.id).await["distribution"],
+            json!([0, 1, 0, 0, 0])
+        );
+    })
+    .await;
+    let _ = ran;
 }
