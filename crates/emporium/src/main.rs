@@ -107,6 +107,14 @@ enum ImportCommand {
         /// The CSV file.
         file: std::path::PathBuf,
     },
+    /// Reviews from another platform's CSV export: columns `product` (slug or id),
+    /// `rating`, `title`, `body`, `author_name`, and optionally `lang`, `created_at`
+    /// (RFC 3339) and `key` (the source's review id). Published, never verified; a
+    /// second import of the same file adds nothing.
+    Reviews {
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +302,50 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 report.products_created,
                 report.products_updated,
                 report.rows_refused
+            );
+            Ok(())
+        }
+        Command::Import(ImportCommand::Reviews { file }) => {
+            let data = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let db = Db::connect(&config).await?;
+            emporium_server::migrate(&db).await?;
+            let config = std::sync::Arc::new(config);
+            let catalog = emporium_catalog::Catalog::new(db.clone(), config.clone(), None);
+            let inventory = emporium_inventory::Inventory::new(db.clone(), config.clone());
+            let shipping = emporium_shipping::Shipping::new(db.clone(), config.clone())?;
+            let orders = emporium_orders::Orders::new(
+                db.clone(),
+                config.clone(),
+                inventory,
+                shipping,
+                vec![],
+            );
+            let reviews = emporium_reviews::Reviews::new(db.clone(), config, catalog, orders);
+            let bar = progress_bar(
+                0,
+                "importing {bar:40} {pos}/{len} reviews, {per_sec}, eta {eta}",
+            );
+            let started = std::time::Instant::now();
+            let result = reviews
+                .import_csv(&data, &|done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                })
+                .await;
+            bar.finish();
+            db.close().await;
+            let report = result.map_err(|e| anyhow::anyhow!("import failed: {e}"))?;
+            for (row, message) in &report.errors {
+                eprintln!("row {row}: {message}");
+            }
+            println!(
+                "{} rows in {:.1} s: {} reviews imported, {} already there, {} rows refused",
+                report.rows,
+                started.elapsed().as_secs_f64(),
+                report.imported,
+                report.skipped,
+                report.errors.len()
             );
             Ok(())
         }

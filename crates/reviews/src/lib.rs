@@ -16,6 +16,7 @@
 //! counts, photo storage) and `orders` (whether the author bought the product).
 //! Events: publishes `review.published`; consumes `order.delivered` (`jobs.rs`).
 
+mod import;
 pub mod jobs;
 pub mod model;
 mod requests;
@@ -24,6 +25,7 @@ mod service;
 mod state;
 mod views;
 
+pub use import::{ImportReport, ImportRow};
 pub use model::{RejectReason, ReviewSort, ReviewStatus};
 pub use requests::RequestReport;
 pub use routes::router;

@@ -1169,3 +1169,30 @@ async fn staff_moderate_reviews_in_the_console_with_reasons_on_record() {
     .await;
     let _ = ran;
 }
+
+#[tokio::test]
+async fn imported_reviews_are_published_never_verified_and_import_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let tent = app.product(&admin, "Trail Tent", &["one"], 25_000, 3).await;
+    let csv = format!(
+        "product,rating,title,body,author_name,created_at,key\n\
+         {slug},5,Dry all night,\"Rain, wind, no leaks.\",Sam,2025-06-01T10:00:00Z,jm-1\n\
+         {slug},3,Heavy,Fine but heavy.,Alex,,jm-2\n\
+         {slug},9,Nope,Out of range.,Kim,,jm-3\n\
+         no-such-tent,4,Lost,Where is it,Lee,,jm-4\n",
+        slug = tent.slug
+    );
+    let reviews = &app.state().reviews;
+    let report = reviews.import_csv(csv.as_bytes(), &|_, _| {}).await.expect("import");
+    assert_eq!((report.rows, report.imported, report.errors.len()), (4, 2, 2));
+    let again = reviews.import_csv(csv.as_bytes(), &|_, _| {}).await.expect("import");
+    assert_eq!((again.imported, again.skipped), (0, 2));
+    let rating = rating_of(&app, &tent.id).await;
+    assert_eq!(rating, json!({"count": 2, "average": 4.0, "distribution": [0, 0, 1, 0, 1]}));
+    let listed = json_of(app.get(&format!("/api/v1/products/{}/reviews", tent.slug)).await, 200).await;
+    let data = listed["data"].as_array().expect("data");
+    assert!(data.iter().all(|r| r["verified"] == false));
+    // The source's dates are kept: the older review sorts last.
+    assert_eq!(data[1]["author_name"], "Sam");
+}
