@@ -155,7 +155,7 @@ impl Accounts {
             .and_then(view)
     }
 
-    async fn save_address(
+    pub async fn save_address(
         &self,
         user_id: Uuid,
         id: Option<Uuid>,
@@ -284,7 +284,7 @@ impl Accounts {
         view(saved)
     }
 
-    async fn delete_address(&self, user_id: Uuid, id: Uuid) -> AppResult<()> {
+    pub async fn delete_address(&self, user_id: Uuid, id: Uuid) -> AppResult<()> {
         let txn = self.db().writer().begin().await?;
         let row = customer_addresses::Entity::find_by_id(id)
             .one(&txn)

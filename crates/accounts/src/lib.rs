@@ -25,6 +25,7 @@ mod store;
 mod totp;
 mod views;
 
+pub use address_book::{AddressBody, SavedAddressView};
 pub use admin::{AdminCreated, UserChanges};
 pub use audit_log::{AuditEntryView, AuditFilter, AuditPageView};
 pub use directory::UserDirectory;

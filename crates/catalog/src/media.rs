@@ -134,6 +134,28 @@ impl MediaStore {
     }
 }
 
+/// The width of the one thumbnail a loose image (a review photo) gets.
+pub const LOOSE_THUMBNAIL: u32 = 320;
+
+/// Where a loose image's thumbnail is stored: `images/<hash>-320.webp`.
+pub fn loose_thumbnail_key(key: &str) -> String {
+    let stem = key.rsplit_once('.').map_or(key, |(stem, _)| stem);
+    format!("{stem}-{LOOSE_THUMBNAIL}.webp")
+}
+
+/// `image` scaled to `width` (keeping its proportions), as lossless WebP.
+fn webp_at(image: &image::DynamicImage, width: u32) -> anyhow::Result<Vec<u8>> {
+    let width = width.max(1);
+    let height = ((u64::from(image.height()) * u64::from(width)) / u64::from(image.width().max(1)))
+        .max(1) as u32;
+    let small = image.resize_exact(width, height, image::imageops::FilterType::Triangle);
+    let mut buf = Vec::new();
+    small
+        .to_rgba8()
+        .write_with_encoder(image::codecs::webp::WebPEncoder::new_lossless(&mut buf))?;
+    Ok(buf)
+}
+
 /// The content type for a stored key, by its extension (which we chose from the content).
 pub fn content_type_of(key: &str) -> &'static str {
     match key.rsplit('.').next() {
@@ -144,11 +166,14 @@ pub fn content_type_of(key: &str) -> &'static str {
     }
 }
 
+/// What [`inspect`] finds: extension, content type, width, height.
+type Inspected = (&'static str, &'static str, u32, u32);
+
 /// Checks an upload by its bytes: the format (JPEG, PNG or WebP, whatever the name says),
 /// the pixel count read from the header, and then the whole image decoded, so that a
 /// truncated or corrupt file is refused now rather than failing its thumbnail job forever.
 /// Answers the extension, content type, width and height.
-pub fn inspect(data: &[u8], max_pixels: u64) -> AppResult<(&'static str, &'static str, u32, u32)> {
+pub fn inspect(data: &[u8], max_pixels: u64) -> AppResult<Inspected> {
     let refuse = |message: &str| AppError::invalid("file", message);
     let (ext, content_type) = match image::guess_format(data) {
         Ok(image::ImageFormat::Jpeg) => ("jpg", "image/jpeg"),
@@ -560,16 +585,7 @@ impl Catalog {
                 let decoded = image::load_from_memory(&original)?;
                 let mut out = Vec::new();
                 for width in widths {
-                    let height = ((u64::from(decoded.height()) * u64::from(width))
-                        / u64::from(decoded.width().max(1)))
-                    .max(1) as u32;
-                    let small =
-                        decoded.resize_exact(width, height, image::imageops::FilterType::Triangle);
-                    let mut buf = Vec::new();
-                    small.to_rgba8().write_with_encoder(
-                        image::codecs::webp::WebPEncoder::new_lossless(&mut buf),
-                    )?;
-                    out.push((width, buf));
+                    out.push((width, webp_at(&decoded, width)?));
                 }
                 Ok(out)
             })
@@ -596,16 +612,27 @@ impl Catalog {
     pub async fn store_loose_image(&self, data: Bytes) -> AppResult<(String, u32, u32)> {
         let max_pixels = self.config.media.max_pixels;
         let checked = data.clone();
-        let (ext, _, width, height) =
-            tokio::task::spawn_blocking(move || inspect(&checked, max_pixels))
-                .await
-                .map_err(anyhow::Error::from)??;
+        // Checked, then one small WebP made at once: a shopper's upload is one image, and
+        // the page that shows it should not wait for a job.
+        let ((ext, _, width, height), thumbnail) =
+            tokio::task::spawn_blocking(move || -> AppResult<(Inspected, Vec<u8>)> {
+                let found = inspect(&checked, max_pixels)?;
+                let decoded = image::load_from_memory(&checked).map_err(anyhow::Error::from)?;
+                let small = webp_at(&decoded, LOOSE_THUMBNAIL.min(found.2))?;
+                Ok((found, small))
+            })
+            .await
+            .map_err(anyhow::Error::from)??;
         let hash: String = Sha256::digest(&data)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
         let key = format!("images/{hash}.{ext}");
-        self.media()?.put(&key, data).await?;
+        let store = self.media()?;
+        store.put(&key, data).await?;
+        store
+            .put(&loose_thumbnail_key(&key), Bytes::from(thumbnail))
+            .await?;
         Ok((key, width, height))
     }
 

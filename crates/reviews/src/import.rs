@@ -102,9 +102,12 @@ impl Reviews {
                 };
                 let inserted = reviews::Entity::insert(reviews::ActiveModel::from(model.clone()))
                     .on_conflict(
-                        OnConflict::columns([reviews::Column::ProductId, reviews::Column::AuthorKey])
-                            .do_nothing()
-                            .to_owned(),
+                        OnConflict::columns([
+                            reviews::Column::ProductId,
+                            reviews::Column::AuthorKey,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
                     )
                     .exec_without_returning(&txn)
                     .await?;
@@ -167,13 +170,20 @@ impl Reviews {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        let key = row.key.clone().filter(|k| !k.is_empty()).unwrap_or_else(|| {
-            Sha256::digest(format!("{}\n{}\n{}\n{}", row.rating, row.title, row.body, name))
+        let key = row
+            .key
+            .clone()
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| {
+                Sha256::digest(format!(
+                    "{}\n{}\n{}\n{}",
+                    row.rating, row.title, row.body, name
+                ))
                 .iter()
                 .take(16)
                 .map(|b| format!("{b:02x}"))
                 .collect()
-        });
+            });
         Ok(reviews::Model {
             id: Uuid::now_v7(),
             product_id: product,

@@ -73,6 +73,8 @@ struct Author {
     email: Option<String>,
     buyer: Buyer,
     source: &'static str,
+    /// The order's language, for a review written through its link.
+    lang: Option<String>,
 }
 
 async fn history<C: ConnectionTrait>(
@@ -158,6 +160,7 @@ impl Reviews {
                 email: Some(email.clone()),
                 buyer: Buyer::Customer(*user_id),
                 source: "customer",
+                lang: None,
             }),
             Writer::Link { order_id, token } => {
                 let request = self.request_by_link(txn, *order_id, token).await?;
@@ -172,6 +175,7 @@ impl Reviews {
                     email: Some(request.email),
                     buyer: Buyer::Order(*order_id),
                     source: "review_link",
+                    lang: Some(request.lang),
                 })
             }
         }
@@ -209,10 +213,6 @@ impl Reviews {
         body: ReviewBody,
     ) -> AppResult<ReviewView> {
         let settings = &self.config.reviews;
-        let lang = body
-            .lang
-            .clone()
-            .unwrap_or_else(|| self.config.store.default_language.clone());
         let mut errors = Vec::new();
         if !(1..=5).contains(&body.rating) {
             errors.push(FieldError::new("rating", "must be 1 to 5 stars"));
@@ -223,7 +223,9 @@ impl Reviews {
             &body.body,
             Some(&body.author_name),
         );
-        if !self.config.store.languages.contains(&lang) {
+        if let Some(lang) = &body.lang
+            && !self.config.store.languages.contains(lang)
+        {
             errors.push(FieldError::new(
                 "lang",
                 format!(
@@ -239,6 +241,13 @@ impl Reviews {
         let txn = self.db.begin().await?;
         let product = reviewable(&txn, product).await?;
         let author = self.author(&txn, &writer).await?;
+        // Without a language given, a review through a link is in its order's language.
+        let lang = body
+            .lang
+            .clone()
+            .or_else(|| author.lang.clone())
+            .filter(|l| self.config.store.languages.contains(l))
+            .unwrap_or_else(|| self.config.store.default_language.clone());
         let purchase = self
             .orders
             .purchase_of(&txn, author.buyer, product.id)
@@ -839,19 +848,23 @@ impl Reviews {
             ReviewSort::Lowest => Some((reviews::Column::Rating, false)),
         };
         if let Some(c) = &after {
+            // Row values, which both backends read as one range of the sort's index; the
+            // same condition spelled with OR made SQLite scan, and a deep page cost double.
             let (t, id) = (c.time(), c.id);
-            let later = Condition::any()
-                .add(reviews::Column::PublishedAt.lt(t))
-                .add(
-                    Condition::all()
-                        .add(reviews::Column::PublishedAt.eq(t))
-                        .add(reviews::Column::Id.lt(id)),
-                );
+            let tuple = |cols: &[reviews::Column]| {
+                Expr::tuple(cols.iter().map(|c| Expr::col(*c)).collect::<Vec<_>>())
+            };
+            let later = tuple(&[reviews::Column::PublishedAt, reviews::Column::Id])
+                .lt(Expr::tuple([Expr::value(t), Expr::value(id)]));
             query = query.filter(match key {
                 None => later,
-                Some((col, desc)) => Condition::any()
-                    .add(if desc { col.lt(c.k) } else { col.gt(c.k) })
-                    .add(Condition::all().add(col.eq(c.k)).add(later)),
+                Some((col, true)) => {
+                    tuple(&[col, reviews::Column::PublishedAt, reviews::Column::Id]).lt(
+                        Expr::tuple([Expr::value(c.k), Expr::value(t), Expr::value(id)]),
+                    )
+                }
+                // Stars up, then newest first: the directions differ, so two ranges.
+                Some((col, false)) => Expr::col(col).gt(c.k).or(Expr::col(col).eq(c.k).and(later)),
             });
         }
         if let Some((col, desc)) = key {

@@ -51,6 +51,8 @@ pub struct ReviewPatchBody {
 pub struct PhotoView {
     pub key: String,
     pub url: String,
+    /// A WebP at most 320 pixels wide.
+    pub thumbnail_url: String,
 }
 
 /// A published review, as shoppers see it.
@@ -261,6 +263,10 @@ pub(crate) fn photos_of(row: &reviews::Model, media_base: &str) -> Vec<PhotoView
     keys.into_iter()
         .map(|key| PhotoView {
             url: format!("{media_base}/{key}"),
+            thumbnail_url: format!(
+                "{media_base}/{}",
+                emporium_catalog::media::loose_thumbnail_key(&key)
+            ),
             key,
         })
         .collect()

@@ -308,6 +308,8 @@ impl Node {
         let storefront = Storefront::new(
             config.clone(),
             emporium_storefront::Domains {
+                db: db.clone(),
+                auth: auth.clone(),
                 accounts: accounts.clone(),
                 orders: orders.clone(),
                 catalog: catalog.clone(),

@@ -20,8 +20,25 @@ use crate::state::Storefront;
 
 const COOKIE: &str = "emporium_cart";
 
-/// The cart the cookie names, and the access it grants.
-fn cart_cookie(headers: &HeaderMap) -> Option<(Uuid, CartAccess)> {
+/// The cart this shopper uses: a signed-in shopper's own (opened when they have none),
+/// else the guest cart the cookie names.
+async fn cart_access(sf: &Storefront, headers: &HeaderMap) -> Option<(Uuid, CartAccess)> {
+    if let Some(shopper) = sf.shopper(headers).await {
+        let access = CartAccess {
+            user_id: Some(shopper.user_id),
+            email: Some(shopper.email),
+            email_verified: shopper.email_verified,
+            token: None,
+        };
+        let lang = sf.config.store.default_language.clone();
+        let opened = sf.checkout.open_cart(&access, None, &lang).await.ok()?;
+        return Some((opened.cart.id, access));
+    }
+    cart_cookie(headers)
+}
+
+/// The guest cart the cookie names, and the access it grants.
+pub(crate) fn cart_cookie(headers: &HeaderMap) -> Option<(Uuid, CartAccess)> {
     let value = headers
         .get_all(header::COOKIE)
         .iter()
@@ -41,20 +58,12 @@ fn cart_cookie(headers: &HeaderMap) -> Option<(Uuid, CartAccess)> {
 }
 
 impl Storefront {
-    fn set_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
-        let secure = if self.config.store_url().starts_with("https://") {
-            "; Secure"
-        } else {
-            ""
-        };
-        HeaderValue::from_str(&format!(
-            "{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    pub(crate) fn set_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
+        self.cookie(COOKIE, value, max_age)
     }
 
     /// A private page (no cache, no index) with the shop's header.
-    fn private(
+    pub(crate) fn private(
         &self,
         status: StatusCode,
         template: &str,
@@ -95,7 +104,7 @@ pub(crate) fn refused() -> Response {
     (StatusCode::FORBIDDEN, "cross-site form posts are refused").into_response()
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -134,7 +143,7 @@ struct Held {
 
 /// The cart the cookie names, priced now; `None` when there is none (or it was ordered).
 async fn current_cart(sf: &Storefront, headers: &HeaderMap) -> Option<Held> {
-    let (id, access) = cart_cookie(headers)?;
+    let (id, access) = cart_access(sf, headers).await?;
     let cart = sf.checkout.cart(id, &access).await.ok()?;
     if cart.status != "active" {
         return None;
@@ -271,7 +280,7 @@ pub(crate) async fn remove_line(
     if cross_site(&headers) {
         return refused();
     }
-    if let Some((id, access)) = cart_cookie(&headers)
+    if let Some((id, access)) = cart_access(&sf, &headers).await
         && let Err(err) = sf.checkout.remove_item(id, &access, line).await
     {
         tracing::debug!(error = %err, "removing a cart line");
@@ -497,7 +506,8 @@ pub(crate) async fn place(
     };
     let confirmation = match done["order_token"].as_str() {
         Some(token) => format!("/orders/{order_id}?token={token}"),
-        None => "/".to_string(),
+        // A customer's order is in their account.
+        None => format!("/account/orders/{order_id}"),
     };
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let payment = &done["payment"];

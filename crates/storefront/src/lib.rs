@@ -13,16 +13,23 @@
 //! page, every review with sorts and filters, helpful votes and reports, and the review
 //! form and opt-out that review-request emails open. Everything works without JavaScript.
 //!
-//! Owns: no table. May call: `accounts`, `catalog`, `checkout`, `orders`, `reviews`, `search`,
+//! Shoppers sign in (with their second factor), register and sign out here, with a
+//! server-side session (`session.rs`); signed in, the cart is their account's (a guest
+//! cart joins it at sign-in) and `/account` lists their orders and saved addresses.
+//!
+//! Owns: `shop_sessions`. May call: `accounts`, `catalog`, `checkout`, `orders`, `reviews`, `search`,
 //! `web`, `core`. Events: none.
 
 mod account;
 mod alerts;
 mod cart;
 mod order;
+mod profile;
 mod reviews;
 mod seo;
+mod session;
 mod shop;
+mod signin;
 mod state;
 mod text;
 
@@ -85,5 +92,22 @@ pub fn router() -> Router<Storefront> {
             get(account::forgot_password_page).post(account::forgot_password),
         )
         .route("/orders/{id}", get(order::order_page))
+        .route(
+            "/account/sign-in",
+            get(signin::sign_in_page).post(signin::sign_in),
+        )
+        .route("/account/sign-in/code", post(signin::sign_in_code))
+        .route(
+            "/account/register",
+            get(signin::register_page).post(signin::register),
+        )
+        .route("/account/sign-out", post(signin::sign_out))
+        .route("/account", get(profile::account_page))
+        .route("/account/orders/{id}", get(profile::order_page))
+        .route("/account/addresses", post(profile::add_address))
+        .route(
+            "/account/addresses/{id}/delete",
+            post(profile::delete_address),
+        )
         .route("/assets/{file}", get(emporium_web::assets::serve))
 }

@@ -56,7 +56,7 @@ pub(crate) async fn order_page(
 }
 
 /// The order as the template sees it: money already written out in its currency.
-fn context(order: &OrderView) -> Value {
+pub(crate) fn context(order: &OrderView) -> Value {
     let words = |s: &str| s.replace('_', " ");
     // Statuses serialize as their API names (`pending_payment`); pages show words.
     let status = |v: Value| v.as_str().map(words).unwrap_or_default();

@@ -36,7 +36,7 @@ pub(crate) fn review_context(r: &ReviewView) -> Value {
         "verified": r.verified, "helpful": r.helpful, "unhelpful": r.unhelpful,
         "reply": r.reply,
         "date": r.published_at.unwrap_or(r.created_at).format("%Y-%m-%d").to_string(),
-        "photos": r.photos.iter().map(|p| p.url.clone()).collect::<Vec<_>>(),
+        "photos": r.photos.iter().map(|p| json!({"url": p.url, "thumbnail": p.thumbnail_url})).collect::<Vec<_>>(),
     })
 }
 

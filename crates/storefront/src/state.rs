@@ -47,6 +47,15 @@ const TEMPLATES: TemplateSet = &[
     ),
     ("seo_head.html", include_str!("../templates/seo_head.html")),
     (
+        "account_sign_in.html",
+        include_str!("../templates/account_sign_in.html"),
+    ),
+    (
+        "account_register.html",
+        include_str!("../templates/account_register.html"),
+    ),
+    ("account.html", include_str!("../templates/account.html")),
+    (
         "review_summary.html",
         include_str!("../templates/review_summary.html"),
     ),
@@ -68,6 +77,8 @@ const TEMPLATES: TemplateSet = &[
 /// The domains the shop's pages call.
 #[derive(Clone)]
 pub struct Domains {
+    pub db: emporium_db::Db,
+    pub auth: emporium_auth::Auth,
     pub accounts: Accounts,
     pub orders: Orders,
     pub catalog: Catalog,
@@ -81,6 +92,8 @@ pub struct Domains {
 #[derive(Clone)]
 pub struct Storefront {
     pub(crate) pages: Pages,
+    pub(crate) db: emporium_db::Db,
+    pub(crate) auth: emporium_auth::Auth,
     pub(crate) accounts: Accounts,
     pub(crate) orders: Orders,
     pub(crate) catalog: Catalog,
@@ -102,6 +115,8 @@ impl Storefront {
         ];
         Self {
             pages: Pages::new(TEMPLATES, &config.data_dir, "store", &globals),
+            db: domains.db,
+            auth: domains.auth,
             accounts: domains.accounts,
             orders: domains.orders,
             catalog: domains.catalog,

@@ -28,6 +28,8 @@ const GERMAN: &[(&str, &str)] = &[
     ("item", "Artikel"),
     ("total", "Summe"),
     ("remove", "Entfernen"),
+    ("account", "Konto"),
+    ("your_account", "Ihr Konto"),
     ("reviews_heading", "Bewertungen"),
     ("review", "Bewertung"),
     ("reviews", "Bewertungen"),

@@ -43,6 +43,7 @@ pub mod shipment_events;
 pub mod shipments;
 pub mod shipping_methods;
 pub mod shipping_zones;
+pub mod shop_sessions;
 pub mod stock_alert_subscribers;
 pub mod stock_ledger;
 pub mod stock_levels;

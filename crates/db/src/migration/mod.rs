@@ -20,6 +20,7 @@ mod m20261130_000014_admin_sessions;
 mod m20261130_000015_console_indexes;
 mod m20261201_000016_schedules;
 mod m20261201_000017_reviews;
+mod m20261201_000018_shop_sessions;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_console_indexes::Migration),
             Box::new(m20261201_000016_schedules::Migration),
             Box::new(m20261201_000017_reviews::Migration),
+            Box::new(m20261201_000018_shop_sessions::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use fantoccini::{Client, Locator};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -17,7 +17,7 @@ fn now() -> u64 {
 }
 
 /// Turns on two-factor sign-in for `user`; answers the authenticator secret.
-async fn enable_totp(app: &TestApp, user: &Session) -> String {
+pub(crate) async fn enable_totp(app: &TestApp, user: &Session) -> String {
     let token = Some(user.access_token.as_str());
     let setup = json_of(
         app.call(Method::POST, "/api/v1/me/mfa/totp/setup", token, None)

@@ -19,6 +19,7 @@ mod payments;
 mod reviews;
 mod search;
 mod shipping;
+mod shop_account;
 mod stock;
 mod storefront;
 mod support;

@@ -751,6 +751,20 @@ async fn photos_are_checked_by_their_content() {
     let url = made["photos"][0]["url"].as_str().expect("url");
     let served = reqwest::get(url).await.expect("sent");
     assert_eq!(served.status(), 200);
+    let thumbnail = reqwest::get(
+        made["photos"][0]["thumbnail_url"]
+            .as_str()
+            .expect("thumbnail"),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(thumbnail.headers()["content-type"], "image/webp");
+    let small = image::load_from_memory(&thumbnail.bytes().await.expect("bytes")).expect("decodes");
+    assert_eq!(
+        small.width(),
+        64,
+        "an image narrower than the thumbnail keeps its width"
+    );
     let with_photos = json_of(
         app.get(&format!("/api/v1/products/{}/reviews?photos=true", vase.id))
             .await,
@@ -1184,13 +1198,30 @@ async fn imported_reviews_are_published_never_verified_and_import_once() {
         slug = tent.slug
     );
     let reviews = &app.state().reviews;
-    let report = reviews.import_csv(csv.as_bytes(), &|_, _| {}).await.expect("import");
-    assert_eq!((report.rows, report.imported, report.errors.len()), (4, 2, 2));
-    let again = reviews.import_csv(csv.as_bytes(), &|_, _| {}).await.expect("import");
+    let report = reviews
+        .import_csv(csv.as_bytes(), &|_, _| {})
+        .await
+        .expect("import");
+    assert_eq!(
+        (report.rows, report.imported, report.errors.len()),
+        (4, 2, 2)
+    );
+    let again = reviews
+        .import_csv(csv.as_bytes(), &|_, _| {})
+        .await
+        .expect("import");
     assert_eq!((again.imported, again.skipped), (0, 2));
     let rating = rating_of(&app, &tent.id).await;
-    assert_eq!(rating, json!({"count": 2, "average": 4.0, "distribution": [0, 0, 1, 0, 1]}));
-    let listed = json_of(app.get(&format!("/api/v1/products/{}/reviews", tent.slug)).await, 200).await;
+    assert_eq!(
+        rating,
+        json!({"count": 2, "average": 4.0, "distribution": [0, 0, 1, 0, 1]})
+    );
+    let listed = json_of(
+        app.get(&format!("/api/v1/products/{}/reviews", tent.slug))
+            .await,
+        200,
+    )
+    .await;
     let data = listed["data"].as_array().expect("data");
     assert!(data.iter().all(|r| r["verified"] == false));
     // The source's dates are kept: the older review sorts last.
