@@ -260,7 +260,7 @@ pub(crate) async fn add_item(
 }
 
 /// An error in words a shopper reads.
-fn explain(err: &AppError) -> String {
+pub(crate) fn explain(err: &AppError) -> String {
     match err {
         AppError::Validation(errors) => errors
             .iter()

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use crate::cart::{cross_site, refused, see_other};
+use crate::cart::{cross_site, explain, refused, see_other};
 use crate::session::Shopper;
 use crate::state::Storefront;
 
@@ -186,21 +186,7 @@ pub(crate) async fn add_address(
     };
     match sf.accounts.save_address(shopper.user_id, None, body).await {
         Ok(_) => see_other("/account#addresses"),
-        Err(emporium_core::AppError::Validation(errors)) => {
-            let message = errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field.replace('_', " "), e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            account(
-                &sf,
-                &shopper,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
-            )
-            .await
-        }
-        Err(err) => account(&sf, &shopper, err.status(), Some(err.to_string())).await,
+        Err(err) => account(&sf, &shopper, err.status(), Some(explain(&err))).await,
     }
 }
 

@@ -15,7 +15,7 @@ use emporium_core::extract::ClientInfo;
 use serde::Deserialize;
 use serde_json::{Map, json};
 
-use crate::cart::{cart_cookie, cross_site, refused, see_other};
+use crate::cart::{cart_cookie, cross_site, explain, refused, see_other};
 use crate::session::{COOKIE, MAX_AGE};
 use crate::state::Storefront;
 
@@ -289,14 +289,6 @@ pub(crate) async fn register(
         .await;
     match registered {
         Ok(_) => {}
-        Err(AppError::Validation(errors)) => {
-            let message = errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ");
-            return register_form(&sf, StatusCode::UNPROCESSABLE_ENTITY, &f, Some(message));
-        }
         Err(err) if err.status() == StatusCode::CONFLICT => {
             return register_form(
                 &sf,
@@ -305,7 +297,7 @@ pub(crate) async fn register(
                 Some("An account with this email exists already: sign in instead.".into()),
             );
         }
-        Err(err) => return register_form(&sf, err.status(), &f, Some(err.to_string())),
+        Err(err) => return register_form(&sf, err.status(), &f, Some(explain(&err))),
     }
     let next = safe_next(f.next.as_deref());
     match sf
