@@ -259,6 +259,16 @@ pub(crate) async fn add_item(
     response
 }
 
+/// Every country as an address form's choices: `[{code, name}]`.
+pub(crate) fn countries() -> Value {
+    json!(
+        emporium_core::geo::countries()
+            .into_iter()
+            .map(|(code, name)| json!({"code": code, "name": name}))
+            .collect::<Vec<_>>()
+    )
+}
+
 /// An error in words a shopper reads.
 pub(crate) fn explain(err: &AppError) -> String {
     match err {
@@ -375,15 +385,7 @@ async fn checkout_page(
         values["country"] = json!(sf.config.shipping.origin_country);
     }
     context.insert("form".into(), values);
-    context.insert(
-        "countries".into(),
-        json!(
-            emporium_core::geo::countries()
-                .into_iter()
-                .map(|(code, name)| json!({"code": code, "name": name}))
-                .collect::<Vec<_>>()
-        ),
-    );
+    context.insert("countries".into(), countries());
     if let Some(options) = options_for(sf, access, cart).await {
         context.insert("options".into(), json!(options));
         context.insert("chosen".into(), json!(cart.shipping_option));

@@ -91,15 +91,7 @@ async fn account(
         .collect();
     context.insert("addresses".into(), json!(addresses));
     context.insert("error".into(), json!(error));
-    context.insert(
-        "countries".into(),
-        json!(
-            emporium_core::geo::countries()
-                .iter()
-                .map(|(code, name)| json!({"code": code, "name": name}))
-                .collect::<Vec<_>>()
-        ),
-    );
+    context.insert("countries".into(), crate::cart::countries());
     sf.private(status, "account.html", context, None)
 }
 

@@ -196,6 +196,23 @@ fn back_with(to: &str, cookie: Option<HeaderValue>) -> Response {
     response
 }
 
+/// What a vote or a report starts from: a same-site post about a review, and the
+/// browser's voter token (with its cookie when it is new).
+fn voting(
+    sf: &Storefront,
+    params: &RawPathParams,
+    headers: &HeaderMap,
+) -> Result<(Uuid, String, Option<HeaderValue>), Box<Response>> {
+    if cross_site(headers) {
+        return Err(Box::new(refused()));
+    }
+    let Some(id) = param(params, "id").and_then(|i| i.parse::<Uuid>().ok()) else {
+        return Err(Box::new(sf.missing(None, "We could not find that review.")));
+    };
+    let (token, cookie) = voter(headers);
+    Ok((id, token, cookie))
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct VoteForm {
     helpful: String,
@@ -210,13 +227,10 @@ pub(crate) async fn vote(
     headers: HeaderMap,
     Form(form): Form<VoteForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return refused();
-    }
-    let Some(id) = param(&params, "id").and_then(|i| i.parse::<Uuid>().ok()) else {
-        return sf.missing(None, "We could not find that review.");
+    let (id, token, cookie) = match voting(&sf, &params, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    let (token, cookie) = voter(&headers);
     let body = VoteBody {
         helpful: form.helpful == "1",
         voter_token: None,
@@ -246,13 +260,10 @@ pub(crate) async fn report(
     headers: HeaderMap,
     Form(form): Form<ReportForm>,
 ) -> Response {
-    if cross_site(&headers) {
-        return refused();
-    }
-    let Some(id) = param(&params, "id").and_then(|i| i.parse::<Uuid>().ok()) else {
-        return sf.missing(None, "We could not find that review.");
+    let (id, token, cookie) = match voting(&sf, &params, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
     };
-    let (token, cookie) = voter(&headers);
     let body = emporium_reviews::ReportBody {
         reason: form.reason,
         note: None,

@@ -59,7 +59,13 @@ async fn buy(
         "paid" => &["paid"],
         _ => &["paid", "shipped", "delivered"],
     };
-    for step in path {
+    advance(app, admin, &order, path).await;
+    order
+}
+
+/// Staff move `order` through `steps`.
+async fn advance(app: &TestApp, admin: &Session, order: &str, steps: &[&str]) {
+    for step in steps {
         json_of(
             app.call(
                 Method::POST,
@@ -72,7 +78,6 @@ async fn buy(
         )
         .await;
     }
-    order
 }
 
 async fn vote(
@@ -805,19 +810,7 @@ async fn a_review_request_goes_once_per_delivered_order_after_the_delay() {
     }
     let placed = json_of(app.checkout(&cart, "scarf-and-gloves", "DE").await, 201).await;
     let order = placed["order"]["id"].as_str().expect("order").to_string();
-    for step in ["paid", "shipped", "delivered"] {
-        json_of(
-            app.call(
-                Method::POST,
-                &format!("/api/v1/admin/orders/{order}/transitions"),
-                Some(&admin.access_token),
-                Some(&json!({"to": step})),
-            )
-            .await,
-            200,
-        )
-        .await;
-    }
+    advance(&app, &admin, &order, &["paid", "shipped", "delivered"]).await;
     app.drain_outbox().await;
     let reviews = &app.state().reviews;
     let now = chrono::Utc::now().timestamp_millis();
@@ -938,19 +931,7 @@ async fn a_review_request_goes_once_per_delivered_order_after_the_delay() {
     json_of(app.add_to_cart(&cart, &scarf.variants[0], 1).await, 200).await;
     let placed = json_of(app.checkout(&cart, "second", "DE").await, 201).await;
     let second = placed["order"]["id"].as_str().expect("order").to_string();
-    for step in ["paid", "shipped", "delivered"] {
-        json_of(
-            app.call(
-                Method::POST,
-                &format!("/api/v1/admin/orders/{second}/transitions"),
-                Some(&admin.access_token),
-                Some(&json!({"to": step})),
-            )
-            .await,
-            200,
-        )
-        .await;
-    }
+    advance(&app, &admin, &second, &["paid", "shipped", "delivered"]).await;
     app.drain_outbox().await;
     let later = reviews
         .send_due_requests(now + 40 * day)
