@@ -26,11 +26,23 @@ pub async fn find_user_by_email<C: ConnectionTrait>(
         .await
 }
 
+/// Inserts a user; a customer's account announces itself (`customer.created`) in the
+/// same transaction.
 pub async fn insert_user<C: ConnectionTrait>(
     conn: &C,
     user: users::ActiveModel,
 ) -> Result<users::Model, DbErr> {
-    user.insert(conn).await
+    let user = user.insert(conn).await?;
+    if user.role == "customer" {
+        let event = emporium_core::events::CustomerCreated {
+            customer_id: user.id.into(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            language: user.language.clone(),
+        };
+        emporium_core::events::publish(conn, event).await?;
+    }
+    Ok(user)
 }
 
 pub async fn update_user<C: ConnectionTrait>(

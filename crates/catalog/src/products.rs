@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use emporium_core::error::ErrorCode;
+use emporium_core::events::{self, ProductCreated, ProductDeleted, ProductUpdated};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
     categories, product_categories, product_options, product_slug_redirects, product_translations,
@@ -234,6 +235,15 @@ impl Catalog {
         }
         self.refresh_price_min(&txn, id).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
+        let slug = slug.as_str().to_string();
+        events::publish(
+            &txn,
+            ProductCreated {
+                product_id: id,
+                slug,
+            },
+        )
+        .await?;
         self.commit(txn).await?;
         Ok(id)
     }
@@ -428,6 +438,7 @@ impl Catalog {
             .await
             .map_err(|e| slug_conflict(e.into()))?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
+        events::publish(&txn, ProductUpdated { product_id: id }).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -442,6 +453,7 @@ impl Catalog {
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
+        events::publish(&txn, ProductUpdated { product_id: id }).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -456,6 +468,7 @@ impl Catalog {
         active.status = Set(ProductStatus::Archived.as_str().into());
         active.update(&txn).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, id).await?;
+        events::publish(&txn, ProductDeleted { product_id: id }).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -472,6 +485,7 @@ impl Catalog {
         let id = self.add_variant_in(&txn, product_id, &body).await?;
         self.refresh_price_min(&txn, product_id).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        events::publish(&txn, ProductUpdated { product_id }).await?;
         self.commit(txn).await?;
         Ok(id)
     }
@@ -494,6 +508,7 @@ impl Catalog {
             .await?;
         self.refresh_price_min(&txn, product_id).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        events::publish(&txn, ProductUpdated { product_id }).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -530,6 +545,7 @@ impl Catalog {
         }
         self.refresh_price_min(&txn, product_id).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        events::publish(&txn, ProductUpdated { product_id }).await?;
         self.commit(txn).await?;
         Ok(())
     }
@@ -582,6 +598,7 @@ impl Catalog {
         for product_id in products {
             self.refresh_price_min(&txn, product_id).await?;
             crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+            events::publish(&txn, ProductUpdated { product_id }).await?;
         }
         self.commit(txn).await?;
         Ok(ids.len())
@@ -684,6 +701,7 @@ impl Catalog {
         }
         self.refresh_price_min(&txn, product_id).await?;
         crate::changes::record(&txn, crate::changes::ChangeKind::Product, product_id).await?;
+        events::publish(&txn, ProductUpdated { product_id }).await?;
         self.commit(txn).await?;
         Ok(())
     }

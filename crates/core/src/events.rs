@@ -124,6 +124,36 @@ pub const EVENT_TYPES: &[EventType] = &[
         publisher: "server (scheduled backups)",
         meaning: "a scheduled backup failed after the last one succeeded",
     },
+    EventType {
+        name: ProductCreated::NAME,
+        version: ProductCreated::VERSION,
+        publisher: "catalog",
+        meaning: "a product was created (by staff, the API or a CSV import)",
+    },
+    EventType {
+        name: ProductUpdated::NAME,
+        version: ProductUpdated::VERSION,
+        publisher: "catalog",
+        meaning: "a product's texts, status, options, variants or prices changed",
+    },
+    EventType {
+        name: ProductDeleted::NAME,
+        version: ProductDeleted::VERSION,
+        publisher: "catalog",
+        meaning: "a product was deleted (archived and gone from the shop)",
+    },
+    EventType {
+        name: CustomerCreated::NAME,
+        version: CustomerCreated::VERSION,
+        publisher: "accounts",
+        meaning: "a customer account was opened (registration, social sign-in or staff)",
+    },
+    EventType {
+        name: WebhookEndpointDisabled::NAME,
+        version: WebhookEndpointDisabled::VERSION,
+        publisher: "integrations",
+        meaning: "an outgoing webhook endpoint was switched off by its receiver (410) or by failing for days",
+    },
 ];
 
 /// The outbox topic an event is published on.
@@ -393,6 +423,68 @@ impl Event for ReviewPublished {
     const VERSION: u32 = 1;
 }
 
+/// `product.created`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductCreated {
+    pub product_id: Uuid,
+    pub slug: String,
+}
+
+impl Event for ProductCreated {
+    const NAME: &'static str = "product.created";
+    const VERSION: u32 = 1;
+}
+
+/// `product.updated`: the event names the product; a receiver reads what it needs from
+/// `GET /products/{id}` (so an event never carries a stale copy of a changing record).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductUpdated {
+    pub product_id: Uuid,
+}
+
+impl Event for ProductUpdated {
+    const NAME: &'static str = "product.updated";
+    const VERSION: u32 = 1;
+}
+
+/// `product.deleted`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductDeleted {
+    pub product_id: Uuid,
+}
+
+impl Event for ProductDeleted {
+    const NAME: &'static str = "product.deleted";
+    const VERSION: u32 = 1;
+}
+
+/// `customer.created`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomerCreated {
+    pub customer_id: CustomerId,
+    pub email: String,
+    pub name: Option<String>,
+    pub language: Option<String>,
+}
+
+impl Event for CustomerCreated {
+    const NAME: &'static str = "customer.created";
+    const VERSION: u32 = 1;
+}
+
+/// `webhook.endpoint_disabled`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookEndpointDisabled {
+    pub endpoint_id: Uuid,
+    pub url: String,
+    pub reason: String,
+}
+
+impl Event for WebhookEndpointDisabled {
+    const NAME: &'static str = "webhook.endpoint_disabled";
+    const VERSION: u32 = 1;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +504,14 @@ mod tests {
             (StockBack::NAME, StockBack::VERSION),
             (BackupFailed::NAME, BackupFailed::VERSION),
             (ReviewPublished::NAME, ReviewPublished::VERSION),
+            (ProductCreated::NAME, ProductCreated::VERSION),
+            (ProductUpdated::NAME, ProductUpdated::VERSION),
+            (ProductDeleted::NAME, ProductDeleted::VERSION),
+            (CustomerCreated::NAME, CustomerCreated::VERSION),
+            (
+                WebhookEndpointDisabled::NAME,
+                WebhookEndpointDisabled::VERSION,
+            ),
         ];
         assert_eq!(names.len(), EVENT_TYPES.len());
         for (name, version) in names {

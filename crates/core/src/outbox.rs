@@ -79,6 +79,9 @@ pub struct Job {
     pub payload: serde_json::Value,
     /// 1 on the first run.
     pub attempt: u32,
+    /// The time the worker runs the job at (epoch milliseconds): handlers that schedule
+    /// follow-ups count from it, so a test that drains at a later time sees them due.
+    pub now_ms: i64,
 }
 
 /// Runs the jobs of one topic. Jobs are delivered at least once, so a handler must be
