@@ -1,7 +1,7 @@
 //! The access directory `auth`'s extractors use: who a user is right now, read from the
 //! `users` table on the primary, so that a suspension is seen by the very next request.
 
-use emporium_auth::{Access, AccessDirectory, Role};
+use emporium_auth::{Access, AccessDirectory, KeyAccess, Role};
 use emporium_core::AppResult;
 use emporium_db::Db;
 use uuid::Uuid;
@@ -34,5 +34,9 @@ impl AccessDirectory for UserDirectory {
             email_verified: user.email_verified_at.is_some(),
             email: user.email,
         }))
+    }
+
+    async fn api_key(&self, key: &str) -> AppResult<Option<KeyAccess>> {
+        crate::api_keys::key_access(&self.db, key).await
     }
 }

@@ -2,8 +2,10 @@
 //! tokens with theft detection), email verification and password reset, TOTP two-factor,
 //! roles and permissions, admin user management, abuse protection and the audit log.
 //!
-//! Owns the `users`, `refresh_tokens`, `one_time_tokens`, `recovery_codes` and
-//! `customer_addresses` (the address book, `/me/addresses`) tables.
+//! Owns the `users`, `refresh_tokens`, `one_time_tokens`, `recovery_codes`,
+//! `customer_addresses` (the address book, `/me/addresses`) and `api_keys` (integrations'
+//! credentials for the admin API, `/admin/api-keys`) tables.
+//! Events: publishes `customer.created`.
 //! May call: `core`, `db`, `auth` (token keys, roles, the extractors) and `notify`.
 //! Implements `auth`'s [`AccessDirectory`](emporium_auth::AccessDirectory) as
 //! [`UserDirectory`], and core's [`SavedAddresses`](emporium_core::address::SavedAddresses)
@@ -12,6 +14,7 @@
 mod account_changes;
 mod address_book;
 mod admin;
+mod api_keys;
 mod audit_log;
 mod directory;
 mod limits;
@@ -27,6 +30,7 @@ mod views;
 
 pub use address_book::{AddressBody, SavedAddressView};
 pub use admin::{AdminCreated, UserChanges};
+pub use api_keys::{ApiKeyBody, ApiKeyView, CreatedApiKeyView, KeyMaker};
 pub use audit_log::{AuditEntryView, AuditFilter, AuditPageView};
 pub use directory::UserDirectory;
 pub use routes::router;

@@ -53,6 +53,7 @@ where
         .routes(routes!(start_oauth))
         .routes(routes!(finish_oauth))
         .merge(crate::audit_log::router())
+        .merge(crate::api_keys::router())
         .routes(routes!(get_me, update_me))
         .routes(routes!(change_password))
         .routes(routes!(change_email))

@@ -11,7 +11,10 @@ use std::marker::PhantomData;
 use uuid::Uuid;
 
 use crate::role::{self, Role};
-use crate::state::{Access, Auth};
+use crate::state::{Access, Auth, KeyAccess};
+
+/// How every API key begins, so a bearer token says which kind it is without a lookup.
+pub const API_KEY_PREFIX: &str = "emp_";
 use crate::tokens::Claims;
 
 /// A signed-in, active user, from a valid access token whose session was not revoked.
@@ -52,6 +55,12 @@ where
                 "sign in: send Authorization: Bearer <access token>",
             )
         })?;
+        if token.starts_with(API_KEY_PREFIX) {
+            return Err(AppError::unauthorized(
+                ErrorCode::InvalidToken,
+                "API keys work on the admin API only; sign in for this route",
+            ));
+        }
         let claims = auth.keys().verify(token).ok_or_else(|| {
             AppError::unauthorized(
                 ErrorCode::InvalidToken,
@@ -148,13 +157,35 @@ pub mod perm {
     }
 }
 
-/// A staff member or admin holding permission `P`. The stored user is checked on every
-/// request, so suspension and permission changes take effect at once, not at token expiry.
+/// A staff member or admin holding permission `P`, or an API key holding it. The stored
+/// user (or key) is checked on every request, so suspension, permission changes and
+/// revocation take effect at once, not at token expiry.
 pub struct Staff<P: Permission> {
+    /// The staff member, or for an API key the staff member who made it.
     pub user_id: Uuid,
     pub role: Role,
     pub email: String,
+    /// What the caller holds (admins hold everything implicitly).
+    pub permissions: Vec<String>,
+    /// The API key the call came with, if it came with one.
+    pub api_key: Option<Uuid>,
     _permission: PhantomData<P>,
+}
+
+/// The API key of a request: the one the server's audit layer already looked up (it puts
+/// it in the request's extensions), else looked up now. `None` when the key is unknown,
+/// revoked, expired or its creator can no longer act.
+pub async fn api_key_access(parts: &Parts, auth: &Auth, key: &str) -> Result<KeyAccess, AppError> {
+    let found = match parts.extensions.get::<KeyAccess>() {
+        Some(access) => Some(access.clone()),
+        None => auth.directory().api_key(key).await?,
+    };
+    found.ok_or_else(|| {
+        AppError::unauthorized(
+            ErrorCode::InvalidToken,
+            "the API key is invalid, expired or revoked",
+        )
+    })
 }
 
 impl<S, P> FromRequestParts<S> for Staff<P>
@@ -166,6 +197,26 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_ref(state);
+        if let Some(key) = bearer(parts).filter(|t| t.starts_with(API_KEY_PREFIX)) {
+            let key = key.to_owned();
+            let access = api_key_access(parts, &auth, &key).await?;
+            if !access.permissions.iter().any(|p| p == P::NAME) {
+                return Err(AppError::forbidden(format!(
+                    "this needs the {} permission, which the API key {:?} does not hold",
+                    P::NAME,
+                    access.name
+                )));
+            }
+            return Ok(Self {
+                user_id: access.created_by,
+                role: Role::Staff,
+                email: format!("api-key:{}", access.name),
+                permissions: access.permissions,
+                api_key: Some(access.key_id),
+                _permission: PhantomData,
+            });
+        }
         let principal =
             <Principal as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         if !role::allows(principal.role, &principal.permissions, P::NAME) {
@@ -178,6 +229,8 @@ where
             user_id: principal.user_id,
             role: principal.role,
             email: principal.email,
+            permissions: principal.permissions,
+            api_key: None,
             _permission: PhantomData,
         })
     }

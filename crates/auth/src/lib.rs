@@ -17,7 +17,7 @@ mod role;
 mod state;
 mod tokens;
 
-pub use extract::{Permission, Principal, Staff, perm};
+pub use extract::{API_KEY_PREFIX, Permission, Principal, Staff, api_key_access, perm};
 pub use role::{PERMISSIONS, Role, allows};
-pub use state::{Access, AccessDirectory, Auth};
+pub use state::{Access, AccessDirectory, Auth, KeyAccess};
 pub use tokens::{Claims, TokenKeys};

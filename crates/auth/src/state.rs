@@ -22,11 +22,28 @@ pub struct Access {
     pub email_verified: bool,
 }
 
-/// Looks users up for the extractors. Implemented by `accounts` over its own table.
+/// An API key as it stands now: what it may do, read on every call so that a revocation
+/// takes effect at once on every node.
+#[derive(Debug, Clone)]
+pub struct KeyAccess {
+    pub key_id: Uuid,
+    pub name: String,
+    /// The staff member who made it; the key acts on their behalf and never beyond them.
+    pub created_by: Uuid,
+    /// The key's permissions that its creator still holds.
+    pub permissions: Vec<String>,
+}
+
+/// Looks users and API keys up for the extractors. Implemented by `accounts` over its
+/// own tables.
 #[async_trait::async_trait]
 pub trait AccessDirectory: Send + Sync {
     /// The user's current access, or `None` if there is no such user.
     async fn access(&self, user_id: Uuid) -> AppResult<Option<Access>>;
+
+    /// The access of API key `key` (`emp_...`), or `None` when it is unknown, revoked,
+    /// expired, or its creator can no longer act.
+    async fn api_key(&self, key: &str) -> AppResult<Option<KeyAccess>>;
 }
 
 /// Token keys plus the access directory. Cheap to clone.

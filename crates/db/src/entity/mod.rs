@@ -2,6 +2,7 @@
 //! queries its own tables.
 
 pub mod admin_sessions;
+pub mod api_keys;
 pub mod audit_log;
 pub mod cart_lines;
 pub mod carts;
@@ -54,3 +55,6 @@ pub mod tax_rates;
 pub mod users;
 pub mod variant_prices;
 pub mod variants;
+pub mod webhook_attempts;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;

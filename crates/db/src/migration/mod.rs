@@ -21,6 +21,7 @@ mod m20261130_000015_console_indexes;
 mod m20261201_000016_schedules;
 mod m20261201_000017_reviews;
 mod m20261201_000018_shop_sessions;
+mod m20261201_000019_integrations;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_schedules::Migration),
             Box::new(m20261201_000017_reviews::Migration),
             Box::new(m20261201_000018_shop_sessions::Migration),
+            Box::new(m20261201_000019_integrations::Migration),
         ]
     }
 }
