@@ -63,6 +63,8 @@ pub struct Config {
     pub admin: AdminConfig,
     pub backup: BackupConfig,
     pub reviews: ReviewsConfig,
+    pub webhooks: WebhooksConfig,
+    pub feeds: FeedsConfig,
 }
 
 /// The admin console at `/admin`.
@@ -121,6 +123,46 @@ impl Default for BackupConfig {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: false,
+        }
+    }
+}
+
+/// Product feeds for Google Merchant Center and Meta's catalog.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedsConfig {
+    /// When set, a feed answers only with `?token=<this>` in its URL
+    /// (`EMPORIUM_FEEDS__TOKEN`): for a shop that keeps its catalog out of scrapers'
+    /// hands. Unset: the feeds are public, as the product pages are.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub token: Option<SecretString>,
+}
+
+/// Outgoing webhooks: how long a receiver may take, when a failed delivery is tried
+/// again, and which addresses a webhook may reach.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhooksConfig {
+    /// Seconds a receiver has to answer, connection included.
+    pub timeout_secs: u64,
+    /// Delays before each retry, in seconds; a delivery that fails them all is given up.
+    /// The default retries for about three days, as Stripe does.
+    pub retry_schedule_secs: Vec<u64>,
+    /// Let webhooks reach loopback, private and link-local addresses (off: a webhook is
+    /// a way into the shop's own network otherwise; tests and on-premises setups turn it
+    /// on).
+    pub allow_private_targets: bool,
+    /// How much of a receiver's answer the delivery log keeps, in bytes.
+    pub response_excerpt_bytes: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            timeout_secs: 10,
+            retry_schedule_secs: vec![5, 300, 1_800, 7_200, 18_000, 36_000, 50_400, 72_000, 72_000],
+            allow_private_targets: false,
+            response_excerpt_bytes: 1_024,
         }
     }
 }
@@ -486,6 +528,8 @@ impl Default for Config {
             admin: AdminConfig::default(),
             backup: BackupConfig::default(),
             reviews: ReviewsConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            feeds: FeedsConfig::default(),
         }
     }
 }

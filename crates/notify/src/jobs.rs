@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use emporium_core::events::{
     BackupFailed, CancellationRequested, Envelope, Initiator, OrderCancelled, OrderPaid,
-    OrderPlaced, OrderRef, OrderShipped, RefundCreated, Subscriber,
+    OrderPlaced, OrderRef, OrderShipped, RefundCreated, Subscriber, WebhookEndpointDisabled,
 };
 use emporium_core::outbox::JobRegistry;
 use serde_json::{Value, json};
@@ -31,7 +31,8 @@ pub fn subscribe(registry: &mut JobRegistry, mailer: Arc<Mailer>, staff_email: O
     // shopper's email.
     registry.subscribe::<OrderCancelled, _>(STAFF_SUBSCRIBER, StaffNotices(emails.clone()));
     registry.subscribe::<CancellationRequested, _>(STAFF_SUBSCRIBER, StaffNotices(emails.clone()));
-    registry.subscribe::<BackupFailed, _>(STAFF_SUBSCRIBER, StaffNotices(emails));
+    registry.subscribe::<BackupFailed, _>(STAFF_SUBSCRIBER, StaffNotices(emails.clone()));
+    registry.subscribe::<WebhookEndpointDisabled, _>(STAFF_SUBSCRIBER, StaffNotices(emails));
 }
 
 /// The name staff notices subscribe under.
@@ -246,6 +247,26 @@ impl Subscriber<BackupFailed> for StaffNotices {
                     "error": e.error,
                     "failed_at": when(&e.failed_at),
                     "last_success_at": e.last_success_at.as_ref().map(when),
+                }),
+                lang: None,
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Subscriber<WebhookEndpointDisabled> for StaffNotices {
+    async fn handle(&self, event: &Envelope<WebhookEndpointDisabled>) -> anyhow::Result<()> {
+        let e = &event.data;
+        self.0
+            .mailer
+            .send(&EmailJob {
+                to: self.0.staff_address(),
+                template: "staff_webhook_disabled".into(),
+                context: json!({
+                    "url": e.url,
+                    "reason": e.reason,
+                    "endpoint_id": e.endpoint_id,
                 }),
                 lang: None,
             })

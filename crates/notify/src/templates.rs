@@ -76,6 +76,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/staff_backup_failed.txt"),
     ),
     (
+        "staff_webhook_disabled.txt",
+        include_str!("../templates/staff_webhook_disabled.txt"),
+    ),
+    (
         "review_request.txt",
         include_str!("../templates/review_request.txt"),
     ),

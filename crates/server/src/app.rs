@@ -69,6 +69,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_shipping::router())
         .merge(emporium_search::router())
         .merge(emporium_reviews::router())
+        .merge(emporium_integrations::router())
 }
 
 /// The complete OpenAPI document.
@@ -304,6 +305,8 @@ impl Node {
             orders.clone(),
         );
         emporium_reviews::jobs::subscribe(&mut jobs, reviews.clone());
+        let integrations = emporium_integrations::Integrations::new(db.clone(), config.clone())?;
+        emporium_integrations::jobs::subscribe(&mut jobs, integrations.clone());
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let storefront = Storefront::new(
             config.clone(),
@@ -332,6 +335,7 @@ impl Node {
                 shipping: shipping.clone(),
                 inventory: inventory.clone(),
                 reviews: reviews.clone(),
+                integrations: integrations.clone(),
             },
         );
         let state = AppState {
@@ -348,6 +352,7 @@ impl Node {
             search,
             shipping,
             reviews,
+            integrations,
             storefront,
             admin,
         };

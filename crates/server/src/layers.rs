@@ -107,39 +107,66 @@ pub async fn problem_safety_net(request: Request, next: Next) -> Response {
 /// address it came from. Services add their own, more detailed entries inside their
 /// transactions (a refund's amount, a suspension's reason); this one makes sure that no
 /// admin write, present or future, goes unrecorded.
+///
+/// A call made with an API key is recorded whatever its method or outcome, as the key
+/// (its id is the actor, its name and its creator in the detail): an integration's reads
+/// of customer data are as much the shop's business as its writes. The key looked up
+/// here rides in the request's extensions, so the route's extractor does not look again.
 pub async fn audit_admin_writes(
     axum::extract::State(auth): axum::extract::State<emporium_auth::Auth>,
     axum::extract::State(db): axum::extract::State<emporium_db::Db>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     use axum::http::Method;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
-        || !path.starts_with("/api/v1/admin/")
+    if !path.starts_with("/api/v1/admin/") {
+        return next.run(request).await;
+    }
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned());
+    let key = match bearer
+        .as_deref()
+        .filter(|t| t.starts_with(emporium_auth::API_KEY_PREFIX))
     {
+        Some(token) => match auth.directory().api_key(token).await {
+            Ok(found) => found,
+            Err(err) => return err.into_response(),
+        },
+        None => None,
+    };
+    if let Some(key) = &key {
+        request.extensions_mut().insert(key.clone());
+    } else if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let actor = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|token| auth.keys().verify(token.trim()))
-        .map(|claims| claims.sub);
+    let actor = match &key {
+        Some(key) => Some(key.key_id),
+        None => bearer
+            .as_deref()
+            .and_then(|token| auth.keys().verify(token))
+            .map(|claims| claims.sub),
+    };
     let ip = request
         .extensions()
         .get::<ClientIp>()
         .map(|ip| ip.0.clone());
     let response = next.run(request).await;
-    let (Some(route), true) = (route, response.status().is_success()) else {
+    let Some(route) = route else {
         return response;
     };
+    if key.is_none() && !response.status().is_success() {
+        return response;
+    }
     let resource = route
         .trim_start_matches("/api/v1/admin/")
         .split('/')
@@ -154,21 +181,26 @@ pub async fn audit_admin_writes(
         .zip(path.split('/'))
         .find(|(pattern, _)| pattern.starts_with('{'))
         .map(|(_, value)| value.to_owned());
+    let mut detail = serde_json::json!({
+        "method": method.as_str(),
+        "route": route,
+        "path": path,
+        "status": response.status().as_u16(),
+    });
+    if let Some(key) = &key {
+        detail["api_key"] = key.name.clone().into();
+        detail["on_behalf_of"] = key.created_by.to_string().into();
+    }
     let entry = emporium_core::audit::AuditEntry {
         actor,
         action: &action,
         target_type: Some(&resource),
         target_id,
         ip,
-        detail: serde_json::json!({
-            "method": method.as_str(),
-            "route": route,
-            "path": path,
-            "status": response.status().as_u16(),
-        }),
+        detail,
     };
     if let Err(err) = emporium_core::audit::record(db.writer(), entry).await {
-        tracing::warn!(error = %err, %action, "could not record an admin write in the audit log");
+        tracing::warn!(error = %err, %action, "could not record an admin call in the audit log");
     }
     response
 }

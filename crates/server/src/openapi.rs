@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "payments", description = "Payment attempts, the test payment page, gateway webhooks and refunds"),
         (name = "shipping", description = "Shipping zones and methods, shipments and tracking"),
         (name = "reviews", description = "Product reviews: reading, writing, votes, reports and photos"),
+        (name = "integrations", description = "Outgoing webhooks (Standard Webhooks) and API keys for server-to-server calls"),
     )
 )]
 pub struct ApiDoc;
@@ -149,7 +150,9 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
     let example = match parameter.name.as_str() {
         "id" if by_number => json!("1001"),
         "id" | "variant_id" | "image_id" | "line_id" | "actor" | "location_id" | "customer_id"
-        | "target_id" | "product_id" => json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d"),
+        | "target_id" | "product_id" | "delivery_id" => {
+            json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d")
+        }
         "order" => json!("0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f"),
         "stars" => json!(5),
         "verified" | "photos" | "reported" => json!(true),

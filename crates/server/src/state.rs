@@ -32,6 +32,7 @@ pub struct AppState {
     pub search: Search,
     pub shipping: Shipping,
     pub reviews: emporium_reviews::Reviews,
+    pub integrations: emporium_integrations::Integrations,
     pub storefront: emporium_storefront::Storefront,
     pub admin: emporium_admin::Admin,
 }
@@ -57,6 +58,12 @@ impl FromRef<AppState> for Shipping {
 impl FromRef<AppState> for emporium_reviews::Reviews {
     fn from_ref(state: &AppState) -> Self {
         state.reviews.clone()
+    }
+}
+
+impl FromRef<AppState> for emporium_integrations::Integrations {
+    fn from_ref(state: &AppState) -> Self {
+        state.integrations.clone()
     }
 }
 

@@ -149,6 +149,7 @@ impl Worker {
                     payload: serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null),
                     topic: row.topic,
                     attempt: row.attempts.max(0) as u32,
+                    now_ms,
                 })
             })
             .collect()

@@ -214,6 +214,17 @@ impl TestApp {
         }
     }
 
+    /// Runs every job due at `now_ms` (epoch milliseconds) as a worker whose clock reads
+    /// that time would: a test moves time on to reach retries scheduled for later, and a
+    /// job whose worker died is taken over once its lease has run out.
+    pub async fn drain_outbox_at(&self, now_ms: i64) -> usize {
+        self.node()
+            .worker
+            .drain(now_ms)
+            .await
+            .expect("outbox drains")
+    }
+
     /// Runs every due outbox job now, as the worker would; returns how many ran.
     pub async fn drain_outbox(&self) -> usize {
         // Jobs may queue more jobs (a back-in-stock job queues emails), due when queued:
