@@ -19,6 +19,7 @@ mod collections;
 mod csv;
 mod customers;
 mod home;
+mod integrations;
 mod inventory;
 pub mod menu;
 mod orders;
@@ -159,6 +160,34 @@ pub fn router() -> Router<Admin> {
         .route(
             "/admin/inventory/locations/{id}",
             post(inventory::save_location),
+        )
+        .route(
+            "/admin/webhooks",
+            get(integrations::webhooks).post(integrations::create_webhook),
+        )
+        .route(
+            "/admin/webhooks/{id}",
+            get(integrations::webhook).post(integrations::save_webhook),
+        )
+        .route(
+            "/admin/webhooks/{id}/deliveries/{delivery}",
+            get(integrations::delivery),
+        )
+        .route(
+            "/admin/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(integrations::redeliver),
+        )
+        .route(
+            "/admin/webhooks/{id}/{action}",
+            post(integrations::webhook_action),
+        )
+        .route(
+            "/admin/api-keys",
+            get(integrations::api_keys).post(integrations::create_api_key),
+        )
+        .route(
+            "/admin/api-keys/{id}/revoke",
+            post(integrations::revoke_api_key),
         )
         .route("/admin/staff", get(staff::list))
         .route("/admin/staff/invite", post(staff::invite))

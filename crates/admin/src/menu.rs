@@ -64,6 +64,16 @@ pub const MENU: &[Entry] = &[
         permission: Some("settings.manage"),
     },
     Entry {
+        label: "Webhooks",
+        path: "/admin/webhooks",
+        permission: Some("settings.manage"),
+    },
+    Entry {
+        label: "API keys",
+        path: "/admin/api-keys",
+        permission: Some("settings.manage"),
+    },
+    Entry {
         label: "Audit log",
         path: "/admin/audit",
         permission: Some("audit.read"),

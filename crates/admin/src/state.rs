@@ -64,6 +64,13 @@ const TEMPLATES: TemplateSet = &[
         "inventory.html",
         include_str!("../templates/inventory.html"),
     ),
+    ("webhooks.html", include_str!("../templates/webhooks.html")),
+    ("webhook.html", include_str!("../templates/webhook.html")),
+    (
+        "webhook_delivery.html",
+        include_str!("../templates/webhook_delivery.html"),
+    ),
+    ("api_keys.html", include_str!("../templates/api_keys.html")),
 ];
 
 /// The admin console. Cheap to clone.
@@ -80,6 +87,7 @@ pub struct Admin {
     pub(crate) shipping: Shipping,
     pub(crate) inventory: Inventory,
     pub(crate) reviews: emporium_reviews::Reviews,
+    pub(crate) integrations: emporium_integrations::Integrations,
     pub(crate) pages: Pages,
     /// The home page's sales figures, kept a few seconds.
     pub(crate) figures: crate::home::Figures,
@@ -96,6 +104,7 @@ pub struct Domains {
     pub shipping: Shipping,
     pub inventory: Inventory,
     pub reviews: emporium_reviews::Reviews,
+    pub integrations: emporium_integrations::Integrations,
 }
 
 impl Admin {
@@ -118,6 +127,7 @@ impl Admin {
             shipping: domains.shipping,
             inventory: domains.inventory,
             reviews: domains.reviews,
+            integrations: domains.integrations,
             pages,
             figures: crate::home::Figures::default(),
         }

@@ -200,3 +200,15 @@ pub async fn click(client: &Client, css: &str) {
     }
     panic!("clicking {css} loaded no new page within 10 s");
 }
+
+/// Clicks what changes this page in place (a checkbox, a `<details>` summary), with no
+/// page to wait for.
+pub async fn press(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}

@@ -166,7 +166,8 @@ async fn every_auth_endpoint_answers_422_for_missing_fields() {
 async fn the_verification_email_link_verifies_once() {
     let app = TestApp::spawn().await;
     let session = app.customer().await;
-    assert_eq!(app.drain_outbox().await, 1);
+    // The email, and the webhooks fan-out of each event of the registration.
+    assert!(app.drain_outbox().await >= 1);
     let mails = app.smtp.mails_to(&session.email);
     assert_eq!(mails.len(), 1);
     assert!(mails[0].subject().contains("Confirm your email"));
@@ -477,7 +478,7 @@ async fn without_smtp_mail_is_written_as_eml_files() {
     })
     .await;
     app.register("files@example.com", PASSWORD).await;
-    assert_eq!(app.drain_outbox().await, 1);
+    assert!(app.drain_outbox().await >= 1);
     let dir = app.config().data_dir.join("outbox-mail");
     let files: Vec<_> = std::fs::read_dir(&dir)
         .expect("mail dir")

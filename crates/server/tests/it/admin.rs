@@ -890,6 +890,35 @@ async fn csp_violations(app: &TestApp) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// An endpoint (off, so nothing is sent anywhere) with one delivery: a test event.
+async fn webhook_with_a_delivery(app: &TestApp, admin: &Session) -> (String, String) {
+    let token = Some(admin.access_token.as_str());
+    let created = json_of(
+        app.call(
+            Method::POST,
+            "/api/v1/admin/webhooks",
+            token,
+            Some(&json!({"url": "https://erp.example.com/hooks", "enabled": false})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().expect("id").to_string();
+    let sent = json_of(
+        app.call(
+            Method::POST,
+            &format!("/api/v1/admin/webhooks/{id}/test"),
+            token,
+            None,
+        )
+        .await,
+        202,
+    )
+    .await;
+    (id, sent["id"].as_str().expect("delivery id").to_string())
+}
+
 #[tokio::test]
 async fn every_console_page_loads_only_from_this_node_without_a_policy_violation() {
     let app = TestApp::spawn().await;
@@ -911,6 +940,7 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
     )
     .await;
     let category = category["id"].as_str().expect("category id").to_string();
+    let (webhook, delivery) = webhook_with_a_delivery(&app, &admin).await;
     let before = csp_violations(&app).await;
 
     let ran = Browser::run(|b| async move {
@@ -939,6 +969,10 @@ async fn every_console_page_loads_only_from_this_node_without_a_policy_violation
             "/admin/collections".to_string(),
             "/admin/settings/emails/order_confirmation?lang=de".to_string(),
             "/admin/shipping".to_string(),
+            "/admin/webhooks".to_string(),
+            format!("/admin/webhooks/{webhook}"),
+            format!("/admin/webhooks/{webhook}/deliveries/{delivery}"),
+            "/admin/api-keys".to_string(),
         ];
         let here = app.url("");
         // A phone's width: every page must fit it without scrolling sideways (wide

@@ -414,7 +414,7 @@ async fn every_request_example_is_accepted_by_its_route() {
                 .filter(|e| !e.is_null())
                 .or_else(|| Some(content["example"].clone()).filter(|e| !e.is_null()));
             let Some(example) = example else { continue };
-            if path.contains("/webhooks/") {
+            if path.starts_with("/api/v1/webhooks/") {
                 continue; // a gateway's event: its signature decides, not its shape
             }
             let mut url = path.clone();
