@@ -451,6 +451,41 @@ impl Catalog {
             .await?)
     }
 
+    /// The store's products as their pages show them (prices in `prices`' currency,
+    /// availability from stock), `limit` at a time in id order after `after`: what a
+    /// product feed streams, a fixed number of queries per page.
+    pub async fn store_products_after(
+        &self,
+        after: Option<Uuid>,
+        limit: u64,
+        lang: &Lang<'_>,
+        prices: &PriceContext,
+    ) -> AppResult<Vec<ProductView>> {
+        let conn = self.db.reader();
+        let mut select = products::Entity::find()
+            .filter(products::Column::DeletedAt.is_null())
+            .filter(products::Column::Status.eq(ProductStatus::Published.as_str()))
+            .order_by_asc(products::Column::Id)
+            .limit(limit);
+        if let Some(id) = after {
+            select = select.filter(products::Column::Id.gt(id));
+        }
+        let rows = select.all(conn).await?;
+        assemble::full(
+            conn,
+            &rows,
+            lang,
+            prices,
+            false,
+            assemble::Sources {
+                stock: self.stock_source(),
+                media_base: &self.media_base(),
+                categories: &*self.category_names(conn).await?,
+            },
+        )
+        .await
+    }
+
     /// Sets the exchange rate of `currency` against the default currency.
     pub async fn set_rate(&self, currency: &str, rate: &str) -> AppResult<RateView> {
         let code = Currency::parse(currency)

@@ -147,6 +147,32 @@ impl Checkout {
             .await
     }
 
+    /// What a product feed says shipping costs, in `currency`: the flat rate and the
+    /// subtotal from which it is free, when no shipping zones are set up (every address
+    /// pays it); `None` with zones, where the price hangs on the address and the parcel,
+    /// or when no exchange rate reaches `currency`.
+    pub async fn flat_shipping(&self, currency: Currency) -> AppResult<Option<(i64, Option<i64>)>> {
+        let conn = self.db.reader();
+        if !matches!(
+            self.shipping.coverage(conn, "", None).await?,
+            Coverage::NoZones
+        ) {
+            return Ok(None);
+        }
+        let settings = &self.config.checkout;
+        let Ok(rate) = self
+            .default_to(conn, settings.flat_shipping, currency)
+            .await
+        else {
+            return Ok(None);
+        };
+        let free = match settings.free_shipping_over {
+            Some(threshold) => Some(self.default_to(conn, threshold, currency).await?),
+            None => None,
+        };
+        Ok(Some((rate, free)))
+    }
+
     /// The parcel of a priced cart: weight (variants without one count the store's
     /// default) and subtotal.
     fn parcel(&self, lines: &[PricedLine], subtotal: i64) -> Parcel {

@@ -6,7 +6,8 @@
 //! default at `/`, the others under `/{lang}/`) and currency (`?currency=`), with titles,
 //! descriptions, canonical URLs, hreflang alternates, OpenGraph and JSON-LD; the cart
 //! (a cookie holding the guest cart's id and token) and checkout through the manual
-//! provider's payment page to the order's page; `/robots.txt` and the sitemaps. Also what
+//! provider's payment page to the order's page; `/robots.txt`, the sitemaps and the product
+//! feeds for Google and Meta (`feeds.rs`). Also what
 //! emails link to: `/account/verify-email`, `/account/reset-password` (and
 //! `/account/forgot-password` to ask again), `/account/confirm-email`, and a guest's order
 //! page `/orders/{id}?token=`; reviews: a product's summary and newest reviews on its
@@ -23,6 +24,7 @@
 mod account;
 mod alerts;
 mod cart;
+mod feeds;
 mod order;
 mod profile;
 mod reviews;
@@ -75,6 +77,8 @@ pub fn router() -> Router<Storefront> {
         .route("/robots.txt", get(seo::robots))
         .route("/sitemap.xml", get(seo::index))
         .route("/sitemaps/{file}", get(seo::child))
+        .route("/feeds/google/{file}", get(feeds::google))
+        .route("/feeds/meta/{file}", get(feeds::meta))
         .route(
             "/account/verify-email",
             get(account::verify_email_page).post(account::verify_email),
