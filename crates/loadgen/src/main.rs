@@ -9,6 +9,8 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+mod webhooks;
+
 #[derive(Parser)]
 #[command(about = "Loopback load generator for Emporium's stateful scenarios")]
 struct Args {
@@ -29,6 +31,12 @@ struct Args {
     /// The admin's password (else EMPORIUM_ADMIN_PASSWORD).
     #[arg(long, env = "EMPORIUM_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Events to send (webhook-latency).
+    #[arg(long, default_value_t = 10_000)]
+    events: u64,
+    /// Events per second (webhook-latency).
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -46,6 +54,9 @@ enum Scenario {
     /// variant through the documented flow (add item, customer, address, shipping method,
     /// ArrangingPayment, payment); the latency is the whole purchase's.
     VendureCheckout,
+    /// Outgoing webhooks: product edits at a steady rate to a receiver on loopback; the
+    /// latency from each edit's commit to its first delivery.
+    WebhookLatency,
 }
 
 impl Scenario {
@@ -56,6 +67,7 @@ impl Scenario {
             Self::CheckoutDistinct => "checkout-distinct",
             Self::CheckoutHot => "checkout-hot",
             Self::VendureCheckout => "vendure-checkout",
+            Self::WebhookLatency => "webhook-latency",
         }
     }
 }
@@ -81,6 +93,20 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let run = format!("{}", std::process::id());
+    if let Scenario::WebhookLatency = args.scenario {
+        let email = args
+            .admin_email
+            .as_deref()
+            .context("--admin-email is needed")?;
+        let password = args
+            .admin_password
+            .as_deref()
+            .context("--admin-password or EMPORIUM_ADMIN_PASSWORD is needed")?;
+        let report =
+            webhooks::run(&client, &args.url, email, password, args.events, args.rate).await?;
+        println!("{report}");
+        return Ok(());
+    }
     let clients = match args.scenario {
         Scenario::Login | Scenario::Refresh => {
             let rotate = matches!(args.scenario, Scenario::Refresh);
@@ -118,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .collect()
         }
+        Scenario::WebhookLatency => unreachable!("run above"),
     };
     let warmup = Duration::from_secs((args.duration / 5).max(1));
     let measure = Duration::from_secs(args.duration);

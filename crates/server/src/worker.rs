@@ -242,8 +242,10 @@ impl Worker {
                     0
                 }
             };
-            // A full batch suggests more is waiting: go again at once.
-            if ran as u32 >= self.config.batch_size {
+            // Go again at once after any work: a full batch suggests more is waiting, and
+            // the jobs a round makes (an event's subscribers, a webhook's delivery) are due
+            // now, so waiting a poll interval for each step would stack up the latency.
+            if ran > 0 {
                 if shutdown.is_cancelled() {
                     break;
                 }
