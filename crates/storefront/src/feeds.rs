@@ -77,8 +77,8 @@ struct Feed {
     prefix: String,
     currency_query: String,
     shop: String,
-    /// (country, flat rate, free from) when the flat rate applies everywhere.
-    shipping: Option<(String, i64, Option<i64>)>,
+    /// The flat rate, when it applies everywhere.
+    shipping: Option<crate::shop::FlatShipping>,
 }
 
 /// `GET /feeds/google/{lang}-{currency}.xml`
@@ -139,17 +139,7 @@ async fn serve(sf: Storefront, format: Format, file: &str, q: FeedQuery) -> Resp
         Ok(prices) => prices,
         Err(err) => return err.into_response(),
     };
-    // A feed's shipping names a country; the store's own country is the one it knows.
-    let shipping = match &sf.config.checkout.default_tax_country {
-        Some(country) => sf
-            .checkout
-            .flat_shipping(currency)
-            .await
-            .ok()
-            .flatten()
-            .map(|(rate, free)| (country.clone(), rate, free)),
-        None => None,
-    };
+    let shipping = crate::shop::shipping_rate(&sf, currency).await;
     let feed = Feed {
         prefix: if lang == store.default_language {
             String::new()
@@ -351,14 +341,10 @@ impl Feed {
                     .take(EXTRA_IMAGES_MAX)
                     .map(str::to_string)
                     .collect();
-                let shipping = self.shipping.as_ref().map(|(country, rate, free)| {
-                    let pays = if free.is_some_and(|from| now.amount >= from) {
-                        0
-                    } else {
-                        *rate
-                    };
-                    (country.clone(), Money::new(pays, self.currency))
-                });
+                let shipping = self
+                    .shipping
+                    .as_ref()
+                    .map(|s| (s.country.clone(), s.for_price(&now)));
                 Some(Item {
                     id: v.sku.clone(),
                     group: several.then(|| p.id.to_string()),

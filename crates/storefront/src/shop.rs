@@ -650,7 +650,8 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
         .clone()
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| product.description.clone());
-    let product_ld = product_ld(&product, &canonical, &images, &newest);
+    let shipping = shipping_rate(&sf, ctx.currency).await;
+    let product_ld = product_ld(&product, &canonical, &images, &newest, shipping.as_ref());
     let breadcrumb_ld = breadcrumbs_ld(
         &crumbs
             .iter()
@@ -681,24 +682,64 @@ async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String,
     }
 }
 
+/// The store's shipping when one rate applies to every address: the country it is known
+/// for, the flat rate and the subtotal from which shipping is free (no shipping zones,
+/// and `[checkout] default_tax_country` set). With zones the rate hangs on the address.
+pub(crate) struct FlatShipping {
+    pub country: String,
+    pub rate: Money,
+    pub free_from: Option<i64>,
+}
+
+impl FlatShipping {
+    /// What shipping one unit priced `price` alone costs.
+    pub fn for_price(&self, price: &Money) -> Money {
+        if self.free_from.is_some_and(|from| price.amount >= from) {
+            Money::new(0, self.rate.currency)
+        } else {
+            self.rate
+        }
+    }
+}
+
+pub(crate) async fn shipping_rate(sf: &Storefront, currency: Currency) -> Option<FlatShipping> {
+    let country = sf.config.checkout.default_tax_country.clone()?;
+    let (rate, free_from) = sf.checkout.flat_shipping(currency).await.ok().flatten()?;
+    Some(FlatShipping {
+        country,
+        rate: Money::new(rate, currency),
+        free_from,
+    })
+}
+
 /// `Product` (one variant) or `ProductGroup` (several) with an `Offer` per variant.
 fn product_ld(
     p: &ProductView,
     canonical: &str,
     images: &[Value],
     reviews: &[emporium_reviews::ReviewView],
+    shipping: Option<&FlatShipping>,
 ) -> Value {
     let image_urls: Vec<&str> = images.iter().filter_map(|i| i["url"].as_str()).collect();
     let offer = |v: &emporium_catalog::VariantView| {
         v.price.map(|price| {
-            json!({
+            let mut offer = json!({
                 "@type": "Offer",
                 "url": format!("{canonical}?variant={}", v.id),
                 "price": decimal(&price),
                 "priceCurrency": price.currency.code(),
                 "availability": if v.available { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
                 "itemCondition": "https://schema.org/NewCondition",
-            })
+            });
+            if let Some(shipping) = shipping {
+                let cost = shipping.for_price(&price);
+                offer["shippingDetails"] = json!({
+                    "@type": "OfferShippingDetails",
+                    "shippingRate": {"@type": "MonetaryAmount", "value": decimal(&cost), "currency": cost.currency.code()},
+                    "shippingDestination": {"@type": "DefinedRegion", "addressCountry": shipping.country},
+                });
+            }
+            offer
         })
     };
     let brand = p

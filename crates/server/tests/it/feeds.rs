@@ -211,13 +211,22 @@ async fn the_google_feed_has_every_required_attribute_and_the_product_pages_pric
         );
     }
 
-    // A price change is in the next fetch: a sale, with the old price as the price.
     let item = &items[0];
     let link = url::Url::parse(one(item, "link")).expect("link");
     let slug = link.path().rsplit('/').next().expect("slug");
     let product = &products[slug];
     let variant = &product["variants"][0];
     let sku = variant["sku"].as_str().expect("sku").to_string();
+    // The product page's structured data names the same shipping.
+    let page = text(&app, link.path(), 200).await;
+    assert!(
+        page.contains("\"shippingDetails\"")
+            && page.contains("\"addressCountry\":\"US\"")
+            && page.contains("\"value\":\"5.00\""),
+        "{page}"
+    );
+
+    // A price change is in the next fetch: a sale, with the old price as the price.
     json_of(
         app.call(
             Method::PATCH,
