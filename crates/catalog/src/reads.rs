@@ -237,19 +237,7 @@ impl Catalog {
             None => select.filter(products::Column::Slug.eq(id_or_slug)),
         };
         if let Some(row) = select.one(conn).await? {
-            let mut views = assemble::full(
-                conn,
-                &[row],
-                lang,
-                prices,
-                false,
-                assemble::Sources {
-                    stock: self.stock_source(),
-                    media_base: &self.media_base(),
-                    categories: &*self.category_names(conn).await?,
-                },
-            )
-            .await?;
+            let mut views = self.store_views(conn, &[row], lang, prices).await?;
             return views
                 .pop()
                 .map(|v| Found::Product(Box::new(v)))
@@ -471,9 +459,20 @@ impl Catalog {
             select = select.filter(products::Column::Id.gt(id));
         }
         let rows = select.all(conn).await?;
+        self.store_views(conn, &rows, lang, prices).await
+    }
+
+    /// Product pages' views of `rows`, as shoppers see them.
+    async fn store_views<C: sea_orm::ConnectionTrait>(
+        &self,
+        conn: &C,
+        rows: &[products::Model],
+        lang: &Lang<'_>,
+        prices: &PriceContext,
+    ) -> AppResult<Vec<ProductView>> {
         assemble::full(
             conn,
-            &rows,
+            rows,
             lang,
             prices,
             false,

@@ -352,12 +352,10 @@ impl Integrations {
         let schedule = &self.config.webhooks.retry_schedule_secs;
         let mut next_due = None;
         let mut give_up = None;
-        if outcome.succeeded() {
-            update = update
-                .col_expr(
-                    webhook_deliveries::Column::Status,
-                    Expr::value(status::SUCCEEDED),
-                )
+        // A delivery that is over: its last state, nothing next.
+        let close = |update: sea_orm::UpdateMany<webhook_deliveries::Entity>, state: &str| {
+            update
+                .col_expr(webhook_deliveries::Column::Status, Expr::value(state))
                 .col_expr(
                     webhook_deliveries::Column::NextAttemptAt,
                     Expr::value(None::<i64>),
@@ -365,7 +363,10 @@ impl Integrations {
                 .col_expr(
                     webhook_deliveries::Column::FinishedAt,
                     Expr::value(Utc::now()),
-                );
+                )
+        };
+        if outcome.succeeded() {
+            update = close(update, status::SUCCEEDED);
         } else if outcome.status == Some(410) {
             give_up = Some(format!(
                 "the receiver answered 410 Gone to {}",
@@ -398,19 +399,7 @@ impl Integrations {
             }
         }
         if next_due.is_none() && !outcome.succeeded() {
-            update = update
-                .col_expr(
-                    webhook_deliveries::Column::Status,
-                    Expr::value(status::FAILED),
-                )
-                .col_expr(
-                    webhook_deliveries::Column::NextAttemptAt,
-                    Expr::value(None::<i64>),
-                )
-                .col_expr(
-                    webhook_deliveries::Column::FinishedAt,
-                    Expr::value(Utc::now()),
-                );
+            update = close(update, status::FAILED);
         }
         if update.exec(&txn).await?.rows_affected == 0 {
             txn.rollback().await?;

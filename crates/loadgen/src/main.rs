@@ -39,6 +39,21 @@ struct Args {
     rate: u64,
 }
 
+impl Args {
+    /// The admin the scenario works as: email and password.
+    fn admin(&self) -> anyhow::Result<(&str, &str)> {
+        let email = self
+            .admin_email
+            .as_deref()
+            .context("--admin-email is needed")?;
+        let password = self
+            .admin_password
+            .as_deref()
+            .context("--admin-password or EMPORIUM_ADMIN_PASSWORD is needed")?;
+        Ok((email, password))
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Scenario {
     /// POST /auth/login with the right password (Argon2id verification each time).
@@ -94,14 +109,7 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let run = format!("{}", std::process::id());
     if let Scenario::WebhookLatency = args.scenario {
-        let email = args
-            .admin_email
-            .as_deref()
-            .context("--admin-email is needed")?;
-        let password = args
-            .admin_password
-            .as_deref()
-            .context("--admin-password or EMPORIUM_ADMIN_PASSWORD is needed")?;
+        let (email, password) = args.admin()?;
         let report =
             webhooks::run(&client, &args.url, email, password, args.events, args.rate).await?;
         println!("{report}");
@@ -113,14 +121,7 @@ async fn main() -> anyhow::Result<()> {
             accounts(&client, &args.url, &run, args.connections, rotate).await?
         }
         Scenario::CheckoutDistinct | Scenario::CheckoutHot => {
-            let email = args
-                .admin_email
-                .as_deref()
-                .context("--admin-email is needed")?;
-            let password = args
-                .admin_password
-                .as_deref()
-                .context("--admin-password or EMPORIUM_ADMIN_PASSWORD is needed")?;
+            let (email, password) = args.admin()?;
             let kinds = if matches!(args.scenario, Scenario::CheckoutHot) {
                 1
             } else {
@@ -276,6 +277,28 @@ async fn expect_ok(response: reqwest::Response, what: &str) -> anyhow::Result<Va
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// An admin's access token.
+async fn admin_token(
+    client: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let tokens = expect_ok(
+        client
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?,
+        "admin login",
+    )
+    .await?;
+    Ok(tokens["access_token"]
+        .as_str()
+        .context("an access token")?
+        .to_string())
+}
+
 /// Creates `kinds` published one-variant products with ten million units each.
 async fn stocked_variants(
     client: &reqwest::Client,
@@ -286,19 +309,7 @@ async fn stocked_variants(
     kinds: usize,
 ) -> anyhow::Result<Vec<String>> {
     eprintln!("preparing {kinds} stocked products...");
-    let tokens = expect_ok(
-        client
-            .post(format!("{url}/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await?,
-        "admin login",
-    )
-    .await?;
-    let token = tokens["access_token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let token = admin_token(client, url, email, password).await?;
     let mut variants = Vec::with_capacity(kinds);
     for i in 0..kinds {
         let slug = format!("load-{run}-{i}");

@@ -4,7 +4,7 @@
 //! payload in the edit's transaction (one machine, one clock); retries of an id already
 //! seen are counted, not measured.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hdrhistogram::Histogram;
@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::expect_ok;
+use crate::{admin_token, expect_ok};
 
 #[derive(Default)]
 struct Seen {
@@ -65,19 +65,7 @@ pub(crate) async fn run(
         let _ = axum::serve(listener, app).await;
     });
 
-    let tokens = expect_ok(
-        client
-            .post(format!("{url}/api/v1/auth/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await?,
-        "admin login",
-    )
-    .await?;
-    let token = tokens["access_token"]
-        .as_str()
-        .context("an access token")?
-        .to_string();
+    let token = admin_token(client, url, email, password).await?;
     expect_ok(
         client
             .post(format!("{url}/api/v1/admin/webhooks"))

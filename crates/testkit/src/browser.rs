@@ -178,13 +178,7 @@ pub async fn click(client: &Client, css: &str) {
         .find(Locator::Css("html"))
         .await
         .expect("a loaded page");
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    press(client, css).await;
     // The old document's root goes stale once the new page is in.
     for _ in 0..400 {
         if before.tag_name().await.is_err() {
