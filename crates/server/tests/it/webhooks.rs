@@ -750,6 +750,7 @@ async fn staff_manage_webhooks_and_api_keys_in_the_console() {
             log.contains("webhook.test") && log.contains("succeeded"),
             "{log}"
         );
+        assert!(!log.contains("None"), "empty cells stay empty: {log}");
         screenshot(&b, "console-webhook.png").await;
 
         click(&b, "#deliveries tbody tr a").await;
