@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use crate::role::{self, Role};
 use crate::state::{Access, Auth, KeyAccess};
+use crate::tokens::Claims;
 
 /// How every API key begins, so a bearer token says which kind it is without a lookup.
 pub const API_KEY_PREFIX: &str = "emp_";
-use crate::tokens::Claims;
 
 /// A signed-in, active user, from a valid access token whose session was not revoked.
 #[derive(Debug, Clone)]
