@@ -18,6 +18,7 @@ mod categories;
 mod collections;
 mod csv;
 mod customers;
+mod discounts;
 mod home;
 mod integrations;
 mod inventory;
@@ -161,6 +162,16 @@ pub fn router() -> Router<Admin> {
             "/admin/inventory/locations/{id}",
             post(inventory::save_location),
         )
+        .route(
+            "/admin/discounts",
+            get(discounts::discounts).post(discounts::create_discount),
+        )
+        .route(
+            "/admin/discounts/{id}",
+            get(discounts::discount).post(discounts::save_discount),
+        )
+        .route("/admin/discounts/{id}/codes", post(discounts::add_codes))
+        .route("/admin/discounts/{id}/codes.csv", get(discounts::codes_csv))
         .route(
             "/admin/webhooks",
             get(integrations::webhooks).post(integrations::create_webhook),

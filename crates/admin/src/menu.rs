@@ -49,6 +49,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("reviews.moderate"),
     },
     Entry {
+        label: "Discounts",
+        path: "/admin/discounts",
+        permission: Some("discounts.write"),
+    },
+    Entry {
         label: "Customers",
         path: "/admin/customers",
         permission: Some("users.read"),

@@ -65,6 +65,11 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/inventory.html"),
     ),
     ("webhooks.html", include_str!("../templates/webhooks.html")),
+    (
+        "discounts.html",
+        include_str!("../templates/discounts.html"),
+    ),
+    ("discount.html", include_str!("../templates/discount.html")),
     ("webhook.html", include_str!("../templates/webhook.html")),
     (
         "webhook_delivery.html",
@@ -88,6 +93,7 @@ pub struct Admin {
     pub(crate) inventory: Inventory,
     pub(crate) reviews: emporium_reviews::Reviews,
     pub(crate) integrations: emporium_integrations::Integrations,
+    pub(crate) promotions: emporium_promotions::Promotions,
     pub(crate) pages: Pages,
     /// The home page's sales figures, kept a few seconds.
     pub(crate) figures: crate::home::Figures,
@@ -105,6 +111,7 @@ pub struct Domains {
     pub inventory: Inventory,
     pub reviews: emporium_reviews::Reviews,
     pub integrations: emporium_integrations::Integrations,
+    pub promotions: emporium_promotions::Promotions,
 }
 
 impl Admin {
@@ -128,6 +135,7 @@ impl Admin {
             inventory: domains.inventory,
             reviews: domains.reviews,
             integrations: domains.integrations,
+            promotions: domains.promotions,
             pages,
             figures: crate::home::Figures::default(),
         }

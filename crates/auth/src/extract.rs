@@ -152,6 +152,7 @@ pub mod perm {
         InventoryWrite => "inventory.write",
         ReportsRead => "reports.read",
         ReviewsModerate => "reviews.moderate",
+        DiscountsWrite => "discounts.write",
         SettingsManage => "settings.manage",
         AuditRead => "audit.read",
     }

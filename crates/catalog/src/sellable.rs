@@ -268,3 +268,54 @@ pub async fn variant_id_by_sku<C: ConnectionTrait>(conn: &C, sku: &str) -> AppRe
         .one(conn)
         .await?)
 }
+
+impl Catalog {
+    /// The categories (with every ancestor, so a sale on a parent covers its children)
+    /// and collections of each product: what promotions' conditions match lines by.
+    pub async fn product_groups<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        products: &[Uuid],
+    ) -> AppResult<HashMap<Uuid, (Vec<Uuid>, Vec<Uuid>)>> {
+        use emporium_db::entity::{categories, collection_products, product_categories};
+        let mut out: HashMap<Uuid, (Vec<Uuid>, Vec<Uuid>)> = HashMap::new();
+        if products.is_empty() {
+            return Ok(out);
+        }
+        let parents: HashMap<Uuid, Option<Uuid>> = categories::Entity::find()
+            .select_only()
+            .column(categories::Column::Id)
+            .column(categories::Column::ParentId)
+            .into_tuple::<(Uuid, Option<Uuid>)>()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect();
+        for row in product_categories::Entity::find()
+            .filter(product_categories::Column::ProductId.is_in(products.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            let entry = &mut out.entry(row.product_id).or_default().0;
+            let mut next = Some(row.category_id);
+            while let Some(id) = next {
+                if entry.contains(&id) {
+                    break;
+                }
+                entry.push(id);
+                next = parents.get(&id).copied().flatten();
+            }
+        }
+        for row in collection_products::Entity::find()
+            .filter(collection_products::Column::ProductId.is_in(products.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            out.entry(row.product_id)
+                .or_default()
+                .1
+                .push(row.collection_id);
+        }
+        Ok(out)
+    }
+}

@@ -101,6 +101,7 @@ fn new_cart(
         status: Set(CartStatus::Active.as_str().into()),
         order_id: Set(None),
         recovery_hash: Set(None),
+        coupons: Set(None),
         last_active_at: Set(now.timestamp_millis()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -176,7 +177,7 @@ impl Checkout {
 }
 
 /// Marks the cart used now; 409 when it can no longer change.
-async fn touch<C: ConnectionTrait>(conn: &C, cart_id: Uuid) -> AppResult<()> {
+pub(crate) async fn touch<C: ConnectionTrait>(conn: &C, cart_id: Uuid) -> AppResult<()> {
     let now = Utc::now();
     let result = carts::Entity::update_many()
         .col_expr(

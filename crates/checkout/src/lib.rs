@@ -16,6 +16,7 @@
 mod admin_routes;
 mod cancel;
 mod carts;
+mod coupons;
 pub mod model;
 mod orders;
 mod pricing;
@@ -26,6 +27,7 @@ mod views;
 
 pub use cancel::Cancellation;
 pub use carts::{CartAccess, CartSummary, SweepReport};
+pub use coupons::CouponBody;
 pub use orders::CheckoutBody;
 pub use routes::router;
 pub use state::{Checkout, Domains};

@@ -47,12 +47,20 @@ pub struct LineAmounts {
 /// accept, and the one that makes a receipt's lines add up to its total).
 pub fn line_amounts(unit_price: i64, quantity: i64, rate_ppm: i64, inclusive: bool) -> LineAmounts {
     let total = unit_price.saturating_mul(quantity);
-    let tax = if inclusive {
-        total - div_round(total as i128 * 1_000_000, 1_000_000 + rate_ppm as i128)
+    LineAmounts {
+        total,
+        tax: tax_on(total, rate_ppm, inclusive),
+    }
+}
+
+/// The tax in (`inclusive`) or on an amount, rounded half away from zero: a line's
+/// tax is taken on what is left of it after its discount.
+pub fn tax_on(amount: i64, rate_ppm: i64, inclusive: bool) -> i64 {
+    if inclusive {
+        amount - div_round(amount as i128 * 1_000_000, 1_000_000 + rate_ppm as i128)
     } else {
-        apply_ppm(total, rate_ppm)
-    };
-    LineAmounts { total, tax }
+        apply_ppm(amount, rate_ppm)
+    }
 }
 
 /// Adds up lines: with inclusive prices the tax is already inside the subtotal.
@@ -129,6 +137,82 @@ mod tests {
     }
 
     proptest! {
+        /// With promotions, what the shopper pays line by line (the line less its share,
+        /// plus its tax when added on top) plus shipping is the order's total: so
+        /// refunding every line and the shipping returns exactly what was paid.
+        #[test]
+        fn discounted_lines_and_shipping_add_up_to_the_total(
+            specs in proptest::collection::vec((1i64..20_000, 1i64..5, 0i64..250_000), 1..8),
+            ppm in 1i64..1_000_000,
+            amount in 1i64..30_000,
+            bxgy in any::<bool>(),
+            free_shipping in any::<bool>(),
+            shipping in 0i64..2_000,
+            inclusive in any::<bool>(),
+        ) {
+            use emporium_promotions::engine::{self, Action, Class, Conditions, Promotion};
+            let promo = |n: u128, class, action| Promotion {
+                id: uuid::Uuid::from_u128(n),
+                name: format!("p{n}"),
+                class,
+                action,
+                conditions: Conditions::default(),
+                priority: 0,
+                combines_with: Class::ALL.to_vec(),
+                currency: None,
+                starts_at: None,
+                ends_at: None,
+                automatic: true,
+                budget_left: None,
+            };
+            let mut promotions = vec![
+                promo(1, Class::Order, Action::PercentOff { ppm }),
+                promo(2, Class::Order, Action::AmountOff { amount }),
+            ];
+            if bxgy {
+                promotions.push(promo(3, Class::Product, Action::BuyXGetY { buy: 1, get: 1, ppm: 1_000_000, max_per_order: None }));
+            }
+            if free_shipping {
+                promotions.push(promo(4, Class::Shipping, Action::FreeShipping));
+            }
+            let lines: Vec<engine::Line> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, (price, quantity, _))| engine::Line {
+                    key: uuid::Uuid::from_u128(100 + i as u128),
+                    variant_id: uuid::Uuid::from_u128(i as u128 + 1),
+                    product_id: uuid::Uuid::from_u128(200 + i as u128),
+                    categories: Vec::new(),
+                    collections: Vec::new(),
+                    unit_price: *price,
+                    quantity: *quantity,
+                })
+                .collect();
+            let outcome = engine::evaluate(&promotions, &engine::Cart {
+                lines: &lines,
+                currency: "EUR",
+                shipping,
+                country: None,
+                signed_in: false,
+                first_order: false,
+                now_ms: 0,
+                codes: &[],
+            });
+            let mut amounts = Vec::new();
+            let mut paid = 0;
+            for ((price, quantity, rate), discount) in specs.iter().zip(&outcome.line_discounts) {
+                let mut line = line_amounts(*price, *quantity, *rate, inclusive);
+                line.tax = tax_on(line.total - discount, *rate, inclusive);
+                prop_assert!(line.tax >= 0);
+                paid += line.total - discount + if inclusive { 0 } else { line.tax };
+                amounts.push(line);
+            }
+            let charged_shipping = shipping - outcome.shipping_discount;
+            let t = totals(&amounts, outcome.discount(), charged_shipping, inclusive);
+            prop_assert_eq!(paid + charged_shipping, t.total);
+            prop_assert!(t.total >= 0);
+        }
+
         #[test]
         fn inclusive_tax_plus_net_is_the_total(price in 0i64..10_000_000, qty in 1i64..100, rate in 0i64..300_000) {
             let line = line_amounts(price, qty, rate, true);

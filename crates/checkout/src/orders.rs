@@ -132,6 +132,26 @@ fn ensure_expected_total(expected: i64, priced: &Priced) -> AppResult<()> {
     ))
 }
 
+/// 409 `promotion_unavailable` when a code on the cart no longer applies (used up by
+/// others meanwhile, expired, a condition no longer met): the order is never placed at
+/// another price than the one the code promised.
+fn ensure_coupons(priced: &Priced) -> AppResult<()> {
+    match priced.coupons.iter().find(|c| !c.applied) {
+        None => Ok(()),
+        Some(c) => Err(AppError::conflict(
+            ErrorCode::PromotionUnavailable,
+            format!(
+                "the code {} no longer applies ({}); remove it from the cart, review the \
+                 new total and check out again",
+                c.code,
+                c.message
+                    .as_deref()
+                    .unwrap_or("it does not apply to this cart")
+            ),
+        )),
+    }
+}
+
 fn line_label(priced: &Priced, index: usize) -> String {
     let line = &priced.lines[index];
     line.variant
@@ -309,6 +329,7 @@ impl Checkout {
         }
         let seen_lines = lines_of(reader, cart.id).await?;
         let priced = self.price(reader, &priced_cart, seen_lines.clone()).await?;
+        ensure_coupons(&priced)?;
         if let Some(expected) = body.expected_total {
             ensure_expected_total(expected, &priced)?;
         }
@@ -364,6 +385,7 @@ impl Checkout {
             quote.priced
         } else {
             let priced = self.price(txn, &plan.priced_cart, lines).await?;
+            ensure_coupons(&priced)?;
             if let Some(expected) = plan.body.expected_total {
                 ensure_expected_total(expected, &priced)?;
             }
@@ -434,6 +456,23 @@ impl Checkout {
             )
             .await?;
         let mut line_rows = order_line_rows(order_id.uuid(), &priced)?;
+        if !priced.applied.is_empty() {
+            let customer_key =
+                emporium_promotions::customer_key(cart.customer_id, Some(body.email.as_str()))
+                    .unwrap_or_default();
+            self.promotions
+                .redeem(
+                    txn,
+                    emporium_promotions::Redemption {
+                        order_id: order_id.uuid(),
+                        customer_key,
+                        currency: priced.currency.code(),
+                        order_total: priced.totals.total,
+                        applied: &priced.applied,
+                    },
+                )
+                .await?;
+        }
         let mut closed: carts::ActiveModel = cart.clone().into();
         closed.status = Set(CartStatus::Converted.as_str().into());
         closed.order_id = Set(Some(order_id.uuid()));
@@ -579,7 +618,7 @@ fn order_line_rows(order_id: Uuid, priced: &Priced) -> AppResult<Vec<order_lines
             options: json_text(&variant.options)?,
             quantity: line.line.quantity,
             unit_price: line.unit_price.unwrap_or(0),
-            discount: 0,
+            discount: line.discount,
             tax: amounts.tax,
             tax_rate_ppm: line.rate_ppm as i32,
             total: amounts.total,

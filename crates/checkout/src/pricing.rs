@@ -13,7 +13,10 @@ use uuid::Uuid;
 
 use crate::model::{self, Address, LineAmounts, Totals};
 use crate::state::Checkout;
-use crate::views::{CartLineView, CartView, ShippingOptionView, TotalsView};
+use crate::views::{
+    AdjustmentView, CartLineView, CartView, CouponView, ShippingOptionView, TotalsView,
+};
+use emporium_promotions::engine::{self, Applied, CustomerRule};
 use emporium_shipping::{CartMoney, Coverage, Parcel, Place};
 
 /// The one option while no shipping zone is set up: the store's flat rate.
@@ -40,6 +43,8 @@ pub(crate) struct PricedLine {
     pub variant: Option<SellableVariant>,
     pub unit_price: Option<i64>,
     pub amounts: Option<LineAmounts>,
+    /// The line's share of the discounts, in `amounts.total`'s units.
+    pub discount: i64,
     pub rate_ppm: i64,
     /// Why the line cannot be bought as it stands.
     pub problem: Option<&'static str>,
@@ -53,6 +58,18 @@ pub(crate) struct Priced {
     pub currency: Currency,
     pub address: Option<Address>,
     pub shipment: Shipment,
+    /// The promotions that apply.
+    pub applied: Vec<Applied>,
+    /// The cart's coupon codes, each applied or refused with a reason.
+    pub coupons: Vec<CouponView>,
+}
+
+/// The coupon codes a cart holds, as entered (upper case).
+pub(crate) fn coupons_of(cart: &carts::Model) -> Vec<String> {
+    cart.coupons
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default()
 }
 
 impl Priced {
@@ -332,6 +349,7 @@ impl Checkout {
                 variant,
                 unit_price: price.map(|p| p.amount),
                 amounts,
+                discount: 0,
                 rate_ppm,
                 problem,
             });
@@ -352,20 +370,160 @@ impl Checkout {
             self.shipping_for(conn, cart, address.as_ref(), parcel, currency)
                 .await?
         };
-        // Discounts (the marketing work) plug in here as adjustments; none yet.
-        let discount = 0;
-        let totals = model::totals(&amounts, discount, shipping, inclusive);
+        let (applied, coupons, shipping_discount) = self
+            .discount(
+                conn,
+                cart,
+                &mut priced,
+                currency,
+                address.as_ref(),
+                shipping,
+            )
+            .await?;
+        let amounts: Vec<LineAmounts> = priced.iter().filter_map(|l| l.amounts).collect();
+        let discount: i64 = priced.iter().map(|l| l.discount).sum();
+        let totals = model::totals(&amounts, discount, shipping - shipping_discount, inclusive);
         Ok(Priced {
             lines: priced,
             totals,
             currency,
             address,
             shipment,
+            applied,
+            coupons,
         })
     }
 }
 
 impl Checkout {
+    /// Applies the store's promotions and the cart's codes to priced lines: each line
+    /// gets its share of the discounts and its tax on the discounted amount. Answers the
+    /// promotions that applied, every code's standing, and the discount on shipping.
+    async fn discount<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        cart: &carts::Model,
+        priced: &mut [PricedLine],
+        currency: Currency,
+        address: Option<&Address>,
+        shipping: i64,
+    ) -> AppResult<(Vec<Applied>, Vec<CouponView>, i64)> {
+        let codes = coupons_of(cart);
+        let active = self.promotions.active().await?;
+        let lookups = self.promotions.lookup_codes(conn, &codes).await?;
+        let mut coupons: Vec<CouponView> = lookups
+            .iter()
+            .map(|l| CouponView {
+                code: l.code.clone(),
+                applied: false,
+                reason: l.problem.as_ref().map(|p| p.0.to_string()),
+                message: l.problem.as_ref().map(|p| p.1.clone()),
+            })
+            .collect();
+        let entered: Vec<(String, Uuid)> = lookups
+            .iter()
+            .filter_map(|l| l.promotion_id.map(|id| (l.code.clone(), id)))
+            .collect();
+        let relevant: Vec<&engine::Promotion> = active
+            .iter()
+            .filter(|p| p.automatic || entered.iter().any(|(_, id)| *id == p.id))
+            .collect();
+        if relevant.is_empty() || priced.iter().all(|l| l.amounts.is_none()) {
+            for c in coupons.iter_mut().filter(|c| c.reason.is_none()) {
+                c.reason = Some("no_effect".into());
+                c.message = Some("nothing in the cart is discounted by this code".into());
+            }
+            return Ok((Vec::new(), coupons, 0));
+        }
+        let priced_ids: Vec<Uuid> = priced
+            .iter()
+            .filter(|l| l.amounts.is_some())
+            .filter_map(|l| l.variant.as_ref().map(|v| v.product_id))
+            .collect();
+        let groups = if relevant.iter().any(|p| p.conditions.needs_groups()) {
+            self.catalog.product_groups(conn, &priced_ids).await?
+        } else {
+            HashMap::new()
+        };
+        let first_order = if relevant
+            .iter()
+            .any(|p| p.conditions.customer == CustomerRule::FirstOrder)
+        {
+            !self
+                .orders
+                .has_ordered(
+                    conn,
+                    cart.customer_id.map(emporium_core::id::CustomerId),
+                    cart.email.as_deref(),
+                )
+                .await?
+        } else {
+            false
+        };
+        let mut at = Vec::new();
+        let mut lines = Vec::new();
+        for (i, l) in priced.iter().enumerate() {
+            let (Some(variant), Some(unit_price)) = (&l.variant, l.unit_price) else {
+                continue;
+            };
+            if l.amounts.is_none() {
+                continue;
+            }
+            let (categories, collections) =
+                groups.get(&variant.product_id).cloned().unwrap_or_default();
+            at.push(i);
+            lines.push(engine::Line {
+                key: l.line.id,
+                variant_id: variant.variant_id,
+                product_id: variant.product_id,
+                categories,
+                collections,
+                unit_price,
+                quantity: i64::from(l.line.quantity),
+            });
+        }
+        let outcome = engine::evaluate(
+            relevant.iter().copied(),
+            &engine::Cart {
+                lines: &lines,
+                currency: currency.code(),
+                shipping,
+                country: address.map(|a| a.country.as_str()),
+                signed_in: cart.customer_id.is_some(),
+                first_order,
+                now_ms: chrono::Utc::now().timestamp_millis(),
+                codes: &entered,
+            },
+        );
+        let inclusive = self.inclusive();
+        for (&i, &discount) in at.iter().zip(&outcome.line_discounts) {
+            let line = &mut priced[i];
+            line.discount = discount;
+            if let Some(amounts) = line.amounts.as_mut() {
+                amounts.tax = model::tax_on(amounts.total - discount, line.rate_ppm, inclusive);
+            }
+        }
+        for c in coupons.iter_mut().filter(|c| c.reason.is_none()) {
+            if outcome
+                .applied
+                .iter()
+                .any(|a| a.code.as_deref() == Some(&c.code))
+            {
+                c.applied = true;
+            } else {
+                let why = outcome
+                    .refused
+                    .iter()
+                    .find(|(code, _)| code == &c.code)
+                    .map(|(_, why)| why.clone())
+                    .unwrap_or(engine::Refusal::NoEffect);
+                c.reason = Some(why.reason().into());
+                c.message = Some(why.message());
+            }
+        }
+        Ok((outcome.applied, coupons, outcome.shipping_discount))
+    }
+
     /// A cart as its holder sees it, priced now. `token` is shown only when just issued.
     pub async fn cart_view(
         &self,
@@ -390,6 +548,7 @@ impl Checkout {
                 quantity: l.line.quantity,
                 unit_price: l.unit_price.map(money),
                 total: l.amounts.map(|a| money(a.total)),
+                discount: l.amounts.map(|_| money(l.discount)),
                 tax: l.amounts.map(|a| money(a.tax)),
                 available: l.problem.is_none(),
                 problem: l.problem.map(str::to_string),
@@ -402,7 +561,18 @@ impl Checkout {
             currency: currency.code().to_string(),
             email: cart.email.clone(),
             lines,
-            adjustments: Vec::new(),
+            adjustments: priced
+                .applied
+                .iter()
+                .map(|a| AdjustmentView {
+                    label: a.name.clone(),
+                    amount: money(a.amount),
+                    promotion_id: a.promotion_id,
+                    class: a.class.as_str().into(),
+                    code: a.code.clone(),
+                })
+                .collect(),
+            coupons: priced.coupons,
             totals: TotalsView::new(priced.totals, currency),
             tax_inclusive: self.inclusive(),
             shipping_address: priced.address,

@@ -156,6 +156,8 @@ where
         .routes(routes!(set_cart_email))
         .routes(routes!(list_shipping_options))
         .routes(routes!(set_shipping_option))
+        .routes(routes!(apply_coupon))
+        .routes(routes!(remove_coupon))
         .routes(routes!(recover_cart))
         .routes(routes!(checkout_cart))
         .routes(routes!(list_orders))
@@ -350,6 +352,36 @@ async fn set_shipping_option(
     Json(body): Json<ShippingOptionBody>,
 ) -> AppResult<axum::Json<CartView>> {
     let cart = checkout.set_shipping_option(id, &access, &body.id).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Enters a coupon code. A code that does not apply now is refused (422
+/// `coupon_refused`, with a `reason`) rather than kept.
+#[utoipa::path(post, path = "/api/v1/carts/{id}/coupons", tag = "checkout",
+    params(("id" = Uuid, Path)), request_body = crate::coupons::CouponBody,
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn apply_coupon(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path(id): Path<Uuid>,
+    Json(body): Json<crate::coupons::CouponBody>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.apply_coupon(id, &access, &body.code).await?;
+    respond(&checkout, &cart, None).await
+}
+
+/// Takes a coupon code off the cart.
+#[utoipa::path(delete, path = "/api/v1/carts/{id}/coupons/{code}", tag = "checkout",
+    params(("id" = Uuid, Path), ("code" = String, Path)),
+    responses((status = 200, body = CartView), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+async fn remove_coupon(
+    State(checkout): State<Checkout>,
+    access: CartAccess,
+    Path((id, code)): Path<(Uuid, String)>,
+) -> AppResult<axum::Json<CartView>> {
+    let cart = checkout.remove_coupon(id, &access, &code).await?;
     respond(&checkout, &cart, None).await
 }
 

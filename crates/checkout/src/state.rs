@@ -6,6 +6,7 @@ use emporium_db::Db;
 use emporium_inventory::Inventory;
 use emporium_orders::Orders;
 use emporium_payments::Payments;
+use emporium_promotions::Promotions;
 use emporium_shipping::Shipping;
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub struct Checkout {
     pub(crate) orders: Orders,
     pub(crate) payments: Payments,
     pub(crate) shipping: Shipping,
+    pub(crate) promotions: Promotions,
     /// Customers' saved addresses (the address book is accounts').
     pub(crate) addresses: Arc<dyn emporium_core::address::SavedAddresses>,
 }
@@ -30,6 +32,7 @@ pub struct Domains {
     pub orders: Orders,
     pub payments: Payments,
     pub shipping: Shipping,
+    pub promotions: Promotions,
     pub addresses: Arc<dyn emporium_core::address::SavedAddresses>,
 }
 
@@ -41,6 +44,7 @@ impl Checkout {
             orders,
             payments,
             shipping,
+            promotions,
             addresses,
         } = domains;
         Self {
@@ -51,6 +55,7 @@ impl Checkout {
             orders,
             payments,
             shipping,
+            promotions,
             addresses,
         }
     }

@@ -36,31 +36,7 @@ pub struct TaxRateBody {
     pub name: String,
 }
 
-/// Parses a percentage with up to four decimals into parts per million.
-pub fn parse_percent(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if whole.is_empty()
-        || whole.len() > 3
-        || frac.len() > 4
-        || !whole
-            .bytes()
-            .chain(frac.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: i64 = whole.parse().ok()?;
-    let frac: i64 = format!("{frac:0<4}").parse().ok()?;
-    let ppm = whole * 10_000 + frac;
-    (ppm <= 1_000_000).then_some(ppm)
-}
-
-/// Parts per million as a percentage string, without trailing zeros.
-pub fn format_percent(ppm: i64) -> String {
-    let text = format!("{}.{:04}", ppm / 10_000, ppm % 10_000);
-    text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
+pub use emporium_core::money::{format_percent, parse_percent};
 
 fn view(r: tax_rates::Model) -> TaxRateView {
     TaxRateView {

@@ -11,11 +11,27 @@ use emporium_core::address::Address;
 pub use emporium_orders::{OrderView, TotalsView};
 use emporium_payments::PaymentView;
 
-/// A price change applied to a cart (discounts fill these).
+/// A promotion applied to a cart: `amount` is what it takes off (lines' shares are in
+/// each line's `discount`; a shipping promotion lowers `totals.shipping`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AdjustmentView {
     pub label: String,
     pub amount: Money,
+    pub promotion_id: Uuid,
+    /// `product`, `order` or `shipping`.
+    pub class: String,
+    /// The coupon code that brought it in, for one that needs a code.
+    pub code: Option<String>,
+}
+
+/// A coupon code entered on a cart, and whether it applies now.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CouponView {
+    pub code: String,
+    pub applied: bool,
+    /// Why not, when it does not apply (`expired`, `min_subtotal`, `not_combinable`...).
+    pub reason: Option<String>,
+    pub message: Option<String>,
 }
 
 /// One cart line, priced now. A line that cannot be bought as it stands says why in
@@ -32,6 +48,8 @@ pub struct CartLineView {
     /// `null` when the variant is no longer sold in this currency.
     pub unit_price: Option<Money>,
     pub total: Option<Money>,
+    /// This line's share of the cart's discounts.
+    pub discount: Option<Money>,
     pub tax: Option<Money>,
     pub available: bool,
     pub problem: Option<String>,
@@ -48,6 +66,7 @@ pub struct CartView {
     pub email: Option<String>,
     pub lines: Vec<CartLineView>,
     pub adjustments: Vec<AdjustmentView>,
+    pub coupons: Vec<CouponView>,
     pub totals: TotalsView,
     pub tax_inclusive: bool,
     pub shipping_address: Option<Address>,

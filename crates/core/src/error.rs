@@ -153,6 +153,9 @@ error_codes! {
     CodeExchangeFailed => "code_exchange_failed",
     EmailRequired => "email_required",
     InvalidIdToken => "invalid_id_token",
+    CouponRefused => "coupon_refused",
+    PromotionUnavailable => "promotion_unavailable",
+    PromotionInUse => "promotion_in_use",
 }
 
 /// Every failure a request can end in.
@@ -183,6 +186,14 @@ pub enum AppError {
     UnsupportedMediaType { detail: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// A well-formed request the rules refuse for a reason clients switch on (a coupon
+    /// that expired): 422 with its own code and extension members.
+    #[error("{detail}")]
+    Refused {
+        code: ErrorCode,
+        detail: String,
+        extensions: serde_json::Map<String, serde_json::Value>,
+    },
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable: {detail}")]
@@ -294,7 +305,7 @@ impl AppError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -308,6 +319,7 @@ impl AppError {
         match self {
             Self::BadRequest { code, .. }
             | Self::Conflict { code, .. }
+            | Self::Refused { code, .. }
             | Self::BadGateway { code, .. }
             | Self::Unauthorized { code, .. } => code.as_str(),
             Self::Forbidden { code, .. } => code.as_str(),
@@ -332,6 +344,7 @@ impl AppError {
             | Self::Forbidden { detail, .. }
             | Self::NotFound { detail }
             | Self::Conflict { detail, .. }
+            | Self::Refused { detail, .. }
             | Self::PayloadTooLarge { detail }
             | Self::UnsupportedMediaType { detail }
             | Self::Unavailable { detail, .. }
@@ -347,7 +360,7 @@ impl AppError {
             _ => Vec::new(),
         };
         let mut problem = problem_body(status, self.code(), detail, errors);
-        if let Self::Conflict { extensions, .. } = self {
+        if let Self::Conflict { extensions, .. } | Self::Refused { extensions, .. } = self {
             problem.extensions = extensions.clone();
         }
         problem

@@ -202,6 +202,24 @@ impl Orders {
             .ok_or_else(|| AppError::not_found("no such order"))
     }
 
+    /// Whether a shopper has ordered before (an order not cancelled), by account or, for
+    /// a guest, by email: what a first-order promotion asks.
+    pub async fn has_ordered<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        customer: Option<CustomerId>,
+        email: Option<&str>,
+    ) -> AppResult<bool> {
+        let mut find = orders::Entity::find()
+            .filter(orders::Column::Status.ne(OrderStatus::Cancelled.as_str()));
+        find = match (customer, email) {
+            (Some(c), _) => find.filter(orders::Column::CustomerId.eq(c.0)),
+            (None, Some(e)) => find.filter(orders::Column::Email.eq(e)),
+            (None, None) => return Ok(false),
+        };
+        Ok(find.limit(1).one(conn).await?.is_some())
+    }
+
     /// An order's id from its number.
     pub async fn id_by_number(&self, number: i64) -> AppResult<Option<OrderId>> {
         Ok(orders::Entity::find()

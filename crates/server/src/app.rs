@@ -70,6 +70,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_search::router())
         .merge(emporium_reviews::router())
         .merge(emporium_integrations::router())
+        .merge(emporium_promotions::router())
 }
 
 /// The complete OpenAPI document.
@@ -286,6 +287,8 @@ impl Node {
             orders.clone(),
             inventory.clone(),
         );
+        let promotions = emporium_promotions::Promotions::new(db.clone(), config.clone());
+        emporium_promotions::jobs::subscribe(&mut jobs, promotions.clone());
         let checkout = Checkout::new(
             db.clone(),
             config.clone(),
@@ -295,6 +298,7 @@ impl Node {
                 orders: orders.clone(),
                 payments: payments.clone(),
                 shipping: shipping.clone(),
+                promotions: promotions.clone(),
                 addresses: Arc::new(accounts.clone()),
             },
         );
@@ -336,6 +340,7 @@ impl Node {
                 inventory: inventory.clone(),
                 reviews: reviews.clone(),
                 integrations: integrations.clone(),
+                promotions: promotions.clone(),
             },
         );
         let state = AppState {
@@ -353,6 +358,7 @@ impl Node {
             shipping,
             reviews,
             integrations,
+            promotions,
             storefront,
             admin,
         };

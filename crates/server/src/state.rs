@@ -33,6 +33,7 @@ pub struct AppState {
     pub shipping: Shipping,
     pub reviews: emporium_reviews::Reviews,
     pub integrations: emporium_integrations::Integrations,
+    pub promotions: emporium_promotions::Promotions,
     pub storefront: emporium_storefront::Storefront,
     pub admin: emporium_admin::Admin,
 }
@@ -64,6 +65,12 @@ impl FromRef<AppState> for emporium_reviews::Reviews {
 impl FromRef<AppState> for emporium_integrations::Integrations {
     fn from_ref(state: &AppState) -> Self {
         state.integrations.clone()
+    }
+}
+
+impl FromRef<AppState> for emporium_promotions::Promotions {
+    fn from_ref(state: &AppState) -> Self {
+        state.promotions.clone()
     }
 }
 

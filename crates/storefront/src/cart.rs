@@ -123,6 +123,14 @@ fn cart_context(cart: &CartView) -> Value {
             "problem": l.problem.as_ref().map(|p| p.replace('_', " ")),
         })).collect::<Vec<_>>(),
         "subtotal": money(&cart.totals.subtotal),
+        "discount": money(&cart.totals.discount),
+        "has_discount": cart.totals.discount.amount != 0,
+        "adjustments": cart.adjustments.iter().map(|a| json!({
+            "label": a.label, "amount": money(&a.amount), "code": a.code,
+        })).collect::<Vec<_>>(),
+        "coupons": cart.coupons.iter().map(|c| json!({
+            "code": c.code, "applied": c.applied, "message": c.message,
+        })).collect::<Vec<_>>(),
         "shipping": money(&cart.totals.shipping),
         "tax": money(&cart.totals.tax),
         "total": money(&cart.totals.total),
@@ -294,6 +302,62 @@ pub(crate) async fn remove_line(
         && let Err(err) = sf.checkout.remove_item(id, &access, line).await
     {
         tracing::debug!(error = %err, "removing a cart line");
+    }
+    see_other("/cart")
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CouponForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /cart/coupons`: enters a code; a refused one is shown with its reason.
+pub(crate) async fn apply_coupon(
+    State(sf): State<Storefront>,
+    headers: HeaderMap,
+    Form(form): Form<CouponForm>,
+) -> Response {
+    if cross_site(&headers) {
+        return refused();
+    }
+    let Some(held) = current_cart(&sf, &headers).await else {
+        return see_other("/cart");
+    };
+    match sf
+        .checkout
+        .apply_coupon(held.id, &held.access, &form.code)
+        .await
+    {
+        Ok(_) => see_other("/cart"),
+        Err(err) => {
+            let mut context = serde_json::Map::new();
+            context.insert("cart".into(), cart_context(&held.view));
+            context.insert("coupon_error".into(), json!(err.to_string()));
+            context.insert("coupon_code".into(), json!(form.code.trim()));
+            sf.private(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "cart.html",
+                context,
+                Some(held.lang.as_str()),
+            )
+        }
+    }
+}
+
+/// `POST /cart/coupons/{code}/remove`.
+pub(crate) async fn remove_coupon(
+    State(sf): State<Storefront>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    if cross_site(&headers) {
+        return refused();
+    }
+    if let Some((id, access)) = cart_access(&sf, &headers).await
+        && let Err(err) = sf.checkout.remove_coupon(id, &access, &code).await
+    {
+        tracing::debug!(error = %err, "removing a coupon");
     }
     see_other("/cart")
 }

@@ -57,6 +57,8 @@ pub fn router() -> Router<Storefront> {
         .route("/cart", get(cart::cart_page))
         .route("/cart/items", post(cart::add_item))
         .route("/cart/lines/{id}/remove", post(cart::remove_line))
+        .route("/cart/coupons", post(cart::apply_coupon))
+        .route("/cart/coupons/{code}/remove", post(cart::remove_coupon))
         .route("/checkout", get(cart::checkout).post(cart::place))
         .route("/stock-notifications", post(alerts::back_in_stock))
         .route("/products/{slug}/reviews", get(reviews::reviews_page))

@@ -21,6 +21,8 @@ pub struct Model {
     pub status: String,
     pub order_id: Option<Uuid>,
     pub recovery_hash: Option<String>,
+    /// The coupon codes entered, upper case, as a JSON array.
+    pub coupons: Option<String>,
     pub last_active_at: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -22,6 +22,7 @@ mod m20261201_000016_schedules;
 mod m20261201_000017_reviews;
 mod m20261201_000018_shop_sessions;
 mod m20261201_000019_integrations;
+mod m20261207_000020_promotions;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_reviews::Migration),
             Box::new(m20261201_000018_shop_sessions::Migration),
             Box::new(m20261201_000019_integrations::Migration),
+            Box::new(m20261207_000020_promotions::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ mod oauth;
 mod outbox;
 mod pages;
 mod payments;
+mod promotions;
 mod reviews;
 mod search;
 mod shipping;
