@@ -2,7 +2,10 @@
 # Checkouts per second of one node (release build): guests each buying one unit (new cart,
 # add a line, checkout with an Idempotency-Key), every buyer with its own variant and then
 # all racing for one hot variant. On SQLite, and on PostgreSQL when BENCH_DATABASE_URL is
-# set (that database is wiped). Usage: bench/checkout.sh [seconds=15] [connections=50]
+# set (that database is wiped). With PROMOTIONS=N, each backend runs a second time with N
+# active promotions (a few that apply to every cart, the rest about other products), so
+# the price of the promotions engine on the buying path is measured in the same run.
+# Usage: [PROMOTIONS=100] bench/checkout.sh [seconds=15] [connections=50]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 duration="${1:-15}"
@@ -24,8 +27,36 @@ export EMPORIUM_ADMIN_PASSWORD="bench admin passphrase 2026"
   echo "|---|---|---|---|---|---|"
 } >"$out"
 
+# Makes N promotions through the admin API: every 10th applies to every cart (10% off
+# orders, combining with shipping), every 10th+1 is free shipping over 200.00, the rest
+# are about products no buyer has (as most of a real shop's list is, at any moment).
+seed_promotions() {
+  local port=$1 n=$2 token
+  token=$(curl -fs -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\": \"bench@example.com\", \"password\": \"$EMPORIUM_ADMIN_PASSWORD\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  python3 - "$port" "$token" "$n" <<'PY'
+import json, sys, urllib.request, uuid
+port, token, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    if i % 10 == 0:
+        body = {"name": f"Ten off {i}", "class": "order", "action": {"type": "percent_off", "percent": "10"},
+                "combines_with": ["shipping"], "priority": i % 3}
+    elif i % 10 == 1:
+        body = {"name": f"Free shipping {i}", "class": "shipping", "action": {"type": "free_shipping"},
+                "currency": "USD", "conditions": {"min_subtotal": 20000}, "combines_with": ["order", "product"]}
+    else:
+        body = {"name": f"Other products {i}", "class": "product", "action": {"type": "percent_off", "percent": "15"},
+                "conditions": {"products": [str(uuid.uuid4()) for _ in range(3)]}}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/admin/discounts",
+        data=json.dumps(body).encode(), method="POST",
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+    urllib.request.urlopen(request).read()
+PY
+}
+
 run_backend() {
-  local name="$1" url="$2"
+  local name="$1" url="$2" promotions="${3:-0}"
   local work port pid
   work="$(mktemp -d)"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -41,6 +72,10 @@ run_backend() {
     kill -0 "$pid" 2>/dev/null || { cat "$work/log"; exit 1; }
     sleep 0.02
   done
+  if [ "$promotions" -gt 0 ]; then
+    seed_promotions "$port" "$promotions"
+    name="$name, $promotions promotions"
+  fi
   for scenario in checkout-distinct checkout-hot; do
     line=$("$load" --url "http://127.0.0.1:$port" --scenario "$scenario" --connections "$conns" \
       --duration "$duration" --admin-email bench@example.com)
@@ -55,11 +90,15 @@ PY
   rm -rf "$work"
 }
 
-run_backend sqlite ""
-if [ -n "${BENCH_DATABASE_URL:-}" ]; then
-  db="${BENCH_DATABASE_URL##*/}"
-  admin="${BENCH_DATABASE_URL%/*}/postgres"
-  psql "$admin" -qc "drop database if exists \"$db\" with (force)" -c "create database \"$db\""
-  run_backend postgres "$BENCH_DATABASE_URL"
-fi
+counts=(0)
+if [ "${PROMOTIONS:-0}" -gt 0 ]; then counts+=("$PROMOTIONS"); fi
+for n in "${counts[@]}"; do
+  run_backend sqlite "" "$n"
+  if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+    db="${BENCH_DATABASE_URL##*/}"
+    admin="${BENCH_DATABASE_URL%/*}/postgres"
+    psql "$admin" -qc "drop database if exists \"$db\" with (force)" -c "create database \"$db\""
+    run_backend postgres "$BENCH_DATABASE_URL" "$n"
+  fi
+done
 cat "$out"

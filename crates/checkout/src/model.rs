@@ -136,6 +136,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn tax_is_taken_on_the_discounted_line_included_or_added() {
+        // 19.99 including 20% VAT, 2.00 off: 17.99 paid, of which 17.99 - 17.99 / 1.2
+        // = 2.998 -> 3.00 is VAT.
+        let mut line = line_amounts(1999, 1, 200_000, true);
+        line.tax = tax_on(line.total - 200, 200_000, true);
+        assert_eq!(line.tax, 300);
+        let t = totals(&[line], 200, 0, true);
+        assert_eq!((t.total, t.tax), (1799, 300));
+        // 19.99 plus 7.25% sales tax, 2.00 off: 17.99 + 1.304 -> 1.30.
+        let mut line = line_amounts(1999, 1, 72_500, false);
+        line.tax = tax_on(line.total - 200, 72_500, false);
+        let t = totals(&[line], 200, 0, false);
+        assert_eq!((t.total, t.tax), (1929, 130));
+    }
+
     proptest! {
         /// With promotions, what the shopper pays line by line (the line less its share,
         /// plus its tax when added on top) plus shipping is the order's total: so
@@ -164,6 +180,7 @@ mod tests {
                 ends_at: None,
                 automatic: true,
                 budget_left: None,
+                limited: false,
             };
             let mut promotions = vec![
                 promo(1, Class::Order, Action::PercentOff { ppm }),

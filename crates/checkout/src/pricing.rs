@@ -482,8 +482,14 @@ impl Checkout {
                 quantity: i64::from(l.line.quantity),
             });
         }
+        let capped = self.promotions.current(conn, &relevant).await?;
+        let candidates = relevant
+            .iter()
+            .copied()
+            .filter(|p| !p.limited)
+            .chain(capped.iter());
         let outcome = engine::evaluate(
-            relevant.iter().copied(),
+            candidates,
             &engine::Cart {
                 lines: &lines,
                 currency: currency.code(),

@@ -149,6 +149,24 @@ pub const EVENT_TYPES: &[EventType] = &[
         meaning: "a customer account was opened (registration, social sign-in or staff)",
     },
     EventType {
+        name: PromotionCreated::NAME,
+        version: PromotionCreated::VERSION,
+        publisher: "promotions",
+        meaning: "a promotion (automatic or with codes) was created",
+    },
+    EventType {
+        name: PromotionUpdated::NAME,
+        version: PromotionUpdated::VERSION,
+        publisher: "promotions",
+        meaning: "a promotion was changed: switched on or off, its window, limits or rules",
+    },
+    EventType {
+        name: PromotionDeleted::NAME,
+        version: PromotionDeleted::VERSION,
+        publisher: "promotions",
+        meaning: "a promotion that no order used was deleted",
+    },
+    EventType {
         name: WebhookEndpointDisabled::NAME,
         version: WebhookEndpointDisabled::VERSION,
         publisher: "integrations",
@@ -247,6 +265,9 @@ pub struct OrderPlaced {
     pub order: OrderRef,
     pub lines: Vec<EventLine>,
     pub subtotal: Money,
+    /// What promotions took off the lines, when anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Money>,
     pub shipping: Money,
     pub tax: Money,
     pub total: Money,
@@ -458,6 +479,40 @@ impl Event for ProductDeleted {
     const VERSION: u32 = 1;
 }
 
+/// `promotion.created`: the event names the promotion; a receiver reads it from
+/// `GET /admin/discounts/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromotionCreated {
+    pub promotion_id: Uuid,
+}
+
+impl Event for PromotionCreated {
+    const NAME: &'static str = "promotion.created";
+    const VERSION: u32 = 1;
+}
+
+/// `promotion.updated`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromotionUpdated {
+    pub promotion_id: Uuid,
+}
+
+impl Event for PromotionUpdated {
+    const NAME: &'static str = "promotion.updated";
+    const VERSION: u32 = 1;
+}
+
+/// `promotion.deleted`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromotionDeleted {
+    pub promotion_id: Uuid,
+}
+
+impl Event for PromotionDeleted {
+    const NAME: &'static str = "promotion.deleted";
+    const VERSION: u32 = 1;
+}
+
 /// `customer.created`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CustomerCreated {
@@ -508,6 +563,9 @@ mod tests {
             (ProductUpdated::NAME, ProductUpdated::VERSION),
             (ProductDeleted::NAME, ProductDeleted::VERSION),
             (CustomerCreated::NAME, CustomerCreated::VERSION),
+            (PromotionCreated::NAME, PromotionCreated::VERSION),
+            (PromotionUpdated::NAME, PromotionUpdated::VERSION),
+            (PromotionDeleted::NAME, PromotionDeleted::VERSION),
             (
                 WebhookEndpointDisabled::NAME,
                 WebhookEndpointDisabled::VERSION,

@@ -52,6 +52,9 @@ pub fn subscribe(registry: &mut JobRegistry, integrations: Integrations) {
         events::ProductUpdated,
         events::ProductDeleted,
         events::CustomerCreated,
+        events::PromotionCreated,
+        events::PromotionUpdated,
+        events::PromotionDeleted,
         events::WebhookEndpointDisabled,
     );
     registry.register(DELIVER_TOPIC, Arc::new(DeliverHandler(integrations)));

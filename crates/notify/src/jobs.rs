@@ -121,6 +121,7 @@ impl Subscriber<OrderPlaced> for OrderEmails {
             json!({
                 "lines": lines,
                 "subtotal": e.subtotal.to_string(),
+                "discount": e.discount.map(|d| d.to_string()),
                 "shipping": e.shipping.to_string(),
                 "tax": e.tax.to_string(),
                 "total": e.total.to_string(),

@@ -176,6 +176,7 @@ impl Orders {
             order: order_ref(order),
             lines: event_lines(lines, currency),
             subtotal: money(order.subtotal),
+            discount: (order.discount != 0).then(|| money(order.discount)),
             shipping: money(order.shipping),
             tax: money(order.tax),
             total: money(order.total),

@@ -76,6 +76,7 @@ fn promotions(n: usize, products: &[Uuid]) -> Vec<Promotion> {
                 ends_at: None,
                 automatic: true,
                 budget_left: None,
+                limited: false,
             }
         })
         .collect()

@@ -167,6 +167,9 @@ pub struct Promotion {
     pub automatic: bool,
     /// What is left of its discount budget, when it has one.
     pub budget_left: Option<i64>,
+    /// Its uses or its discount are capped: checkout reads where it stands for every
+    /// cart rather than trusting a cached copy.
+    pub limited: bool,
 }
 
 impl Promotion {
@@ -637,6 +640,7 @@ mod tests {
             ends_at: None,
             automatic: true,
             budget_left: None,
+            limited: false,
         }
     }
 

@@ -11,7 +11,8 @@
 //! Owns: `promotions`, `promotion_codes`, `promotion_customer_uses`,
 //! `promotion_redemptions`.
 //! May call: `core`, `db`, `auth`.
-//! Events: consumes `order.cancelled` (`jobs.rs`).
+//! Events: publishes `promotion.created`, `promotion.updated`, `promotion.deleted`;
+//! consumes `order.cancelled` (`jobs.rs`).
 
 pub mod engine;
 pub mod jobs;

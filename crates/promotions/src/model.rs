@@ -582,6 +582,7 @@ pub(crate) fn engine_promotion(row: &promotions::Model) -> AppResult<Promotion> 
         ends_at: row.ends_at.map(|t| t.timestamp_millis()),
         automatic: row.automatic,
         budget_left: row.budget.map(|b| b - row.discount_given),
+        limited: row.budget.is_some() || row.usage_limit.is_some(),
     })
 }
 

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use emporium_core::error::ErrorCode;
+use emporium_core::events::{self, PromotionCreated, PromotionDeleted, PromotionUpdated};
 use emporium_core::pagination::{Page, PageQuery};
 use emporium_core::{AppError, AppResult, FieldError};
 use emporium_db::entity::{
@@ -175,6 +176,47 @@ impl Promotions {
             .ok_or_else(|| AppError::not_found("no such promotion"))
     }
 
+    /// Orders and discount given per promotion, from the redemptions still held: the
+    /// figures shown, for capped and uncapped promotions alike.
+    async fn usage<C: ConnectionTrait>(
+        conn: &C,
+        ids: Vec<Uuid>,
+    ) -> AppResult<std::collections::HashMap<Uuid, (i64, i64)>> {
+        let rows: Vec<(Uuid, i64, Option<i64>)> = promotion_redemptions::Entity::find()
+            .select_only()
+            .column(promotion_redemptions::Column::PromotionId)
+            .column_as(promotion_redemptions::Column::Id.count(), "n")
+            .column_as(
+                promotion_redemptions::Column::Amount
+                    .sum()
+                    .cast_as("BIGINT"),
+                "given",
+            )
+            .filter(promotion_redemptions::Column::PromotionId.is_in(ids))
+            .filter(promotion_redemptions::Column::Status.eq("held"))
+            .group_by(promotion_redemptions::Column::PromotionId)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, n, given)| (id, (n, given.unwrap_or(0))))
+            .collect())
+    }
+
+    /// A promotion's view with its use counted from its redemptions.
+    async fn counted_view<C: ConnectionTrait>(
+        conn: &C,
+        row: &promotions::Model,
+    ) -> AppResult<PromotionView> {
+        let usage = Self::usage(conn, vec![row.id]).await?;
+        let mut view = model::view(row)?;
+        let (used, given) = usage.get(&row.id).copied().unwrap_or((0, 0));
+        view.used = used as i32;
+        view.discount_given = given;
+        Ok(view)
+    }
+
     /// Promotions, newest first.
     pub async fn list(&self, q: &PageQuery) -> AppResult<Page<PromotionView>> {
         let limit = q.limit()?;
@@ -191,14 +233,17 @@ impl Promotions {
             .await?;
         let next_cursor =
             (rows.len() > limit as usize).then(|| rows[limit as usize - 1].id.to_string());
-        Ok(Page {
-            data: rows
-                .iter()
-                .take(limit as usize)
-                .map(model::view)
-                .collect::<AppResult<_>>()?,
-            next_cursor,
-        })
+        let rows = &rows[..rows.len().min(limit as usize)];
+        let usage = Self::usage(self.db.reader(), rows.iter().map(|r| r.id).collect()).await?;
+        let mut data = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut view = model::view(row)?;
+            let (used, given) = usage.get(&row.id).copied().unwrap_or((0, 0));
+            view.used = used as i32;
+            view.discount_given = given;
+            data.push(view);
+        }
+        Ok(Page { data, next_cursor })
     }
 
     /// Creates a promotion (and its one code, when given).
@@ -234,9 +279,10 @@ impl Promotions {
         if let Some(code) = c.code {
             insert_code(&txn, id, &code, None).await?;
         }
+        events::publish(&txn, PromotionCreated { promotion_id: id }).await?;
         txn.commit().await?;
         self.forget();
-        model::view(&self.row(id).await?)
+        Self::counted_view(self.db.current(), &self.row(id).await?).await
     }
 
     /// A promotion with its codes count and performance.
@@ -271,7 +317,7 @@ impl Promotions {
             .all(conn)
             .await?;
         Ok(PromotionDetailView {
-            promotion: model::view(&row)?,
+            promotion: Self::counted_view(conn, &row).await?,
             codes,
             performance,
         })
@@ -336,9 +382,23 @@ impl Promotions {
             .filter(promotions::Column::Id.eq(id))
             .exec(&txn)
             .await?;
+        // A cap set now counts what was used before it: the counters the guarded updates
+        // check are set from the redemptions (an uncapped promotion keeps none).
+        let (used, given) = Self::usage(&txn, vec![id])
+            .await?
+            .get(&id)
+            .copied()
+            .unwrap_or((0, 0));
+        promotions::Entity::update_many()
+            .col_expr(promotions::Column::Used, Expr::value(used as i32))
+            .col_expr(promotions::Column::DiscountGiven, Expr::value(given))
+            .filter(promotions::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        events::publish(&txn, PromotionUpdated { promotion_id: id }).await?;
         txn.commit().await?;
         self.forget();
-        model::view(&self.row(id).await?)
+        Self::counted_view(self.db.current(), &self.row(id).await?).await
     }
 
     /// Deletes a promotion no order has used; one that was used can only be disabled,
@@ -367,6 +427,7 @@ impl Promotions {
         if deleted.rows_affected == 0 {
             return Err(AppError::not_found("no such promotion"));
         }
+        events::publish(&txn, PromotionDeleted { promotion_id: id }).await?;
         txn.commit().await?;
         self.forget();
         Ok(())
@@ -627,6 +688,41 @@ impl Promotions {
         Ok(set)
     }
 
+    /// Where capped promotions stand now, read fresh (the cached set may be a second
+    /// old): those used up are left out, the others carry their budget's remainder.
+    pub async fn current<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        candidates: &[&Promotion],
+    ) -> AppResult<Vec<Promotion>> {
+        let ids: Vec<Uuid> = candidates
+            .iter()
+            .filter(|p| p.limited)
+            .map(|p| p.id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = promotions::Entity::find()
+            .filter(promotions::Column::Id.is_in(ids))
+            .all(conn)
+            .await?;
+        let now = Utc::now();
+        Ok(candidates
+            .iter()
+            .filter(|p| p.limited)
+            .filter_map(|p| {
+                let row = rows.iter().find(|r| r.id == p.id)?;
+                if model::status_of(row, now) == "used_up" || !row.enabled {
+                    return None;
+                }
+                let mut fresh = (*p).clone();
+                fresh.budget_left = row.budget.map(|b| b - row.discount_given);
+                Some(fresh)
+            })
+            .collect())
+    }
+
     /// The codes a cart holds, each with the promotion it brings in or why it cannot.
     pub async fn lookup_codes<C: ConnectionTrait>(
         &self,
@@ -713,111 +809,34 @@ impl Promotions {
     /// checkouts can never use a promotion or code more than it allows: the one that
     /// would overstep gets 409 `promotion_unavailable` and its order is not placed.
     pub async fn redeem(&self, txn: &DatabaseTransaction, r: Redemption<'_>) -> AppResult<()> {
+        let ids: Vec<Uuid> = r.applied.iter().map(|a| a.promotion_id).collect();
+        let limits: Vec<Caps> = promotions::Entity::find()
+            .select_only()
+            .column(promotions::Column::Id)
+            .column(promotions::Column::UsageLimit)
+            .column(promotions::Column::Budget)
+            .column(promotions::Column::PerCustomerLimit)
+            .filter(promotions::Column::Id.is_in(ids))
+            .into_tuple()
+            .all(txn)
+            .await?;
         for applied in r.applied {
-            let counted = promotions::Entity::update_many()
-                .col_expr(
-                    promotions::Column::Used,
-                    Expr::col(promotions::Column::Used).add(1),
-                )
-                .col_expr(
-                    promotions::Column::DiscountGiven,
-                    Expr::col(promotions::Column::DiscountGiven).add(applied.amount),
-                )
-                .filter(promotions::Column::Id.eq(applied.promotion_id))
-                .filter(promotions::Column::Enabled.eq(true))
-                .filter(
-                    Condition::any()
-                        .add(promotions::Column::UsageLimit.is_null())
-                        .add(
-                            Expr::col(promotions::Column::Used)
-                                .lt(Expr::col(promotions::Column::UsageLimit)),
-                        ),
-                )
-                .filter(
-                    Condition::any()
-                        .add(promotions::Column::Budget.is_null())
-                        .add(
-                            Expr::col(promotions::Column::DiscountGiven)
-                                .add(applied.amount)
-                                .lte(Expr::col(promotions::Column::Budget)),
-                        ),
-                )
-                .exec(txn)
-                .await?;
-            if counted.rows_affected != 1 {
-                self.forget();
+            let Some(&(_, usage_limit, budget, per_customer)) =
+                limits.iter().find(|l| l.0 == applied.promotion_id)
+            else {
                 return Err(unavailable(&applied.name));
+            };
+            // Only a capped promotion keeps counters on its row: an uncapped one used by
+            // every checkout would otherwise make its row a point every order waits on.
+            if usage_limit.is_some() || budget.is_some() {
+                self.count_use(txn, applied).await?;
             }
-            let mut code_id = None;
-            if let Some(code) = &applied.code {
-                let row = promotion_codes::Entity::find()
-                    .filter(promotion_codes::Column::Code.eq(code.clone()))
-                    .one(txn)
-                    .await?
-                    .ok_or_else(|| unavailable(code))?;
-                let counted = promotion_codes::Entity::update_many()
-                    .col_expr(
-                        promotion_codes::Column::Used,
-                        Expr::col(promotion_codes::Column::Used).add(1),
-                    )
-                    .filter(promotion_codes::Column::Id.eq(row.id))
-                    .filter(
-                        Condition::any()
-                            .add(promotion_codes::Column::UsageLimit.is_null())
-                            .add(
-                                Expr::col(promotion_codes::Column::Used)
-                                    .lt(Expr::col(promotion_codes::Column::UsageLimit)),
-                            ),
-                    )
-                    .exec(txn)
-                    .await?;
-                if counted.rows_affected != 1 {
-                    return Err(unavailable(code));
-                }
-                code_id = Some(row.id);
-            }
-            let limit = promotions::Entity::find_by_id(applied.promotion_id)
-                .select_only()
-                .column(promotions::Column::PerCustomerLimit)
-                .into_tuple::<Option<i32>>()
-                .one(txn)
-                .await?
-                .flatten();
-            if let Some(limit) = limit {
-                let column = (
-                    promotion_customer_uses::Entity,
-                    promotion_customer_uses::Column::Used,
-                );
-                let counted =
-                    promotion_customer_uses::Entity::insert(promotion_customer_uses::ActiveModel {
-                        promotion_id: Set(applied.promotion_id),
-                        customer_key: Set(r.customer_key.clone()),
-                        used: Set(1),
-                    })
-                    .on_conflict(
-                        OnConflict::columns([
-                            promotion_customer_uses::Column::PromotionId,
-                            promotion_customer_uses::Column::CustomerKey,
-                        ])
-                        .value(
-                            promotion_customer_uses::Column::Used,
-                            Expr::col(column).add(1),
-                        )
-                        .action_and_where(Expr::col(column).lt(limit))
-                        .to_owned(),
-                    )
-                    .exec_without_returning(txn)
-                    .await?;
-                if counted != 1 {
-                    return Err(AppError::conflict(
-                        ErrorCode::PromotionUnavailable,
-                        format!(
-                            "{} can be used {limit} time(s) per customer, and this customer \
-                             has; remove it from the cart and check out again",
-                            applied.code.as_deref().unwrap_or(&applied.name)
-                        ),
-                    ));
-                }
+            let code_id = match &applied.code {
+                Some(code) => Some(count_code(txn, code).await?),
+                None => None,
+            };
+            if let Some(limit) = per_customer {
+                count_customer(txn, applied, &r.customer_key, limit).await?;
             }
             promotion_redemptions::Entity::insert(promotion_redemptions::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -835,6 +854,45 @@ impl Promotions {
             })
             .exec_without_returning(txn)
             .await?;
+        }
+        Ok(())
+    }
+
+    /// Counts one use of a capped promotion, if its limit and budget allow.
+    async fn count_use(&self, txn: &DatabaseTransaction, applied: &Applied) -> AppResult<()> {
+        let counted = promotions::Entity::update_many()
+            .col_expr(
+                promotions::Column::Used,
+                Expr::col(promotions::Column::Used).add(1),
+            )
+            .col_expr(
+                promotions::Column::DiscountGiven,
+                Expr::col(promotions::Column::DiscountGiven).add(applied.amount),
+            )
+            .filter(promotions::Column::Id.eq(applied.promotion_id))
+            .filter(promotions::Column::Enabled.eq(true))
+            .filter(
+                Condition::any()
+                    .add(promotions::Column::UsageLimit.is_null())
+                    .add(
+                        Expr::col(promotions::Column::Used)
+                            .lt(Expr::col(promotions::Column::UsageLimit)),
+                    ),
+            )
+            .filter(
+                Condition::any()
+                    .add(promotions::Column::Budget.is_null())
+                    .add(
+                        Expr::col(promotions::Column::DiscountGiven)
+                            .add(applied.amount)
+                            .lte(Expr::col(promotions::Column::Budget)),
+                    ),
+            )
+            .exec(txn)
+            .await?;
+        if counted.rows_affected != 1 {
+            self.forget();
+            return Err(unavailable(&applied.name));
         }
         Ok(())
     }
@@ -877,6 +935,13 @@ impl Promotions {
                     Expr::col(promotions::Column::DiscountGiven).sub(r.amount),
                 )
                 .filter(promotions::Column::Id.eq(r.promotion_id))
+                // Only capped promotions keep counters (see `redeem`).
+                .filter(
+                    Condition::any()
+                        .add(promotions::Column::UsageLimit.is_not_null())
+                        .add(promotions::Column::Budget.is_not_null()),
+                )
+                .filter(promotions::Column::Used.gt(0))
                 .exec(&txn)
                 .await?;
             if let Some(code_id) = r.code_id {
@@ -911,6 +976,9 @@ impl Promotions {
     }
 }
 
+/// A promotion's id, usage limit, budget and per-customer limit.
+type Caps = (Uuid, Option<i32>, Option<i64>, Option<i32>);
+
 fn unavailable(what: &str) -> AppError {
     AppError::conflict(
         ErrorCode::PromotionUnavailable,
@@ -919,6 +987,79 @@ fn unavailable(what: &str) -> AppError {
              new total and check out again"
         ),
     )
+}
+
+/// Counts one use of a code, if its own limit allows; answers the code's id.
+async fn count_code(txn: &DatabaseTransaction, code: &str) -> AppResult<Uuid> {
+    let row = promotion_codes::Entity::find()
+        .filter(promotion_codes::Column::Code.eq(code))
+        .one(txn)
+        .await?
+        .ok_or_else(|| unavailable(code))?;
+    let counted = promotion_codes::Entity::update_many()
+        .col_expr(
+            promotion_codes::Column::Used,
+            Expr::col(promotion_codes::Column::Used).add(1),
+        )
+        .filter(promotion_codes::Column::Id.eq(row.id))
+        .filter(
+            Condition::any()
+                .add(promotion_codes::Column::UsageLimit.is_null())
+                .add(
+                    Expr::col(promotion_codes::Column::Used)
+                        .lt(Expr::col(promotion_codes::Column::UsageLimit)),
+                ),
+        )
+        .exec(txn)
+        .await?;
+    if counted.rows_affected != 1 {
+        return Err(unavailable(code));
+    }
+    Ok(row.id)
+}
+
+/// Counts one use by a customer, inserting their count or adding to it only while it is
+/// under the limit.
+async fn count_customer(
+    txn: &DatabaseTransaction,
+    applied: &Applied,
+    customer_key: &str,
+    limit: i32,
+) -> AppResult<()> {
+    let column = (
+        promotion_customer_uses::Entity,
+        promotion_customer_uses::Column::Used,
+    );
+    let counted = promotion_customer_uses::Entity::insert(promotion_customer_uses::ActiveModel {
+        promotion_id: Set(applied.promotion_id),
+        customer_key: Set(customer_key.to_string()),
+        used: Set(1),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            promotion_customer_uses::Column::PromotionId,
+            promotion_customer_uses::Column::CustomerKey,
+        ])
+        .value(
+            promotion_customer_uses::Column::Used,
+            Expr::col(column).add(1),
+        )
+        .action_and_where(Expr::col(column).lt(limit))
+        .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if counted != 1 {
+        return Err(AppError::conflict(
+            ErrorCode::PromotionUnavailable,
+            format!(
+                "{} can be used {limit} time(s) per customer, and this customer has; \
+                 remove it from the cart and check out again",
+                applied.code.as_deref().unwrap_or(&applied.name)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 async fn insert_code(

@@ -125,7 +125,7 @@ fn cart_context(cart: &CartView) -> Value {
         "subtotal": money(&cart.totals.subtotal),
         "discount": money(&cart.totals.discount),
         "has_discount": cart.totals.discount.amount != 0,
-        "adjustments": cart.adjustments.iter().map(|a| json!({
+        "adjustments": cart.adjustments.iter().filter(|a| a.class != "shipping").map(|a| json!({
             "label": a.label, "amount": money(&a.amount), "code": a.code,
         })).collect::<Vec<_>>(),
         "coupons": cart.coupons.iter().map(|c| json!({

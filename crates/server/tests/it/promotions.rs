@@ -738,3 +738,110 @@ async fn staff_make_a_promotion_with_codes_in_the_console_and_a_shopper_uses_one
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_shopper_enters_a_code_in_the_storefront_cart_and_pays_the_discounted_total() {
+    use emporium_testkit::browser::{Browser, click, fill, text_of};
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let lamp = app.product(&admin, "Desk Lamp", &["one"], 6000, 10).await;
+    promotion(
+        &app,
+        &admin,
+        json!({"name": "Spring 20", "class": "order",
+        "action": {"type": "percent_off", "percent": "20"}, "code": "SPRING20"}),
+    )
+    .await;
+    promotion(
+        &app,
+        &admin,
+        json!({"name": "Later", "class": "order",
+        "action": {"type": "percent_off", "percent": "5"}, "code": "LATER",
+        "starts_at": chrono::Utc::now() + chrono::Duration::days(3)}),
+    )
+    .await;
+    let page = app.url(&format!("/products/{}", lamp.slug));
+    Browser::run(|b| async move {
+        b.goto(&page).await.expect("product");
+        click(&b, "#add-to-cart").await;
+        assert_eq!(text_of(&b, "#cart-subtotal").await, "60.00 USD");
+        fill(&b, "#coupon-code", "later").await;
+        click(&b, "#coupon-form button").await;
+        assert_eq!(
+            text_of(&b, "#coupon-error").await,
+            "this code is not valid yet"
+        );
+        fill(&b, "#coupon-code", "spring20").await;
+        click(&b, "#coupon-form button").await;
+        assert_eq!(text_of(&b, "#cart-discount").await, "-12.00 USD");
+        assert!(text_of(&b, "tfoot").await.contains("Spring 20"));
+        super::admin::screenshot(&b, "store-cart-coupon.png").await;
+        click(&b, "#to-checkout").await;
+        fill(&b, "#email", "lamp@example.com").await;
+        fill(&b, "#name", "Lena Lamp").await;
+        fill(&b, "#line1", "1 Market St").await;
+        fill(&b, "#postal_code", "94105").await;
+        fill(&b, "#city", "San Francisco").await;
+        fill(&b, "#region", "CA").await;
+        click(&b, "#to-delivery").await;
+        assert_eq!(text_of(&b, "#checkout-discount").await, "-12.00 USD");
+        assert_eq!(text_of(&b, "#checkout-total").await, "53.00 USD");
+        click(&b, "#place-order").await;
+        fill(&b, "#card_number", "4242 4242 4242 4242").await;
+        click(&b, "button[type=submit]").await;
+        assert_eq!(text_of(&b, "h1").await, "Paid");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_budget_caps_the_discount_given_and_then_stops_the_promotion() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let book = app.product(&admin, "Book", &["one"], 2000, 100).await;
+    let p = promotion(
+        &app,
+        &admin,
+        json!({"name": "Launch", "class": "order",
+        "action": {"type": "amount_off", "amount": 300}, "currency": "USD", "budget": 500}),
+    )
+    .await;
+    let mut discounts = Vec::new();
+    for i in 0..3 {
+        let cart = app.guest_cart().await;
+        json_of(app.add_to_cart(&cart, &book.variants[0], 1).await, 200).await;
+        let placed = json_of(
+            checkout_as(
+                &app,
+                &cart,
+                &format!("budget-{i}"),
+                &format!("b{i}@example.com"),
+            )
+            .await,
+            201,
+        )
+        .await;
+        discounts.push(
+            placed["order"]["totals"]["discount"]["amount"]
+                .as_i64()
+                .expect("discount"),
+        );
+    }
+    // 3.00, then the 2.00 left of the budget, then nothing.
+    assert_eq!(discounts, vec![300, 200, 0]);
+    let detail = json_of(
+        app.call(
+            Method::GET,
+            &format!("/api/v1/admin/discounts/{}", p["id"].as_str().expect("id")),
+            Some(&admin.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (detail["discount_given"].clone(), detail["status"].clone()),
+        (json!(500), json!("used_up"))
+    );
+}
