@@ -456,6 +456,33 @@ impl Checkout {
             )
             .await?;
         let mut line_rows = order_line_rows(order_id.uuid(), &priced)?;
+        let mut closed: carts::ActiveModel = cart.clone().into();
+        closed.status = Set(CartStatus::Converted.as_str().into());
+        closed.order_id = Set(Some(order_id.uuid()));
+        closed.email = Set(Some(body.email.clone()));
+        closed.shipping_address = Set(Some(json_text(&body.shipping_address)?));
+        closed.billing_address = Set(Some(json_text(&billing)?));
+        closed.update(txn).await?;
+        // Stock is reserved late: on PostgreSQL a hot variant's row stays locked from
+        // here to commit, so everything that can happen before it does (only the
+        // promotions' counts come later, for the same reason).
+        self.reserve_lines(
+            txn,
+            order_id,
+            &priced,
+            &body.shipping_address,
+            &mut line_rows,
+        )
+        .await?;
+        let payment = self
+            .payments
+            .insert_payment(txn, &opened, order_id, priced.totals.total, priced.currency)
+            .await?;
+        let number = draft.order.number;
+        let order_token = draft.token.clone();
+        let view = self.orders.finish(txn, draft, line_rows).await?;
+        // Promotions are counted last of all: a capped promotion's row, like a hot
+        // variant's, stays locked from its update to commit.
         if !priced.applied.is_empty() {
             let customer_key =
                 emporium_promotions::customer_key(cart.customer_id, Some(body.email.as_str()))
@@ -473,30 +500,6 @@ impl Checkout {
                 )
                 .await?;
         }
-        let mut closed: carts::ActiveModel = cart.clone().into();
-        closed.status = Set(CartStatus::Converted.as_str().into());
-        closed.order_id = Set(Some(order_id.uuid()));
-        closed.email = Set(Some(body.email.clone()));
-        closed.shipping_address = Set(Some(json_text(&body.shipping_address)?));
-        closed.billing_address = Set(Some(json_text(&billing)?));
-        closed.update(txn).await?;
-        // Stock is reserved last: on PostgreSQL a hot variant's row stays locked from
-        // here to commit, so everything that can happen before it does.
-        self.reserve_lines(
-            txn,
-            order_id,
-            &priced,
-            &body.shipping_address,
-            &mut line_rows,
-        )
-        .await?;
-        let payment = self
-            .payments
-            .insert_payment(txn, &opened, order_id, priced.totals.total, priced.currency)
-            .await?;
-        let number = draft.order.number;
-        let order_token = draft.token.clone();
-        let view = self.orders.finish(txn, draft, line_rows).await?;
         Ok((
             number,
             CheckoutView {

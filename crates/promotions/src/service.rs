@@ -820,7 +820,11 @@ impl Promotions {
             .into_tuple()
             .all(txn)
             .await?;
-        for applied in r.applied {
+        // In id order, so concurrent checkouts lock promotion rows in the same order and
+        // never deadlock.
+        let mut applied_in_order: Vec<&Applied> = r.applied.iter().collect();
+        applied_in_order.sort_by_key(|a| a.promotion_id);
+        for applied in applied_in_order {
             let Some(&(_, usage_limit, budget, per_customer)) =
                 limits.iter().find(|l| l.0 == applied.promotion_id)
             else {

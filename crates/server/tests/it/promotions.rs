@@ -3,7 +3,7 @@
 //! expires, refusals that say why, discounts spread over lines with tax on what is left,
 //! a refund of every line returning exactly what was paid, and the admin API.
 
-use emporium_testkit::{GuestCart, Session, TestApp, address, json_of, problem};
+use emporium_testkit::{GuestCart, Session, TestApp, TestOptions, address, json_of, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -99,7 +99,13 @@ async fn race(
 
 #[tokio::test]
 async fn single_use_and_fifty_use_codes_hold_under_five_hundred_concurrent_checkouts() {
-    let app = TestApp::spawn().await;
+    // 500 checkouts at once queue for 16 connections: the point here is how many orders
+    // a code allows, not how long a shop lets a request wait before shedding it (503).
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(|config| config.db_acquire_timeout_secs = 60),
+        ..TestOptions::default()
+    })
+    .await;
     let admin = app.admin().await;
     let tee = app.product(&admin, "Tee", &["M"], 2000, 10_000).await;
     let once = promotion(
