@@ -18,10 +18,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::form::{Pairs, all, csrf, one};
 use crate::session::Console;
 use crate::state::Admin;
-
-type Pairs = Vec<(String, String)>;
 
 const PERMISSION: &str = "discounts.write";
 
@@ -36,26 +35,6 @@ const KINDS: &[(&str, &str)] = &[
     ("shipping:free_shipping", "Free shipping"),
     ("shipping:shipping_percent_off", "Percent off shipping"),
 ];
-
-fn one<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
-}
-
-fn all(pairs: &Pairs, name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn csrf(pairs: &Pairs) -> std::collections::HashMap<String, String> {
-    std::collections::HashMap::from([("csrf".to_string(), one(pairs, "csrf").to_string())])
-}
 
 /// Notices of a page.
 #[derive(Debug, Default, Deserialize)]

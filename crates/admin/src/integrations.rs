@@ -16,32 +16,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::form::{Pairs, all, csrf, one};
 use crate::session::Console;
 use crate::state::Admin;
 
-type Pairs = Vec<(String, String)>;
-
 const PERMISSION: &str = "settings.manage";
-
-fn one<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
-}
-
-fn all(pairs: &Pairs, name: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn csrf(pairs: &Pairs) -> std::collections::HashMap<String, String> {
-    std::collections::HashMap::from([("csrf".to_string(), one(pairs, "csrf").to_string())])
-}
 
 /// Notices and the delivery filter of the endpoint page.
 #[derive(Debug, Default, Deserialize)]

@@ -19,6 +19,7 @@ mod collections;
 mod csv;
 mod customers;
 mod discounts;
+mod form;
 mod home;
 mod integrations;
 mod inventory;

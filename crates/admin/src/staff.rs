@@ -15,36 +15,18 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::customers::meta;
+use crate::form::{Pairs, all, csrf, one};
 use crate::product_edit::Notice;
 use crate::session::Console;
 use crate::state::Admin;
 
-type Pairs = Vec<(String, String)>;
-
-fn one<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
-}
-
 fn ticked(pairs: &Pairs) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == "permission")
-        .map(|(_, v)| v.clone())
-        .collect()
+    all(pairs, "permission")
 }
 
 fn role_of(pairs: &Pairs) -> Result<Role, AppError> {
     Role::parse(one(pairs, "role"))
         .ok_or_else(|| AppError::invalid("role", "must be customer, staff or admin"))
-}
-
-/// The form's CSRF token, as the session's check reads it.
-fn csrf(pairs: &Pairs) -> std::collections::HashMap<String, String> {
-    std::collections::HashMap::from([("csrf".to_string(), one(pairs, "csrf").to_string())])
 }
 
 fn back(outcome: Result<String, AppError>) -> Response {

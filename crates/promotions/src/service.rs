@@ -221,10 +221,7 @@ impl Promotions {
     pub async fn list(&self, q: &PageQuery) -> AppResult<Page<PromotionView>> {
         let limit = q.limit()?;
         let mut find = promotions::Entity::find().order_by_desc(promotions::Column::Id);
-        if let Some(cursor) = &q.cursor {
-            let after: Uuid = cursor
-                .parse()
-                .map_err(|_| AppError::invalid("cursor", "is not a cursor this list gave"))?;
+        if let Some(after) = uuid_cursor(q)? {
             find = find.filter(promotions::Column::Id.lt(after));
         }
         let rows = find
@@ -595,10 +592,7 @@ impl Promotions {
         let mut find = promotion_redemptions::Entity::find()
             .filter(promotion_redemptions::Column::PromotionId.eq(id))
             .order_by_desc(promotion_redemptions::Column::Id);
-        if let Some(cursor) = &q.cursor {
-            let after: Uuid = cursor
-                .parse()
-                .map_err(|_| AppError::invalid("cursor", "is not a cursor this list gave"))?;
+        if let Some(after) = uuid_cursor(q)? {
             find = find.filter(promotion_redemptions::Column::Id.lt(after));
         }
         let rows = find
@@ -978,6 +972,17 @@ impl Promotions {
         }
         Ok(released)
     }
+}
+
+/// The id a page of a newest-first list starts after.
+fn uuid_cursor(q: &PageQuery) -> AppResult<Option<Uuid>> {
+    q.cursor
+        .as_deref()
+        .map(|c| {
+            c.parse()
+                .map_err(|_| AppError::invalid("cursor", "is not a cursor this list gave"))
+        })
+        .transpose()
 }
 
 /// A promotion's id, usage limit, budget and per-customer limit.
