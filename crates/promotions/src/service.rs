@@ -143,7 +143,8 @@ pub(crate) struct Loaded {
     set: Arc<Vec<Promotion>>,
 }
 
-fn refused(reason: &str, message: impl Into<String>) -> AppError {
+/// The 422 a refused code answers, with its stable `reason`.
+pub fn refusal(reason: &str, message: impl Into<String>) -> AppError {
     let mut extensions = serde_json::Map::new();
     extensions.insert("reason".into(), reason.into());
     AppError::Refused {
@@ -151,11 +152,6 @@ fn refused(reason: &str, message: impl Into<String>) -> AppError {
         detail: message.into(),
         extensions,
     }
-}
-
-/// The 422 a refused code answers, with its stable `reason`.
-pub fn refusal(reason: &str, message: impl Into<String>) -> AppError {
-    refused(reason, message)
 }
 
 fn generated(prefix: &str, length: usize) -> String {
@@ -209,12 +205,7 @@ impl Promotions {
         conn: &C,
         row: &promotions::Model,
     ) -> AppResult<PromotionView> {
-        let usage = Self::usage(conn, vec![row.id]).await?;
-        let mut view = model::view(row)?;
-        let (used, given) = usage.get(&row.id).copied().unwrap_or((0, 0));
-        view.used = used as i32;
-        view.discount_given = given;
-        Ok(view)
+        with_usage(row, &Self::usage(conn, vec![row.id]).await?)
     }
 
     /// Promotions, newest first.
@@ -228,19 +219,16 @@ impl Promotions {
             .limit(u64::from(limit) + 1)
             .all(self.db.reader())
             .await?;
-        let next_cursor =
-            (rows.len() > limit as usize).then(|| rows[limit as usize - 1].id.to_string());
-        let rows = &rows[..rows.len().min(limit as usize)];
-        let usage = Self::usage(self.db.reader(), rows.iter().map(|r| r.id).collect()).await?;
-        let mut data = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut view = model::view(row)?;
-            let (used, given) = usage.get(&row.id).copied().unwrap_or((0, 0));
-            view.used = used as i32;
-            view.discount_given = given;
-            data.push(view);
-        }
-        Ok(Page { data, next_cursor })
+        let page = Page::of_rows(rows, limit, |r| r.id.to_string(), |r| r);
+        let usage = Self::usage(self.db.reader(), page.data.iter().map(|r| r.id).collect()).await?;
+        Ok(Page {
+            data: page
+                .data
+                .iter()
+                .map(|row| with_usage(row, &usage))
+                .collect::<AppResult<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Creates a promotion (and its one code, when given).
@@ -534,16 +522,7 @@ impl Promotions {
             .limit(u64::from(limit) + 1)
             .all(self.db.reader())
             .await?;
-        let next_cursor =
-            (rows.len() > limit as usize).then(|| rows[limit as usize - 1].code.clone());
-        Ok(Page {
-            data: rows
-                .into_iter()
-                .take(limit as usize)
-                .map(code_view)
-                .collect(),
-            next_cursor,
-        })
+        Ok(Page::of_rows(rows, limit, |r| r.code.clone(), code_view))
     }
 
     /// Every code of a promotion as CSV (code, usage_limit, used), for printing or a
@@ -599,26 +578,22 @@ impl Promotions {
             .limit(u64::from(limit) + 1)
             .all(self.db.reader())
             .await?;
-        let next_cursor =
-            (rows.len() > limit as usize).then(|| rows[limit as usize - 1].id.to_string());
-        Ok(Page {
-            data: rows
-                .into_iter()
-                .take(limit as usize)
-                .map(|r| RedemptionView {
-                    id: r.id,
-                    order_id: r.order_id,
-                    code: r.code,
-                    amount: r.amount,
-                    currency: r.currency,
-                    order_total: r.order_total,
-                    status: r.status,
-                    created_at: r.created_at,
-                    released_at: r.released_at,
-                })
-                .collect(),
-            next_cursor,
-        })
+        Ok(Page::of_rows(
+            rows,
+            limit,
+            |r| r.id.to_string(),
+            |r| RedemptionView {
+                id: r.id,
+                order_id: r.order_id,
+                code: r.code,
+                amount: r.amount,
+                currency: r.currency,
+                order_total: r.order_total,
+                status: r.status,
+                created_at: r.created_at,
+                released_at: r.released_at,
+            },
+        ))
     }
 
     /// Drops this node's copy of the active set (after a change made here).
@@ -790,7 +765,7 @@ impl Promotions {
             .map(|u| u.used)
             .unwrap_or(0);
         if used >= limit {
-            return Err(refused(
+            return Err(refusal(
                 "customer_limit_reached",
                 "you have already used this offer as many times as it allows",
             ));
@@ -972,6 +947,18 @@ impl Promotions {
         }
         Ok(released)
     }
+}
+
+/// A promotion's view with its use from `usage` (see [`Promotions::usage`]).
+fn with_usage(
+    row: &promotions::Model,
+    usage: &std::collections::HashMap<Uuid, (i64, i64)>,
+) -> AppResult<PromotionView> {
+    let mut view = model::view(row)?;
+    let (used, given) = usage.get(&row.id).copied().unwrap_or((0, 0));
+    view.used = used as i32;
+    view.discount_given = given;
+    Ok(view)
 }
 
 /// The id a page of a newest-first list starts after.

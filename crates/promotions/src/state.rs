@@ -1,6 +1,5 @@
 //! The promotions domain's handle.
 
-use emporium_core::Config;
 use emporium_db::Db;
 use std::sync::{Arc, RwLock};
 
@@ -10,18 +9,15 @@ use crate::service::Loaded;
 #[derive(Clone)]
 pub struct Promotions {
     pub(crate) db: Db,
-    #[allow(dead_code)]
-    pub(crate) config: Arc<Config>,
     pub(crate) active: Arc<RwLock<Option<Loaded>>>,
     /// Held by the one request reloading the active set.
     pub(crate) reloading: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Promotions {
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
+    pub fn new(db: Db) -> Self {
         Self {
             db,
-            config,
             active: Arc::new(RwLock::new(None)),
             reloading: Arc::new(tokio::sync::Mutex::new(())),
         }

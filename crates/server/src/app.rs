@@ -287,7 +287,7 @@ impl Node {
             orders.clone(),
             inventory.clone(),
         );
-        let promotions = emporium_promotions::Promotions::new(db.clone(), config.clone());
+        let promotions = emporium_promotions::Promotions::new(db.clone());
         emporium_promotions::jobs::subscribe(&mut jobs, promotions.clone());
         let checkout = Checkout::new(
             db.clone(),
