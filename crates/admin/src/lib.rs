@@ -15,6 +15,7 @@
 mod audit;
 mod bulk;
 mod categories;
+mod chart;
 mod collections;
 mod csv;
 mod customers;
@@ -27,6 +28,7 @@ pub mod menu;
 mod orders;
 mod product_edit;
 mod products;
+mod reports;
 mod reviews;
 pub mod session;
 mod settings;
@@ -85,6 +87,8 @@ pub fn router() -> Router<Admin> {
         .route("/admin/sign-in/code", post(sign_in::sign_in_code))
         .route("/admin/sign-out", post(sign_in::sign_out))
         .route("/admin/audit", get(audit::list))
+        .route("/admin/reports", get(reports::page))
+        .route("/admin/reports/{file}", get(reports::csv))
         .route("/admin/orders", get(orders::list))
         .route("/admin/products", get(products::list))
         .route(

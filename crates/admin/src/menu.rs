@@ -19,6 +19,11 @@ pub const MENU: &[Entry] = &[
         permission: None,
     },
     Entry {
+        label: "Reports",
+        path: "/admin/reports",
+        permission: Some("reports.read"),
+    },
+    Entry {
         label: "Orders",
         path: "/admin/orders",
         permission: Some("orders.read"),

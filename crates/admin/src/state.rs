@@ -22,6 +22,7 @@ const TEMPLATES: TemplateSet = &[
     ("orders.html", include_str!("../templates/orders.html")),
     ("order.html", include_str!("../templates/order.html")),
     ("audit.html", include_str!("../templates/audit.html")),
+    ("reports.html", include_str!("../templates/reports.html")),
     ("reviews.html", include_str!("../templates/reviews.html")),
     ("review.html", include_str!("../templates/review.html")),
     ("document.html", include_str!("../templates/document.html")),
@@ -94,6 +95,7 @@ pub struct Admin {
     pub(crate) reviews: emporium_reviews::Reviews,
     pub(crate) integrations: emporium_integrations::Integrations,
     pub(crate) promotions: emporium_promotions::Promotions,
+    pub(crate) analytics: emporium_analytics::Analytics,
     pub(crate) pages: Pages,
     /// The home page's sales figures, kept a few seconds.
     pub(crate) figures: crate::home::Figures,
@@ -112,6 +114,7 @@ pub struct Domains {
     pub reviews: emporium_reviews::Reviews,
     pub integrations: emporium_integrations::Integrations,
     pub promotions: emporium_promotions::Promotions,
+    pub analytics: emporium_analytics::Analytics,
 }
 
 impl Admin {
@@ -136,6 +139,7 @@ impl Admin {
             reviews: domains.reviews,
             integrations: domains.integrations,
             promotions: domains.promotions,
+            analytics: domains.analytics,
             pages,
             figures: crate::home::Figures::default(),
         }

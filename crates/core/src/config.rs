@@ -455,11 +455,11 @@ pub struct StoreConfig {
     /// The storefront's address, where emails and the hosted payment page send shoppers
     /// back to (default: this node's public URL).
     pub url: Option<String>,
-    /// Where staff notices go (a customer's cancellation, a cancellation request);
-    /// default: the `mail_from` address.
     /// The rules of `/robots.txt` (its `Sitemap:` line is added); unset: everything but the
     /// cart, checkout, account, search, admin and API paths may be crawled.
     pub robots_txt: Option<String>,
+    /// Where staff notices go (a customer's cancellation, a cancellation request);
+    /// default: the `mail_from` address.
     pub staff_email: Option<String>,
     /// What a customer's cancel of a paid, unshipped order does: `refund` (cancel and
     /// refund it in full at once) or `request` (ask staff, who decide).
@@ -472,6 +472,9 @@ pub struct StoreConfig {
     pub default_language: String,
     /// Languages shoppers may choose (`?lang=`, `Accept-Language`).
     pub languages: Vec<String>,
+    /// The shop's time zone (IANA name, `Europe/Berlin`): reports count a sale on the
+    /// shop's local day. After changing it, `emporium reports rebuild` re-buckets history.
+    pub time_zone: String,
 }
 
 /// See [`StoreConfig::paid_cancellation`].
@@ -481,6 +484,13 @@ pub enum PaidCancellation {
     #[default]
     Refund,
     Request,
+}
+
+impl StoreConfig {
+    /// The shop's time zone (checked when the config loads; UTC if it could not be read).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
 }
 
 impl Default for StoreConfig {
@@ -495,6 +505,7 @@ impl Default for StoreConfig {
             currencies: vec!["USD".into(), "EUR".into(), "GBP".into(), "JPY".into()],
             default_language: "en".into(),
             languages: vec!["en".into(), "de".into(), "fr".into(), "es".into()],
+            time_zone: "UTC".into(),
         }
     }
 }
@@ -800,6 +811,11 @@ impl Config {
         {
             return Err(ConfigError(
                 "store.currencies: ISO 4217 codes, including store.default_currency".into(),
+            ));
+        }
+        if store.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError(
+                "store.time_zone: an IANA time zone name such as Europe/Berlin or UTC".into(),
             ));
         }
         if !store.languages.contains(&store.default_language) {

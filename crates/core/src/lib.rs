@@ -26,4 +26,4 @@ pub mod reason;
 pub use config::Config;
 pub use decimal::{from_decimal, to_decimal};
 pub use error::{AppError, AppResult, FieldError};
-pub use money::{Currency, Money, apply_ppm, div_round};
+pub use money::{Currency, Money, allocate, apply_ppm, div_round};

@@ -122,6 +122,39 @@ pub fn div_round(n: i128, d: i128) -> i64 {
     q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
+/// Splits `amount` over `weights` in proportion, in whole units, by the largest-remainder
+/// method: the shares add up to `amount` exactly, and when `amount` is at most the sum of
+/// the weights no share exceeds its weight. Ties go to the earlier weight.
+pub fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
+    let total: i128 = weights.iter().map(|&w| i128::from(w.max(0))).sum();
+    if total == 0 || amount <= 0 {
+        return vec![0; weights.len()];
+    }
+    let amount = i128::from(amount);
+    let mut shares = Vec::with_capacity(weights.len());
+    let mut remainders = Vec::with_capacity(weights.len());
+    let mut given: i128 = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        let exact = amount * i128::from(w.max(0));
+        let share = exact / total;
+        given += share;
+        shares.push(share as i64);
+        remainders.push((exact % total, i));
+    }
+    let mut left = amount - given;
+    remainders.sort_by_key(|&(r, i)| (std::cmp::Reverse(r), i));
+    for (r, i) in remainders {
+        if left == 0 {
+            break;
+        }
+        if r > 0 {
+            shares[i] += 1;
+            left -= 1;
+        }
+    }
+    shares
+}
+
 /// Parses a percentage with up to four decimals into parts per million.
 pub fn parse_percent(text: &str) -> Option<i64> {
     let text = text.trim();

@@ -72,6 +72,9 @@ enum Command {
     /// Bulk imports.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Sales reports.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
     /// Back up the shop while it keeps serving: the database (SQLite: an online copy;
     /// PostgreSQL: pg_dump in one snapshot), a manifest with each table's row count and
     /// checksum, and the media files (by content, so a second backup into the same
@@ -115,6 +118,14 @@ enum ImportCommand {
         /// The CSV file.
         file: std::path::PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ReportsCommand {
+    /// Recompute the report rollups from the sales ledger (after changing
+    /// `store.time_zone`, or to check them): in one transaction, so reports show the old
+    /// figures until the new ones are complete.
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -350,6 +361,7 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex => reindex(config).await,
+        Command::Reports(ReportsCommand::Rebuild) => rebuild_reports(config).await,
         Command::Backup { to, prune } => {
             use emporium_server::backup::{Location, Retention, store};
             let Some(to) = to.or_else(|| config.backup.to.clone()) else {
@@ -418,6 +430,32 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Recomputes the report rollups from the sales ledger.
+async fn rebuild_reports(config: Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config).await?;
+    emporium_server::migrate(&db).await?;
+    let analytics = emporium_analytics::Analytics::new(db.clone(), std::sync::Arc::new(config));
+    let started = std::time::Instant::now();
+    let bar = progress_bar(
+        0,
+        "summing {bar:40} {pos}/{len} ledger rows, {per_sec}, eta {eta}",
+    );
+    let result = analytics
+        .rebuild(|done, of| {
+            bar.set_length(of);
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish();
+    db.close().await;
+    let rows = result.map_err(|e| anyhow::anyhow!("rebuilding the report rollups failed: {e}"))?;
+    println!(
+        "summed {rows} ledger rows into the report rollups in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Runs migrations forward and rebuilds this node's search index from the database.
@@ -557,6 +595,18 @@ async fn seed_orders(
     );
     orders
         .seed(count, &variants, |n| bar.set_position(n))
+        .await?;
+    bar.finish();
+    let analytics = emporium_analytics::Analytics::new(db.clone(), config.clone());
+    let bar = progress_bar(
+        0,
+        "summing {bar:40} {pos}/{len} ledger rows, {per_sec}, eta {eta}",
+    );
+    analytics
+        .rebuild(|done, of| {
+            bar.set_length(of);
+            bar.set_position(done);
+        })
         .await?;
     bar.finish();
     Ok(())

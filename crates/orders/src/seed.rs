@@ -1,13 +1,14 @@
 //! Demo orders for benchmarks and trying the console on a big shop: `emporium seed
 //! --orders N` writes N guest orders over the past year, in batches, from the catalog's
 //! variants. Statuses follow a shop's usual mix (most delivered, some on their way, a
-//! few unpaid or cancelled).
+//! few unpaid or cancelled), each with the sales ledger rows it would have written
+//! (`emporium seed` then rebuilds the report rollups).
 
 use chrono::{Duration, Utc};
 use emporium_core::AppResult;
 use emporium_core::crypto::token_hash;
 use emporium_db::Backend;
-use emporium_db::entity::{order_lines, orders};
+use emporium_db::entity::{order_lines, orders, sales_ledger, sales_ledger_lines};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Statement};
 use uuid::Uuid;
 
@@ -77,6 +78,126 @@ fn state(roll: u64) -> (OrderStatus, PaymentStatus, FulfillmentStatus) {
     }
 }
 
+/// A seeded order, as its ledger rows need it.
+struct SeedOrder<'a> {
+    id: Uuid,
+    new_customer: bool,
+    currency: &'a str,
+    created: chrono::DateTime<Utc>,
+    subtotal: i64,
+    shipping: i64,
+    status: OrderStatus,
+}
+
+/// The sales ledger rows of a batch of seeded orders: what checkout, payments and
+/// cancellations would have written for them (demo orders carry no tax or discounts).
+#[derive(Default)]
+struct Ledger {
+    rows: Vec<sales_ledger::ActiveModel>,
+    lines: Vec<sales_ledger_lines::ActiveModel>,
+}
+
+impl Ledger {
+    fn order(&mut self, order: &SeedOrder<'_>, lines: &[order_lines::ActiveModel]) {
+        let total = order.subtotal + order.shipping;
+        let mut row = |kind: &str, at, sign: i64, provider: Option<&str>| {
+            let id = Uuid::now_v7();
+            let payment = kind == "payment";
+            let units: i32 = lines.iter().map(|l| l.quantity.clone().unwrap()).sum();
+            self.rows.push(sales_ledger::ActiveModel {
+                id: Set(id),
+                order_id: Set(order.id),
+                kind: Set(kind.into()),
+                ref_id: Set(None),
+                occurred_at: Set(at),
+                currency: Set(order.currency.into()),
+                rate_e9: Set(1_000_000_000),
+                gross: Set(if sign > 0 && !payment {
+                    order.subtotal
+                } else {
+                    0
+                }),
+                discounts: Set(0),
+                returns: Set(if sign < 0 { order.subtotal } else { 0 }),
+                shipping: Set(if payment { 0 } else { sign * order.shipping }),
+                tax: Set(0),
+                total: Set(sign * total),
+                units: Set(if sign > 0 && !payment { units } else { 0 }),
+                units_returned: Set(if sign < 0 { units } else { 0 }),
+                country: Set(Some("US".into())),
+                customer_type: Set(if order.new_customer {
+                    "new"
+                } else {
+                    "returning"
+                }
+                .into()),
+                provider: Set(provider.map(str::to_string)),
+                reason: Set(None),
+                rolled_up: Set(false),
+            });
+            if payment {
+                return;
+            }
+            for l in lines {
+                let quantity = l.quantity.clone().unwrap();
+                let value = l.total.clone().unwrap();
+                self.lines.push(sales_ledger_lines::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    ledger_id: Set(id),
+                    product_id: l.product_id.clone(),
+                    variant_id: l.variant_id.clone(),
+                    title: l.title.clone(),
+                    sku: l.sku.clone(),
+                    units: Set(if sign > 0 { quantity } else { 0 }),
+                    units_returned: Set(if sign < 0 { quantity } else { 0 }),
+                    gross: Set(if sign > 0 { value } else { 0 }),
+                    discounts: Set(0),
+                    returns: Set(if sign < 0 { value } else { 0 }),
+                });
+            }
+        };
+        row("order", order.created, 1, None);
+        match order.status {
+            OrderStatus::Cancelled => row(
+                "cancellation",
+                order.created + Duration::minutes(45),
+                -1,
+                None,
+            ),
+            OrderStatus::PendingPayment => {}
+            OrderStatus::Refunded => {
+                row(
+                    "payment",
+                    order.created + Duration::minutes(2),
+                    1,
+                    Some("manual"),
+                );
+                row("refund", order.created + Duration::days(5), -1, None);
+            }
+            _ => row(
+                "payment",
+                order.created + Duration::minutes(2),
+                1,
+                Some("manual"),
+            ),
+        }
+    }
+
+    async fn write<C: ConnectionTrait>(self, conn: &C) -> AppResult<()> {
+        for chunk in self.rows.chunks(1_000) {
+            sales_ledger::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(conn)
+                .await?;
+        }
+        for chunk in self.lines.chunks(2_000) {
+            sales_ledger_lines::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 impl Orders {
     /// Writes `count` demo orders of 1 to 3 lines each; `progress` gets the count done.
     pub async fn seed(
@@ -110,12 +231,14 @@ impl Orders {
             let n = (count - done).min(BATCH as u64);
             let mut order_rows = Vec::with_capacity(n as usize);
             let mut line_rows = Vec::with_capacity(n as usize * 2);
+            let mut ledger = Ledger::default();
             for i in 0..n {
                 let number = first + done as i64 + i as i64 + 1;
                 let id = Uuid::now_v7();
                 let (status, payment, fulfillment) = state(dice.below(100));
                 let created = now - Duration::minutes(dice.below(365 * 24 * 60) as i64);
                 let mut subtotal = 0;
+                let first_line = line_rows.len();
                 for position in 0..=dice.below(3) {
                     let v = &variants[dice.below(variants.len() as u64) as usize];
                     let quantity = 1 + dice.below(3) as i32;
@@ -140,6 +263,18 @@ impl Orders {
                     });
                 }
                 let shipping = 500;
+                ledger.order(
+                    &SeedOrder {
+                        id,
+                        new_customer: number <= first + 50_000,
+                        currency: currency.code(),
+                        created,
+                        subtotal,
+                        shipping,
+                        status,
+                    },
+                    &line_rows[first_line..],
+                );
                 order_rows.push(orders::ActiveModel {
                     id: Set(id),
                     number: Set(number),
@@ -176,6 +311,7 @@ impl Orders {
             order_lines::Entity::insert_many(line_rows)
                 .exec_without_returning(&txn)
                 .await?;
+            ledger.write(&txn).await?;
             txn.commit().await?;
             done += n;
             progress(done);

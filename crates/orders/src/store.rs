@@ -159,6 +159,7 @@ impl Orders {
         )
         .exec_without_returning(txn)
         .await?;
+        self.ledger_order(txn, &order, &lines).await?;
         events::publish(txn, self.order_placed(&order, &lines, &draft.token)).await?;
         self.view_from(order, lines, vec![draft.first_event])
     }

@@ -186,6 +186,9 @@ impl Orders {
                     .release_order(txn, order_id, actor.user_id)
                     .await?;
                 let by = initiator(actor);
+                let paid = from != OrderStatus::PendingPayment;
+                self.ledger_cancellation(txn, &order, paid, detail.reason.clone())
+                    .await?;
                 events::publish(
                     txn,
                     OrderCancelled {
@@ -193,7 +196,7 @@ impl Orders {
                         by,
                         reason: detail.reason.clone(),
                         expired: by == events::Initiator::System,
-                        paid: from != OrderStatus::PendingPayment,
+                        paid,
                     },
                 )
                 .await?;

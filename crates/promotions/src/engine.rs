@@ -14,6 +14,7 @@
 //!   line is ever discounted below zero.
 
 use emporium_core::apply_ppm;
+pub use emporium_core::money::allocate;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -297,39 +298,6 @@ impl Effect {
     fn amount(&self) -> i64 {
         self.lines.iter().sum::<i64>() + self.shipping
     }
-}
-
-/// Splits `amount` over `weights` in proportion, in whole units, by the largest-remainder
-/// method: the shares add up to `amount` exactly, and when `amount` is at most the sum of
-/// the weights no share exceeds its weight. Ties go to the earlier weight.
-pub fn allocate(amount: i64, weights: &[i64]) -> Vec<i64> {
-    let total: i128 = weights.iter().map(|&w| i128::from(w.max(0))).sum();
-    if total == 0 || amount <= 0 {
-        return vec![0; weights.len()];
-    }
-    let amount = i128::from(amount);
-    let mut shares = Vec::with_capacity(weights.len());
-    let mut remainders = Vec::with_capacity(weights.len());
-    let mut given: i128 = 0;
-    for (i, &w) in weights.iter().enumerate() {
-        let exact = amount * i128::from(w.max(0));
-        let share = exact / total;
-        given += share;
-        shares.push(share as i64);
-        remainders.push((exact % total, i));
-    }
-    let mut left = amount - given;
-    remainders.sort_by_key(|&(r, i)| (Reverse(r), i));
-    for (r, i) in remainders {
-        if left == 0 {
-            break;
-        }
-        if r > 0 {
-            shares[i] += 1;
-            left -= 1;
-        }
-    }
-    shares
 }
 
 /// Applies `promotions` to `cart`: the candidates (automatic ones, and those whose code

@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "payments", description = "Payment attempts, the test payment page, gateway webhooks and refunds"),
         (name = "shipping", description = "Shipping zones and methods, shipments and tracking"),
         (name = "reviews", description = "Product reviews: reading, writing, votes, reports and photos"),
+        (name = "reports", description = "Sales reports from the sales ledger's rollups: sales over time with a comparison period, breakdowns by product, variant, country, coupon, customer type and payment provider, the dashboard, and the ledger as CSV"),
         (name = "promotions", description = "Automatic promotions and coupon codes: conditions, combination rules, usage limits and budgets, codes in batches, redemptions and performance"),
         (name = "integrations", description = "Outgoing webhooks (Standard Webhooks) and API keys for server-to-server calls"),
     )

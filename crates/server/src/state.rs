@@ -34,6 +34,7 @@ pub struct AppState {
     pub reviews: emporium_reviews::Reviews,
     pub integrations: emporium_integrations::Integrations,
     pub promotions: emporium_promotions::Promotions,
+    pub analytics: emporium_analytics::Analytics,
     pub storefront: emporium_storefront::Storefront,
     pub admin: emporium_admin::Admin,
 }
@@ -65,6 +66,12 @@ impl FromRef<AppState> for emporium_reviews::Reviews {
 impl FromRef<AppState> for emporium_integrations::Integrations {
     fn from_ref(state: &AppState) -> Self {
         state.integrations.clone()
+    }
+}
+
+impl FromRef<AppState> for emporium_analytics::Analytics {
+    fn from_ref(state: &AppState) -> Self {
+        state.analytics.clone()
     }
 }
 

@@ -444,6 +444,9 @@ impl Payments {
                 },
             )
             .await?;
+        self.orders
+            .ledger_payment(conn, order, payment.id, captured, &payment.provider)
+            .await?;
         let currency = Currency::parse(&order.currency).unwrap_or(self.default_currency());
         events::publish(
             conn,

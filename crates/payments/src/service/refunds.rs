@@ -8,9 +8,9 @@ use emporium_core::events::{self, RefundCreated};
 use emporium_core::id::{OrderId, PaymentId, RefundId};
 use emporium_core::idempotency::{self, Replay};
 use emporium_core::order_line::LineQuantity;
-use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
+use emporium_core::{AppError, AppResult, Currency, FieldError, Money};
 use emporium_db::entity::{order_lines, payments, refunds};
-use emporium_orders::{Actor, OrderStatus, order_ref};
+use emporium_orders::{Actor, OrderStatus, RefundSplit, order_ref};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -33,6 +33,8 @@ struct HeldRefund {
     lines: Vec<order_lines::Model>,
     refund_id: RefundId,
     amount: i64,
+    /// How the refund splits over lines and shipping, when it names lines.
+    split: Option<RefundSplit>,
     reason: Option<String>,
 }
 
@@ -199,7 +201,15 @@ impl Payments {
             })?;
         let lines = self.orders.lines_of(&txn, order_id).await?;
         let already = refunded_units(&txn, order_id).await?;
-        let from_lines = value_of_lines(body, &lines, already, &order)?;
+        let split = if body.lines.is_empty() && !body.include_shipping {
+            None
+        } else {
+            Some(
+                RefundSplit::of_lines(&order, &lines, already, &body.lines, body.include_shipping)
+                    .map_err(AppError::Validation)?,
+            )
+        };
+        let from_lines = split.as_ref().map_or(0, RefundSplit::amount);
         let remaining = payment.captured - payment.refunded;
         let amount = body.amount.unwrap_or(if body.lines.is_empty() {
             remaining
@@ -252,6 +262,7 @@ impl Payments {
             lines,
             refund_id,
             amount,
+            split: split.filter(|s| !s.lines.is_empty()),
             reason,
         })
     }
@@ -275,6 +286,16 @@ impl Payments {
             Some(remote.provider_ref.clone()),
         )
         .await?;
+        self.orders
+            .ledger_refund(
+                txn,
+                &held.order,
+                held.refund_id.uuid(),
+                held.amount,
+                held.split.as_ref(),
+                held.reason.clone(),
+            )
+            .await?;
         if body.restock {
             for (variant_id, quantity) in units_to_restock(body, &held.lines) {
                 self.inventory
@@ -377,58 +398,6 @@ async fn refunded_units(
     Ok(already)
 }
 
-/// What the request's lines are worth given what earlier refunds covered (`already`),
-/// plus, with `include_shipping`, the shipping that falls on them; 422 naming each line
-/// that is not the order's or has fewer units left.
-fn value_of_lines(
-    body: &RefundBody,
-    lines: &[order_lines::Model],
-    mut already: HashMap<Uuid, i32>,
-    order: &emporium_db::entity::orders::Model,
-) -> AppResult<i64> {
-    // Values are cumulative (what the first k units of a line are worth), so refunds
-    // of a line unit by unit add up to what was paid for it, to the cent.
-    let paid_for = |line: &order_lines::Model, units: i32| {
-        units_value(line_paid(line, order.tax_inclusive), line.quantity, units)
-    };
-    let refunded_before: i64 = lines
-        .iter()
-        .map(|l| paid_for(l, already.get(&l.id).copied().unwrap_or(0)))
-        .sum();
-    let mut errors = Vec::new();
-    let mut from_lines = 0i64;
-    for (i, wanted) in body.lines.iter().enumerate() {
-        let Some(line) = lines.iter().find(|l| l.id == wanted.line_id) else {
-            errors.push(FieldError::new(
-                format!("lines[{i}].line_id"),
-                "is not a line of this order",
-            ));
-            continue;
-        };
-        let done = already.get(&line.id).copied().unwrap_or(0);
-        let left = line.quantity - done;
-        if wanted.quantity > left {
-            errors.push(FieldError::new(
-                format!("lines[{i}].quantity"),
-                format!("only {left} of this line are left to refund"),
-            ));
-            continue;
-        }
-        from_lines += paid_for(line, done + wanted.quantity) - paid_for(line, done);
-        // The same line named twice counts its units once each.
-        *already.entry(line.id).or_default() += wanted.quantity;
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    if body.include_shipping {
-        let all_lines: i64 = lines.iter().map(|l| paid_for(l, l.quantity)).sum();
-        let share = |value: i64| units_value(order.shipping, all_lines, value);
-        from_lines += share(refunded_before + from_lines) - share(refunded_before);
-    }
-    Ok(from_lines)
-}
-
 /// Records what became of a refund at its gateway.
 async fn set_refund_state(
     txn: &DatabaseTransaction,
@@ -445,19 +414,6 @@ async fn set_refund_state(
     }
     update.exec(txn).await?;
     Ok(())
-}
-
-/// What `units` of `of` are worth when all of them cost `total`, rounded half away from
-/// zero: the first k units of a line, or the shipping on the first `units` of value.
-fn units_value(total: i64, of: impl Into<i64>, units: impl Into<i64>) -> i64 {
-    let of = Ord::max(of.into(), 1);
-    div_round(i128::from(total) * i128::from(units.into()), i128::from(of))
-}
-
-/// What the shopper paid for a whole order line: its price less its discount, plus its tax
-/// when prices were shown without tax.
-fn line_paid(line: &order_lines::Model, tax_inclusive: bool) -> i64 {
-    line.total - line.discount + if tax_inclusive { 0 } else { line.tax }
 }
 
 /// Adds `delta` to a payment's refunded total; when `capped`, only if the total stays
@@ -547,7 +503,7 @@ fn units_to_restock(body: &RefundBody, lines: &[order_lines::Model]) -> Vec<(Uui
 
 #[cfg(test)]
 mod tests {
-    use super::units_value;
+    use emporium_orders::units_value;
 
     #[test]
     fn unit_by_unit_values_add_up_to_the_whole() {

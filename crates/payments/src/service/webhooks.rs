@@ -5,7 +5,7 @@ use chrono::Utc;
 use emporium_core::error::ErrorCode;
 use emporium_core::id::{OrderId, PaymentId};
 use emporium_core::{AppError, AppResult, Currency};
-use emporium_db::entity::{payment_events, payments, refunds};
+use emporium_db::entity::{orders, payment_events, payments, refunds};
 use emporium_orders::{Actor, PaymentStatus as OrderPaymentStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -217,6 +217,9 @@ impl Payments {
         else {
             return Ok(());
         };
+        let order = orders::Entity::find_by_id(payment.order_id)
+            .one(conn)
+            .await?;
         let mut changed = false;
         for notice in notices {
             let mut query =
@@ -235,10 +238,27 @@ impl Payments {
                     if notice.state == RefundState::Failed {
                         // The money did not go back: release what the refund held.
                         shift_refunded(conn, payment_id, -ours.amount, false).await?;
-                    } else if ours.status == RefundState::Failed.as_str()
-                        && !shift_refunded(conn, payment_id, ours.amount, true).await?
-                    {
-                        continue;
+                        if let Some(order) = &order {
+                            self.orders
+                                .ledger_refund_reversed(conn, order, ours.id)
+                                .await?;
+                        }
+                    } else if ours.status == RefundState::Failed.as_str() {
+                        if !shift_refunded(conn, payment_id, ours.amount, true).await? {
+                            continue;
+                        }
+                        if let Some(order) = &order {
+                            self.orders
+                                .ledger_refund(
+                                    conn,
+                                    order,
+                                    ours.id,
+                                    ours.amount,
+                                    None,
+                                    ours.reason.clone(),
+                                )
+                                .await?;
+                        }
                     }
                     refunds::Entity::update_many()
                         .col_expr(refunds::Column::Status, Expr::value(state))
@@ -260,8 +280,21 @@ impl Payments {
                         continue;
                     }
                     let now = Utc::now();
+                    let refund_id = Uuid::now_v7();
+                    if let Some(order) = &order {
+                        self.orders
+                            .ledger_refund(
+                                conn,
+                                order,
+                                refund_id,
+                                notice.amount,
+                                None,
+                                Some("refunded at the gateway".into()),
+                            )
+                            .await?;
+                    }
                     refunds::ActiveModel {
-                        id: Set(Uuid::now_v7()),
+                        id: Set(refund_id),
                         payment_id: Set(payment_id.uuid()),
                         order_id: Set(payment.order_id),
                         amount: Set(notice.amount),

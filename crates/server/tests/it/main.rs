@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod admin_users;
+mod analytics;
 mod backup;
 mod catalog;
 mod checkout;

@@ -1,0 +1,718 @@
+//! Reports read from the rollups: sales over time (by day, ISO week or month, with a
+//! comparison period), breakdowns by product, variant, country, coupon, customer type and
+//! payment provider, and the dashboard. A year of sales reads 365 rollup rows whatever the
+//! number of orders, so reports stay fast as a shop grows.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
+use emporium_db::entity::sales_rollups;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::rollup::Measures;
+use crate::state::Analytics;
+
+/// The longest range a report covers.
+const MAX_DAYS: i64 = 3_660;
+
+/// What a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Sales over time.
+    Sales,
+    /// Products by net sales.
+    Products,
+    /// Variants by net sales.
+    Variants,
+    /// Shipping countries.
+    Countries,
+    /// Coupon codes used.
+    Coupons,
+    /// New and returning customers.
+    Customers,
+    /// Money taken per payment provider.
+    Payments,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 7] = [
+        Self::Sales,
+        Self::Products,
+        Self::Variants,
+        Self::Countries,
+        Self::Coupons,
+        Self::Customers,
+        Self::Payments,
+    ];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sales => "sales",
+            Self::Products => "products",
+            Self::Variants => "variants",
+            Self::Countries => "countries",
+            Self::Coupons => "coupons",
+            Self::Customers => "customers",
+            Self::Payments => "payments",
+        }
+    }
+
+    /// The rollup dimension a breakdown reads.
+    fn dim(self) -> &'static str {
+        match self {
+            Self::Sales => "all",
+            Self::Products => "product",
+            Self::Variants => "variant",
+            Self::Countries => "country",
+            Self::Coupons => "coupon",
+            Self::Customers => "customer_type",
+            Self::Payments => "provider",
+        }
+    }
+}
+
+/// The 404 for a report that does not exist, naming those that do.
+pub(crate) fn unknown(kind: &str) -> AppError {
+    AppError::not_found(format!(
+        "no report `{kind}`; reports are {} and ledger",
+        ReportKind::ALL.map(ReportKind::as_str).join(", ")
+    ))
+}
+
+/// How sales over time are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    #[default]
+    Day,
+    /// ISO weeks, Monday to Sunday.
+    Week,
+    Month,
+}
+
+/// What a report is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// The same number of days just before.
+    #[default]
+    Previous,
+    /// The same dates a year earlier.
+    Year,
+    None,
+}
+
+/// A report's range and options. Days are the shop's local days (`store.time_zone`).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First day, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(example = "2026-11-01")]
+    pub from: Option<String>,
+    /// Last day, included (default: today).
+    #[param(example = "2026-11-30")]
+    pub to: Option<String>,
+    /// `day`, `week` or `month` (sales only; default `day`).
+    #[param(example = "week")]
+    pub group: Option<Group>,
+    /// `previous`, `year` or `none` (sales only; default `previous`).
+    #[param(example = "previous")]
+    pub compare: Option<Compare>,
+    /// ISO 4217 code (default: the store's currency).
+    #[param(example = "USD")]
+    pub currency: Option<String>,
+    /// Rows of a breakdown, 1 to 1000 (default 50).
+    #[param(example = 50)]
+    pub limit: Option<u64>,
+    /// `json` (default) or `csv`.
+    #[param(example = "json")]
+    pub format: Option<String>,
+}
+
+/// A checked range.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Range {
+    fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    fn buckets(&self) -> (String, String) {
+        (self.from.to_string(), self.to.to_string())
+    }
+}
+
+/// Figures for a period, in the report's currency.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FiguresView {
+    /// Orders placed.
+    pub orders: i64,
+    /// Orders cancelled.
+    pub cancelled: i64,
+    /// Units sold.
+    pub units: i64,
+    /// Units given back (refunded or on cancelled orders).
+    pub units_returned: i64,
+    /// The lines' worth before discounts, without tax.
+    pub gross: Money,
+    pub discounts: Money,
+    /// Goods given back: refunds' goods and unpaid orders cancelled.
+    pub returns: Money,
+    /// Gross less discounts less returns.
+    pub net: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    /// Net plus shipping plus tax: what shoppers paid, less what went back.
+    pub total: Money,
+    /// (Gross less discounts) per order placed.
+    pub average_order_value: Money,
+    /// Money captured.
+    pub paid: Money,
+    /// Money refunded.
+    pub refunded: Money,
+}
+
+impl FiguresView {
+    pub fn of(m: &Measures, currency: Currency) -> Self {
+        let money = |amount| Money::new(amount, currency);
+        let aov = if m.orders > 0 {
+            div_round(i128::from(m.gross - m.discounts), i128::from(m.orders))
+        } else {
+            0
+        };
+        Self {
+            orders: m.orders,
+            cancelled: m.cancelled,
+            units: m.units,
+            units_returned: m.units_returned,
+            gross: money(m.gross),
+            discounts: money(m.discounts),
+            returns: money(m.returns),
+            net: money(m.net()),
+            shipping: money(m.shipping),
+            tax: money(m.tax),
+            total: money(m.total),
+            average_order_value: money(aov),
+            paid: money(m.paid),
+            refunded: money(m.refunded),
+        }
+    }
+}
+
+/// One period of sales over time.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PeriodView {
+    /// `2026-12-07`, `2026-W49` or `2026-12`.
+    pub period: String,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    #[serde(flatten)]
+    pub figures: FiguresView,
+}
+
+/// The comparison period's totals.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ComparisonView {
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    pub totals: FiguresView,
+    /// Its periods, aligned with the report's.
+    pub periods: Vec<PeriodView>,
+}
+
+/// `GET /admin/reports/sales`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SalesReport {
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
+    pub time_zone: String,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    pub group: Group,
+    pub periods: Vec<PeriodView>,
+    pub totals: FiguresView,
+    pub compare: Option<ComparisonView>,
+}
+
+/// One row of a breakdown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BreakdownRow {
+    /// The product or variant id, country code, coupon code, `new`/`returning`, or
+    /// provider.
+    pub key: String,
+    /// For people: the product's title, the variant's title and SKU.
+    pub label: String,
+    #[serde(flatten)]
+    pub figures: FiguresView,
+}
+
+/// `GET /admin/reports/{products,variants,countries,coupons,customers,payments}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BreakdownReport {
+    pub kind: ReportKind,
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
+    pub time_zone: String,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// By net sales (payments: by money taken), largest first.
+    pub rows: Vec<BreakdownRow>,
+}
+
+/// A report of either shape.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Report {
+    Sales(Box<SalesReport>),
+    Breakdown(BreakdownReport),
+}
+
+/// `GET /admin/dashboard`: the home page's figures.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DashboardView {
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
+    pub time_zone: String,
+    #[schema(value_type = String, format = Date)]
+    pub today: NaiveDate,
+    pub today_figures: FiguresView,
+    pub yesterday: FiguresView,
+    /// Today so far, hour by hour (local hours `00` to the current one).
+    pub today_by_hour: Vec<HourView>,
+    /// The last 30 days, today included.
+    pub last_30_days: FiguresView,
+    /// The 30 days before those.
+    pub previous_30_days: FiguresView,
+    /// Net sales of each of the last 30 days.
+    pub daily: Vec<PeriodView>,
+    /// The five best-selling products of the last 30 days.
+    pub top_products: Vec<BreakdownRow>,
+}
+
+/// An hour of today.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HourView {
+    /// `00` to `23`.
+    pub hour: String,
+    pub orders: i64,
+    pub net: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct SumRow {
+    key: String,
+    label: String,
+    orders: i64,
+    cancelled: i64,
+    units: i64,
+    units_returned: i64,
+    gross: i64,
+    discounts: i64,
+    returns: i64,
+    shipping: i64,
+    tax: i64,
+    total: i64,
+    paid: i64,
+    refunded: i64,
+}
+
+impl SumRow {
+    fn measures(&self) -> Measures {
+        Measures {
+            orders: self.orders,
+            cancelled: self.cancelled,
+            units: self.units,
+            units_returned: self.units_returned,
+            gross: self.gross,
+            discounts: self.discounts,
+            returns: self.returns,
+            shipping: self.shipping,
+            tax: self.tax,
+            total: self.total,
+            paid: self.paid,
+            refunded: self.refunded,
+        }
+    }
+}
+
+fn parse_day(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+        Ok(day) => Some(day),
+        Err(_) => {
+            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
+            None
+        }
+    }
+}
+
+/// The start of the period `day` falls in.
+fn period_start(group: Group, day: NaiveDate) -> NaiveDate {
+    match group {
+        Group::Day => day,
+        Group::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+        Group::Month => day.with_day(1).unwrap_or(day),
+    }
+}
+
+fn period_name(group: Group, start: NaiveDate) -> String {
+    match group {
+        Group::Day => start.to_string(),
+        Group::Week => {
+            let week = start.iso_week();
+            format!("{}-W{:02}", week.year(), week.week())
+        }
+        Group::Month => start.format("%Y-%m").to_string(),
+    }
+}
+
+/// Days `range` split into periods, each with its figures from `daily`.
+fn periods(
+    group: Group,
+    range: Range,
+    daily: &std::collections::HashMap<String, Measures>,
+    currency: Currency,
+) -> Vec<PeriodView> {
+    let mut out: Vec<(NaiveDate, NaiveDate, Measures)> = Vec::new();
+    let mut day = range.from;
+    while day <= range.to {
+        let start = period_start(group, day);
+        let m = daily.get(&day.to_string()).copied().unwrap_or_default();
+        match out.last_mut() {
+            Some(last) if period_start(group, last.0) == start => {
+                last.1 = day;
+                last.2.add(&m);
+            }
+            _ => out.push((day, day, m)),
+        }
+        day += Duration::days(1);
+    }
+    out.into_iter()
+        .map(|(from, to, m)| PeriodView {
+            period: period_name(group, period_start(group, from)),
+            from,
+            to,
+            figures: FiguresView::of(&m, currency),
+        })
+        .collect()
+}
+
+impl Analytics {
+    /// The shop's local date now.
+    pub fn today(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.tz()).date_naive()
+    }
+
+    /// Checks a query's range and currency.
+    pub fn resolve(&self, q: &ReportQuery) -> AppResult<(Range, Currency)> {
+        let mut errors = Vec::new();
+        let to = match &q.to {
+            Some(t) => parse_day("to", t, &mut errors),
+            None => Some(self.today()),
+        };
+        let from = match &q.from {
+            Some(f) => parse_day("from", f, &mut errors),
+            None => to.map(|t| t - Duration::days(29)),
+        };
+        let currency = match &q.currency {
+            Some(c) => Currency::parse(c)
+                .filter(|c| {
+                    self.config
+                        .store
+                        .currencies
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(c.code()))
+                })
+                .or_else(|| {
+                    errors.push(FieldError::new(
+                        "currency",
+                        format!(
+                            "must be one of the store's currencies: {}",
+                            self.config.store.currencies.join(", ")
+                        ),
+                    ));
+                    None
+                }),
+            None => Some(self.default_currency()),
+        };
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                errors.push(FieldError::new("from", "must not be after `to`"));
+            } else if (to - from).num_days() >= MAX_DAYS {
+                errors.push(FieldError::new(
+                    "from",
+                    format!("a report covers at most {MAX_DAYS} days"),
+                ));
+            }
+        }
+        if let Some(limit) = q.limit
+            && !(1..=1_000).contains(&limit)
+        {
+            errors.push(FieldError::new("limit", "must be 1 to 1000"));
+        }
+        match (from, to, currency) {
+            (Some(from), Some(to), Some(currency)) if errors.is_empty() => {
+                Ok((Range { from, to }, currency))
+            }
+            _ => Err(AppError::Validation(errors)),
+        }
+    }
+
+    /// The shop's figures per local day of `range`.
+    async fn daily(
+        &self,
+        range: Range,
+        currency: Currency,
+    ) -> AppResult<std::collections::HashMap<String, Measures>> {
+        let (from, to) = range.buckets();
+        let rows = sales_rollups::Entity::find()
+            .filter(sales_rollups::Column::Dim.eq("all"))
+            .filter(sales_rollups::Column::Currency.eq(currency.code()))
+            .filter(sales_rollups::Column::Bucket.between(from, to))
+            .all(self.db.reader())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.bucket.clone(), Measures::of_rollup(&r)))
+            .collect())
+    }
+
+    /// Sales over time, with the comparison period.
+    pub async fn sales(&self, q: &ReportQuery) -> AppResult<SalesReport> {
+        let (range, currency) = self.resolve(q)?;
+        let group = q.group.unwrap_or_default();
+        let daily = self.daily(range, currency).await?;
+        let periods_now = periods(group, range, &daily, currency);
+        let mut totals = Measures::default();
+        daily.values().for_each(|m| totals.add(m));
+        let compare = match q.compare.unwrap_or_default() {
+            Compare::None => None,
+            how => {
+                let before = match how {
+                    Compare::Year => Range {
+                        from: range
+                            .from
+                            .with_year(range.from.year() - 1)
+                            .unwrap_or(range.from - Duration::days(365)),
+                        to: range
+                            .to
+                            .with_year(range.to.year() - 1)
+                            .unwrap_or(range.to - Duration::days(365)),
+                    },
+                    _ => Range {
+                        from: range.from - Duration::days(range.days()),
+                        to: range.from - Duration::days(1),
+                    },
+                };
+                let daily = self.daily(before, currency).await?;
+                let mut totals = Measures::default();
+                daily.values().for_each(|m| totals.add(m));
+                Some(ComparisonView {
+                    from: before.from,
+                    to: before.to,
+                    totals: FiguresView::of(&totals, currency),
+                    periods: periods(group, before, &daily, currency),
+                })
+            }
+        };
+        Ok(SalesReport {
+            currency,
+            time_zone: self.tz().name().to_string(),
+            from: range.from,
+            to: range.to,
+            group,
+            periods: periods_now,
+            totals: FiguresView::of(&totals, currency),
+            compare,
+        })
+    }
+
+    /// A breakdown of `range` by one dimension, largest first.
+    pub async fn breakdown(&self, kind: ReportKind, q: &ReportQuery) -> AppResult<BreakdownReport> {
+        let (range, currency) = self.resolve(q)?;
+        let rows = self
+            .top(kind, range, currency, q.limit.unwrap_or(50))
+            .await?;
+        Ok(BreakdownReport {
+            kind,
+            currency,
+            time_zone: self.tz().name().to_string(),
+            from: range.from,
+            to: range.to,
+            rows,
+        })
+    }
+
+    async fn top(
+        &self,
+        kind: ReportKind,
+        range: Range,
+        currency: Currency,
+        limit: u64,
+    ) -> AppResult<Vec<BreakdownRow>> {
+        let (from, to) = range.buckets();
+        let mut select = sales_rollups::Entity::find()
+            .select_only()
+            .column(sales_rollups::Column::Key)
+            .column_as(Expr::cust("MAX(label)"), "label");
+        for col in [
+            "orders",
+            "cancelled",
+            "units",
+            "units_returned",
+            "gross",
+            "discounts",
+            "returns",
+            "shipping",
+            "tax",
+            "total",
+            "paid",
+            "refunded",
+        ] {
+            // PostgreSQL sums BIGINTs as NUMERIC: cast back.
+            select = select.column_as(Expr::cust(format!("CAST(SUM({col}) AS BIGINT)")), col);
+        }
+        let order = if kind == ReportKind::Payments {
+            "SUM(paid)"
+        } else {
+            "SUM(gross) - SUM(discounts) - SUM(returns)"
+        };
+        let rows = select
+            .filter(sales_rollups::Column::Dim.eq(kind.dim()))
+            .filter(sales_rollups::Column::Currency.eq(currency.code()))
+            .filter(sales_rollups::Column::Bucket.between(from, to))
+            .group_by(sales_rollups::Column::Key)
+            .order_by_desc(Expr::cust(order))
+            .order_by_asc(sales_rollups::Column::Key)
+            .limit(limit)
+            .into_model::<SumRow>()
+            .all(self.db.reader())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| BreakdownRow {
+                figures: FiguresView::of(&r.measures(), currency),
+                label: if r.label.is_empty() {
+                    r.key.clone()
+                } else {
+                    r.label.clone()
+                },
+                key: r.key,
+            })
+            .collect())
+    }
+
+    /// A report by kind.
+    pub async fn report(&self, kind: ReportKind, q: &ReportQuery) -> AppResult<Report> {
+        Ok(match kind {
+            ReportKind::Sales => Report::Sales(Box::new(self.sales(q).await?)),
+            other => Report::Breakdown(self.breakdown(other, q).await?),
+        })
+    }
+
+    /// The dashboard's figures.
+    pub async fn dashboard(&self) -> AppResult<DashboardView> {
+        let currency = self.default_currency();
+        let today = self.today();
+        let last_30 = Range {
+            from: today - Duration::days(29),
+            to: today,
+        };
+        let previous = Range {
+            from: today - Duration::days(59),
+            to: today - Duration::days(30),
+        };
+        let daily = self
+            .daily(
+                Range {
+                    from: previous.from,
+                    to: today,
+                },
+                currency,
+            )
+            .await?;
+        let sum = |range: Range| {
+            let mut m = Measures::default();
+            let mut day = range.from;
+            while day <= range.to {
+                if let Some(d) = daily.get(&day.to_string()) {
+                    m.add(d);
+                }
+                day += Duration::days(1);
+            }
+            m
+        };
+        let hours = sales_rollups::Entity::find()
+            .filter(sales_rollups::Column::Dim.eq("hour"))
+            .filter(sales_rollups::Column::Currency.eq(currency.code()))
+            .filter(
+                sales_rollups::Column::Bucket.between(format!("{today}T00"), format!("{today}T23")),
+            )
+            .all(self.db.reader())
+            .await?;
+        let now_hour = Utc::now()
+            .with_timezone(&self.tz())
+            .format("%H")
+            .to_string();
+        let today_by_hour = (0..24)
+            .map(|h| format!("{h:02}"))
+            .take_while(|h| *h <= now_hour)
+            .map(|hour| {
+                let m = hours
+                    .iter()
+                    .find(|r| r.bucket.ends_with(&format!("T{hour}")))
+                    .map(Measures::of_rollup)
+                    .unwrap_or_default();
+                HourView {
+                    hour,
+                    orders: m.orders,
+                    net: Money::new(m.net(), currency),
+                    total: Money::new(m.total, currency),
+                }
+            })
+            .collect();
+        Ok(DashboardView {
+            currency,
+            time_zone: self.tz().name().to_string(),
+            today,
+            today_figures: FiguresView::of(
+                &sum(Range {
+                    from: today,
+                    to: today,
+                }),
+                currency,
+            ),
+            yesterday: FiguresView::of(
+                &sum(Range {
+                    from: today - Duration::days(1),
+                    to: today - Duration::days(1),
+                }),
+                currency,
+            ),
+            today_by_hour,
+            last_30_days: FiguresView::of(&sum(last_30), currency),
+            previous_30_days: FiguresView::of(&sum(previous), currency),
+            daily: periods(Group::Day, last_30, &daily, currency),
+            top_products: self.top(ReportKind::Products, last_30, currency, 5).await?,
+        })
+    }
+}
