@@ -5,7 +5,9 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use emporium_analytics::{BreakdownReport, FiguresView, ReportKind, ReportQuery, SalesReport};
+use emporium_analytics::{
+    BreakdownReport, FiguresView, FunnelReport, ReportKind, ReportQuery, SalesReport,
+};
 use emporium_core::{AppError, Money, to_decimal};
 use serde_json::{Value, json};
 
@@ -139,6 +141,36 @@ fn sales_view(report: &SalesReport) -> Value {
     })
 }
 
+/// The funnel's steps as rows and a chart.
+fn funnel_view(report: &FunnelReport) -> Value {
+    const LABELS: [&str; 6] = [
+        "Sessions",
+        "Viewed a product",
+        "Added to cart",
+        "Started checkout",
+        "Ordered",
+        "Paid",
+    ];
+    let bars: Vec<Bar> = report
+        .steps
+        .iter()
+        .zip(LABELS)
+        .map(|(s, label)| Bar {
+            label: label.to_string(),
+            value: s.count,
+            hover: format!("{label}: {}", s.count),
+        })
+        .collect();
+    let pct = |p: Option<f64>| p.map(|p| format!("{p:.2}%"));
+    json!({
+        "chart": chart::bars("The shopping funnel", &bars, None, |v| v.to_string()),
+        "steps": report.steps.iter().zip(LABELS).map(|(s, label)| json!({
+            "label": label, "count": s.count,
+            "of_sessions": pct(s.of_sessions), "of_previous": pct(s.of_previous),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// `GET /admin/reports`.
 pub(crate) async fn page(
     State(admin): State<Admin>,
@@ -178,6 +210,10 @@ pub(crate) async fn page(
             Err(err) => return err.into_response(),
         }
     }
+    let funnel = match admin.analytics.funnel(&q).await {
+        Ok(funnel) => funnel_view(&funnel),
+        Err(err) => return err.into_response(),
+    };
     let query = format!(
         "from={}&to={}&group={}&compare={}&currency={}",
         sales.from,
@@ -197,7 +233,7 @@ pub(crate) async fn page(
             "reports.html",
             console.context(
                 "/admin/reports",
-                json!({"title": "Reports", "sales": view, "sections": sections,
+                json!({"title": "Reports", "sales": view, "sections": sections, "funnel": funnel,
                        "query": query, "error": error,
                        "currencies": admin.config.store.currencies.clone()}),
             ),

@@ -14,14 +14,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::reports::{
-    BreakdownReport, FiguresView, Report, ReportKind, ReportQuery, SalesReport, unknown,
+    BreakdownReport, FiguresView, FunnelReport, Report, ReportKind, ReportQuery, SalesReport,
+    unknown,
 };
 use crate::state::Analytics;
 
 /// Ledger rows read per page of an export.
 const PAGE: u64 = 5_000;
 
-const FIGURES: [&str; 13] = [
+const FIGURES: [&str; 14] = [
     "orders",
     "cancelled",
     "units",
@@ -33,6 +34,7 @@ const FIGURES: [&str; 13] = [
     "shipping",
     "tax",
     "total",
+    "payments",
     "paid",
     "refunded",
 ];
@@ -51,6 +53,7 @@ fn figures(f: &FiguresView) -> Vec<String> {
         d(&f.shipping),
         d(&f.tax),
         d(&f.total),
+        f.payments.to_string(),
         d(&f.paid),
         d(&f.refunded),
     ]
@@ -99,6 +102,36 @@ pub fn breakdown_csv(report: &BreakdownReport) -> String {
             ];
             row.extend(figures(&r.figures));
             row
+        }),
+    )
+}
+
+/// The funnel as CSV: one row per period.
+pub fn funnel_csv(report: &FunnelReport) -> String {
+    write(
+        vec![
+            "period",
+            "from",
+            "to",
+            "sessions",
+            "product_viewed",
+            "added_to_cart",
+            "checkout_started",
+            "orders",
+            "paid",
+        ],
+        report.periods.iter().map(|p| {
+            vec![
+                p.period.clone(),
+                p.from.to_string(),
+                p.to.to_string(),
+                p.sessions.to_string(),
+                p.product_viewed.to_string(),
+                p.added_to_cart.to_string(),
+                p.checkout_started.to_string(),
+                p.orders.to_string(),
+                p.paid.to_string(),
+            ]
         }),
     )
 }
@@ -162,6 +195,7 @@ impl Analytics {
                 &format!("{}-{}-{}", r.kind.as_str(), r.from, r.to),
                 breakdown_csv(&r),
             ),
+            Report::Funnel(r) => attachment(&format!("funnel-{}-{}", r.from, r.to), funnel_csv(&r)),
         })
     }
 

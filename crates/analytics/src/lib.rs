@@ -12,16 +12,18 @@
 //! (`jobs.rs`); publishes none.
 
 mod export;
+pub mod funnel;
 pub mod jobs;
 pub mod reports;
 pub mod rollup;
 mod routes;
 mod state;
 
-pub use export::{breakdown_csv, sales_csv};
+pub use export::{breakdown_csv, funnel_csv, sales_csv};
+pub use funnel::{Step, is_bot};
 pub use reports::{
-    BreakdownReport, BreakdownRow, Compare, DashboardView, FiguresView, Group, Report, ReportKind,
-    ReportQuery, SalesReport,
+    BreakdownReport, BreakdownRow, Compare, DashboardView, FiguresView, FunnelReport, Group,
+    Report, ReportKind, ReportQuery, SalesReport,
 };
 pub use rollup::Measures;
 pub use routes::router;

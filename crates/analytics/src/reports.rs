@@ -35,10 +35,12 @@ pub enum ReportKind {
     Customers,
     /// Money taken per payment provider.
     Payments,
+    /// Sessions, product views, adds to cart, checkouts, orders and payments.
+    Funnel,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 7] = [
+    pub const ALL: [ReportKind; 8] = [
         Self::Sales,
         Self::Products,
         Self::Variants,
@@ -46,6 +48,7 @@ impl ReportKind {
         Self::Coupons,
         Self::Customers,
         Self::Payments,
+        Self::Funnel,
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -61,13 +64,14 @@ impl ReportKind {
             Self::Coupons => "coupons",
             Self::Customers => "customers",
             Self::Payments => "payments",
+            Self::Funnel => "funnel",
         }
     }
 
     /// The rollup dimension a breakdown reads.
     fn dim(self) -> &'static str {
         match self {
-            Self::Sales => "all",
+            Self::Sales | Self::Funnel => "all",
             Self::Products => "product",
             Self::Variants => "variant",
             Self::Countries => "country",
@@ -177,6 +181,8 @@ pub struct FiguresView {
     pub total: Money,
     /// (Gross less discounts) per order placed.
     pub average_order_value: Money,
+    /// Payments taken.
+    pub payments: i64,
     /// Money captured.
     pub paid: Money,
     /// Money refunded.
@@ -204,6 +210,7 @@ impl FiguresView {
             tax: money(m.tax),
             total: money(m.total),
             average_order_value: money(aov),
+            payments: m.payments,
             paid: money(m.paid),
             refunded: money(m.refunded),
         }
@@ -284,6 +291,64 @@ pub struct BreakdownReport {
 pub enum Report {
     Sales(Box<SalesReport>),
     Breakdown(BreakdownReport),
+    Funnel(Box<FunnelReport>),
+}
+
+/// A step of the funnel over the whole range.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelStepView {
+    /// `sessions`, `product_viewed`, `added_to_cart`, `checkout_started`, `orders`, `paid`.
+    pub step: String,
+    /// Sessions that reached it (orders and payments: how many).
+    pub count: i64,
+    /// Percent of the sessions, two decimals (the conversion rate at `orders`).
+    pub of_sessions: Option<f64>,
+    /// Percent of the step before.
+    pub of_previous: Option<f64>,
+}
+
+/// The funnel in one period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelPeriodView {
+    pub period: String,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    pub sessions: i64,
+    pub product_viewed: i64,
+    pub added_to_cart: i64,
+    pub checkout_started: i64,
+    pub orders: i64,
+    pub paid: i64,
+}
+
+/// `GET /admin/reports/funnel`: sessions are counted once a day per step, so a range's
+/// figure is the sum of its days'.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelReport {
+    pub time_zone: String,
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    pub group: Group,
+    pub steps: Vec<FunnelStepView>,
+    pub periods: Vec<FunnelPeriodView>,
+}
+
+/// The funnel's steps in order, as reports name them.
+pub const FUNNEL_STEPS: [&str; 6] = [
+    "sessions",
+    "product_viewed",
+    "added_to_cart",
+    "checkout_started",
+    "orders",
+    "paid",
+];
+
+fn percent(part: i64, of: i64) -> Option<f64> {
+    (of > 0).then(|| (part as f64 * 10_000.0 / of as f64).round() / 100.0)
 }
 
 /// `GET /admin/dashboard`: the home page's figures.
@@ -332,6 +397,7 @@ struct SumRow {
     shipping: i64,
     tax: i64,
     total: i64,
+    payments: i64,
     paid: i64,
     refunded: i64,
 }
@@ -349,6 +415,7 @@ impl SumRow {
             shipping: self.shipping,
             tax: self.tax,
             total: self.total,
+            payments: self.payments,
             paid: self.paid,
             refunded: self.refunded,
         }
@@ -585,6 +652,7 @@ impl Analytics {
             "shipping",
             "tax",
             "total",
+            "payments",
             "paid",
             "refunded",
         ] {
@@ -621,10 +689,96 @@ impl Analytics {
             .collect())
     }
 
+    /// The funnel over `range`, every currency's orders together.
+    pub async fn funnel(&self, q: &ReportQuery) -> AppResult<FunnelReport> {
+        let (range, _) = self.resolve(q)?;
+        let group = q.group.unwrap_or_default();
+        let steps = self.funnel_days(range.from, range.to).await?;
+        let (from, to) = range.buckets();
+        let orders: Vec<(String, i64, i64)> = sales_rollups::Entity::find()
+            .select_only()
+            .column(sales_rollups::Column::Bucket)
+            .column_as(Expr::cust("CAST(SUM(orders) AS BIGINT)"), "orders")
+            .column_as(Expr::cust("CAST(SUM(payments) AS BIGINT)"), "payments")
+            .filter(sales_rollups::Column::Dim.eq("all"))
+            .filter(sales_rollups::Column::Bucket.between(from, to))
+            .group_by(sales_rollups::Column::Bucket)
+            .into_tuple()
+            .all(self.db.reader())
+            .await?;
+        let step = |day: &str, name: &str| {
+            steps
+                .get(&(day.to_string(), name.to_string()))
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut periods: Vec<FunnelPeriodView> = Vec::new();
+        let mut day = range.from;
+        while day <= range.to {
+            let d = day.to_string();
+            let (o, p) = orders
+                .iter()
+                .find(|(b, ..)| *b == d)
+                .map_or((0, 0), |(_, o, p)| (*o, *p));
+            let start = period_start(group, day);
+            let fresh = FunnelPeriodView {
+                period: period_name(group, start),
+                from: day,
+                to: day,
+                sessions: step(&d, crate::funnel::SESSION),
+                product_viewed: step(&d, "product_viewed"),
+                added_to_cart: step(&d, "added_to_cart"),
+                checkout_started: step(&d, "checkout_started"),
+                orders: o,
+                paid: p,
+            };
+            match periods.last_mut() {
+                Some(last) if last.period == fresh.period => {
+                    last.to = day;
+                    last.sessions += fresh.sessions;
+                    last.product_viewed += fresh.product_viewed;
+                    last.added_to_cart += fresh.added_to_cart;
+                    last.checkout_started += fresh.checkout_started;
+                    last.orders += fresh.orders;
+                    last.paid += fresh.paid;
+                }
+                _ => periods.push(fresh),
+            }
+            day += Duration::days(1);
+        }
+        let totals: [i64; 6] = [
+            periods.iter().map(|p| p.sessions).sum(),
+            periods.iter().map(|p| p.product_viewed).sum(),
+            periods.iter().map(|p| p.added_to_cart).sum(),
+            periods.iter().map(|p| p.checkout_started).sum(),
+            periods.iter().map(|p| p.orders).sum(),
+            periods.iter().map(|p| p.paid).sum(),
+        ];
+        let steps = FUNNEL_STEPS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| FunnelStepView {
+                step: (*name).to_string(),
+                count: totals[i],
+                of_sessions: (i > 0).then(|| percent(totals[i], totals[0])).flatten(),
+                of_previous: (i > 0).then(|| percent(totals[i], totals[i - 1])).flatten(),
+            })
+            .collect();
+        Ok(FunnelReport {
+            time_zone: self.tz().name().to_string(),
+            from: range.from,
+            to: range.to,
+            group,
+            steps,
+            periods,
+        })
+    }
+
     /// A report by kind.
     pub async fn report(&self, kind: ReportKind, q: &ReportQuery) -> AppResult<Report> {
         Ok(match kind {
             ReportKind::Sales => Report::Sales(Box::new(self.sales(q).await?)),
+            ReportKind::Funnel => Report::Funnel(Box::new(self.funnel(q).await?)),
             other => Report::Breakdown(self.breakdown(other, q).await?),
         })
     }

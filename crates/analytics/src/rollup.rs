@@ -49,6 +49,7 @@ pub struct Measures {
     pub shipping: i64,
     pub tax: i64,
     pub total: i64,
+    pub payments: i64,
     pub paid: i64,
     pub refunded: i64,
 }
@@ -65,6 +66,7 @@ impl Measures {
         self.shipping += o.shipping;
         self.tax += o.tax;
         self.total += o.total;
+        self.payments += o.payments;
         self.paid += o.paid;
         self.refunded += o.refunded;
     }
@@ -86,6 +88,7 @@ impl Measures {
             shipping: r.shipping,
             tax: r.tax,
             total: r.total,
+            payments: r.payments,
             paid: r.paid,
             refunded: r.refunded,
         }
@@ -96,6 +99,7 @@ impl Measures {
         let mut m = Self::default();
         match row.kind.as_str() {
             "payment" => {
+                m.payments = 1;
                 m.paid = row.total;
                 return m;
             }
@@ -242,6 +246,7 @@ impl Sums {
                     shipping: Set(m.shipping),
                     tax: Set(m.tax),
                     total: Set(m.total),
+                    payments: Set(m.payments),
                     paid: Set(m.paid),
                     refunded: Set(m.refunded),
                 },
@@ -259,6 +264,7 @@ impl Sums {
             C::Shipping,
             C::Tax,
             C::Total,
+            C::Payments,
             C::Paid,
             C::Refunded,
         ];

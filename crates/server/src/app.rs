@@ -334,6 +334,7 @@ impl Node {
                 inventory: inventory.clone(),
                 search: search.clone(),
                 reviews: reviews.clone(),
+                analytics: analytics.clone(),
             },
         );
         let admin = emporium_admin::Admin::new(
@@ -397,6 +398,8 @@ impl Node {
                 shutdown.clone(),
             ));
         }
+        // Every node writes the funnel events it gathered once a second.
+        tokio::spawn(state.analytics.clone().flush_every_second(shutdown.clone()));
         // Every node keeps its own search replica in step with the catalog change log.
         tokio::spawn(state.search.clone().follow(shutdown.clone()));
         // Every node follows the catalog change log to drop stale cached reads.

@@ -9,6 +9,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use emporium_analytics::Step;
 use emporium_checkout::{CartAccess, CartView, CheckoutBody};
 use emporium_core::address::Address;
 use emporium_core::{AppError, Currency};
@@ -264,7 +265,7 @@ pub(crate) async fn add_item(
             .headers_mut()
             .append(header::SET_COOKIE, sf.set_cookie(&cookie, 30 * 24 * 3600));
     }
-    response
+    crate::visit::count(&sf, &headers, Step::AddedToCart, response)
 }
 
 /// Every country as an address form's choices: `[{code, name}]`.
@@ -488,7 +489,8 @@ pub(crate) async fn checkout(State(sf): State<Storefront>, headers: HeaderMap) -
         return see_other("/cart");
     }
     let form = CheckoutForm::from_cart(&held.view);
-    checkout_page(&sf, StatusCode::OK, &held, &form, None).await
+    let page = checkout_page(&sf, StatusCode::OK, &held, &form, None).await;
+    crate::visit::count(&sf, &headers, Step::CheckoutStarted, page)
 }
 
 /// `POST /checkout`: saves the contact and address (step `address`), or places the

@@ -34,6 +34,7 @@ mod shop;
 mod signin;
 mod state;
 mod text;
+mod visit;
 
 pub use state::{Domains, Storefront};
 

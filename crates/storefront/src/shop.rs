@@ -533,7 +533,14 @@ async fn home_page(sf: Storefront, params: RawPathParams, query: Vec<(String, St
 /// a variant picker that adds to the cart, and its structured data. A renamed slug
 /// answers 301 to the current one.
 pub(crate) async fn product(request: PageRequest) -> Response {
-    request.cached(product_page).await
+    let (sf, headers) = (request.sf.clone(), request.headers.clone());
+    let response = request.cached(product_page).await;
+    crate::visit::count(
+        &sf,
+        &headers,
+        emporium_analytics::Step::ProductViewed,
+        response,
+    )
 }
 
 async fn product_page(sf: Storefront, params: RawPathParams, query: Vec<(String, String)>) -> Out {

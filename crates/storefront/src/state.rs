@@ -86,6 +86,7 @@ pub struct Domains {
     pub inventory: Inventory,
     pub search: Search,
     pub reviews: emporium_reviews::Reviews,
+    pub analytics: emporium_analytics::Analytics,
 }
 
 /// The storefront's state.
@@ -101,6 +102,7 @@ pub struct Storefront {
     pub(crate) inventory: Inventory,
     pub(crate) search: Search,
     pub(crate) reviews: emporium_reviews::Reviews,
+    pub(crate) analytics: emporium_analytics::Analytics,
     pub(crate) config: Arc<Config>,
 }
 
@@ -124,6 +126,7 @@ impl Storefront {
             inventory: domains.inventory,
             search: domains.search,
             reviews: domains.reviews,
+            analytics: domains.analytics,
             config,
         }
     }

@@ -14,6 +14,8 @@ pub mod collection_translations;
 pub mod collections;
 pub mod customer_addresses;
 pub mod exchange_rates;
+pub mod funnel_daily;
+pub mod funnel_seen;
 pub mod idempotency_keys;
 pub mod oauth_identities;
 pub mod oauth_states;

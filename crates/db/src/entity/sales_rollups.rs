@@ -24,6 +24,8 @@ pub struct Model {
     pub shipping: i64,
     pub tax: i64,
     pub total: i64,
+    /// Payments taken (a count).
+    pub payments: i64,
     pub paid: i64,
     pub refunded: i64,
 }

@@ -23,7 +23,7 @@ mod m20261201_000017_reviews;
 mod m20261201_000018_shop_sessions;
 mod m20261201_000019_integrations;
 mod m20261207_000020_promotions;
-mod m20261207_000021_sales_ledger;
+mod m20261207_000021_sales_reports;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -52,7 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_shop_sessions::Migration),
             Box::new(m20261201_000019_integrations::Migration),
             Box::new(m20261207_000020_promotions::Migration),
-            Box::new(m20261207_000021_sales_ledger::Migration),
+            Box::new(m20261207_000021_sales_reports::Migration),
         ]
     }
 }

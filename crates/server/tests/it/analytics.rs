@@ -926,3 +926,255 @@ async fn staff_read_sales_in_the_console_with_a_chart_and_breakdowns() {
     })
     .await;
 }
+
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+
+async fn event(app: &TestApp, agent: Option<&str>, body: Value) -> reqwest::Response {
+    let mut request = app.request(Method::POST, "/api/v1/events").json(&body);
+    if let Some(agent) = agent {
+        request = request.header("user-agent", agent);
+    }
+    request.send().await.expect("sent")
+}
+
+async fn funnel(app: &TestApp, admin: &Session) -> Vec<(String, i64)> {
+    app.state().analytics.flush_events().await.expect("flushed");
+    let report = json_of(
+        app.call(
+            Method::GET,
+            "/api/v1/admin/reports/funnel",
+            Some(&admin.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    report["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().expect("name").to_string(),
+                s["count"].as_i64().expect("n"),
+            )
+        })
+        .collect()
+}
+
+fn counts(steps: &[(String, i64)]) -> Vec<i64> {
+    steps.iter().map(|(_, n)| *n).collect()
+}
+
+#[tokio::test]
+async fn the_funnel_counts_each_session_once_a_day_per_step_and_ignores_bots() {
+    let mut shop = Shop::open("UTC", false).await;
+    let app = &shop.app;
+    for (session, kind) in [
+        ("s1", "product_viewed"),
+        ("s1", "product_viewed"),
+        ("s2", "product_viewed"),
+        ("s1", "added_to_cart"),
+        ("s1", "checkout_started"),
+    ] {
+        let r = event(
+            app,
+            Some(BROWSER),
+            json!({"type": kind, "session": session}),
+        )
+        .await;
+        assert_eq!(r.status(), 204);
+    }
+    // Bots are answered the same and not counted.
+    for agent in [
+        Some("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+        Some("curl/8.5.0"),
+        None,
+    ] {
+        let r = event(
+            app,
+            agent,
+            json!({"type": "product_viewed", "session": "s3"}),
+        )
+        .await;
+        assert_eq!(r.status(), 204);
+    }
+    // A headless storefront without its own session id: the cart token stands for it.
+    let r = app
+        .request(Method::POST, "/api/v1/events")
+        .header("user-agent", BROWSER)
+        .header("x-cart-token", "a-cart-token")
+        .json(&json!({"type": "added_to_cart"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 204);
+    let missing = problem(
+        event(app, Some(BROWSER), json!({"type": "product_viewed"})).await,
+        422,
+    )
+    .await;
+    assert_eq!(emporium_testkit::fields(&missing), vec!["session"]);
+    problem(
+        event(
+            app,
+            Some(BROWSER),
+            json!({"type": "purchase", "session": "s1"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    problem(
+        event(
+            app,
+            Some(BROWSER),
+            json!({"type": "product_viewed", "session": "x".repeat(129)}),
+        )
+        .await,
+        422,
+    )
+    .await;
+
+    shop.run(
+        &Op::Place {
+            eur: true,
+            lines: vec![(0, 1)],
+            code: false,
+        },
+        0,
+    )
+    .await;
+    shop.run(&Op::Pay(0), 0).await;
+    let steps = funnel(&shop.app, &shop.admin).await;
+    let names: Vec<&str> = steps.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sessions",
+            "product_viewed",
+            "added_to_cart",
+            "checkout_started",
+            "orders",
+            "paid"
+        ]
+    );
+    assert_eq!(counts(&steps), vec![3, 2, 2, 1, 1, 1], "{steps:?}");
+    // Sending the same again the same day changes no session count.
+    event(
+        &shop.app,
+        Some(BROWSER),
+        json!({"type": "product_viewed", "session": "s2"}),
+    )
+    .await;
+    assert_eq!(
+        counts(&funnel(&shop.app, &shop.admin).await),
+        vec![3, 2, 2, 1, 1, 1]
+    );
+    let report = json_of(
+        shop.app
+            .call(
+                Method::GET,
+                "/api/v1/admin/reports/funnel",
+                Some(&shop.admin.access_token),
+                None,
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        report["steps"][4]["of_sessions"], 33.33,
+        "the conversion rate"
+    );
+    assert_eq!(report["steps"][2]["of_previous"], 100.0);
+
+    // 600 events a minute per client IP, then 429.
+    let mut limited = false;
+    for i in 0..700 {
+        let r = event(
+            &shop.app,
+            Some(BROWSER),
+            json!({"type": "product_viewed", "session": format!("flood-{i}")}),
+        )
+        .await;
+        if r.status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a flood is cut off");
+}
+
+#[tokio::test]
+async fn a_shoppers_visit_to_the_storefront_walks_down_the_funnel() {
+    use emporium_testkit::browser::{Browser, click, text_of};
+    let shop = Shop::open("UTC", false).await;
+    let slug = shop.products[0].slug.clone();
+    // A crawler's page view is served and not counted.
+    let crawled = shop
+        .app
+        .request(Method::GET, &format!("/products/{slug}"))
+        .header("user-agent", "Mozilla/5.0 (compatible; bingbot/2.0)")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(crawled.status(), 200);
+    assert!(crawled.headers().get("set-cookie").is_none());
+    // A first visit opens a visit: the cookie, and this one response kept private.
+    let first = shop
+        .app
+        .request(Method::GET, &format!("/products/{slug}"))
+        .header("user-agent", BROWSER)
+        .send()
+        .await
+        .expect("sent");
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .expect("text")
+        .to_string();
+    assert!(
+        cookie.starts_with("emporium_visit=")
+            && cookie.contains("Max-Age=1800")
+            && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    assert_eq!(first.headers()["cache-control"], "private, no-store");
+    let visit = cookie.split(';').next().expect("pair").to_string();
+    let again = shop
+        .app
+        .request(Method::GET, &format!("/products/{slug}"))
+        .header("user-agent", BROWSER)
+        .header("cookie", &visit)
+        .send()
+        .await
+        .expect("sent");
+    assert!(again.headers().get("set-cookie").is_none());
+    assert!(
+        again.headers()["cache-control"]
+            .to_str()
+            .expect("text")
+            .starts_with("public")
+    );
+    assert_eq!(
+        counts(&funnel(&shop.app, &shop.admin).await),
+        vec![1, 1, 0, 0, 0, 0]
+    );
+
+    let Shop { app, admin, .. } = shop;
+    Browser::run(|b| async move {
+        b.goto(&app.url(&format!("/products/{slug}")))
+            .await
+            .expect("product page");
+        click(&b, "#add-to-cart").await;
+        assert!(text_of(&b, "h1").await.len() > 1);
+        b.goto(&app.url("/checkout")).await.expect("checkout");
+        assert_eq!(
+            counts(&funnel(&app, &admin).await),
+            vec![2, 2, 1, 1, 0, 0],
+            "the browser's visit: viewed, added, started checkout"
+        );
+    })
+    .await;
+}

@@ -1,7 +1,8 @@
 //! The sales ledger and its rollups. Orders write one ledger row per order placed,
 //! payment taken, refund made and order cancelled (with its lines), in the transaction of
 //! the change; analytics adds each row once to the rollups (`rolled_up` is the claim) and
-//! can throw them away and rebuild them from the ledger at any time.
+//! can throw them away and rebuild them from the ledger at any time. The shopping
+//! funnel's distinct sessions per day and step, and its daily counts.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -118,6 +119,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer("shipping"))
                     .col(big_integer("tax"))
                     .col(big_integer("total"))
+                    .col(big_integer("payments"))
                     .col(big_integer("paid"))
                     .col(big_integer("refunded"))
                     .primary_key(
@@ -130,11 +132,43 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("funnel_seen")
+                    .if_not_exists()
+                    .col(string_len("day", 10))
+                    .col(string_len("step", 24))
+                    // A hash of the session's key, never the key.
+                    .col(string_len("session", 32))
+                    .primary_key(Index::create().col("day").col("step").col("session"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("funnel_daily")
+                    .if_not_exists()
+                    .col(string_len("day", 10))
+                    .col(string_len("step", 24))
+                    .col(big_integer("sessions"))
+                    .col(big_integer("events"))
+                    .primary_key(Index::create().col("day").col("step"))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["sales_rollups", "sales_ledger_lines", "sales_ledger"] {
+        for table in [
+            "funnel_daily",
+            "funnel_seen",
+            "sales_rollups",
+            "sales_ledger_lines",
+            "sales_ledger",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;
