@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sales reports on a big shop (release build): seeds the demo catalog and N orders over
-# the past year with their sales ledger rows (`emporium seed --demo --orders N`), times
+# the past two years by 100,000 customers with their sales ledger rows (`emporium seed
+# --demo --orders N --customers 100000 --days 730`), times
 # `emporium reports rebuild`, then drives the reports with wrk on loopback as a signed-in
 # staff member: a year of sales by day with the year before for comparison, the same by
-# month, the year's top products, the dashboard and the console's reports page; then
+# month, the year's top products, the dashboard, a 24 x 24 cohort matrix, the funnel and
+# the console's reports page; then
 # streams a year of the ledger as CSV and reports rows/s and the node's memory before and
 # after. SQLite, and PostgreSQL too when BENCH_DATABASE_URL is set (that database is
 # wiped).
@@ -30,7 +32,7 @@ export EMPORIUM_LOG=warn EMPORIUM_ADMIN_PASSWORD="bench admin passphrase 2026"
 {
   echo "# Sales reports"
   echo
-  echo "$stamp, $machine; $orders demo orders (1 to 3 lines each) over the past year on 1,000 products, with their ledger rows (orders, payments, refunds, cancellations); wrk -t2 -c$conns -d${duration}s after a 3 s warm-up, one staff token; server and wrk share the cores."
+  echo "$stamp, $machine; $orders demo orders (1 to 3 lines each) by 100,000 customers over the past two years on 1,000 products, with their ledger rows (orders, payments, refunds, cancellations); wrk -t2 -c$conns -d${duration}s after a 3 s warm-up, one staff token; server and wrk share the cores."
   echo
 } >"$out"
 
@@ -47,7 +49,7 @@ run_backend() { # name database_url(or empty)
   export EMPORIUM_DATA_DIR="$data"
   local t0 seed_s rebuild_s
   t0=$(date +%s)
-  "$bin" seed --demo --products 1000 --orders "$orders" >/dev/null
+  "$bin" seed --demo --products 1000 --orders "$orders" --customers 100000 --days 730 >/dev/null
   seed_s=$(( $(date +%s) - t0 ))
   t0=$(date +%s.%N)
   "$bin" reports rebuild >"$work/rebuild.txt" 2>/dev/null
@@ -104,6 +106,10 @@ run_backend() { # name database_url(or empty)
   measure "top 50 products of the year" "/api/v1/admin/reports/products?from=$from&to=$to" "$auth"
   measure "top 50 variants of the year" "/api/v1/admin/reports/variants?from=$from&to=$to" "$auth"
   measure "dashboard" "/api/v1/admin/dashboard" "$auth"
+  local cohorts_from
+  cohorts_from=$(date -u -d "$(date -u +%Y-%m-01) - 23 months" +%F)
+  measure "24 x 24 cohort matrix" "/api/v1/admin/reports/cohorts?from=$cohorts_from&to=$to" "$auth"
+  measure "funnel of the year" "/api/v1/admin/reports/funnel?from=$from&to=$to" "$auth"
   measure "console reports page, the year" "/admin/reports?from=$from&to=$to" "Cookie: emporium_admin=$session"
   local rss_before rss_peak t0 rows secs sampler
   rss_before=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$pid/status")

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use emporium_analytics::{
-    BreakdownReport, FiguresView, FunnelReport, ReportKind, ReportQuery, SalesReport,
+    BreakdownReport, CohortReport, FiguresView, FunnelReport, ReportKind, ReportQuery, SalesReport,
 };
 use emporium_core::{AppError, Money, to_decimal};
 use serde_json::{Value, json};
@@ -141,6 +141,24 @@ fn sales_view(report: &SalesReport) -> Value {
     })
 }
 
+/// Cohorts as a table: a row per cohort, a cell per month after its first, shaded by
+/// retention (classes, since the page's policy allows no inline styles).
+fn cohorts_view(report: &CohortReport) -> Value {
+    let width = report.cohorts.first().map_or(0, |c| c.months.len());
+    json!({
+        "offsets": (0..width).collect::<Vec<_>>(),
+        "rows": report.cohorts.iter().map(|c| json!({
+            "cohort": c.cohort, "customers": c.customers,
+            "lifetime_value": c.lifetime_value.to_string(),
+            "cells": c.months.iter().map(|m| json!({
+                "text": m.retention.map(|r| format!("{r:.0}%")).unwrap_or_default(),
+                "heat": m.retention.map_or(0, |r| ((r / 20.0).ceil() as i64).clamp(0, 5)),
+                "title": format!("{}: {} customers, {} net", m.month, m.customers, m.net),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// The funnel's steps as rows and a chart.
 fn funnel_view(report: &FunnelReport) -> Value {
     const LABELS: [&str; 6] = [
@@ -214,6 +232,10 @@ pub(crate) async fn page(
         Ok(funnel) => funnel_view(&funnel),
         Err(err) => return err.into_response(),
     };
+    let cohorts = match admin.analytics.cohorts(&q).await {
+        Ok(report) => cohorts_view(&report),
+        Err(err) => return err.into_response(),
+    };
     let query = format!(
         "from={}&to={}&group={}&compare={}&currency={}",
         sales.from,
@@ -234,6 +256,7 @@ pub(crate) async fn page(
             console.context(
                 "/admin/reports",
                 json!({"title": "Reports", "sales": view, "sections": sections, "funnel": funnel,
+                       "cohorts": cohorts,
                        "query": query, "error": error,
                        "currencies": admin.config.store.currencies.clone()}),
             ),

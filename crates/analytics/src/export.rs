@@ -14,8 +14,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::reports::{
-    BreakdownReport, FiguresView, FunnelReport, Report, ReportKind, ReportQuery, SalesReport,
-    unknown,
+    BreakdownReport, CohortReport, FiguresView, FunnelReport, Report, ReportKind, ReportQuery,
+    SalesReport, unknown,
 };
 use crate::state::Analytics;
 
@@ -136,6 +136,36 @@ pub fn funnel_csv(report: &FunnelReport) -> String {
     )
 }
 
+/// Cohorts as CSV: one row per cohort and month.
+pub fn cohorts_csv(report: &CohortReport) -> String {
+    write(
+        vec![
+            "cohort",
+            "cohort_customers",
+            "offset",
+            "month",
+            "customers",
+            "retention_percent",
+            "net",
+            "currency",
+        ],
+        report.cohorts.iter().flat_map(|c| {
+            c.months.iter().map(move |m| {
+                vec![
+                    c.cohort.clone(),
+                    c.customers.to_string(),
+                    m.offset.to_string(),
+                    m.month.clone(),
+                    m.customers.to_string(),
+                    m.retention.map(|r| format!("{r:.2}")).unwrap_or_default(),
+                    to_decimal(m.net.amount, m.net.currency),
+                    m.net.currency.code().to_string(),
+                ]
+            })
+        }),
+    )
+}
+
 const LEDGER_HEADER: [&str; 20] = [
     "id",
     "occurred_at",
@@ -196,6 +226,9 @@ impl Analytics {
                 breakdown_csv(&r),
             ),
             Report::Funnel(r) => attachment(&format!("funnel-{}-{}", r.from, r.to), funnel_csv(&r)),
+            Report::Cohorts(r) => {
+                attachment(&format!("cohorts-{}-{}", r.from, r.to), cohorts_csv(&r))
+            }
         })
     }
 

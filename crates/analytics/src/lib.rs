@@ -19,11 +19,11 @@ pub mod rollup;
 mod routes;
 mod state;
 
-pub use export::{breakdown_csv, funnel_csv, sales_csv};
+pub use export::{breakdown_csv, cohorts_csv, funnel_csv, sales_csv};
 pub use funnel::{Step, is_bot};
 pub use reports::{
-    BreakdownReport, BreakdownRow, Compare, DashboardView, FiguresView, FunnelReport, Group,
-    Report, ReportKind, ReportQuery, SalesReport,
+    BreakdownReport, BreakdownRow, CohortReport, Compare, DashboardView, FiguresView, FunnelReport,
+    Group, Report, ReportKind, ReportQuery, SalesReport,
 };
 pub use rollup::Measures;
 pub use routes::router;

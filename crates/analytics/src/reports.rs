@@ -5,7 +5,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
-use emporium_db::entity::sales_rollups;
+use emporium_db::entity::{cohort_activity, customer_cohorts, sales_rollups};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -37,10 +37,12 @@ pub enum ReportKind {
     Payments,
     /// Sessions, product views, adds to cart, checkouts, orders and payments.
     Funnel,
+    /// First-order cohorts by month: retention and lifetime value.
+    Cohorts,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 8] = [
+    pub const ALL: [ReportKind; 9] = [
         Self::Sales,
         Self::Products,
         Self::Variants,
@@ -49,6 +51,7 @@ impl ReportKind {
         Self::Customers,
         Self::Payments,
         Self::Funnel,
+        Self::Cohorts,
     ];
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -65,6 +68,7 @@ impl ReportKind {
             Self::Customers => "customers",
             Self::Payments => "payments",
             Self::Funnel => "funnel",
+            Self::Cohorts => "cohorts",
         }
     }
 
@@ -72,6 +76,7 @@ impl ReportKind {
     fn dim(self) -> &'static str {
         match self {
             Self::Sales | Self::Funnel => "all",
+            Self::Cohorts => "cohort",
             Self::Products => "product",
             Self::Variants => "variant",
             Self::Countries => "country",
@@ -292,6 +297,58 @@ pub enum Report {
     Sales(Box<SalesReport>),
     Breakdown(BreakdownReport),
     Funnel(Box<FunnelReport>),
+    Cohorts(Box<CohortReport>),
+}
+
+/// A cohort in one month after its first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CohortMonthView {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Months after the cohort's first (0: the first).
+    pub offset: u32,
+    /// Customers of the cohort who ordered that month.
+    pub customers: i64,
+    /// Percent of the cohort, two decimals.
+    pub retention: Option<f64>,
+    /// The cohort's net sales that month (its refunds and cancellations included).
+    pub net: Money,
+}
+
+/// Customers whose first order fell in one month, and what they did after.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CohortView {
+    /// `YYYY-MM`.
+    pub cohort: String,
+    pub customers: i64,
+    /// Net sales per customer of the cohort so far.
+    pub lifetime_value: Money,
+    pub months: Vec<CohortMonthView>,
+}
+
+/// `GET /admin/reports/cohorts`: the cohorts of the months `from` to `to`, each followed
+/// to `to`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CohortReport {
+    #[schema(value_type = String, example = "USD")]
+    pub currency: Currency,
+    pub time_zone: String,
+    pub from: String,
+    pub to: String,
+    pub cohorts: Vec<CohortView>,
+}
+
+/// The months from `from`'s to `to`'s, `YYYY-MM`.
+fn months(from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut m = from.with_day(1).unwrap_or(from);
+    while m <= to {
+        out.push(m.format("%Y-%m").to_string());
+        m = m
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(NaiveDate::MAX);
+    }
+    out
 }
 
 /// A step of the funnel over the whole range.
@@ -774,11 +831,117 @@ impl Analytics {
         })
     }
 
+    /// Monthly first-order cohorts: by default the last twelve months'.
+    pub async fn cohorts(&self, q: &ReportQuery) -> AppResult<CohortReport> {
+        let (mut range, currency) = self.resolve(q)?;
+        if q.from.is_none() {
+            range.from = range
+                .to
+                .with_day(1)
+                .and_then(|d| d.checked_sub_months(chrono::Months::new(11)))
+                .unwrap_or(range.from);
+        }
+        let months = months(range.from, range.to);
+        let (first, last) = (
+            months.first().cloned().unwrap_or_default(),
+            months.last().cloned().unwrap_or_default(),
+        );
+        let conn = self.db.reader();
+        let sizes: Vec<(String, i64)> = customer_cohorts::Entity::find()
+            .select_only()
+            .column(customer_cohorts::Column::Cohort)
+            .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+            .filter(customer_cohorts::Column::Cohort.between(first.clone(), last.clone()))
+            .group_by(customer_cohorts::Column::Cohort)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        let active: Vec<(String, String, i64)> = cohort_activity::Entity::find()
+            .select_only()
+            .column(cohort_activity::Column::Cohort)
+            .column(cohort_activity::Column::Month)
+            .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+            .filter(cohort_activity::Column::Cohort.between(first.clone(), last.clone()))
+            .group_by(cohort_activity::Column::Cohort)
+            .group_by(cohort_activity::Column::Month)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        let revenue: std::collections::HashMap<(String, String), i64> =
+            sales_rollups::Entity::find()
+                .filter(sales_rollups::Column::Dim.eq("cohort"))
+                .filter(sales_rollups::Column::Currency.eq(currency.code()))
+                .filter(sales_rollups::Column::Key.between(first, last))
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    let net = r.gross - r.discounts - r.returns;
+                    ((r.key, r.bucket), net)
+                })
+                .collect();
+        let cohorts = months
+            .iter()
+            .enumerate()
+            .map(|(i, cohort)| {
+                let customers = sizes
+                    .iter()
+                    .find(|(c, _)| c == cohort)
+                    .map_or(0, |(_, n)| *n);
+                let cells: Vec<CohortMonthView> = months[i..]
+                    .iter()
+                    .enumerate()
+                    .map(|(offset, month)| {
+                        let n = active
+                            .iter()
+                            .find(|(c, m, _)| c == cohort && m == month)
+                            .map_or(0, |(.., n)| *n);
+                        CohortMonthView {
+                            month: month.clone(),
+                            offset: offset as u32,
+                            customers: n,
+                            retention: percent(n, customers),
+                            net: Money::new(
+                                revenue
+                                    .get(&(cohort.clone(), month.clone()))
+                                    .copied()
+                                    .unwrap_or(0),
+                                currency,
+                            ),
+                        }
+                    })
+                    .collect();
+                let total: i64 = cells.iter().map(|c| c.net.amount).sum();
+                CohortView {
+                    cohort: cohort.clone(),
+                    customers,
+                    lifetime_value: Money::new(
+                        if customers > 0 {
+                            div_round(i128::from(total), i128::from(customers))
+                        } else {
+                            0
+                        },
+                        currency,
+                    ),
+                    months: cells,
+                }
+            })
+            .collect();
+        Ok(CohortReport {
+            currency,
+            time_zone: self.tz().name().to_string(),
+            from: months.first().cloned().unwrap_or_default(),
+            to: months.last().cloned().unwrap_or_default(),
+            cohorts,
+        })
+    }
+
     /// A report by kind.
     pub async fn report(&self, kind: ReportKind, q: &ReportQuery) -> AppResult<Report> {
         Ok(match kind {
             ReportKind::Sales => Report::Sales(Box::new(self.sales(q).await?)),
             ReportKind::Funnel => Report::Funnel(Box::new(self.funnel(q).await?)),
+            ReportKind::Cohorts => Report::Cohorts(Box::new(self.cohorts(q).await?)),
             other => Report::Breakdown(self.breakdown(other, q).await?),
         })
     }

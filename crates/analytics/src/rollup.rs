@@ -8,7 +8,10 @@
 
 use chrono_tz::Tz;
 use emporium_core::AppResult;
-use emporium_db::entity::{promotion_redemptions, sales_ledger, sales_ledger_lines, sales_rollups};
+use emporium_db::entity::{
+    cohort_activity, customer_cohorts, promotion_redemptions, sales_ledger, sales_ledger_lines,
+    sales_rollups,
+};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -29,6 +32,7 @@ pub const DIMENSIONS: &[&str] = &[
     "coupon",
     "customer_type",
     "provider",
+    "cohort",
 ];
 
 /// Rows of the ledger applied per transaction.
@@ -159,6 +163,7 @@ impl Sums {
         row: &sales_ledger::Model,
         lines: &[&sales_ledger_lines::Model],
         codes: &[&str],
+        cohort: Option<&str>,
     ) {
         let local = row.occurred_at.with_timezone(&tz);
         let day = local.format("%Y-%m-%d").to_string();
@@ -188,6 +193,14 @@ impl Sums {
             &row.customer_type,
             m,
         );
+        if let Some(cohort) = cohort {
+            let month = local.format("%Y-%m").to_string();
+            self.add(
+                ("cohort", cur.clone(), month, cohort.to_string()),
+                cohort,
+                m,
+            );
+        }
         for code in codes {
             self.add(
                 ("coupon", cur.clone(), day.clone(), (*code).to_string()),
@@ -288,11 +301,23 @@ impl Sums {
     }
 }
 
-/// The ledger lines and coupon codes of `rows`, to add them with.
+/// What ledger rows are added with: their lines, their orders' coupon codes, and their
+/// customers' cohorts.
+type Particulars = (
+    Vec<sales_ledger_lines::Model>,
+    HashMap<Uuid, Vec<String>>,
+    HashMap<String, String>,
+);
+
+/// The ledger lines, coupon codes and cohorts of `rows`, to add them with. Customers whose
+/// first order is among `rows` get their cohort here (the month of their first order
+/// written; one who has a cohort keeps it), and each order notes the month its customer
+/// was active in.
 async fn particulars<C: ConnectionTrait>(
     conn: &C,
+    tz: Tz,
     rows: &[sales_ledger::Model],
-) -> AppResult<(Vec<sales_ledger_lines::Model>, HashMap<Uuid, Vec<String>>)> {
+) -> AppResult<Particulars> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut lines = Vec::new();
     for chunk in ids.chunks(1_000) {
@@ -328,15 +353,95 @@ async fn particulars<C: ConnectionTrait>(
             }
         }
     }
-    Ok((lines, codes))
+    let cohorts = cohorts(conn, tz, rows).await?;
+    Ok((lines, codes, cohorts))
+}
+
+async fn cohorts<C: ConnectionTrait>(
+    conn: &C,
+    tz: Tz,
+    rows: &[sales_ledger::Model],
+) -> AppResult<HashMap<String, String>> {
+    let month =
+        |r: &sales_ledger::Model| r.occurred_at.with_timezone(&tz).format("%Y-%m").to_string();
+    let mut orders: Vec<&sales_ledger::Model> = rows.iter().filter(|r| r.kind == "order").collect();
+    orders.sort_by_key(|r| r.id);
+    let mut firsts: Vec<customer_cohorts::ActiveModel> = Vec::new();
+    let mut named = std::collections::HashSet::new();
+    for r in &orders {
+        if named.insert(r.customer_key.clone()) {
+            firsts.push(customer_cohorts::ActiveModel {
+                customer_key: Set(r.customer_key.clone()),
+                cohort: Set(month(r)),
+            });
+        }
+    }
+    for chunk in firsts.chunks(1_000) {
+        customer_cohorts::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::column(customer_cohorts::Column::CustomerKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    let mut keys: Vec<String> = rows
+        .iter()
+        .filter(|r| r.kind != "payment")
+        .map(|r| r.customer_key.clone())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(1_000) {
+        let pairs: Vec<(String, String)> = customer_cohorts::Entity::find()
+            .select_only()
+            .column(customer_cohorts::Column::CustomerKey)
+            .column(customer_cohorts::Column::Cohort)
+            .filter(customer_cohorts::Column::CustomerKey.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(pairs);
+    }
+    let active: std::collections::BTreeSet<(String, String, String)> = orders
+        .iter()
+        .filter_map(|r| {
+            let cohort = found.get(&r.customer_key)?;
+            Some((cohort.clone(), month(r), r.customer_key.clone()))
+        })
+        .collect();
+    let active: Vec<cohort_activity::ActiveModel> = active
+        .into_iter()
+        .map(|(cohort, month, key)| cohort_activity::ActiveModel {
+            cohort: Set(cohort),
+            month: Set(month),
+            customer_key: Set(key),
+        })
+        .collect();
+    for chunk in active.chunks(1_000) {
+        cohort_activity::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    cohort_activity::Column::Cohort,
+                    cohort_activity::Column::Month,
+                    cohort_activity::Column::CustomerKey,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(found)
 }
 
 fn gather(
     tz: Tz,
     sums: &mut Sums,
     rows: &[sales_ledger::Model],
-    lines: &[sales_ledger_lines::Model],
-    codes: &HashMap<Uuid, Vec<String>>,
+    (lines, codes, cohorts): &Particulars,
 ) {
     let mut by_row: HashMap<Uuid, Vec<&sales_ledger_lines::Model>> = HashMap::new();
     for line in lines {
@@ -352,6 +457,7 @@ fn gather(
             row,
             by_row.get(&row.id).map(Vec::as_slice).unwrap_or(&[]),
             &row_codes,
+            cohorts.get(&row.customer_key).map(String::as_str),
         );
     }
 }
@@ -374,7 +480,8 @@ impl Analytics {
         let txn = self.db.begin().await?;
         let pending = sales_ledger::Entity::find()
             .filter(sales_ledger::Column::RolledUp.eq(false))
-            .order_by_asc(sales_ledger::Column::OccurredAt)
+            // In the order they were written, as a rebuild takes them: a customer's
+            // cohort is the month of their first order written.
             .order_by_asc(sales_ledger::Column::Id)
             .limit(BATCH)
             .all(&txn)
@@ -396,9 +503,9 @@ impl Analytics {
             txn.commit().await?;
             return Ok((seen, 0));
         }
-        let (lines, codes) = particulars(&txn, &claimed).await?;
+        let particulars = particulars(&txn, self.tz(), &claimed).await?;
         let mut sums = Sums::default();
-        gather(self.tz(), &mut sums, &claimed, &lines, &codes);
+        gather(self.tz(), &mut sums, &claimed, &particulars);
         sums.write(&txn).await?;
         txn.commit().await?;
         Ok((seen, claimed.len() as u64))
@@ -413,6 +520,8 @@ impl Analytics {
             .exec(&txn)
             .await?;
         sales_rollups::Entity::delete_many().exec(&txn).await?;
+        cohort_activity::Entity::delete_many().exec(&txn).await?;
+        customer_cohorts::Entity::delete_many().exec(&txn).await?;
         let of = sales_ledger::Entity::find()
             .filter(sales_ledger::Column::RolledUp.eq(true))
             .count(&txn)
@@ -432,8 +541,8 @@ impl Analytics {
             let rows = page.all(&txn).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            let (lines, codes) = particulars(&txn, &rows).await?;
-            gather(tz, &mut sums, &rows, &lines, &codes);
+            let particulars = particulars(&txn, tz, &rows).await?;
+            gather(tz, &mut sums, &rows, &particulars);
             done += rows.len() as u64;
             if sums.len() >= FLUSH_AT {
                 std::mem::take(&mut sums).write(&txn).await?;

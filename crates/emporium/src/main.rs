@@ -59,9 +59,15 @@ enum Command {
         /// How many products (0: keep the catalog as it is).
         #[arg(long, default_value_t = 200)]
         products: u64,
-        /// How many demo orders over the past year, made of the catalog's variants.
+        /// How many demo orders, made of the catalog's variants.
         #[arg(long, default_value_t = 0)]
         orders: u64,
+        /// How many customers place the demo orders.
+        #[arg(long, default_value_t = 50_000)]
+        customers: u64,
+        /// Over how many past days the demo orders spread.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
     },
     /// Operator tasks on accounts.
     #[command(subcommand)]
@@ -243,6 +249,8 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
             demo,
             products,
             orders,
+            customers,
+            days,
         } => {
             if !demo {
                 anyhow::bail!("say --demo to seed the demo catalog");
@@ -272,7 +280,8 @@ async fn run(command: Option<Command>, config: Config) -> anyhow::Result<()> {
                 }
             }
             if result.is_ok() && orders > 0 {
-                result = seed_orders(&db, &config, &catalog, inventory, orders).await;
+                let shape = emporium_orders::SeedShape { customers, days };
+                result = seed_orders(&db, &config, &catalog, inventory, orders, shape).await;
             }
             db.close().await;
             result.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
@@ -562,6 +571,7 @@ async fn seed_orders(
     catalog: &emporium_catalog::Catalog,
     inventory: emporium_inventory::Inventory,
     count: u64,
+    shape: emporium_orders::SeedShape,
 ) -> emporium_core::AppResult<()> {
     let conn = db.reader();
     let ids: Vec<uuid::Uuid> = emporium_catalog::variant_ids(conn)
@@ -594,7 +604,7 @@ async fn seed_orders(
         "ordering {bar:40} {pos}/{len} orders, {per_sec}, eta {eta}",
     );
     orders
-        .seed(count, &variants, |n| bar.set_position(n))
+        .seed(count, &variants, shape, |n| bar.set_position(n))
         .await?;
     bar.finish();
     let analytics = emporium_analytics::Analytics::new(db.clone(), config.clone());

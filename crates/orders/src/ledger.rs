@@ -21,6 +21,7 @@
 //! payments-by-provider figures, not sales.
 
 use chrono::Utc;
+use emporium_core::crypto::token_hash;
 use emporium_core::id::OrderId;
 use emporium_core::order_line::LineQuantity;
 use emporium_core::{AppResult, FieldError, allocate, div_round};
@@ -66,6 +67,16 @@ pub fn units_value(total: i64, of: impl Into<i64>, units: impl Into<i64>) -> i64
 /// tax when prices were shown without tax.
 pub fn line_paid(line: &order_lines::Model, tax_inclusive: bool) -> i64 {
     line.total - line.discount + if tax_inclusive { 0 } else { line.tax }
+}
+
+/// The ledger's key for a customer: a hash of the account id, or of a guest's email, so
+/// cohorts can follow customers without analytics holding who they are.
+pub fn customer_key(customer_id: Option<Uuid>, email: &str) -> String {
+    let key = match customer_id {
+        Some(id) => format!("customer:{id}"),
+        None => format!("email:{}", email.trim().to_lowercase()),
+    };
+    token_hash(&key).chars().take(32).collect()
 }
 
 /// A line's sale without tax before its discount: what the ledger calls gross.
@@ -271,17 +282,17 @@ impl Orders {
         self.write_entry(conn, order, entry, None).await
     }
 
-    /// Records money captured for an order.
+    /// Records money captured for an order (by a gateway, or taken by staff).
     pub async fn ledger_payment<C: ConnectionTrait>(
         &self,
         conn: &C,
         order: &orders::Model,
-        payment_id: Uuid,
+        payment_id: Option<Uuid>,
         amount: i64,
         provider: &str,
     ) -> AppResult<()> {
         let mut entry = Entry::new(LedgerKind::Payment);
-        entry.ref_id = Some(payment_id);
+        entry.ref_id = payment_id;
         entry.total = amount;
         entry.provider = Some(provider.to_string());
         self.write_entry(conn, order, entry, None).await
@@ -462,6 +473,7 @@ impl Orders {
             units_returned: Set(entry.units_returned),
             country: Set(country),
             customer_type: Set(customer_type),
+            customer_key: Set(customer_key(order.customer_id, &order.email)),
             provider: Set(entry.provider),
             reason: Set(entry.reason.map(|r| r.chars().take(500).collect())),
             rolled_up: Set(false),

@@ -28,11 +28,11 @@ mod views;
 
 pub use events::{event_lines, initiator, order_ref};
 pub use history::{AdminOrder, OrderFilter, Viewer, parse_cursor, shopper};
-pub use ledger::{LedgerKind, RefundSplit, RefundedUnits, line_paid, units_value};
+pub use ledger::{LedgerKind, RefundSplit, RefundedUnits, customer_key, line_paid, units_value};
 pub use model::{FulfillmentStatus, OrderStatus, PaymentStatus, Totals};
 pub use purchases::{Buyer, Purchase};
 pub use routes::router;
-pub use seed::SeedVariant;
+pub use seed::{SeedShape, SeedVariant};
 pub use state::Orders;
 pub use store::{Draft, NewOrder, Overview};
 pub use transition::{Actor, Transition, TransitionDetail, TransitionHook};

@@ -1,5 +1,6 @@
 //! Demo orders for benchmarks and trying the console on a big shop: `emporium seed
-//! --orders N` writes N guest orders over the past year, in batches, from the catalog's
+//! --orders N [--customers C] [--days D]` writes N guest orders by C customers over the
+//! past D days (a year by default), in batches, from the catalog's
 //! variants. Statuses follow a shop's usual mix (most delivered, some on their way, a
 //! few unpaid or cancelled), each with the sales ledger rows it would have written
 //! (`emporium seed` then rebuilds the report rollups).
@@ -78,9 +79,19 @@ fn state(roll: u64) -> (OrderStatus, PaymentStatus, FulfillmentStatus) {
     }
 }
 
+/// Who orders the demo orders, and over how long.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedShape {
+    /// Distinct guest customers (by email).
+    pub customers: u64,
+    /// Days back the orders spread over.
+    pub days: u64,
+}
+
 /// A seeded order, as its ledger rows need it.
 struct SeedOrder<'a> {
     id: Uuid,
+    email: &'a str,
     new_customer: bool,
     currency: &'a str,
     created: chrono::DateTime<Utc>,
@@ -131,6 +142,7 @@ impl Ledger {
                     "returning"
                 }
                 .into()),
+                customer_key: Set(crate::ledger::customer_key(None, order.email)),
                 provider: Set(provider.map(str::to_string)),
                 reason: Set(None),
                 rolled_up: Set(false),
@@ -199,11 +211,13 @@ impl Ledger {
 }
 
 impl Orders {
-    /// Writes `count` demo orders of 1 to 3 lines each; `progress` gets the count done.
+    /// Writes `count` demo orders of 1 to 3 lines each by `shape.customers` guests over
+    /// the past `shape.days`; `progress` gets the count done.
     pub async fn seed(
         &self,
         count: u64,
         variants: &[SeedVariant],
+        shape: SeedShape,
         progress: impl Fn(u64),
     ) -> AppResult<u64> {
         if variants.is_empty() || count == 0 {
@@ -236,7 +250,8 @@ impl Orders {
                 let number = first + done as i64 + i as i64 + 1;
                 let id = Uuid::now_v7();
                 let (status, payment, fulfillment) = state(dice.below(100));
-                let created = now - Duration::minutes(dice.below(365 * 24 * 60) as i64);
+                let created =
+                    now - Duration::minutes(dice.below(shape.days.max(1) * 24 * 60) as i64);
                 let mut subtotal = 0;
                 let first_line = line_rows.len();
                 for position in 0..=dice.below(3) {
@@ -263,10 +278,15 @@ impl Orders {
                     });
                 }
                 let shipping = 500;
+                let email = format!(
+                    "customer{}@example.com",
+                    number as u64 % shape.customers.max(1)
+                );
                 ledger.order(
                     &SeedOrder {
                         id,
-                        new_customer: number <= first + 50_000,
+                        email: &email,
+                        new_customer: (number - first) as u64 <= shape.customers,
                         currency: currency.code(),
                         created,
                         subtotal,
@@ -280,7 +300,7 @@ impl Orders {
                     number: Set(number),
                     customer_id: Set(None),
                     cart_id: Set(Uuid::now_v7()),
-                    email: Set(format!("customer{}@example.com", number % 50_000)),
+                    email: Set(email.clone()),
                     status: Set(status.as_str().into()),
                     currency: Set(currency.code().to_string()),
                     lang: Set("en".into()),

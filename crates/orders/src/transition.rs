@@ -180,7 +180,15 @@ impl Orders {
             ));
         }
         match to {
-            OrderStatus::Paid => self.inventory.commit_order(txn, order_id).await?,
+            OrderStatus::Paid => {
+                self.inventory.commit_order(txn, order_id).await?;
+                if actor.staff {
+                    // Staff took the money themselves (cash, a bank transfer): the ledger
+                    // counts it as taken, as a gateway's capture would be.
+                    self.ledger_payment(txn, &order, None, order.total, &order.payment_provider)
+                        .await?;
+                }
+            }
             OrderStatus::Cancelled => {
                 self.inventory
                     .release_order(txn, order_id, actor.user_id)

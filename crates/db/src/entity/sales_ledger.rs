@@ -26,6 +26,8 @@ pub struct Model {
     pub country: Option<String>,
     /// `new` or `returning`.
     pub customer_type: String,
+    /// A hash of the account id (or a guest's email), never the person.
+    pub customer_key: String,
     pub provider: Option<String>,
     pub reason: Option<String>,
     pub rolled_up: bool,

@@ -2,7 +2,8 @@
 //! payment taken, refund made and order cancelled (with its lines), in the transaction of
 //! the change; analytics adds each row once to the rollups (`rolled_up` is the claim) and
 //! can throw them away and rebuild them from the ledger at any time. The shopping
-//! funnel's distinct sessions per day and step, and its daily counts.
+//! funnel's distinct sessions per day and step, and its daily counts. Customers' first-order
+//! month (their cohort) and the months each was active in.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -39,6 +40,9 @@ impl MigrationTrait for Migration {
                     .col(integer("units_returned"))
                     .col(string_len_null("country", 2))
                     .col(string_len("customer_type", 16))
+                    // A hash of the customer's account id, or a guest's email: cohorts
+                    // follow customers without the ledger holding who they are.
+                    .col(string_len("customer_key", 32))
                     .col(string_len_null("provider", 64))
                     .col(string_len_null("reason", 500))
                     .col(boolean("rolled_up"))
@@ -49,7 +53,7 @@ impl MigrationTrait for Migration {
             manager,
             "idx_sales_ledger_pending",
             "sales_ledger",
-            &["rolled_up", "occurred_at"],
+            &["rolled_up", "id"],
             false,
         )
         .await?;
@@ -135,6 +139,42 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table("customer_cohorts")
+                    .if_not_exists()
+                    .col(string_len("customer_key", 32).primary_key())
+                    // The local month of the customer's first order, `YYYY-MM`.
+                    .col(string_len("cohort", 7))
+                    .to_owned(),
+            )
+            .await?;
+        index(
+            manager,
+            "idx_customer_cohorts_cohort",
+            "customer_cohorts",
+            &["cohort"],
+            false,
+        )
+        .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("cohort_activity")
+                    .if_not_exists()
+                    .col(string_len("cohort", 7))
+                    .col(string_len("month", 7))
+                    .col(string_len("customer_key", 32))
+                    .primary_key(
+                        Index::create()
+                            .col("cohort")
+                            .col("month")
+                            .col("customer_key"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table("funnel_seen")
                     .if_not_exists()
                     .col(string_len("day", 10))
@@ -163,6 +203,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "cohort_activity",
+            "customer_cohorts",
             "funnel_daily",
             "funnel_seen",
             "sales_rollups",

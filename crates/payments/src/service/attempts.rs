@@ -445,7 +445,7 @@ impl Payments {
             )
             .await?;
         self.orders
-            .ledger_payment(conn, order, payment.id, captured, &payment.provider)
+            .ledger_payment(conn, order, Some(payment.id), captured, &payment.provider)
             .await?;
         let currency = Currency::parse(&order.currency).unwrap_or(self.default_currency());
         events::publish(

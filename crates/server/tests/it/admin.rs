@@ -612,7 +612,15 @@ async fn seeded_orders_page_through_the_console_list_by_cursor() {
     let seeded = app
         .state()
         .orders
-        .seed(120, &variants, |_| {})
+        .seed(
+            120,
+            &variants,
+            emporium_orders::SeedShape {
+                customers: 50,
+                days: 365,
+            },
+            |_| {},
+        )
         .await
         .expect("seeded");
     assert_eq!(seeded, 120);

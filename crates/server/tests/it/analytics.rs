@@ -28,6 +28,8 @@ enum Op {
         eur: bool,
         lines: Vec<(usize, i64)>,
         code: bool,
+        /// Which of a few customers (by email) places it.
+        who: usize,
     },
     Pay(usize),
     RefundLine {
@@ -45,8 +47,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (any::<bool>(), prop::collection::vec((0usize..3, 1i64..4), 1..4), any::<bool>())
-            .prop_map(|(eur, lines, code)| Op::Place { eur, lines, code }),
+        3 => (any::<bool>(), prop::collection::vec((0usize..3, 1i64..4), 1..4), any::<bool>(), 0usize..3)
+            .prop_map(|(eur, lines, code, who)| Op::Place { eur, lines, code, who }),
         3 => (0usize..64).prop_map(Op::Pay),
         2 => (0usize..64, 0usize..4, 1i64..3, any::<bool>())
             .prop_map(|(order, line, units, shipping)| Op::RefundLine { order, line, units, shipping }),
@@ -166,7 +168,12 @@ impl Shop {
         let key = self.key();
         let conn = self.app.db().writer();
         match op {
-            Op::Place { eur, lines, code } => {
+            Op::Place {
+                eur,
+                lines,
+                code,
+                who,
+            } => {
                 let cart = self
                     .app
                     .request(
@@ -209,7 +216,20 @@ impl Shop {
                     )
                     .await;
                 }
-                let placed = json_of(self.app.checkout(&cart, &key, "US").await, 201).await;
+                let placed = json_of(
+                    self.app
+                        .request(Method::POST, &format!("/api/v1/carts/{}/checkout", cart.id))
+                        .header("x-cart-token", &cart.token)
+                        .header("idempotency-key", &key)
+                        .json(&json!({"email": format!("buyer{who}@example.com"),
+                            "shipping_address": emporium_testkit::address("US"),
+                            "payment_provider": "manual"}))
+                        .send()
+                        .await
+                        .expect("sent"),
+                    201,
+                )
+                .await;
                 let id: Uuid = placed["order"]["id"]
                     .as_str()
                     .expect("id")
@@ -635,6 +655,7 @@ async fn an_order_at_half_past_eleven_at_night_counts_on_the_shops_local_day() {
             eur: false,
             lines: vec![(0, 1)],
             code: false,
+            who: 0,
         },
         0,
     )
@@ -700,6 +721,7 @@ async fn reports_answer_by_week_and_month_as_csv_and_refuse_what_they_cannot() {
                 eur: false,
                 lines: vec![(0, 2), (1, 1)],
                 code: true,
+                who: 0,
             },
             0,
         ),
@@ -709,6 +731,7 @@ async fn reports_answer_by_week_and_month_as_csv_and_refuse_what_they_cannot() {
                 eur: false,
                 lines: vec![(2, 3)],
                 code: false,
+                who: 0,
             },
             30,
         ),
@@ -854,6 +877,7 @@ async fn staff_read_sales_in_the_console_with_a_chart_and_breakdowns() {
                 eur: false,
                 lines: vec![(0, 2), (1, 1)],
                 code: true,
+                who: 0,
             },
             0,
         ),
@@ -863,6 +887,7 @@ async fn staff_read_sales_in_the_console_with_a_chart_and_breakdowns() {
                 eur: false,
                 lines: vec![(2, 3)],
                 code: false,
+                who: 0,
             },
             50,
         ),
@@ -872,6 +897,7 @@ async fn staff_read_sales_in_the_console_with_a_chart_and_breakdowns() {
                 eur: false,
                 lines: vec![(1, 1)],
                 code: false,
+                who: 0,
             },
             100,
         ),
@@ -900,6 +926,10 @@ async fn staff_read_sales_in_the_console_with_a_chart_and_breakdowns() {
             "{products}"
         );
         assert!(text_of(&b, "#report-coupons").await.contains("TEN"));
+        assert!(
+            text_of(&b, "#cohorts").await.contains("100%"),
+            "the cohorts table"
+        );
         screenshot(&b, "console-reports.png").await;
         b.find(Locator::Css("#group"))
             .await
@@ -1042,6 +1072,7 @@ async fn the_funnel_counts_each_session_once_a_day_per_step_and_ignores_bots() {
             eur: true,
             lines: vec![(0, 1)],
             code: false,
+            who: 0,
         },
         0,
     )
@@ -1177,4 +1208,100 @@ async fn a_shoppers_visit_to_the_storefront_walks_down_the_funnel() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn cohorts_follow_each_customers_first_month_and_their_returns() {
+    let mut shop = Shop::open("UTC", false).await;
+    // (customer, hours ago), in the order they happen; then the third customer's order
+    // is cancelled unpaid.
+    let placements = [(0usize, 40 * 24), (1, 0), (2, 10 * 24), (0, 0), (1, 2)];
+    for (who, back) in placements {
+        shop.run(
+            &Op::Place {
+                eur: false,
+                lines: vec![(0, 1)],
+                code: false,
+                who,
+            },
+            back,
+        )
+        .await;
+    }
+    shop.run(&Op::Cancel(2), 0).await;
+    let now = Utc::now();
+    let month = |back: i64| (now - Duration::hours(back)).format("%Y-%m").to_string();
+    let mut cohort_of: BTreeMap<usize, String> = BTreeMap::new();
+    let mut active: BTreeMap<(String, String), std::collections::BTreeSet<usize>> = BTreeMap::new();
+    for (who, back) in placements {
+        let cohort = cohort_of.entry(who).or_insert_with(|| month(back)).clone();
+        active.entry((cohort, month(back))).or_default().insert(who);
+    }
+    let today = now.date_naive();
+    let from = today - Duration::days(45);
+    let report = json_of(
+        shop.app
+            .call(
+                Method::GET,
+                &format!("/api/v1/admin/reports/cohorts?from={from}&to={today}"),
+                Some(&shop.admin.access_token),
+                None,
+            )
+            .await,
+        200,
+    )
+    .await;
+    let mut sum_net = 0;
+    for c in report["cohorts"].as_array().expect("cohorts") {
+        let cohort = c["cohort"].as_str().expect("month").to_string();
+        let size = cohort_of.values().filter(|m| **m == cohort).count() as i64;
+        assert_eq!(c["customers"].as_i64(), Some(size), "{cohort}: {report}");
+        for cell in c["months"].as_array().expect("months") {
+            let m = cell["month"].as_str().expect("month").to_string();
+            let want = active
+                .get(&(cohort.clone(), m.clone()))
+                .map_or(0, |s| s.len()) as i64;
+            assert_eq!(
+                cell["customers"].as_i64(),
+                Some(want),
+                "{cohort} in {m}: {report}"
+            );
+            if size > 0 && cell["offset"] == 0 {
+                assert_eq!(cell["retention"], 100.0);
+            }
+            sum_net += cell["net"]["amount"].as_i64().expect("n");
+        }
+    }
+    // Every sale and return of these customers is in some cohort's cell.
+    let sales = shop.report("sales", "USD", from, today).await;
+    assert_eq!(
+        sum_net,
+        sales["totals"]["net"]["amount"].as_i64().expect("n")
+    );
+    let csv = shop
+        .app
+        .call(
+            Method::GET,
+            &format!("/api/v1/admin/reports/cohorts?from={from}&to={today}&format=csv"),
+            Some(&shop.admin.access_token),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .expect("csv");
+    assert!(
+        csv.starts_with(
+            "cohort,cohort_customers,offset,month,customers,retention_percent,net,currency"
+        ),
+        "{csv}"
+    );
+    let before = rollups(&shop.app).await;
+    shop.app
+        .state()
+        .analytics
+        .rebuild(|_, _| {})
+        .await
+        .expect("rebuilt");
+    assert_eq!(rollups(&shop.app).await, before, "rebuild = incremental");
 }
