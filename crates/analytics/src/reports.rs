@@ -7,7 +7,9 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use emporium_core::{AppError, AppResult, Currency, FieldError, Money, div_round};
 use emporium_db::entity::{cohort_activity, customer_cohorts, sales_rollups};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -159,6 +161,65 @@ impl Range {
 
     fn buckets(&self) -> (String, String) {
         (self.from.to_string(), self.to.to_string())
+    }
+
+    /// The whole months inside the range, as (first, last) month starts, and the days
+    /// before and after them.
+    fn split(&self) -> (Option<(NaiveDate, NaiveDate)>, Vec<(NaiveDate, NaiveDate)>) {
+        let first = if self.from.day() == 1 {
+            Some(self.from)
+        } else {
+            self.from
+                .with_day(1)
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        };
+        let after_to = self.to + Duration::days(1);
+        let last_end = if after_to.day() == 1 {
+            Some(self.to)
+        } else {
+            self.to.with_day(1).map(|d| d - Duration::days(1))
+        };
+        match (first, last_end) {
+            (Some(first), Some(last_end)) if first <= last_end => {
+                let mut days = Vec::new();
+                if self.from < first {
+                    days.push((self.from, first - Duration::days(1)));
+                }
+                if last_end < self.to {
+                    days.push((last_end + Duration::days(1), self.to));
+                }
+                let last = last_end.with_day(1).unwrap_or(last_end);
+                (Some((first, last)), days)
+            }
+            _ => (None, vec![(self.from, self.to)]),
+        }
+    }
+
+    /// Which rollup rows of `dim` make up the range: day rows at the ends, month rows for
+    /// the whole months between when the dimension keeps them.
+    fn spans(&self, dim: &str) -> Condition {
+        let rows = |dim: &str, from: String, to: String| {
+            Condition::all()
+                .add(sales_rollups::Column::Dim.eq(dim))
+                .add(sales_rollups::Column::Bucket.between(from, to))
+        };
+        let Some(month_dim) = crate::rollup::monthly(dim) else {
+            let (from, to) = self.buckets();
+            return rows(dim, from, to);
+        };
+        let (months, days) = self.split();
+        let mut any = Condition::any();
+        for (from, to) in days {
+            any = any.add(rows(dim, from.to_string(), to.to_string()));
+        }
+        if let Some((first, last)) = months {
+            any = any.add(rows(
+                month_dim,
+                first.format("%Y-%m").to_string(),
+                last.format("%Y-%m").to_string(),
+            ));
+        }
+        any
     }
 }
 
@@ -693,7 +754,6 @@ impl Analytics {
         currency: Currency,
         limit: u64,
     ) -> AppResult<Vec<BreakdownRow>> {
-        let (from, to) = range.buckets();
         let mut select = sales_rollups::Entity::find()
             .select_only()
             .column(sales_rollups::Column::Key)
@@ -722,9 +782,8 @@ impl Analytics {
             "SUM(gross) - SUM(discounts) - SUM(returns)"
         };
         let rows = select
-            .filter(sales_rollups::Column::Dim.eq(kind.dim()))
             .filter(sales_rollups::Column::Currency.eq(currency.code()))
-            .filter(sales_rollups::Column::Bucket.between(from, to))
+            .filter(range.spans(kind.dim()))
             .group_by(sales_rollups::Column::Key)
             .order_by_desc(Expr::cust(order))
             .order_by_asc(sales_rollups::Column::Key)
@@ -1031,5 +1090,47 @@ impl Analytics {
             daily: periods(Group::Day, last_30, &daily, currency),
             top_products: self.top(ReportKind::Products, last_30, currency, 5).await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().expect("a date")
+    }
+
+    #[test]
+    fn a_range_splits_into_whole_months_and_the_days_at_its_ends() {
+        let split = |from: &str, to: &str| {
+            Range {
+                from: day(from),
+                to: day(to),
+            }
+            .split()
+        };
+        assert_eq!(
+            split("2025-12-08", "2026-12-07"),
+            (
+                Some((day("2026-01-01"), day("2026-11-01"))),
+                vec![
+                    (day("2025-12-08"), day("2025-12-31")),
+                    (day("2026-12-01"), day("2026-12-07"))
+                ]
+            )
+        );
+        assert_eq!(
+            split("2026-02-01", "2026-03-31"),
+            (Some((day("2026-02-01"), day("2026-03-01"))), vec![])
+        );
+        assert_eq!(
+            split("2026-02-03", "2026-03-20"),
+            (None, vec![(day("2026-02-03"), day("2026-03-20"))])
+        );
+        assert_eq!(
+            split("2026-02-01", "2026-02-27"),
+            (None, vec![(day("2026-02-01"), day("2026-02-27"))])
+        );
     }
 }

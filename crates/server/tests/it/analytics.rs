@@ -545,6 +545,17 @@ impl Shop {
                 "{currency} units"
             );
             assert_eq!(report["totals"]["units"].as_i64(), Some(units));
+            // A range with whole months reads month rows for them: the same units.
+            let wide = self
+                .report("products", currency, today - Duration::days(70), to)
+                .await;
+            let wide_units: i64 = wide["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| r["units"].as_i64().expect("n"))
+                .sum();
+            assert_eq!(wide_units, units, "{currency} units over whole months");
             let product_gross: i64 = products["rows"]
                 .as_array()
                 .expect("rows")
