@@ -147,6 +147,9 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
+/// First and last day (or month start) of a stretch.
+type Days = (NaiveDate, NaiveDate);
+
 /// A checked range.
 #[derive(Debug, Clone, Copy)]
 pub struct Range {
@@ -165,7 +168,7 @@ impl Range {
 
     /// The whole months inside the range, as (first, last) month starts, and the days
     /// before and after them.
-    fn split(&self) -> (Option<(NaiveDate, NaiveDate)>, Vec<(NaiveDate, NaiveDate)>) {
+    fn split(&self) -> (Option<Days>, Vec<Days>) {
         let first = if self.from.day() == 1 {
             Some(self.from)
         } else {
