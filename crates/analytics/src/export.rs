@@ -9,7 +9,6 @@ use chrono::{NaiveDate, TimeZone};
 use emporium_core::{AppResult, Currency, to_decimal};
 use emporium_db::entity::sales_ledger;
 use futures::{Stream, TryStreamExt};
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -232,7 +231,8 @@ impl Analytics {
         })
     }
 
-    /// The ledger rows of the local days `from..=to`, as CSV chunks, oldest first.
+    /// The ledger rows of the local days `from..=to`, as CSV chunks, in the order they
+    /// were written.
     pub fn ledger_csv(
         &self,
         from: NaiveDate,
@@ -249,77 +249,69 @@ impl Analytics {
             .map(|t| t.to_utc());
         let db = self.db.clone();
         let default = self.default_currency();
-        futures::stream::unfold(
-            (Some(None::<(chrono::DateTime<chrono::Utc>, Uuid)>), true),
-            move |(cursor, first)| {
-                let db = db.clone();
-                async move {
-                    let after = cursor?;
-                    let mut out = csv::Writer::from_writer(Vec::with_capacity(1 << 20));
-                    if first {
-                        let _ = out.write_record(LEDGER_HEADER);
-                    }
-                    let mut find = sales_ledger::Entity::find()
-                        .order_by_asc(sales_ledger::Column::OccurredAt)
-                        .order_by_asc(sales_ledger::Column::Id)
-                        .limit(PAGE);
-                    if let Some(start) = start {
-                        find = find.filter(sales_ledger::Column::OccurredAt.gte(start));
-                    }
-                    if let Some(end) = end {
-                        find = find.filter(sales_ledger::Column::OccurredAt.lt(end));
-                    }
-                    if let Some((at, id)) = after {
-                        find = find.filter(
-                            Expr::col(sales_ledger::Column::OccurredAt)
-                                .gt(at)
-                                .or(Expr::col(sales_ledger::Column::OccurredAt)
-                                    .eq(at)
-                                    .and(Expr::col(sales_ledger::Column::Id).gt(id))),
-                        );
-                    }
-                    let rows = match find.all(db.reader()).await {
-                        Ok(rows) => rows,
-                        Err(e) => return Some((Err(e.into()), (None, false))),
-                    };
-                    let next = if rows.len() as u64 == PAGE {
-                        rows.last().map(|r| Some((r.occurred_at, r.id)))
-                    } else {
-                        None
-                    };
-                    for r in &rows {
-                        let currency = Currency::parse(&r.currency).unwrap_or(default);
-                        let d = |amount| to_decimal(amount, currency);
-                        let _ = out.write_record([
-                            r.id.to_string(),
-                            r.occurred_at.to_rfc3339(),
-                            r.occurred_at.with_timezone(&tz).date_naive().to_string(),
-                            r.kind.clone(),
-                            r.order_id.to_string(),
-                            r.ref_id.map(|id| id.to_string()).unwrap_or_default(),
-                            r.currency.clone(),
-                            d(r.gross),
-                            d(r.discounts),
-                            d(r.returns),
-                            d(r.gross - r.discounts - r.returns),
-                            d(r.shipping),
-                            d(r.tax),
-                            d(r.total),
-                            r.units.to_string(),
-                            r.units_returned.to_string(),
-                            r.country.clone().unwrap_or_default(),
-                            r.customer_type.clone(),
-                            r.provider.clone().unwrap_or_default(),
-                            r.reason.clone().unwrap_or_default(),
-                        ]);
-                    }
-                    let bytes = out.into_inner().unwrap_or_default();
-                    if bytes.is_empty() {
-                        return None;
-                    }
-                    Some((Ok(bytes), (next, false)))
+        futures::stream::unfold((Some(None::<Uuid>), true), move |(cursor, first)| {
+            let db = db.clone();
+            async move {
+                let after = cursor?;
+                let mut out = csv::Writer::from_writer(Vec::with_capacity(1 << 20));
+                if first {
+                    let _ = out.write_record(LEDGER_HEADER);
                 }
-            },
-        )
+                // Pages follow the primary key (ids are written in time order), so
+                // each page starts where the last ended and the export stays linear.
+                let mut find = sales_ledger::Entity::find()
+                    .order_by_asc(sales_ledger::Column::Id)
+                    .limit(PAGE);
+                if let Some(start) = start {
+                    find = find.filter(sales_ledger::Column::OccurredAt.gte(start));
+                }
+                if let Some(end) = end {
+                    find = find.filter(sales_ledger::Column::OccurredAt.lt(end));
+                }
+                if let Some(id) = after {
+                    find = find.filter(sales_ledger::Column::Id.gt(id));
+                }
+                let rows = match find.all(db.reader()).await {
+                    Ok(rows) => rows,
+                    Err(e) => return Some((Err(e.into()), (None, false))),
+                };
+                let next = if rows.len() as u64 == PAGE {
+                    rows.last().map(|r| Some(r.id))
+                } else {
+                    None
+                };
+                for r in &rows {
+                    let currency = Currency::parse(&r.currency).unwrap_or(default);
+                    let d = |amount| to_decimal(amount, currency);
+                    let _ = out.write_record([
+                        r.id.to_string(),
+                        r.occurred_at.to_rfc3339(),
+                        r.occurred_at.with_timezone(&tz).date_naive().to_string(),
+                        r.kind.clone(),
+                        r.order_id.to_string(),
+                        r.ref_id.map(|id| id.to_string()).unwrap_or_default(),
+                        r.currency.clone(),
+                        d(r.gross),
+                        d(r.discounts),
+                        d(r.returns),
+                        d(r.gross - r.discounts - r.returns),
+                        d(r.shipping),
+                        d(r.tax),
+                        d(r.total),
+                        r.units.to_string(),
+                        r.units_returned.to_string(),
+                        r.country.clone().unwrap_or_default(),
+                        r.customer_type.clone(),
+                        r.provider.clone().unwrap_or_default(),
+                        r.reason.clone().unwrap_or_default(),
+                    ]);
+                }
+                let bytes = out.into_inner().unwrap_or_default();
+                if bytes.is_empty() {
+                    return None;
+                }
+                Some((Ok(bytes), (next, false)))
+            }
+        })
     }
 }

@@ -612,12 +612,17 @@ async fn seed_orders(
         0,
         "summing {bar:40} {pos}/{len} ledger rows, {per_sec}, eta {eta}",
     );
-    analytics
+    let started = std::time::Instant::now();
+    let rows = analytics
         .rebuild(|done, of| {
             bar.set_length(of);
             bar.set_position(done);
         })
         .await?;
     bar.finish();
+    println!(
+        "summed {rows} ledger rows into the report rollups in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
