@@ -9,7 +9,7 @@ use chrono::{NaiveDate, TimeZone};
 use emporium_core::{AppResult, Currency, to_decimal};
 use emporium_db::entity::sales_ledger;
 use futures::{Stream, TryStreamExt};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::reports::{
@@ -249,34 +249,48 @@ impl Analytics {
             .map(|t| t.to_utc());
         let db = self.db.clone();
         let default = self.default_currency();
-        futures::stream::unfold((Some(None::<Uuid>), true), move |(cursor, first)| {
+        type Cursor = Option<(chrono::DateTime<chrono::Utc>, Uuid)>;
+        let begin: Option<Cursor> = Some(None);
+        futures::stream::unfold((begin, true), move |(cursor, first)| {
             let db = db.clone();
             async move {
-                let after = cursor?;
+                let after: Cursor = cursor?;
                 let mut out = csv::Writer::from_writer(Vec::with_capacity(1 << 20));
                 if first {
                     let _ = out.write_record(LEDGER_HEADER);
                 }
-                // Pages follow the primary key (ids are written in time order), so
-                // each page starts where the last ended and the export stays linear.
+                // Pages follow the time index: each starts at the last one's time (a range
+                // the index answers), skipping the rows of that instant already sent, so
+                // every page costs the same and the export stays linear.
                 let mut find = sales_ledger::Entity::find()
+                    .order_by_asc(sales_ledger::Column::OccurredAt)
                     .order_by_asc(sales_ledger::Column::Id)
                     .limit(PAGE);
-                if let Some(start) = start {
-                    find = find.filter(sales_ledger::Column::OccurredAt.gte(start));
-                }
                 if let Some(end) = end {
                     find = find.filter(sales_ledger::Column::OccurredAt.lt(end));
                 }
-                if let Some(id) = after {
-                    find = find.filter(sales_ledger::Column::Id.gt(id));
+                match after {
+                    Some((at, id)) => {
+                        find = find
+                            .filter(sales_ledger::Column::OccurredAt.gte(at))
+                            .filter(
+                                Condition::any()
+                                    .add(sales_ledger::Column::OccurredAt.gt(at))
+                                    .add(sales_ledger::Column::Id.gt(id)),
+                            );
+                    }
+                    None => {
+                        if let Some(start) = start {
+                            find = find.filter(sales_ledger::Column::OccurredAt.gte(start));
+                        }
+                    }
                 }
                 let rows = match find.all(db.reader()).await {
                     Ok(rows) => rows,
                     Err(e) => return Some((Err(e.into()), (None, false))),
                 };
                 let next = if rows.len() as u64 == PAGE {
-                    rows.last().map(|r| Some(r.id))
+                    rows.last().map(|r| Some((r.occurred_at, r.id)))
                 } else {
                     None
                 };
