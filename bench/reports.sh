@@ -136,7 +136,8 @@ run_backend() { # name database_url(or empty)
   rm -rf "$data"
 }
 
-run_backend SQLite ""
+# SKIP_SQLITE=1 measures PostgreSQL alone.
+[ -n "${SKIP_SQLITE:-}" ] || run_backend SQLite ""
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
   run_backend PostgreSQL "$BENCH_DATABASE_URL"
 fi

@@ -106,7 +106,7 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table("sales_rollups")
                     .if_not_exists()
-                    .col(string_len("dim", 16))
+                    .col(string_len("dim", 32))
                     .col(string_len("key", 64))
                     .col(string_len("currency", 3))
                     // The shop's local day `YYYY-MM-DD` (or hour `YYYY-MM-DDTHH` for
