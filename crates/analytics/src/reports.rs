@@ -131,10 +131,10 @@ pub struct ReportQuery {
     #[param(example = "2026-11-30")]
     pub to: Option<String>,
     /// `day`, `week` or `month` (sales only; default `day`).
-    #[param(example = "week")]
+    #[param(example = "week", value_type = Option<String>)]
     pub group: Option<Group>,
     /// `previous`, `year` or `none` (sales only; default `previous`).
-    #[param(example = "previous")]
+    #[param(example = "previous", value_type = Option<String>)]
     pub compare: Option<Compare>,
     /// ISO 4217 code (default: the store's currency).
     #[param(example = "USD")]

@@ -27,7 +27,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     OpenApiRouter::new()
-        .routes(routes!(report))
+        .routes(routes!(get_report))
         .routes(routes!(dashboard))
         .routes(routes!(post_event))
 }
@@ -39,7 +39,7 @@ where
 #[utoipa::path(get, path = "/api/v1/admin/reports/{kind}", tag = "reports", security(("bearer" = [])),
     params(("kind" = String, Path, description = "sales, products, variants, countries, coupons, customers, payments, funnel or ledger", example = "sales"), ReportQuery),
     responses((status = 200, body = Report, description = "the report; CSV with format=csv"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn report(
+async fn get_report(
     State(analytics): State<Analytics>,
     _staff: Reader,
     Path(kind): Path<String>,
