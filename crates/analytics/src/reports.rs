@@ -761,21 +761,8 @@ impl Analytics {
             .select_only()
             .column(sales_rollups::Column::Key)
             .column_as(Expr::cust("MAX(label)"), "label");
-        for col in [
-            "orders",
-            "cancelled",
-            "units",
-            "units_returned",
-            "gross",
-            "discounts",
-            "returns",
-            "shipping",
-            "tax",
-            "total",
-            "payments",
-            "paid",
-            "refunded",
-        ] {
+        for col in crate::rollup::SUMMED {
+            let col = sea_orm::IdenStatic::as_str(&col);
             // PostgreSQL sums BIGINTs as NUMERIC: cast back.
             select = select.column_as(Expr::cust(format!("CAST(SUM({col}) AS BIGINT)")), col);
         }

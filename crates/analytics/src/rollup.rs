@@ -22,17 +22,21 @@ use uuid::Uuid;
 
 use crate::state::Analytics;
 
-/// The dimensions rollups are kept by.
-pub const DIMENSIONS: &[&str] = &[
-    "all",
-    "hour",
-    "product",
-    "variant",
-    "country",
-    "coupon",
-    "customer_type",
-    "provider",
-    "cohort",
+/// The rollup columns that hold sums: written by adding, read by summing.
+pub(crate) const SUMMED: [sales_rollups::Column; 13] = [
+    sales_rollups::Column::Orders,
+    sales_rollups::Column::Cancelled,
+    sales_rollups::Column::Units,
+    sales_rollups::Column::UnitsReturned,
+    sales_rollups::Column::Gross,
+    sales_rollups::Column::Discounts,
+    sales_rollups::Column::Returns,
+    sales_rollups::Column::Shipping,
+    sales_rollups::Column::Tax,
+    sales_rollups::Column::Total,
+    sales_rollups::Column::Payments,
+    sales_rollups::Column::Paid,
+    sales_rollups::Column::Refunded,
 ];
 
 /// Rows of the ledger applied per transaction.
@@ -288,26 +292,12 @@ impl Sums {
             )
             .collect();
         use sales_rollups::Column as C;
-        let sums = [
-            C::Orders,
-            C::Cancelled,
-            C::Units,
-            C::UnitsReturned,
-            C::Gross,
-            C::Discounts,
-            C::Returns,
-            C::Shipping,
-            C::Tax,
-            C::Total,
-            C::Payments,
-            C::Paid,
-            C::Refunded,
-        ];
+
         for chunk in rows.chunks(1_000) {
             let mut on_conflict =
                 OnConflict::columns([C::Dim, C::Currency, C::Bucket, C::Key]).to_owned();
             on_conflict.value(C::Label, Expr::col((Alias::new("excluded"), C::Label)));
-            for col in sums {
+            for col in SUMMED {
                 on_conflict.value(
                     col,
                     Expr::col((sales_rollups::Entity, col))
