@@ -149,6 +149,7 @@ impl Accounts {
                 template: "confirm_email_change".into(),
                 context: json!({"name": user.name, "link": link, "hours": hours}),
                 lang: user.language.clone(),
+                thread: None,
             },
         )
         .await?;
@@ -205,6 +206,7 @@ impl Accounts {
                 template: "email_changed".into(),
                 context: json!({"name": user.name, "new_email": new_email}),
                 lang: user.language.clone(),
+                thread: None,
             },
         )
         .await?;

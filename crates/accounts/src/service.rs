@@ -165,6 +165,7 @@ impl Accounts {
                 template: template.into(),
                 context,
                 lang: user.language.clone(),
+                thread: None,
             },
         )
         .await?;
@@ -921,6 +922,7 @@ pub(crate) async fn queue_password_changed(
             template: "password_changed".into(),
             context: json!({"name": user.name}),
             lang: user.language.clone(),
+            thread: None,
         },
     )
     .await?;

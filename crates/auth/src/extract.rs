@@ -153,6 +153,7 @@ pub mod perm {
         ReportsRead => "reports.read",
         ReviewsModerate => "reviews.moderate",
         DiscountsWrite => "discounts.write",
+        TicketsManage => "tickets.manage",
         SettingsManage => "settings.manage",
         AuditRead => "audit.read",
     }

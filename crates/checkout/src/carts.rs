@@ -665,6 +665,7 @@ impl Checkout {
                             "hours": settings.recovery_ttl_hours,
                         }),
                         lang: Some(cart.lang.clone()),
+                        thread: None,
                     },
                 )
                 .await?;

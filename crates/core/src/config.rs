@@ -65,6 +65,7 @@ pub struct Config {
     pub reviews: ReviewsConfig,
     pub webhooks: WebhooksConfig,
     pub feeds: FeedsConfig,
+    pub support: SupportConfig,
 }
 
 /// The admin console at `/admin`.
@@ -123,6 +124,39 @@ impl Default for BackupConfig {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: false,
+        }
+    }
+}
+
+/// The helpdesk: where customers' email replies come back, and who may post them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SupportConfig {
+    /// The address customers write to and replies come back to
+    /// (`support@shop.example`). Each ticket's replies carry `local+<ticket token>@domain`
+    /// in `Reply-To`, so a reply finds its ticket even when the mail client drops
+    /// `In-Reply-To`. Unset: the address of `mail_from`.
+    pub reply_address: Option<String>,
+    /// The password of the inbound-mail webhook (`EMPORIUM_SUPPORT__INBOUND_SECRET`):
+    /// the provider calls `https://inbound:<secret>@shop/api/v1/webhooks/inbound-mail/postmark`.
+    /// Unset: the webhook answers 404, so no one can post mail into the helpdesk.
+    #[serde(serialize_with = "serialize_secret_opt")]
+    pub inbound_secret: Option<SecretString>,
+    /// Open tickets an agent holds at most before new ones wait in the queue, unless set
+    /// per agent.
+    pub default_capacity: u32,
+    /// Email the customer a receipt with the ticket's link when they open a ticket on the
+    /// web or by API.
+    pub acknowledge: bool,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            reply_address: None,
+            inbound_secret: None,
+            default_capacity: 10,
+            acknowledge: true,
         }
     }
 }
@@ -541,6 +575,7 @@ impl Default for Config {
             reviews: ReviewsConfig::default(),
             webhooks: WebhooksConfig::default(),
             feeds: FeedsConfig::default(),
+            support: SupportConfig::default(),
         }
     }
 }

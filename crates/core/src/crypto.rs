@@ -54,6 +54,9 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    /// A second key derived from the master key, for [`MasterKey::sign`]: one secret for
+    /// the operator to share across nodes, never the same key for two jobs.
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -77,7 +80,13 @@ impl MasterKey {
     /// From 32 raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let cipher = Aes256Gcm::new_from_slice(bytes).map_err(|_| KeyError::BadKey)?;
-        Ok(Self { cipher })
+        let mut derive = Sha256::new();
+        derive.update(b"emporium signing key v1\0");
+        derive.update(bytes);
+        Ok(Self {
+            cipher,
+            mac_key: derive.finalize().into(),
+        })
     }
 
     /// From base64 text (the `EMPORIUM_MASTER_KEY` form).
@@ -97,6 +106,15 @@ impl MasterKey {
         }
         let text = load_or_create_key_file(&data_dir.join("master.key"), 32)?;
         Self::from_base64(&text)
+    }
+
+    /// A stable signature of `message`: lowercase hex HMAC-SHA256, cut to `hex_len`
+    /// characters. The same message gives the same signature on every node sharing the
+    /// key, so a link or reply address can be made again later without storing it.
+    pub fn sign(&self, message: &[u8], hex_len: usize) -> String {
+        let mut full = hmac_sha256_hex(&self.mac_key, message);
+        full.truncate(hex_len.min(64));
+        full
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> String {

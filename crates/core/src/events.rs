@@ -113,6 +113,24 @@ pub const EVENT_TYPES: &[EventType] = &[
         meaning: "a sold-out variant has stock again",
     },
     EventType {
+        name: TicketCreated::NAME,
+        version: TicketCreated::VERSION,
+        publisher: "support",
+        meaning: "a customer opened a helpdesk ticket (on the web, by API or by email)",
+    },
+    EventType {
+        name: TicketMessageAdded::NAME,
+        version: TicketMessageAdded::VERSION,
+        publisher: "support",
+        meaning: "a message was added to a ticket: the customer's, a staff reply or an internal note",
+    },
+    EventType {
+        name: TicketStatusChanged::NAME,
+        version: TicketStatusChanged::VERSION,
+        publisher: "support",
+        meaning: "a ticket moved between new, open, pending, snoozed, resolved and closed",
+    },
+    EventType {
         name: ReviewPublished::NAME,
         version: ReviewPublished::VERSION,
         publisher: "reviews",
@@ -430,6 +448,52 @@ impl Event for BackupFailed {
     const VERSION: u32 = 1;
 }
 
+/// `ticket.created`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TicketCreated {
+    pub ticket_id: Uuid,
+    pub number: i64,
+    /// `web`, `api` or `email`.
+    pub channel: String,
+    pub customer_id: Option<CustomerId>,
+    pub order_id: Option<OrderId>,
+}
+
+impl Event for TicketCreated {
+    const NAME: &'static str = "ticket.created";
+    const VERSION: u32 = 1;
+}
+
+/// `ticket.message_added`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TicketMessageAdded {
+    pub ticket_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i32,
+    /// `customer`, `staff` or `system`.
+    pub author: String,
+    /// A note staff keep to themselves: the customer never sees it.
+    pub internal: bool,
+}
+
+impl Event for TicketMessageAdded {
+    const NAME: &'static str = "ticket.message_added";
+    const VERSION: u32 = 1;
+}
+
+/// `ticket.status_changed`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TicketStatusChanged {
+    pub ticket_id: Uuid,
+    pub from: String,
+    pub to: String,
+}
+
+impl Event for TicketStatusChanged {
+    const NAME: &'static str = "ticket.status_changed";
+    const VERSION: u32 = 1;
+}
+
 /// `review.published`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReviewPublished {
@@ -559,6 +623,9 @@ mod tests {
             (StockBack::NAME, StockBack::VERSION),
             (BackupFailed::NAME, BackupFailed::VERSION),
             (ReviewPublished::NAME, ReviewPublished::VERSION),
+            (TicketCreated::NAME, TicketCreated::VERSION),
+            (TicketMessageAdded::NAME, TicketMessageAdded::VERSION),
+            (TicketStatusChanged::NAME, TicketStatusChanged::VERSION),
             (ProductCreated::NAME, ProductCreated::VERSION),
             (ProductUpdated::NAME, ProductUpdated::VERSION),
             (ProductDeleted::NAME, ProductDeleted::VERSION),

@@ -234,6 +234,7 @@ impl Inventory {
                             "link": format!("{base}/api/v1/products/{slug}"),
                         }),
                         lang: Some(request.lang.clone()),
+                        thread: None,
                     },
                 )
                 .await?;
@@ -272,6 +273,7 @@ impl Inventory {
                         "link": format!("{}/api/v1/admin/inventory/{variant_id}", self.config.public_base_url()),
                     }),
                     lang: None,
+                    thread: None,
                 },
             )
             .await?;

@@ -67,6 +67,7 @@ impl OrderEmails {
                 template: template.into(),
                 context,
                 lang: Some(order.lang.clone()),
+                thread: None,
             })
             .await
     }
@@ -98,6 +99,7 @@ impl OrderEmails {
                 template: template.into(),
                 context,
                 lang: None,
+                thread: None,
             })
             .await
     }
@@ -250,6 +252,7 @@ impl Subscriber<BackupFailed> for StaffNotices {
                     "last_success_at": e.last_success_at.as_ref().map(when),
                 }),
                 lang: None,
+                thread: None,
             })
             .await
     }
@@ -270,6 +273,7 @@ impl Subscriber<WebhookEndpointDisabled> for StaffNotices {
                     "endpoint_id": e.endpoint_id,
                 }),
                 lang: None,
+                thread: None,
             })
             .await
     }

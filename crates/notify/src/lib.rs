@@ -14,5 +14,5 @@ pub mod jobs;
 mod mailer;
 mod templates;
 
-pub use mailer::{EMAIL_TOPIC, EmailJob, Mailer, enqueue_email};
+pub use mailer::{EMAIL_TOPIC, EmailJob, MailThread, Mailer, enqueue_email};
 pub use templates::{Templates, names as email_names, sample_context as email_sample};

@@ -22,6 +22,25 @@ pub struct EmailJob {
     /// The language to write in (`<template>.<lang>.txt` when there is one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// Conversation headers, for mail that belongs to a thread (a helpdesk ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<MailThread>,
+}
+
+/// The headers that keep a conversation together in the recipient's mail client and
+/// bring their answer back to the right place.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MailThread {
+    /// Where answers go (`Reply-To`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// This message's `Message-ID`, with its angle brackets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Earlier messages of the thread, oldest first (`References`; the last is also
+    /// `In-Reply-To`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
 }
 
 /// Queues an email inside the caller's transaction; it is sent after commit.
@@ -93,10 +112,23 @@ impl Mailer {
             .templates
             .render_in(&job.template, job.lang.as_deref(), &context)?;
         let to: Mailbox = job.to.parse()?;
-        let builder = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(rendered.subject);
+        if let Some(thread) = &job.thread {
+            if let Some(reply_to) = &thread.reply_to {
+                builder = builder.reply_to(reply_to.parse()?);
+            }
+            if let Some(id) = &thread.message_id {
+                builder = builder.message_id(Some(id.clone()));
+            }
+            if let Some(last) = thread.references.last() {
+                builder = builder
+                    .in_reply_to(last.clone())
+                    .references(thread.references.join(" "));
+            }
+        }
         let message = match rendered.html {
             Some(html) => {
                 builder.multipart(MultiPart::alternative_plain_html(rendered.text, html))?

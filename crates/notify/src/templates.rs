@@ -84,6 +84,22 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/review_request.txt"),
     ),
     (
+        "ticket_received.txt",
+        include_str!("../templates/ticket_received.txt"),
+    ),
+    (
+        "ticket_received.de.txt",
+        include_str!("../templates/ticket_received.de.txt"),
+    ),
+    (
+        "ticket_reply.txt",
+        include_str!("../templates/ticket_reply.txt"),
+    ),
+    (
+        "ticket_reply.de.txt",
+        include_str!("../templates/ticket_reply.de.txt"),
+    ),
+    (
         "review_reply.txt",
         include_str!("../templates/review_reply.txt"),
     ),
@@ -203,6 +219,8 @@ pub fn sample_context(shop: &str, base_url: &str) -> serde_json::Value {
     // A second literal: one would pass the macro's recursion limit.
     let reviews = serde_json::json!({
         "reminder": false, "reply": "Thank you! The next batch is lined with wool.",
+        "subject": "Where is my parcel?", "attachments": false,
+        "body": "Hello Jane, your parcel left our warehouse this morning.",
         "products": [
             {"title": "Linen Shirt", "link": format!("{base_url}/reviews/write?order=0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f&token=sample&product=0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d")}
         ],
@@ -318,13 +336,16 @@ mod tests {
             let german = t.render_in(base, Some("de"), &context).expect(file);
             let english = t.render(base, &context).expect(base);
             assert_ne!(german.subject, english.subject, "{file} is not used");
-            // Emails to a named person greet them by name.
+            // Emails to a named person greet them by name; a helpdesk answer is staff's
+            // own words from its first line.
             let greeting = if english.text.starts_with("Hello Ada") {
                 "Hallo Ada"
             } else {
                 "Hallo"
             };
-            assert!(german.text.starts_with(greeting), "{file}: {}", german.text);
+            if english.text.starts_with("Hello") {
+                assert!(german.text.starts_with(greeting), "{file}: {}", german.text);
+            }
         }
     }
 }

@@ -164,6 +164,7 @@ impl Reviews {
                     "unsubscribe": format!("{base}/reviews/unsubscribe?order={order}&token={token}"),
                 }),
                 lang: Some(request.lang.clone()),
+                thread: None,
             },
         )
         .await?;

@@ -690,6 +690,7 @@ impl Reviews {
                         ),
                     }),
                     lang: Some(row.lang.clone()),
+                    thread: None,
                 },
             )
             .await?;

@@ -72,6 +72,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(emporium_integrations::router())
         .merge(emporium_promotions::router())
         .merge(emporium_analytics::router())
+        .merge(emporium_support::router())
 }
 
 /// The complete OpenAPI document.
@@ -182,6 +183,7 @@ async fn sweep_carts(
     payments: emporium_payments::Payments,
     reviews: emporium_reviews::Reviews,
     analytics: emporium_analytics::Analytics,
+    support: emporium_support::Support,
     every: Duration,
     shutdown: CancellationToken,
 ) {
@@ -232,6 +234,11 @@ async fn sweep_carts(
         // in a gateway's dashboard) are counted here.
         if let Err(err) = analytics.apply_pending().await {
             tracing::warn!(error = %err, "adding sales to the rollups failed");
+        }
+        match support.wake_snoozed(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(woke) => tracing::info!(woke, "snoozed tickets woke"),
+            Err(err) => tracing::warn!(error = %err, "waking snoozed tickets failed"),
         }
     }
 }
@@ -321,6 +328,12 @@ impl Node {
         emporium_reviews::jobs::subscribe(&mut jobs, reviews.clone());
         let integrations = emporium_integrations::Integrations::new(db.clone(), config.clone())?;
         emporium_integrations::jobs::subscribe(&mut jobs, integrations.clone());
+        let support = emporium_support::Support::new(
+            db.clone(),
+            config.clone(),
+            orders.clone(),
+            auth.clone(),
+        )?;
         let search = Search::open(&config, db.clone(), catalog.clone(), inventory.clone())?;
         let storefront = Storefront::new(
             config.clone(),
@@ -372,6 +385,7 @@ impl Node {
             integrations,
             promotions,
             analytics,
+            support,
             storefront,
             admin,
         };
@@ -394,6 +408,7 @@ impl Node {
                 state.payments.clone(),
                 state.reviews.clone(),
                 state.analytics.clone(),
+                state.support.clone(),
                 Duration::from_secs(config.checkout.sweep_interval_secs.max(1)),
                 shutdown.clone(),
             ));

@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reviews", description = "Product reviews: reading, writing, votes, reports and photos"),
         (name = "reports", description = "Sales reports from the sales ledger's rollups: sales over time with a comparison period, breakdowns by product, variant, country, coupon, customer type and payment provider, the dashboard, and the ledger as CSV"),
         (name = "promotions", description = "Automatic promotions and coupon codes: conditions, combination rules, usage limits and budgets, codes in batches, redemptions and performance"),
+        (name = "support", description = "The helpdesk: customers' tickets, staff replies and notes, canned replies, agents and assignment, and inbound mail"),
         (name = "integrations", description = "Outgoing webhooks (Standard Webhooks) and API keys for server-to-server calls"),
     )
 )]
@@ -57,6 +58,10 @@ impl Modify for BearerAuth {
             ))),
         );
 
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
@@ -152,7 +157,7 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
     let example = match parameter.name.as_str() {
         "id" if by_number => json!("1001"),
         "id" | "variant_id" | "image_id" | "line_id" | "actor" | "location_id" | "customer_id"
-        | "target_id" | "product_id" | "delivery_id" => {
+        | "target_id" | "product_id" | "delivery_id" | "reply_id" => {
             json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d")
         }
         "order" => json!("0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f"),
@@ -185,6 +190,10 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         "fulfillment_status" => json!("partially_shipped"),
         "status" if mentions("draft") => json!("published"),
         "status" if mentions("rejected") => json!("pending"),
+        "status" if mentions("snoozed") => json!("active"),
+        "assignee" => json!("me"),
+        "tag" => json!("delivery"),
+        "file" => json!("3f9c2a1b7d0e4f5a6b7c8d9e0f1a2b3c.pdf"),
         "status" => json!("paid"),
         "email" => json!("jane.doe@example.com"),
         "total_min" | "price_min" => json!(1000),

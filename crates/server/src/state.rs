@@ -35,6 +35,7 @@ pub struct AppState {
     pub integrations: emporium_integrations::Integrations,
     pub promotions: emporium_promotions::Promotions,
     pub analytics: emporium_analytics::Analytics,
+    pub support: emporium_support::Support,
     pub storefront: emporium_storefront::Storefront,
     pub admin: emporium_admin::Admin,
 }
@@ -66,6 +67,12 @@ impl FromRef<AppState> for emporium_reviews::Reviews {
 impl FromRef<AppState> for emporium_integrations::Integrations {
     fn from_ref(state: &AppState) -> Self {
         state.integrations.clone()
+    }
+}
+
+impl FromRef<AppState> for emporium_support::Support {
+    fn from_ref(state: &AppState) -> Self {
+        state.support.clone()
     }
 }
 

@@ -27,6 +27,17 @@ impl ReceivedMail {
         self.parsed().subject().unwrap_or_default().to_string()
     }
 
+    /// The raw value of header `name` (unfolded, trimmed), if the message has it.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let lower = name.to_ascii_lowercase();
+        let head = self.raw.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.split("\r\n").find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim().to_ascii_lowercase() == lower).then(|| value.trim().to_string())
+        })
+    }
+
     /// The decoded plain-text body.
     pub fn text(&self) -> String {
         self.parsed()

@@ -24,6 +24,7 @@ mod m20261201_000018_shop_sessions;
 mod m20261201_000019_integrations;
 mod m20261207_000020_promotions;
 mod m20261207_000021_sales_reports;
+mod m20261208_000022_support;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_integrations::Migration),
             Box::new(m20261207_000020_promotions::Migration),
             Box::new(m20261207_000021_sales_reports::Migration),
+            Box::new(m20261208_000022_support::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ mod checkout;
 mod collections;
 mod feeds;
 mod foundation;
+mod helpdesk;
 mod import;
 mod inventory;
 mod media;
