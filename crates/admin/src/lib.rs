@@ -36,6 +36,7 @@ mod shipping;
 mod sign_in;
 mod staff;
 mod state;
+mod tickets;
 
 pub use session::Console;
 
@@ -90,6 +91,20 @@ pub fn router() -> Router<Admin> {
         .route("/admin/reports", get(reports::page))
         .route("/admin/reports/{file}", get(reports::csv))
         .route("/admin/orders", get(orders::list))
+        .route("/admin/tickets", get(tickets::list))
+        .route("/admin/tickets/settings", get(tickets::settings))
+        .route("/admin/tickets/canned", post(tickets::save_canned))
+        .route("/admin/tickets/agents/{id}", post(tickets::save_agent))
+        .route(
+            "/admin/tickets/{id}",
+            get(tickets::detail).post(tickets::update),
+        )
+        .route("/admin/tickets/{id}/messages", post(tickets::message))
+        .route("/admin/tickets/{id}/merge", post(tickets::merge))
+        .route(
+            "/admin/tickets/{id}/attachments/{file}",
+            get(tickets::attachment),
+        )
         .route("/admin/products", get(products::list))
         .route(
             "/admin/products/new",

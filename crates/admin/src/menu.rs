@@ -54,6 +54,11 @@ pub const MENU: &[Entry] = &[
         permission: Some("reviews.moderate"),
     },
     Entry {
+        label: "Tickets",
+        path: "/admin/tickets",
+        permission: Some("tickets.manage"),
+    },
+    Entry {
         label: "Discounts",
         path: "/admin/discounts",
         permission: Some("discounts.write"),

@@ -77,6 +77,12 @@ const TEMPLATES: TemplateSet = &[
         include_str!("../templates/webhook_delivery.html"),
     ),
     ("api_keys.html", include_str!("../templates/api_keys.html")),
+    ("tickets.html", include_str!("../templates/tickets.html")),
+    ("ticket.html", include_str!("../templates/ticket.html")),
+    (
+        "ticket_settings.html",
+        include_str!("../templates/ticket_settings.html"),
+    ),
 ];
 
 /// The admin console. Cheap to clone.
@@ -96,6 +102,7 @@ pub struct Admin {
     pub(crate) integrations: emporium_integrations::Integrations,
     pub(crate) promotions: emporium_promotions::Promotions,
     pub(crate) analytics: emporium_analytics::Analytics,
+    pub(crate) support: emporium_support::Support,
     pub(crate) pages: Pages,
     /// The home page's sales figures, kept a few seconds.
     pub(crate) figures: crate::home::Figures,
@@ -115,6 +122,7 @@ pub struct Domains {
     pub integrations: emporium_integrations::Integrations,
     pub promotions: emporium_promotions::Promotions,
     pub analytics: emporium_analytics::Analytics,
+    pub support: emporium_support::Support,
 }
 
 impl Admin {
@@ -140,6 +148,7 @@ impl Admin {
             integrations: domains.integrations,
             promotions: domains.promotions,
             analytics: domains.analytics,
+            support: domains.support,
             pages,
             figures: crate::home::Figures::default(),
         }

@@ -348,6 +348,7 @@ impl Node {
                 search: search.clone(),
                 reviews: reviews.clone(),
                 analytics: analytics.clone(),
+                support: support.clone(),
             },
         );
         let admin = emporium_admin::Admin::new(
@@ -366,6 +367,7 @@ impl Node {
                 integrations: integrations.clone(),
                 promotions: promotions.clone(),
                 analytics: analytics.clone(),
+                support: support.clone(),
             },
         );
         let state = AppState {

@@ -33,6 +33,7 @@ mod session;
 mod shop;
 mod signin;
 mod state;
+mod support;
 mod text;
 mod visit;
 
@@ -62,6 +63,9 @@ pub fn router() -> Router<Storefront> {
         .route("/cart/coupons/{code}/remove", post(cart::remove_coupon))
         .route("/checkout", get(cart::checkout).post(cart::place))
         .route("/stock-notifications", post(alerts::back_in_stock))
+        .route("/support", get(support::page).post(support::open))
+        .route("/support/tickets/{id}", get(support::ticket))
+        .route("/support/tickets/{id}/messages", post(support::reply))
         .route("/products/{slug}/reviews", get(reviews::reviews_page))
         .route(
             "/{lang}/products/{slug}/reviews",

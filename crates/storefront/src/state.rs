@@ -68,6 +68,11 @@ const TEMPLATES: TemplateSet = &[
         "review_write.html",
         include_str!("../templates/review_write.html"),
     ),
+    ("support.html", include_str!("../templates/support.html")),
+    (
+        "support_ticket.html",
+        include_str!("../templates/support_ticket.html"),
+    ),
     (
         "review_unsubscribe.html",
         include_str!("../templates/review_unsubscribe.html"),
@@ -87,6 +92,7 @@ pub struct Domains {
     pub search: Search,
     pub reviews: emporium_reviews::Reviews,
     pub analytics: emporium_analytics::Analytics,
+    pub support: emporium_support::Support,
 }
 
 /// The storefront's state.
@@ -103,6 +109,7 @@ pub struct Storefront {
     pub(crate) search: Search,
     pub(crate) reviews: emporium_reviews::Reviews,
     pub(crate) analytics: emporium_analytics::Analytics,
+    pub(crate) support: emporium_support::Support,
     pub(crate) config: Arc<Config>,
 }
 
@@ -127,6 +134,7 @@ impl Storefront {
             search: domains.search,
             reviews: domains.reviews,
             analytics: domains.analytics,
+            support: domains.support,
             config,
         }
     }

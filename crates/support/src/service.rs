@@ -575,7 +575,13 @@ impl Support {
             messages: messages
                 .into_iter()
                 .filter(|m| !m.internal)
-                .map(|m| message_view(m, &base, &query))
+                .map(|mut m| {
+                    // Staff answer as the shop: their own address is not the customer's.
+                    if m.author == "staff" {
+                        m.author_name = None;
+                    }
+                    message_view(m, &base, &query)
+                })
                 .collect(),
             token: None,
             merged_into: t.merged_into,

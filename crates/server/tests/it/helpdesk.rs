@@ -658,3 +658,84 @@ async fn tickets_go_round_robin_within_capacity_and_wait_for_room() {
     assert_eq!(into["messages"].as_array().expect("messages").len(), 3);
     assert_eq!(into["status"], "open");
 }
+
+#[tokio::test]
+async fn a_shopper_writes_from_the_shop_and_an_agent_answers_from_the_console() {
+    use crate::admin::{screenshot, sign_in};
+    use emporium_testkit::browser::{Browser, click, fill, press, text_of};
+    let app = helpdesk().await;
+    let admin = app.admin().await;
+    Browser::run(|b| async move {
+        // The shopper, a guest, writes from the shop's footer link.
+        b.goto(&app.url("/")).await.expect("home");
+        click(&b, "#contact-link").await;
+        fill(&b, "#support-email", "jane@example.com").await;
+        fill(&b, "#support-name", "Jane Doe").await;
+        fill(&b, "#support-subject", "Gift wrapping").await;
+        fill(&b, "#support-body", "Can you wrap my order as a gift?").await;
+        click(&b, "#support-send").await;
+        let heading = text_of(&b, "h1").await;
+        assert!(heading.ends_with("Gift wrapping"), "{heading}");
+        let link = b.current_url().await.expect("url").to_string();
+        assert!(link.contains("token="), "{link}");
+        let id = link
+            .split("/support/tickets/")
+            .nth(1)
+            .and_then(|rest| rest.split('?').next())
+            .expect("id")
+            .to_string();
+
+        // An agent adds a canned reply, finds the ticket in the queue and answers.
+        sign_in(&b, &app, &admin, "/admin/tickets/settings").await;
+        fill(&b, "#canned-title", "Gift wrap").await;
+        fill(
+            &b,
+            "#canned-body",
+            "Hello {{customer.first_name}}, gladly, at no charge.",
+        )
+        .await;
+        click(&b, "#add-canned").await;
+        assert!(text_of(&b, "#done").await.contains("Gift wrap"));
+        b.goto(&app.url("/admin/tickets")).await.expect("queue");
+        assert!(text_of(&b, "#tickets").await.contains("Gift wrapping"));
+        b.goto(&app.url(&format!("/admin/tickets/{id}")))
+            .await
+            .expect("ticket");
+        assert!(
+            text_of(&b, "#messages")
+                .await
+                .contains("Can you wrap my order")
+        );
+        click(&b, "#use-canned").await;
+        click(&b, "#send").await;
+        assert!(text_of(&b, "#done").await.contains("Reply sent"));
+        fill(&b, "#reply-body", "Use the red paper.").await;
+        press(&b, "#internal").await;
+        click(&b, "#send").await;
+        assert!(text_of(&b, "#done").await.contains("Note kept"));
+        let conversation = text_of(&b, "#messages").await;
+        assert!(
+            conversation.contains("Hello Jane, gladly, at no charge."),
+            "{conversation}"
+        );
+        assert!(conversation.contains("internal note"));
+        screenshot(&b, "console-ticket.png").await;
+
+        // The shopper reads the answer (never the note) and writes back.
+        b.goto(&link).await.expect("ticket page");
+        let seen = text_of(&b, "#conversation").await;
+        assert!(seen.contains("Hello Jane, gladly, at no charge."), "{seen}");
+        assert!(!seen.contains("red paper"), "{seen}");
+        assert_eq!(text_of(&b, "#ticket-status").await, "pending");
+        fill(&b, "#support-reply-body", "Wonderful, thank you!").await;
+        click(&b, "#support-reply-send").await;
+        assert!(text_of(&b, "#support-sent").await.contains("Sent"));
+        assert!(
+            text_of(&b, "#conversation")
+                .await
+                .contains("Wonderful, thank you!")
+        );
+        assert_eq!(text_of(&b, "#ticket-status").await, "open");
+    })
+    .await;
+}
