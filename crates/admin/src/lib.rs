@@ -95,6 +95,7 @@ pub fn router() -> Router<Admin> {
         .route("/admin/tickets/settings", get(tickets::settings))
         .route("/admin/tickets/canned", post(tickets::save_canned))
         .route("/admin/tickets/agents/{id}", post(tickets::save_agent))
+        .route("/admin/tickets/sla/{priority}", post(tickets::save_sla))
         .route(
             "/admin/tickets/{id}",
             get(tickets::detail).post(tickets::update),

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use emporium_core::AppError;
 use emporium_support::{
-    AdminTicketQuery, Agent, AgentBody, CannedReplyBody, Priority, StaffMessageBody,
+    AdminTicketQuery, Agent, AgentBody, CannedReplyBody, Priority, SlaBody, StaffMessageBody,
     TicketPatchBody, TicketStatus, excerpt,
 };
 use serde::{Deserialize, Serialize};
@@ -233,6 +233,9 @@ pub(crate) async fn detail(
                         "merged_into": t.merged_into,
                         "waiting": t.waiting_since.map(when), "created_at": when(t.created_at),
                         "first_response": t.first_response_at.map(when),
+                        "response_due": t.response_due.map(when),
+                        "resolution_due": t.resolution_due.map(when),
+                        "breaches": t.sla_breaches,
                         "snoozed_until": t.snoozed_until.map(when)},
                        "messages": messages, "history": history, "orders": orders,
                        "people": people.iter().map(|(id, email)| json!({"id": id, "email": email})).collect::<Vec<_>>(),
@@ -449,6 +452,18 @@ pub(crate) async fn settings(
     }
     let canned = admin.support.canned_replies().await.unwrap_or_default();
     let agents = admin.support.agents().await.unwrap_or_default();
+    let policies = admin.support.sla_policies().await.unwrap_or_default();
+    let sla: Vec<Value> = Priority::ALL
+        .iter()
+        .map(|p| {
+            let found = policies.iter().find(|s| s.priority == *p);
+            json!({"priority": p.as_str(),
+                   "first": found.and_then(|s| s.first_response_minutes),
+                   "next": found.and_then(|s| s.next_response_minutes),
+                   "resolution": found.and_then(|s| s.resolution_minutes),
+                   "business_hours": found.is_none_or(|s| s.business_hours)})
+        })
+        .collect();
     let people = answerers(&admin).await.unwrap_or_default();
     let rows: Vec<Value> = people
         .iter()
@@ -468,7 +483,7 @@ pub(crate) async fn settings(
                 "/admin/tickets",
                 json!({"title": "Helpdesk settings",
                        "canned": canned.iter().map(|c| json!({"id": c.id, "title": c.title, "body": c.body})).collect::<Vec<_>>(),
-                       "agents": rows, "done": q.done, "error": q.error}),
+                       "agents": rows, "sla": sla, "done": q.done, "error": q.error}),
             ),
         )
         .into_response()
@@ -506,6 +521,45 @@ pub(crate) async fn save_canned(
             .await
             .map(|c| format!("Added \"{}\".", c.title)),
     };
+    back("/admin/tickets/settings", outcome)
+}
+
+/// `POST /admin/tickets/sla/{priority}`: a priority's service level (empty boxes promise
+/// nothing).
+pub(crate) async fn save_sla(
+    State(admin): State<Admin>,
+    console: Console,
+    Path(priority): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(page) = console.authorize_form(&admin, PERMISSION, &form) {
+        return page.into_response();
+    }
+    let outcome = async {
+        let priority = Priority::parse(&priority)
+            .ok_or_else(|| AppError::invalid("priority", "is not a priority"))?;
+        let minutes = |name: &str| -> Result<Option<u32>, AppError> {
+            match form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<u32>()
+                    .map(Some)
+                    .map_err(|_| AppError::invalid(name, "is a number of minutes")),
+            }
+        };
+        let body = SlaBody {
+            first_response_minutes: minutes("first_response_minutes")?,
+            next_response_minutes: minutes("next_response_minutes")?,
+            resolution_minutes: minutes("resolution_minutes")?,
+            business_hours: form.get("business_hours").is_some_and(|v| v == "1"),
+        };
+        admin.support.put_sla(priority, body).await?;
+        Ok(format!(
+            "Saved the {} priority's service level.",
+            priority.as_str()
+        ))
+    }
+    .await;
     back("/admin/tickets/settings", outcome)
 }
 

@@ -148,6 +148,12 @@ pub struct SupportConfig {
     /// Email the customer a receipt with the ticket's link when they open a ticket on the
     /// web or by API.
     pub acknowledge: bool,
+    /// The days the helpdesk works, for SLA policies counted in business hours
+    /// (`mon` ... `sun`), in the store's time zone.
+    pub business_days: Vec<String>,
+    /// When the working day starts and ends (`HH:MM`, the store's time zone).
+    pub business_open: String,
+    pub business_close: String,
 }
 
 impl Default for SupportConfig {
@@ -157,6 +163,11 @@ impl Default for SupportConfig {
             inbound_secret: None,
             default_capacity: 10,
             acknowledge: true,
+            business_days: ["mon", "tue", "wed", "thu", "fri"]
+                .map(String::from)
+                .to_vec(),
+            business_open: "09:00".into(),
+            business_close: "17:00".into(),
         }
     }
 }

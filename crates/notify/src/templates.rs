@@ -84,6 +84,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/review_request.txt"),
     ),
     (
+        "staff_sla_breach.txt",
+        include_str!("../templates/staff_sla_breach.txt"),
+    ),
+    (
+        "staff_sla_breach.txt",
+        include_str!("../templates/staff_sla_breach.txt"),
+    ),
+    (
         "ticket_received.txt",
         include_str!("../templates/ticket_received.txt"),
     ),
@@ -219,7 +227,9 @@ pub fn sample_context(shop: &str, base_url: &str) -> serde_json::Value {
     // A second literal: one would pass the macro's recursion limit.
     let reviews = serde_json::json!({
         "reminder": false, "reply": "Thank you! The next batch is lined with wool.",
-        "subject": "Where is my parcel?", "attachments": false,
+        "subject": "Where is my parcel?", "attachments": false, "what": "first response",
+        "due": "2026-12-01T10:00:00+00:00", "priority": "high", "what": "first response",
+        "due": "2026-12-01T10:00:00+00:00", "priority": "high",
         "body": "Hello Jane, your parcel left our warehouse this morning.",
         "products": [
             {"title": "Linen Shirt", "link": format!("{base_url}/reviews/write?order=0192f0c2-1a4b-7d5e-8f60-7a8b9c0d1e2f&token=sample&product=0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d")}

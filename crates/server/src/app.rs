@@ -240,6 +240,11 @@ async fn sweep_carts(
             Ok(woke) => tracing::info!(woke, "snoozed tickets woke"),
             Err(err) => tracing::warn!(error = %err, "waking snoozed tickets failed"),
         }
+        match support.check_sla(chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(breaches) => tracing::info!(breaches, "service levels missed"),
+            Err(err) => tracing::warn!(error = %err, "checking service levels failed"),
+        }
     }
 }
 

@@ -192,6 +192,7 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         "status" if mentions("rejected") => json!("pending"),
         "status" if mentions("snoozed") => json!("active"),
         "assignee" => json!("me"),
+        "priority" => json!("high"),
         "tag" => json!("delivery"),
         "file" => json!("3f9c2a1b7d0e4f5a6b7c8d9e0f1a2b3c.pdf"),
         "status" => json!("paid"),

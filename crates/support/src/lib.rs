@@ -26,6 +26,7 @@ mod inbound;
 mod model;
 mod routes;
 mod service;
+mod sla;
 mod state;
 mod views;
 
@@ -33,6 +34,7 @@ pub use inbound::{InboundOutcome, PostmarkInbound};
 pub use model::{Priority, TicketStatus, excerpt};
 pub use routes::router;
 pub use service::{Access, Agent, Opener};
+pub use sla::{Calendar, SlaBody, SlaView};
 pub use state::Support;
 pub use views::{
     AdminTicketQuery, AdminTicketView, AgentBody, AgentView, AttachmentBody, AttachmentView,

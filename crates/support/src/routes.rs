@@ -15,7 +15,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::inbound::{InboundOutcome, PostmarkInbound};
+use crate::model::Priority;
 use crate::service::{Access, Agent, Opener};
+use crate::sla::{SlaBody, SlaView};
 use crate::state::Support;
 use crate::views::{
     AdminTicketQuery, AdminTicketView, AgentBody, AgentView, CannedReplyBody, CannedReplyView,
@@ -47,6 +49,8 @@ where
         .routes(routes!(fill_canned))
         .routes(routes!(list_agents))
         .routes(routes!(put_agent))
+        .routes(routes!(list_sla))
+        .routes(routes!(put_sla))
         .routes(routes!(inbound_postmark))
 }
 
@@ -398,6 +402,34 @@ async fn put_agent(
     Json(body): Json<AgentBody>,
 ) -> AppResult<axum::Json<AgentView>> {
     Ok(axum::Json(support.put_agent(id, body).await?))
+}
+
+/// The service levels promised per priority.
+#[utoipa::path(get, path = "/api/v1/admin/support/sla", tag = "support",
+    responses((status = 200, body = Vec<SlaView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = [])))]
+async fn list_sla(
+    State(support): State<Support>,
+    _staff: Staff<perm::TicketsManage>,
+) -> AppResult<axum::Json<Vec<SlaView>>> {
+    Ok(axum::Json(support.sla_policies().await?))
+}
+
+/// Sets a priority's service level: minutes to the first answer, to each next answer and
+/// to resolution, in business hours or around the clock. Active tickets of that priority
+/// get their due times again; the worker flags a missed one once and emails the team.
+#[utoipa::path(put, path = "/api/v1/admin/support/sla/{priority}", tag = "support",
+    params(("priority" = Priority, Path)), request_body = SlaBody,
+    responses((status = 200, body = SlaView), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn put_sla(
+    State(support): State<Support>,
+    _staff: Staff<perm::TicketsManage>,
+    Path(priority): Path<Priority>,
+    Json(body): Json<SlaBody>,
+) -> AppResult<axum::Json<SlaView>> {
+    Ok(axum::Json(support.put_sla(priority, body).await?))
 }
 
 /// The password of an HTTP Basic `Authorization` header.

@@ -468,6 +468,8 @@ impl Support {
             )
             .await?;
         }
+        let t = self.find(&txn, t.id).await?;
+        self.schedule(&txn, &t).await?;
         self.assign_queued(&txn).await?;
         let t = self.find(&txn, t.id).await?;
         txn.commit().await?;
@@ -525,6 +527,9 @@ impl Support {
             waiting_since: Set(Some(now)),
             first_response_at: Set(None),
             resolved_at: Set(None),
+            response_due: Set(None),
+            resolution_due: Set(None),
+            sla_breaches: Set(String::new()),
             message_count: Set(0),
             last_message_at: Set(now),
             created_at: Set(now),
@@ -717,11 +722,14 @@ impl Support {
             )
             .await?
         };
-        if t.waiting_since.is_none() {
+        let t = if t.waiting_since.is_none() {
             let mut row: tickets::ActiveModel = t.into();
             row.waiting_since = Set(Some(message.created_at));
-            row.update(conn).await?;
-        }
+            row.update(conn).await?
+        } else {
+            t
+        };
+        self.schedule(conn, &t).await?;
         self.assign_queued(conn).await?;
         Ok(message)
     }
@@ -848,6 +856,15 @@ impl Support {
             waiting_since: t.waiting_since,
             first_response_at: t.first_response_at,
             resolved_at: t.resolved_at,
+            response_due: t.response_due,
+            resolution_due: t.resolution_due,
+            sla_breaches: t
+                .sla_breaches
+                .split(',')
+                .filter_map(|m| m.split('@').next())
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
             created_at: t.created_at,
             updated_at: t.updated_at,
             messages: messages
@@ -948,8 +965,10 @@ impl Support {
             (None, true, TicketStatus::New) => TicketStatus::Open,
             (None, true, current) => current,
         };
-        self.set_status(&txn, &t, next, None, Actor::Staff(agent.user_id))
+        let t = self
+            .set_status(&txn, &t, next, None, Actor::Staff(agent.user_id))
             .await?;
+        self.schedule(&txn, &t).await?;
         self.assign_queued(&txn).await?;
         txn.commit().await?;
         Ok(message_view(
@@ -1048,10 +1067,13 @@ impl Support {
             row.assignee_id = Set(assignee);
             changed = true;
         }
-        if changed {
+        let t = if changed {
             row.updated_at = Set(Utc::now());
-            row.update(&txn).await?;
-        }
+            row.update(&txn).await?
+        } else {
+            t
+        };
+        self.schedule(&txn, &t).await?;
         self.assign_queued(&txn).await?;
         txn.commit().await?;
         self.admin_ticket(id).await
@@ -1138,6 +1160,8 @@ impl Support {
             actor,
         )
         .await?;
+        let target = self.find(&txn, into).await?;
+        self.schedule(&txn, &target).await?;
         self.assign_queued(&txn).await?;
         txn.commit().await?;
         self.admin_ticket(into).await
@@ -1157,8 +1181,10 @@ impl Support {
             // Guarded: another node may have woken it, or the customer answered.
             let still = self.find(&txn, t.id).await?;
             if still.status == TicketStatus::Snoozed.as_str() {
-                self.set_status(&txn, &still, TicketStatus::Open, None, Actor::System)
+                let woke_up = self
+                    .set_status(&txn, &still, TicketStatus::Open, None, Actor::System)
                     .await?;
+                self.schedule(&txn, &woke_up).await?;
                 self.assign_queued(&txn).await?;
                 woke += 1;
             }

@@ -263,6 +263,13 @@ pub struct AdminTicketView {
     pub waiting_since: Option<DateTime<Utc>>,
     pub first_response_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// When the SLA wants the next answer by (none when the shop answered or no policy
+    /// applies).
+    pub response_due: Option<DateTime<Utc>>,
+    /// When the SLA wants it resolved by.
+    pub resolution_due: Option<DateTime<Utc>>,
+    /// The targets missed lately (`response`, `resolution`).
+    pub sla_breaches: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub messages: Vec<MessageView>,

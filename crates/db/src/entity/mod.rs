@@ -57,6 +57,7 @@ pub mod shipments;
 pub mod shipping_methods;
 pub mod shipping_zones;
 pub mod shop_sessions;
+pub mod sla_policies;
 pub mod stock_alert_subscribers;
 pub mod stock_ledger;
 pub mod stock_levels;

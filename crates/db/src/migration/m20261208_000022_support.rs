@@ -1,7 +1,8 @@
 //! The helpdesk: tickets (a customer's question and everything said about it), their
 //! messages (from the customer, from staff, or internal notes staff keep to themselves),
 //! their history (every change: status, assignment, priority, tags, merges), the shop's
-//! canned replies, and the agents who answer with how many open tickets each can hold.
+//! canned replies, the service levels promised per priority, and the agents who answer
+//! with how many open tickets each can hold.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -42,6 +43,12 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("waiting_since"))
                     .col(timestamp_with_time_zone_null("first_response_at"))
                     .col(timestamp_with_time_zone_null("resolved_at"))
+                    // When the SLA wants the next answer and the resolution by (none when
+                    // no policy applies or the shop answered), and which targets were
+                    // missed (`,first_response,resolution,`): each is flagged once.
+                    .col(timestamp_with_time_zone_null("response_due"))
+                    .col(timestamp_with_time_zone_null("resolution_due"))
+                    .col(string_len("sla_breaches", 64))
                     .col(integer("message_count"))
                     .col(timestamp_with_time_zone("last_message_at"))
                     .col(timestamp_with_time_zone("created_at"))
@@ -66,6 +73,22 @@ impl MigrationTrait for Migration {
         )
         .await?;
         index(manager, "idx_tickets_email", "tickets", &["email"], false).await?;
+        index(
+            manager,
+            "idx_tickets_response_due",
+            "tickets",
+            &["response_due"],
+            false,
+        )
+        .await?;
+        index(
+            manager,
+            "idx_tickets_resolution_due",
+            "tickets",
+            &["resolution_due"],
+            false,
+        )
+        .await?;
         index(
             manager,
             "idx_tickets_customer",
@@ -160,6 +183,20 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table("sla_policies")
+                    .if_not_exists()
+                    .col(string_len("priority", 16).primary_key())
+                    .col(integer_null("first_response_minutes"))
+                    .col(integer_null("next_response_minutes"))
+                    .col(integer_null("resolution_minutes"))
+                    .col(boolean("business_hours"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table("support_agents")
                     .if_not_exists()
                     .col(pk_uuid("user_id"))
@@ -176,6 +213,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
             "support_agents",
+            "sla_policies",
             "canned_replies",
             "ticket_history",
             "ticket_messages",

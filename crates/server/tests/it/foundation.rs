@@ -425,6 +425,7 @@ async fn every_request_example_is_accepted_by_its_route() {
                 ("{line_id}", "0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c90"),
                 ("{provider}", "manual"),
                 ("{currency}", "EUR"),
+                ("{priority}", "high"),
             ] {
                 url = url.replace(name, value);
             }

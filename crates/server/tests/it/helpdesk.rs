@@ -696,6 +696,9 @@ async fn a_shopper_writes_from_the_shop_and_an_agent_answers_from_the_console() 
         .await;
         click(&b, "#add-canned").await;
         assert!(text_of(&b, "#done").await.contains("Gift wrap"));
+        fill(&b, "#first-normal", "120").await;
+        click(&b, "form[action='/admin/tickets/sla/normal'] button").await;
+        assert!(text_of(&b, "#done").await.contains("normal priority"));
         b.goto(&app.url("/admin/tickets")).await.expect("queue");
         assert!(text_of(&b, "#tickets").await.contains("Gift wrapping"));
         b.goto(&app.url(&format!("/admin/tickets/{id}")))
@@ -706,6 +709,7 @@ async fn a_shopper_writes_from_the_shop_and_an_agent_answers_from_the_console() 
                 .await
                 .contains("Can you wrap my order")
         );
+        assert!(!text_of(&b, "#response-due").await.is_empty());
         click(&b, "#use-canned").await;
         click(&b, "#send").await;
         assert!(text_of(&b, "#done").await.contains("Reply sent"));
@@ -738,4 +742,172 @@ async fn a_shopper_writes_from_the_shop_and_an_agent_answers_from_the_console() 
         assert_eq!(text_of(&b, "#ticket-status").await, "open");
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_missed_service_level_is_flagged_once_and_the_team_is_told() {
+    let app = TestApp::spawn_with(TestOptions {
+        configure: Box::new(|c| c.store.staff_email = Some("team@shop.example".into())),
+        ..TestOptions::default()
+    })
+    .await;
+    let admin = app.admin().await;
+    let zero = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/support/sla/normal",
+            Some(&admin.access_token),
+            Some(&json!({"first_response_minutes": 0})),
+        )
+        .await;
+    assert_eq!(
+        json_of(zero, 422).await["errors"][0]["field"],
+        "first_response_minutes"
+    );
+    let policy = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/support/sla/normal",
+            Some(&admin.access_token),
+            Some(
+                &json!({"first_response_minutes": 60, "next_response_minutes": 30,
+                     "resolution_minutes": 600, "business_hours": false}),
+            ),
+        )
+        .await;
+    json_of(policy, 200).await;
+    let customer = app.customer().await;
+    let opened = json_of(
+        app.call(
+            Method::POST,
+            "/api/v1/support/tickets",
+            Some(&customer.access_token),
+            Some(&json!({"subject": "Late parcel", "body": "Where is it?"})),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = opened["id"].as_str().expect("id").to_string();
+    let path = format!("/api/v1/admin/tickets/{id}");
+    let view = json_of(
+        app.call(Method::GET, &path, Some(&admin.access_token), None)
+            .await,
+        200,
+    )
+    .await;
+    let created =
+        chrono::DateTime::parse_from_rfc3339(view["created_at"].as_str().expect("created"))
+            .expect("time");
+    let due = chrono::DateTime::parse_from_rfc3339(view["response_due"].as_str().expect("due"))
+        .expect("time");
+    assert_eq!((due - created).num_minutes(), 60);
+    app.drain_outbox().await;
+    let before = app.smtp.mails().len();
+
+    // The clock is the sweep's argument: half an hour on, nothing is late.
+    let support = app.state().support.clone();
+    let now = chrono::Utc::now();
+    assert_eq!(
+        support
+            .check_sla(now + chrono::Duration::minutes(30))
+            .await
+            .expect("check"),
+        0
+    );
+    assert_eq!(
+        support
+            .check_sla(now + chrono::Duration::minutes(61))
+            .await
+            .expect("check"),
+        1
+    );
+    assert_eq!(
+        support
+            .check_sla(now + chrono::Duration::minutes(62))
+            .await
+            .expect("check"),
+        0,
+        "flagged once"
+    );
+    app.drain_outbox().await;
+    let mails = app.smtp.wait_for(before + 1, 5).await;
+    let notice = mails.last().expect("notice");
+    assert_eq!(notice.to, vec!["team@shop.example".to_string()]);
+    assert!(
+        notice.subject().contains("first response is overdue"),
+        "{}",
+        notice.subject()
+    );
+    let view = json_of(
+        app.call(Method::GET, &path, Some(&admin.access_token), None)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["sla_breaches"], json!(["response"]));
+    assert!(
+        view["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .any(|h| h["action"] == "sla_breached")
+    );
+
+    // Answered: no answer is due; the customer writes again: the next one is, 30 min on.
+    let reply = app
+        .call(
+            Method::POST,
+            &format!("{path}/messages"),
+            Some(&admin.access_token),
+            Some(&json!({"body": "On its way."})),
+        )
+        .await;
+    json_of(reply, 201).await;
+    let view = json_of(
+        app.call(Method::GET, &path, Some(&admin.access_token), None)
+            .await,
+        200,
+    )
+    .await;
+    assert!(view["response_due"].is_null(), "{}", view["response_due"]);
+    let again = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/support/tickets/{id}/messages"),
+            Some(&customer.access_token),
+            Some(&json!({"body": "Still nothing."})),
+        )
+        .await;
+    let written = json_of(again, 201).await;
+    let view = json_of(
+        app.call(Method::GET, &path, Some(&admin.access_token), None)
+            .await,
+        200,
+    )
+    .await;
+    let at = chrono::DateTime::parse_from_rfc3339(written["created_at"].as_str().expect("at"))
+        .expect("time");
+    let due = chrono::DateTime::parse_from_rfc3339(view["response_due"].as_str().expect("due"))
+        .expect("time");
+    assert_eq!((due - at).num_minutes(), 30);
+    // Eleven hours on, the next answer and the resolution are both late.
+    assert_eq!(
+        support
+            .check_sla(now + chrono::Duration::hours(11))
+            .await
+            .expect("check"),
+        2
+    );
+    // Resolved: nothing is due any more.
+    let done = app
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&admin.access_token),
+            Some(&json!({"status": "resolved"})),
+        )
+        .await;
+    let view = json_of(done, 200).await;
+    assert!(view["response_due"].is_null() && view["resolution_due"].is_null());
 }
