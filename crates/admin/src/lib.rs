@@ -102,6 +102,7 @@ pub fn router() -> Router<Admin> {
         )
         .route("/admin/tickets/{id}/messages", post(tickets::message))
         .route("/admin/tickets/{id}/merge", post(tickets::merge))
+        .route("/admin/tickets/{id}/live", get(tickets::live))
         .route(
             "/admin/tickets/{id}/attachments/{file}",
             get(tickets::attachment),

@@ -238,6 +238,7 @@ pub(crate) async fn detail(
                         "breaches": t.sla_breaches,
                         "snoozed_until": t.snoozed_until.map(when)},
                        "messages": messages, "history": history, "orders": orders,
+                       "last_seq": t.messages.iter().map(|m| m.seq).max().unwrap_or(0),
                        "people": people.iter().map(|(id, email)| json!({"id": id, "email": email})).collect::<Vec<_>>(),
                        "statuses": TicketStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
                        "priorities": Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
@@ -439,6 +440,43 @@ pub(crate) async fn attachment(
         }
         Err(err) => err.into_response(),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct LiveQuery {
+    #[serde(default)]
+    after: Option<i32>,
+}
+
+/// `GET /admin/tickets/{id}/live`: the ticket's chat socket for the console (its session
+/// cookie signs it in; a handshake from another site is refused).
+pub(crate) async fn live(
+    State(admin): State<Admin>,
+    console: Console,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Query(q): Query<LiveQuery>,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    if let Err(page) = console.require(&admin, PERMISSION) {
+        return page.into_response();
+    }
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if let (Some(origin), Some(host)) = (origin, host)
+        && origin.split_once("://").map(|(_, h)| h) != Some(host)
+    {
+        return (StatusCode::FORBIDDEN, "cross-site socket refused").into_response();
+    }
+    let t = match admin.support.chat_ticket(id, None).await {
+        Ok(t) => t,
+        Err(err) => return err.into_response(),
+    };
+    let support = admin.support.clone();
+    let party = emporium_support::Party::Staff(agent(&console));
+    upgrade
+        .on_upgrade(move |socket| support.run_socket(t, party, q.after.unwrap_or(0), socket))
+        .into_response()
 }
 
 /// `GET /admin/tickets/settings`: canned replies and agents.

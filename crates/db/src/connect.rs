@@ -207,6 +207,14 @@ impl Db {
         }
     }
 
+    /// The PostgreSQL pool, for what only it offers (`LISTEN`); `None` on SQLite.
+    pub fn postgres_pool(&self) -> Option<sqlx::PgPool> {
+        match self.backend {
+            Backend::Postgres => Some(self.write.get_postgres_connection_pool().clone()),
+            Backend::Sqlite => None,
+        }
+    }
+
     /// Closes every pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         let _ = self.write.clone().close().await;

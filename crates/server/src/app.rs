@@ -420,6 +420,8 @@ impl Node {
                 shutdown.clone(),
             ));
         }
+        // Every node hears the others' chat signals (PostgreSQL's LISTEN).
+        tokio::spawn(state.support.clone().follow_chat(shutdown.clone()));
         // Every node writes the funnel events it gathered once a second.
         tokio::spawn(state.analytics.clone().flush_every_second(shutdown.clone()));
         // Every node keeps its own search replica in step with the catalog change log.

@@ -187,7 +187,7 @@ fn ticket_page(
         .messages
         .iter()
         .map(|m| {
-            json!({"mine": m.author == "customer", "name": m.author_name, "body": m.body,
+            json!({"mine": m.author == "customer", "name": m.author_name, "body": m.body, "seq": m.seq,
                    "at": m.created_at.format("%Y-%m-%d %H:%M").to_string(),
                    "attachments": m.attachments.iter().map(|a| json!({"name": a.name, "url": a.url})).collect::<Vec<_>>()})
         })
@@ -197,6 +197,8 @@ fn ticket_page(
         "support_ticket.html",
         json!({"ticket": {"id": t.id, "number": t.number, "subject": t.subject, "status": t.status,
                           "merged_into": t.merged_into},
+               "socket": format!("/api/v1/support/chat?ticket={}&token={}", t.id, sf.support.ticket_token(t.id)),
+               "last_seq": t.messages.iter().map(|m| m.seq).max().unwrap_or(0),
                "messages": messages, "token": token, "sent": sent, "error": error}),
     )
     .into_response()

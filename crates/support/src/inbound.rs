@@ -378,6 +378,7 @@ impl Support {
             .await?;
         }
         txn.commit().await?;
+        self.announced(t.id);
         Ok(InboundOutcome {
             ticket_id: t.id,
             number: t.number,

@@ -22,6 +22,7 @@
 //! Events: publishes `ticket.created`, `ticket.message_added`, `ticket.status_changed`.
 
 mod attachments;
+mod chat;
 mod inbound;
 mod model;
 mod routes;
@@ -30,6 +31,7 @@ mod sla;
 mod state;
 mod views;
 
+pub use chat::{Hub, Party};
 pub use inbound::{InboundOutcome, PostmarkInbound};
 pub use model::{Priority, TicketStatus, excerpt};
 pub use routes::router;

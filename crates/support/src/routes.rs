@@ -1,6 +1,7 @@
 //! The helpdesk over HTTP: customers and guests under `/support/tickets`, staff under
 //! `/admin/tickets`, canned replies and agents beside them, and the inbound-mail webhook.
 
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::chat::Party;
 use crate::inbound::{InboundOutcome, PostmarkInbound};
 use crate::model::Priority;
 use crate::service::{Access, Agent, Opener};
@@ -21,8 +23,8 @@ use crate::sla::{SlaBody, SlaView};
 use crate::state::Support;
 use crate::views::{
     AdminTicketQuery, AdminTicketView, AgentBody, AgentView, CannedReplyBody, CannedReplyView,
-    FilledReplyView, MergeBody, MessageBody, MessageView, NewTicketBody, StaffMessageBody,
-    TicketPageView, TicketPatchBody, TicketView, TokenQuery,
+    ChatQuery, FilledReplyView, MergeBody, MessageBody, MessageView, NewChatBody, NewTicketBody,
+    StaffMessageBody, TicketPageView, TicketPatchBody, TicketView, TokenQuery,
 };
 
 type Problem = emporium_core::error::Problem;
@@ -49,6 +51,9 @@ where
         .routes(routes!(fill_canned))
         .routes(routes!(list_agents))
         .routes(routes!(put_agent))
+        .routes(routes!(open_chat))
+        .routes(routes!(chat_socket))
+        .routes(routes!(staff_chat_socket))
         .routes(routes!(list_sla))
         .routes(routes!(put_sla))
         .routes(routes!(inbound_postmark))
@@ -402,6 +407,80 @@ async fn put_agent(
     Json(body): Json<AgentBody>,
 ) -> AppResult<axum::Json<AgentView>> {
     Ok(axum::Json(support.put_agent(id, body).await?))
+}
+
+/// Starts a live chat: a ticket on channel `chat` with the shopper's first message,
+/// answered with its `token`, which the chat socket takes. A signed-in customer's chat is
+/// theirs; a guest names an address, where the conversation continues by email if no one
+/// answers live.
+#[utoipa::path(post, path = "/api/v1/support/chats", tag = "support",
+    request_body = NewChatBody,
+    responses((status = 201, body = TicketView), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security((), ("bearer" = [])))]
+async fn open_chat(
+    State(support): State<Support>,
+    principal: Option<Principal>,
+    Json(body): Json<NewChatBody>,
+) -> AppResult<(StatusCode, axum::Json<TicketView>)> {
+    let opener = match principal {
+        Some(p) => Opener::Customer {
+            user_id: p.user_id,
+            email: p.email,
+        },
+        None => Opener::Guest,
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(support.open_chat(body, opener).await?),
+    ))
+}
+
+/// The shopper's chat socket (WebSocket): `?ticket=&token=&after=`. It first sends every
+/// message after `after`, then each new one as it is stored on any node, and the agent's
+/// typing. Send `{"type": "message", "body": "..."}` or `{"type": "typing"}`. Messages
+/// arrive as `{"type": "message", "seq", "author", "body", ...}`; reconnect with the last
+/// `seq` seen to receive exactly what was missed.
+#[utoipa::path(get, path = "/api/v1/support/chat", tag = "support",
+    params(ChatQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn chat_socket(
+    State(support): State<Support>,
+    Query(q): Query<ChatQuery>,
+    upgrade: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let token = q.token.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
+        AppError::unauthorized(
+            ErrorCode::Unauthenticated,
+            "the chat's token is required (?token=)",
+        )
+    })?;
+    let t = support.chat_ticket(q.ticket, Some(&token)).await?;
+    let after = q.after.unwrap_or(0);
+    Ok(upgrade
+        .on_upgrade(move |socket| support.run_socket(t, Party::Customer, after, socket))
+        .into_response())
+}
+
+/// An agent's chat socket on a ticket (WebSocket): the same frames as the shopper's,
+/// internal notes included.
+#[utoipa::path(get, path = "/api/v1/admin/support/chat", tag = "support",
+    params(ChatQuery),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn staff_chat_socket(
+    State(support): State<Support>,
+    staff: Staff<perm::TicketsManage>,
+    Query(q): Query<ChatQuery>,
+    upgrade: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let t = support.chat_ticket(q.ticket, None).await?;
+    let after = q.after.unwrap_or(0);
+    let party = Party::Staff(agent(&staff));
+    Ok(upgrade
+        .on_upgrade(move |socket| support.run_socket(t, party, after, socket))
+        .into_response())
 }
 
 /// The service levels promised per priority.

@@ -103,7 +103,7 @@ fn check_subject(errors: &mut Vec<FieldError>, subject: &str) {
     }
 }
 
-fn check_body(errors: &mut Vec<FieldError>, body: &str) {
+pub(crate) fn check_body(errors: &mut Vec<FieldError>, body: &str) {
     let n = body.trim().chars().count();
     if n == 0 || n > MAX_BODY {
         errors.push(FieldError::new(
@@ -180,6 +180,11 @@ impl Support {
         self.key.sign(format!("ticket:{ticket}").as_bytes(), 32)
     }
 
+    /// The secret of ticket `id`'s link, for a page that opens its chat socket.
+    pub fn ticket_token(&self, id: Uuid) -> String {
+        self.token_for(id)
+    }
+
     /// The helpdesk's address, split at its `@`.
     fn address(&self) -> (String, String) {
         let raw = self
@@ -224,7 +229,7 @@ impl Support {
     }
 
     /// Whether `token` opens ticket `t` (compared in constant time).
-    fn token_opens(&self, t: &tickets::Model, token: &str) -> bool {
+    pub(crate) fn token_opens(&self, t: &tickets::Model, token: &str) -> bool {
         constant_time_eq(token_hash(token).as_bytes(), t.access_hash.as_bytes())
     }
 
@@ -309,6 +314,7 @@ impl Support {
         }
         .insert(conn)
         .await?;
+        self.announce_in(conn, ticket).await?;
         events::publish(
             conn,
             TicketMessageAdded {
@@ -473,6 +479,7 @@ impl Support {
         self.assign_queued(&txn).await?;
         let t = self.find(&txn, t.id).await?;
         txn.commit().await?;
+        self.announced(t.id);
         let mut view = self.customer_view(t, vec![message], None);
         if matches!(opener, Opener::Guest) {
             view.token = Some(self.token_for(view.id));
@@ -687,6 +694,7 @@ impl Support {
             )
             .await?;
         txn.commit().await?;
+        self.announced(t.id);
         let token = match &access {
             Access::Token(_) => Some(self.token_for(t.id)),
             Access::Customer(_) => None,
@@ -884,6 +892,35 @@ impl Support {
         agent: Agent,
         body: StaffMessageBody,
     ) -> AppResult<MessageView> {
+        self.staff_post(id, agent, body, "web").await
+    }
+
+    /// An agent's chat message: like a reply, but the shopper reads it live, so it is not
+    /// emailed.
+    pub(crate) async fn staff_writes(
+        &self,
+        id: Uuid,
+        agent: Agent,
+        body: String,
+        channel: &'static str,
+    ) -> AppResult<MessageView> {
+        let body = StaffMessageBody {
+            body: Some(body),
+            canned_reply_id: None,
+            internal: false,
+            status: None,
+            attachments: Vec::new(),
+        };
+        self.staff_post(id, agent, body, channel).await
+    }
+
+    async fn staff_post(
+        &self,
+        id: Uuid,
+        agent: Agent,
+        body: StaffMessageBody,
+        channel: &'static str,
+    ) -> AppResult<MessageView> {
         let t = self.find(self.db.writer(), id).await?;
         if t.merged_into.is_some() {
             return Err(AppError::conflict(
@@ -908,7 +945,8 @@ impl Support {
         }
         let attachments = self.store_attachments(t.id, &body.attachments).await?;
         let txn = self.db.begin().await?;
-        let message_id = (!body.internal).then(|| self.mail_id(t.id, Uuid::now_v7()));
+        let emailed = !body.internal && channel != "chat";
+        let message_id = emailed.then(|| self.mail_id(t.id, Uuid::now_v7()));
         // The thread so far, oldest first: every message that travelled by mail.
         let references: Vec<String> = self
             .messages_of(&txn, t.id)
@@ -925,7 +963,7 @@ impl Support {
                     author_name: Some(agent.email.clone()),
                     body: text,
                     internal: body.internal,
-                    channel: "web",
+                    channel,
                     mail_message_id: message_id.clone(),
                     attachments,
                 },
@@ -939,6 +977,8 @@ impl Support {
             }
             row.waiting_since = Set(None);
             t = row.update(&txn).await?;
+        }
+        if emailed {
             enqueue_email(
                 &txn,
                 &EmailJob {
@@ -971,6 +1011,7 @@ impl Support {
         self.schedule(&txn, &t).await?;
         self.assign_queued(&txn).await?;
         txn.commit().await?;
+        self.announced(t.id);
         Ok(message_view(
             message,
             &format!("/api/v1/admin/tickets/{}", t.id),

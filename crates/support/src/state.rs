@@ -17,6 +17,7 @@ pub struct Support {
     pub(crate) auth: Auth,
     pub(crate) media: MediaStore,
     pub(crate) key: Arc<MasterKey>,
+    pub(crate) hub: crate::chat::Hub,
 }
 
 impl Support {
@@ -33,6 +34,7 @@ impl Support {
             orders,
             auth,
             key: Arc::new(key),
+            hub: crate::chat::Hub::default(),
         })
     }
 }

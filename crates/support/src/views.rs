@@ -46,6 +46,28 @@ pub struct NewTicketBody {
     pub attachments: Vec<AttachmentBody>,
 }
 
+/// A shopper starts a live chat: the first message, and for a guest an address to
+/// continue by email when no one answers live.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({"body": "Hi! Does the wool hat come in navy?", "email": "jane@example.com", "name": "Jane"})))]
+pub struct NewChatBody {
+    pub body: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Where a chat socket starts: the ticket, its link's token (shoppers), and the last
+/// message sequence the client holds (it receives everything after).
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChatQuery {
+    pub ticket: Uuid,
+    pub token: Option<String>,
+    /// The last `seq` the client has; 0 (default) for the whole conversation.
+    pub after: Option<i32>,
+}
+
 /// The customer's next message on their ticket.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

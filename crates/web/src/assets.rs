@@ -22,6 +22,11 @@ const BUILT_IN: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         include_bytes!("../assets/admin.css"),
     ),
+    (
+        "chat.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/chat.js"),
+    ),
 ];
 
 struct Asset {

@@ -20,6 +20,19 @@ async fn helpdesk() -> TestApp {
     .await
 }
 
+/// Waits until the element matching `css` holds `text` (a live page changes by itself).
+async fn eventually(b: &fantoccini::Client, css: &str, text: &str) {
+    for _ in 0..200 {
+        if let Ok(found) = b.find(fantoccini::Locator::Css(css)).await
+            && found.text().await.is_ok_and(|t| t.contains(text))
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("{css} never showed {text:?}");
+}
+
 /// A mail as Postmark's inbound webhook posts it.
 fn mail(from: &str, subject: &str, text: &str, hash: &str, headers: &[(&str, &str)]) -> Value {
     let to = if hash.is_empty() {
@@ -725,21 +738,48 @@ async fn a_shopper_writes_from_the_shop_and_an_agent_answers_from_the_console() 
         assert!(conversation.contains("internal note"));
         screenshot(&b, "console-ticket.png").await;
 
-        // The shopper reads the answer (never the note) and writes back.
+        // The shopper reads the answer (never the note); the page is live: what the agent
+        // sends next appears without a reload, and the shopper's answer goes through the
+        // socket.
         b.goto(&link).await.expect("ticket page");
         let seen = text_of(&b, "#conversation").await;
         assert!(seen.contains("Hello Jane, gladly, at no charge."), "{seen}");
         assert!(!seen.contains("red paper"), "{seen}");
         assert_eq!(text_of(&b, "#ticket-status").await, "pending");
+        eventually(&b, "#conversation[data-live]", "").await;
+        let live = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/admin/tickets/{id}/messages"),
+                Some(&admin.access_token),
+                Some(&json!({"body": "Your parcel leaves tomorrow."})),
+            )
+            .await;
+        json_of(live, 201).await;
+        eventually(&b, "#conversation", "Your parcel leaves tomorrow.").await;
         fill(&b, "#support-reply-body", "Wonderful, thank you!").await;
-        click(&b, "#support-reply-send").await;
-        assert!(text_of(&b, "#support-sent").await.contains("Sent"));
-        assert!(
-            text_of(&b, "#conversation")
-                .await
-                .contains("Wonderful, thank you!")
+        press(&b, "#support-reply-send").await;
+        eventually(&b, "#conversation", "Wonderful, thank you!").await;
+        let ticket = json_of(
+            app.call(
+                Method::GET,
+                &format!("/api/v1/admin/tickets/{id}"),
+                Some(&admin.access_token),
+                None,
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(ticket["status"], "open");
+        assert_eq!(
+            ticket["messages"]
+                .as_array()
+                .expect("messages")
+                .last()
+                .expect("last")["channel"],
+            "chat"
         );
-        assert_eq!(text_of(&b, "#ticket-status").await, "open");
     })
     .await;
 }
@@ -910,4 +950,204 @@ async fn a_missed_service_level_is_flagged_once_and_the_team_is_told() {
         .await;
     let view = json_of(done, 200).await;
     assert!(view["response_due"].is_null() && view["resolution_due"].is_null());
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(http_url: String, bearer: Option<&str>) -> Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = http_url.replacen("http://", "ws://", 1);
+    let mut request = url.into_client_request().expect("request");
+    if let Some(token) = bearer {
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("socket opens")
+        .0
+}
+
+/// The next frame of `kind` (`message`, `typing`), skipping others; `None` when nothing
+/// comes within `ms`.
+async fn next_of(ws: &mut Socket, kind: &str, ms: u64) -> Option<Value> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next()).await.ok()??;
+        if let Ok(tokio_tungstenite::tungstenite::Message::Text(text)) = frame {
+            let value: Value = serde_json::from_str(&text).expect("json frame");
+            if value["type"] == kind {
+                return Some(value);
+            }
+        }
+    }
+}
+
+async fn say(ws: &mut Socket, frame: Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        frame.to_string().into(),
+    ))
+    .await
+    .expect("sent");
+}
+
+#[tokio::test]
+async fn a_chat_crosses_nodes_and_a_reconnect_gets_exactly_what_it_missed() {
+    let app = helpdesk().await;
+    let admin = app.admin().await;
+    // On PostgreSQL the agent sits on another node; SQLite is one node (in-process).
+    let sibling = match app.db().backend() {
+        emporium_db::Backend::Postgres => Some(app.sibling().await),
+        emporium_db::Backend::Sqlite => None,
+    };
+    let agent_url = |path: &str| match &sibling {
+        Some(node) => node.url(path),
+        None => app.url(path),
+    };
+    let chat = json_of(
+        app.request(Method::POST, "/api/v1/support/chats")
+            .json(&json!({"body": "Hi! Does the hat come in navy?", "email": "jane@example.com", "name": "Jane"}))
+            .send()
+            .await
+            .expect("sent"),
+        201,
+    )
+    .await;
+    let id = chat["id"].as_str().expect("id").to_string();
+    let token = chat["token"].as_str().expect("token").to_string();
+    let shopper_path = format!("/api/v1/support/chat?ticket={id}&token={token}");
+    let mut shopper = socket(app.url(&shopper_path), None).await;
+    let mut agent = socket(
+        agent_url(&format!("/api/v1/admin/support/chat?ticket={id}")),
+        Some(&admin.access_token),
+    )
+    .await;
+    assert_eq!(
+        next_of(&mut shopper, "message", 5000)
+            .await
+            .expect("backlog")["seq"],
+        1
+    );
+    let first = next_of(&mut agent, "message", 5000).await.expect("backlog");
+    assert_eq!(first["body"], "Hi! Does the hat come in navy?");
+
+    // Typing and messages both ways, across nodes.
+    say(&mut agent, json!({"type": "typing"})).await;
+    let typing = next_of(&mut shopper, "typing", 5000).await.expect("typing");
+    assert_eq!(typing["author"], "staff");
+    say(
+        &mut agent,
+        json!({"type": "message", "body": "Hello Jane, it does."}),
+    )
+    .await;
+    let got = next_of(&mut shopper, "message", 5000)
+        .await
+        .expect("agent's message");
+    assert_eq!(
+        (got["seq"].as_i64(), got["author"].as_str()),
+        (Some(2), Some("staff"))
+    );
+    assert!(
+        got["author_name"].is_null(),
+        "the shopper does not see staff addresses"
+    );
+    assert_eq!(
+        next_of(&mut agent, "message", 5000).await.expect("echo")["seq"],
+        2
+    );
+    say(
+        &mut shopper,
+        json!({"type": "message", "body": "Great, one please."}),
+    )
+    .await;
+    assert_eq!(
+        next_of(&mut agent, "message", 5000)
+            .await
+            .expect("shopper's")["body"],
+        "Great, one please."
+    );
+    assert_eq!(
+        next_of(&mut shopper, "message", 5000).await.expect("echo")["seq"],
+        3
+    );
+    say(&mut shopper, json!({"type": "message", "body": ""})).await;
+    assert!(next_of(&mut shopper, "error", 5000).await.is_some());
+
+    // The shopper drops off; two messages are sent meanwhile; they come back on the
+    // agent's node and receive exactly those two, in order, and nothing else.
+    drop(shopper);
+    say(
+        &mut agent,
+        json!({"type": "message", "body": "Shipped today."}),
+    )
+    .await;
+    say(
+        &mut agent,
+        json!({"type": "message", "body": "Anything else?"}),
+    )
+    .await;
+    assert_eq!(
+        next_of(&mut agent, "message", 5000).await.expect("echo")["seq"],
+        4
+    );
+    assert_eq!(
+        next_of(&mut agent, "message", 5000).await.expect("echo")["seq"],
+        5
+    );
+    let mut back = socket(agent_url(&format!("{shopper_path}&after=3")), None).await;
+    let missed: Vec<(i64, String)> = [
+        next_of(&mut back, "message", 5000).await.expect("missed 4"),
+        next_of(&mut back, "message", 5000).await.expect("missed 5"),
+    ]
+    .iter()
+    .map(|m| {
+        (
+            m["seq"].as_i64().unwrap_or(0),
+            m["body"].as_str().unwrap_or("").to_string(),
+        )
+    })
+    .collect();
+    assert_eq!(
+        missed,
+        vec![
+            (4, "Shipped today.".to_string()),
+            (5, "Anything else?".to_string())
+        ]
+    );
+    assert!(
+        next_of(&mut back, "message", 400).await.is_none(),
+        "nothing twice"
+    );
+
+    // A wrong token opens nothing; the chat is a ticket, and chat answers are not emailed.
+    let wrong = app
+        .url(&format!("/api/v1/support/chat?ticket={id}&token=nope"))
+        .replacen("http://", "ws://", 1);
+    match tokio_tungstenite::connect_async(wrong).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 404)
+        }
+        other => panic!("a wrong token opened a socket: {:?}", other.map(|_| ())),
+    }
+    let ticket = json_of(
+        app.call(
+            Method::GET,
+            &format!("/api/v1/admin/tickets/{id}"),
+            Some(&admin.access_token),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(ticket["channel"], "chat");
+    assert_eq!(ticket["messages"].as_array().expect("messages").len(), 5);
+    app.drain_outbox().await;
+    let to_jane = app.smtp.mails_to("jane@example.com");
+    assert_eq!(to_jane.len(), 1, "only the receipt");
 }
