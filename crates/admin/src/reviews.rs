@@ -7,8 +7,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use emporium_core::AppError;
+use axum::response::{IntoResponse, Response};
 use emporium_reviews::{AdminReviewQuery, ModerateBody, Moderator, RejectReason, ReplyBody};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -17,7 +16,7 @@ use uuid::Uuid;
 
 use crate::session::Console;
 use crate::state::Admin;
-use crate::{explain, when};
+use crate::{after_form, when};
 
 const PERMISSION: &str = "reviews.moderate";
 
@@ -126,16 +125,6 @@ pub(crate) async fn list(
         .into_response()
 }
 
-fn back(path: &str, outcome: Result<String, AppError>) -> Response {
-    let pair = match outcome {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", explain(&err)),
-    };
-    let query = serde_urlencoded::to_string([pair]).unwrap_or_default();
-    let joiner = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{joiner}{query}")).into_response()
-}
-
 /// `POST /admin/reviews/bulk`: the checked reviews approved or rejected at once.
 pub(crate) async fn bulk(
     State(admin): State<Admin>,
@@ -175,7 +164,7 @@ pub(crate) async fn bulk(
                 if done.changed == 1 { "" } else { "s" }
             )
         });
-    back("/admin/reviews", outcome)
+    after_form("/admin/reviews", outcome)
 }
 
 /// `GET /admin/reviews/{id}`: one review with its history.
@@ -264,7 +253,7 @@ pub(crate) async fn moderate(
                 "Rejected; the reason is kept in its history.".to_string()
             }
         });
-    back(&format!("/admin/reviews/{id}"), outcome)
+    after_form(&format!("/admin/reviews/{id}"), outcome)
 }
 
 /// `POST /admin/reviews/{id}/reply`: a public answer, or a private email.
@@ -299,5 +288,5 @@ pub(crate) async fn reply(
                 "Your reply was emailed to the author.".to_string()
             }
         });
-    back(&format!("/admin/reviews/{id}"), outcome)
+    after_form(&format!("/admin/reviews/{id}"), outcome)
 }

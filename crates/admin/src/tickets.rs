@@ -6,8 +6,8 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use emporium_core::AppError;
 use emporium_support::{
     AdminTicketQuery, Agent, AgentBody, CannedReplyBody, Priority, SlaBody, StaffMessageBody,
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::session::Console;
 use crate::state::Admin;
-use crate::{explain, when};
+use crate::{after_form, explain, when};
 
 const PERMISSION: &str = "tickets.manage";
 
@@ -50,16 +50,6 @@ fn agent(console: &Console) -> Agent {
         user_id: console.user_id,
         email: console.email.clone(),
     }
-}
-
-fn back(path: &str, outcome: Result<String, AppError>) -> Response {
-    let pair = match outcome {
-        Ok(done) => ("done", done),
-        Err(err) => ("error", explain(&err)),
-    };
-    let query = serde_urlencoded::to_string([pair]).unwrap_or_default();
-    let joiner = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{joiner}{query}")).into_response()
 }
 
 /// Staff who may answer tickets (admins, and staff holding the permission), by email.
@@ -100,7 +90,7 @@ pub(crate) async fn list(
     };
     let page = match admin.support.admin_list(query, console.user_id, 50).await {
         Ok(page) => page,
-        Err(err) => return back("/admin/tickets?status=active", Err(err)),
+        Err(err) => return after_form("/admin/tickets?status=active", Err(err)),
     };
     let people: HashMap<Uuid, String> = answerers(&admin)
         .await
@@ -289,7 +279,7 @@ pub(crate) async fn message(
         })
     }
     .await;
-    back(&format!("/admin/tickets/{id}"), outcome)
+    after_form(&format!("/admin/tickets/{id}"), outcome)
 }
 
 /// `POST /admin/tickets/{id}`: status, priority, assignee, tags.
@@ -354,7 +344,7 @@ pub(crate) async fn update(
         Ok("Saved.".to_string())
     }
     .await;
-    back(&format!("/admin/tickets/{id}"), outcome)
+    after_form(&format!("/admin/tickets/{id}"), outcome)
 }
 
 /// `POST /admin/tickets/{id}/merge`: into the ticket numbered in the form.
@@ -392,11 +382,11 @@ pub(crate) async fn merge(
                 .await
                 .map(|_| "Merged: this is the ticket they became.".to_string());
             match outcome {
-                Ok(done) => back(&format!("/admin/tickets/{into}"), Ok(done)),
-                Err(err) => back(&format!("/admin/tickets/{id}"), Err(err)),
+                Ok(done) => after_form(&format!("/admin/tickets/{into}"), Ok(done)),
+                Err(err) => after_form(&format!("/admin/tickets/{id}"), Err(err)),
             }
         }
-        Err(err) => back(&format!("/admin/tickets/{id}"), Err(err)),
+        Err(err) => after_form(&format!("/admin/tickets/{id}"), Err(err)),
     }
 }
 
@@ -410,34 +400,7 @@ pub(crate) async fn attachment(
         return page.into_response();
     }
     match admin.support.admin_attachment(id, &file).await {
-        Ok((name, content_type, data)) => {
-            let mut headers = HeaderMap::new();
-            if let Ok(v) = HeaderValue::from_str(&content_type) {
-                headers.insert(header::CONTENT_TYPE, v);
-            }
-            let ascii: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_graphic() || c == ' ' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
-                headers.insert(header::CONTENT_DISPOSITION, v);
-            }
-            headers.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-store"),
-            );
-            (headers, data).into_response()
-        }
+        Ok((name, content_type, data)) => emporium_support::download(name, content_type, data),
         Err(err) => err.into_response(),
     }
 }
@@ -559,7 +522,7 @@ pub(crate) async fn save_canned(
             .await
             .map(|c| format!("Added \"{}\".", c.title)),
     };
-    back("/admin/tickets/settings", outcome)
+    after_form("/admin/tickets/settings", outcome)
 }
 
 /// `POST /admin/tickets/sla/{priority}`: a priority's service level (empty boxes promise
@@ -598,7 +561,7 @@ pub(crate) async fn save_sla(
         ))
     }
     .await;
-    back("/admin/tickets/settings", outcome)
+    after_form("/admin/tickets/settings", outcome)
 }
 
 /// `POST /admin/tickets/agents/{id}`: whether a staff member takes tickets, and how many.
@@ -636,5 +599,5 @@ pub(crate) async fn save_agent(
                 }
             )
         });
-    back("/admin/tickets/settings", outcome)
+    after_form("/admin/tickets/settings", outcome)
 }

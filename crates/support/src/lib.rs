@@ -34,7 +34,7 @@ mod views;
 pub use chat::{Hub, Party};
 pub use inbound::{InboundOutcome, PostmarkInbound};
 pub use model::{Priority, TicketStatus, excerpt};
-pub use routes::router;
+pub use routes::{download, router};
 pub use service::{Access, Agent, Opener};
 pub use sla::{Calendar, SlaBody, SlaView};
 pub use state::Support;

@@ -90,17 +90,21 @@ async fn open_ticket(
     principal: Option<Principal>,
     Json(body): Json<NewTicketBody>,
 ) -> AppResult<(StatusCode, axum::Json<TicketView>)> {
-    let opener = match principal {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(support.open(body, opener(principal), "api").await?),
+    ))
+}
+
+/// A signed-in customer opens under their account; anyone else as a guest.
+fn opener(principal: Option<Principal>) -> Opener {
+    match principal {
         Some(p) => Opener::Customer {
             user_id: p.user_id,
             email: p.email,
         },
         None => Opener::Guest,
-    };
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(support.open(body, opener, "api").await?),
-    ))
+    }
 }
 
 /// The signed-in customer's tickets, most recently active first.
@@ -160,7 +164,7 @@ async fn post_message(
 
 /// A file as a download: `Content-Disposition: attachment` and `nosniff`, whatever it is,
 /// so a file never runs as a page of the shop.
-fn download(name: String, content_type: String, data: bytes::Bytes) -> Response {
+pub fn download(name: String, content_type: String, data: bytes::Bytes) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -422,16 +426,9 @@ async fn open_chat(
     principal: Option<Principal>,
     Json(body): Json<NewChatBody>,
 ) -> AppResult<(StatusCode, axum::Json<TicketView>)> {
-    let opener = match principal {
-        Some(p) => Opener::Customer {
-            user_id: p.user_id,
-            email: p.email,
-        },
-        None => Opener::Guest,
-    };
     Ok((
         StatusCode::CREATED,
-        axum::Json(support.open_chat(body, opener).await?),
+        axum::Json(support.open_chat(body, opener(principal)).await?),
     ))
 }
 
