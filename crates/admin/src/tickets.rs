@@ -437,7 +437,7 @@ pub(crate) async fn live(
     };
     let support = admin.support.clone();
     let party = emporium_support::Party::Staff(agent(&console));
-    upgrade
+    emporium_support::tuned(upgrade)
         .on_upgrade(move |socket| support.run_socket(t, party, q.after.unwrap_or(0), socket))
         .into_response()
 }

@@ -9,6 +9,7 @@ use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+mod chat;
 mod webhooks;
 
 #[derive(Parser)]
@@ -34,9 +35,12 @@ struct Args {
     /// Events to send (webhook-latency).
     #[arg(long, default_value_t = 10_000)]
     events: u64,
-    /// Events per second (webhook-latency).
+    /// Events per second (webhook-latency, chat-fanout).
     #[arg(long, default_value_t = 100)]
     rate: u64,
+    /// A second node of the same shop (chat-fanout: where the agents are).
+    #[arg(long)]
+    url2: Option<String>,
 }
 
 impl Args {
@@ -72,6 +76,10 @@ enum Scenario {
     /// Outgoing webhooks: product edits at a steady rate to a receiver on loopback; the
     /// latency from each edit's commit to its first delivery.
     WebhookLatency,
+    /// Live chat: shopper sockets on --url, agents on --url2 sending --events messages at
+    /// --rate; the latency from each send to its arrival at every shopper socket of its
+    /// chat. With --events 0: --connections idle sockets held for --duration seconds.
+    ChatFanout,
 }
 
 impl Scenario {
@@ -83,6 +91,7 @@ impl Scenario {
             Self::CheckoutHot => "checkout-hot",
             Self::VendureCheckout => "vendure-checkout",
             Self::WebhookLatency => "webhook-latency",
+            Self::ChatFanout => "chat-fanout",
         }
     }
 }
@@ -108,6 +117,28 @@ async fn main() -> anyhow::Result<()> {
         .timeout(Duration::from_secs(30))
         .build()?;
     let run = format!("{}", std::process::id());
+    if let Scenario::ChatFanout = args.scenario {
+        let (email, password) = args.admin()?;
+        let url2 = args.url2.clone().unwrap_or_else(|| args.url.clone());
+        let second = url2.split("://").nth(1).unwrap_or("");
+        if !(second.starts_with("127.") || second.starts_with("localhost")) {
+            bail!("loadgen only targets loopback addresses");
+        }
+        let report = chat::run(
+            &client,
+            &args.url,
+            &url2,
+            email,
+            password,
+            args.connections,
+            args.events,
+            args.rate,
+            args.duration,
+        )
+        .await?;
+        println!("{report}");
+        return Ok(());
+    }
     if let Scenario::WebhookLatency = args.scenario {
         let (email, password) = args.admin()?;
         let report =
@@ -145,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .collect()
         }
-        Scenario::WebhookLatency => unreachable!("run above"),
+        Scenario::WebhookLatency | Scenario::ChatFanout => unreachable!("run above"),
     };
     let warmup = Duration::from_secs((args.duration / 5).max(1));
     let measure = Duration::from_secs(args.duration);

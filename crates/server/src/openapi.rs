@@ -192,6 +192,8 @@ fn give_example(parameter: &mut utoipa::openapi::path::Parameter) {
         "status" if mentions("rejected") => json!("pending"),
         "status" if mentions("snoozed") => json!("active"),
         "assignee" => json!("me"),
+        "ticket" => json!("0192f0c4-6f1e-7c3a-9b1d-3f4e5a6b7c8d"),
+        "after" => json!(3),
         "priority" => json!("high"),
         "tag" => json!("delivery"),
         "file" => json!("3f9c2a1b7d0e4f5a6b7c8d9e0f1a2b3c.pdf"),

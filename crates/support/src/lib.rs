@@ -31,7 +31,7 @@ mod sla;
 mod state;
 mod views;
 
-pub use chat::{Hub, Party};
+pub use chat::{Hub, Party, tuned};
 pub use inbound::{InboundOutcome, PostmarkInbound};
 pub use model::{Priority, TicketStatus, excerpt};
 pub use routes::{download, router};

@@ -454,7 +454,7 @@ async fn chat_socket(
     })?;
     let t = support.chat_ticket(q.ticket, Some(&token)).await?;
     let after = q.after.unwrap_or(0);
-    Ok(upgrade
+    Ok(crate::chat::tuned(upgrade)
         .on_upgrade(move |socket| support.run_socket(t, Party::Customer, after, socket))
         .into_response())
 }
@@ -475,7 +475,7 @@ async fn staff_chat_socket(
     let t = support.chat_ticket(q.ticket, None).await?;
     let after = q.after.unwrap_or(0);
     let party = Party::Staff(agent(&staff));
-    Ok(upgrade
+    Ok(crate::chat::tuned(upgrade)
         .on_upgrade(move |socket| support.run_socket(t, party, after, socket))
         .into_response())
 }
